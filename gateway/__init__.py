@@ -1,0 +1,1 @@
+"""The gateway: identity, tokens, routing to the services, the merged OpenAPI document."""

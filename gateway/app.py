@@ -1,0 +1,135 @@
+"""The gateway process: identity, tokens, routing, the merged OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse
+
+from gateway import openapi_doc
+from gateway.access import AccessMiddleware, ApiKeyTokens, RateLimiter
+from gateway.identity import service as identity
+from gateway.identity.router import auth_router, internal_router
+from gateway.identity.router import router as identity_router
+from gateway.proxy import SERVICES, Upstreams, proxy_router
+from gateway.security_headers import SecurityHeadersMiddleware
+from gateway.settings import GatewaySettings
+from gateway.tokens import Signer
+from kernel.auth import KeySet, TokenVerifier
+from kernel.broker import Broker
+from kernel.db import Database
+from kernel.errors import install_problem_handlers
+from kernel.idempotency import IdempotencyMiddleware
+from kernel.observability import configure_logging, health_router, install_observability
+from kernel.outbox import OutboxRelay
+from kernel.service_app import principal_subject
+
+NAME = "gateway"
+MIGRATIONS = Path(__file__).parent / "migrations"
+SETTINGS = GatewaySettings
+ADMIN_PASSWORD_FILE = "admin-password.txt"
+
+
+def database_url(settings: GatewaySettings) -> str:
+    return settings.database_url or settings.sqlite_url("gateway")
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    db = Database(database_url(settings))
+    broker = Broker(settings.nats_url, name="zhengban-gateway", stream_replicas=settings.nats_stream_replicas)
+    relay = OutboxRelay(db, broker)
+    signer = Signer(issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=settings.token_ttl_seconds)
+    keys = KeySet()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with db.session() as session:
+            await identity.ensure_admin(session, password=settings.admin_password,
+                                        password_file=settings.data_dir / ADMIN_PASSWORD_FILE)
+            await signer.load(session)
+        keys.load(signer.jwks)
+        tasks = []
+        if settings.run_background:
+            broker.start()
+            tasks.append(asyncio.create_task(relay.run(), name="gateway-outbox-relay"))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await app.state.upstreams.close()
+            await broker.close()
+            await db.dispose()
+
+    app = FastAPI(title="Zhengban API", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None, description="正版 Zhengban: software budgets, joint procurement and license pools.")
+    app.state.settings = settings
+    app.state.db = db
+    app.state.broker = broker
+    app.state.relay = relay
+    app.state.signer = signer
+    app.state.keys = keys
+    app.state.verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    app.state.api_key_tokens = ApiKeyTokens()
+    app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    app.state.token_limiter = RateLimiter(settings.token_rate_per_second, settings.token_rate_burst)
+    app.state.upstreams = Upstreams({name: getattr(settings, f"{name}_url") for name in SERVICES},
+                                    settings.upstream_timeout_seconds)
+    app.state.openapi_cache = None
+
+    async def readiness(request: Request) -> dict[str, bool]:
+        checks = {"nats": broker.connected}
+        try:
+            await db.ping()
+            checks["database"] = True
+        except Exception:  # noqa: BLE001 - readiness reports, never raises
+            checks["database"] = False
+
+        async def upstream_ready(name, client):
+            try:
+                return name, (await client.get("/readyz", timeout=2)).status_code == 200
+            except Exception:  # noqa: BLE001
+                return name, False
+
+        results = await asyncio.gather(*(upstream_ready(n, c) for n, c in app.state.upstreams.clients.items()))
+        checks.update(dict(results))
+        return checks
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json():
+        if app.state.openapi_cache is None:
+            doc, complete = await openapi_doc.build(app)
+            if not complete:
+                return JSONResponse(doc)
+            app.state.openapi_cache = doc
+        return JSONResponse(app.state.openapi_cache)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Zhengban API")
+
+    install_problem_handlers(app)
+    app.include_router(health_router(readiness))
+    app.include_router(auth_router)
+    app.include_router(identity_router)
+    app.include_router(internal_router)
+    app.include_router(proxy_router())
+    # Identity POSTs get idempotency here; proxied ones get it in the service that owns them.
+    app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,
+                       path_prefixes=("/api/v1/identity/",))
+    app.add_middleware(AccessMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"])
+    app.add_middleware(SecurityHeadersMiddleware)
+    install_observability(app)
+    return app

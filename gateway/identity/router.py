@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import JSONResponse
+
+from gateway.identity import schemas, service
+from gateway.models import ApiKey, Org, User
+from kernel import history
+from kernel.auth import CurrentPrincipal
+from kernel.deps import Session
+from kernel.errors import NotFound, Unauthorized
+from kernel.pagination import Cursor, Limit, Page, paginate
+
+router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
+auth_router = APIRouter(tags=["identity"])
+internal_router = APIRouter(prefix="/internal", include_in_schema=False)
+
+
+@auth_router.post("/auth/token", response_model=schemas.TokenOut, summary="Signs in and returns an access token.")
+async def issue_token(request: Request, session: Session, username: Annotated[str, Form()],
+                      password: Annotated[str, Form()]):
+    user, org = await service.authenticate(session, username, password)
+    token, ttl = request.app.state.signer.mint(subject=user.id, org_id=org.id, org_path=org.path, roles=user.roles,
+                                               kind="user", name=user.username)
+    return schemas.TokenOut(access_token=token, expires_in=ttl)
+
+
+@auth_router.get("/.well-known/jwks.json", summary="The public keys that verify access tokens.")
+async def jwks(request: Request):
+    return JSONResponse(request.app.state.signer.jwks, headers={"Cache-Control": "public, max-age=60"})
+
+
+@router.get("/me", response_model=schemas.Me, summary="Says who the caller is.")
+async def me(principal: CurrentPrincipal, session: Session):
+    if principal.kind == "api_key":
+        key = await session.get(ApiKey, principal.user_id)
+        return schemas.Me(id=principal.user_id, name=key.name if key else principal.name, org_id=principal.org_id,
+                          roles=sorted(principal.roles))
+    user = await session.get(User, principal.user_id)
+    if user is None:
+        raise Unauthorized("this user no longer exists")
+    return schemas.Me(id=user.id, username=user.username, org_id=user.org_id, roles=sorted(user.roles))
+
+
+@router.post("/orgs", status_code=201, response_model=schemas.OrgOut, summary="Creates an org under a parent (admin).")
+async def create_org(data: schemas.OrgCreate, principal: CurrentPrincipal, session: Session):
+    return await service.create_org(session, principal, data)
+
+
+@router.get("/orgs", response_model=Page[schemas.OrgOut], summary="Lists the orgs of the caller's subtree.")
+async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
+                    kind: str | None = None, parent_id: uuid.UUID | None = None):
+    query = service.list_orgs_query(principal)
+    if kind:
+        query = query.where(Org.kind == kind)
+    if parent_id:
+        query = query.where(Org.parent_id == parent_id)
+    items, next_cursor = await paginate(session, query, Org.id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Gets an org of the caller's subtree.")
+async def get_org(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.visible_org(session, principal, org_id)
+
+
+@router.patch("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Renames an org (admin).")
+async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: CurrentPrincipal, session: Session):
+    return await service.rename_org(session, principal, org_id, data)
+
+
+@router.get("/orgs/{org_id}/history", response_model=list[history.HistoryEntry], summary="Gets an org's history.")
+async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    await service.visible_org(session, principal, org_id)
+    return await history.history_of(session, org_id)
+
+
+@router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).")
+async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, session: Session):
+    return await service.create_user(session, principal, data)
+
+
+@router.get("/users", response_model=Page[schemas.UserOut], summary="Lists users of the caller's subtree (admin).")
+async def list_users(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
+    items, next_cursor = await paginate(session, service.list_users_query(principal), User.id, cursor=cursor,
+                                        limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("/api-keys", status_code=201, response_model=schemas.ApiKeyCreated,
+             summary="Creates an API key; the key is shown once (admin).")
+async def create_api_key(data: schemas.ApiKeyCreate, principal: CurrentPrincipal, session: Session):
+    api_key, key = await service.create_api_key(session, principal, data)
+    return schemas.ApiKeyCreated(**schemas.ApiKeyOut.model_validate(api_key).model_dump(), key=key)
+
+
+@router.get("/api-keys", response_model=Page[schemas.ApiKeyOut], summary="Lists live API keys (admin).")
+async def list_api_keys(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
+    items, next_cursor = await paginate(session, service.list_api_keys_query(principal), ApiKey.id, cursor=cursor,
+                                        limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.delete("/api-keys/{key_id}", status_code=204, summary="Revokes an API key at once (admin).")
+async def delete_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
+    await service.delete_api_key(session, principal, key_id)
+    request.app.state.api_key_tokens.forget(key_id)
+    return Response(status_code=204)
+
+
+@internal_router.get("/orgs/{org_id}")
+async def internal_org(org_id: uuid.UUID, request: Request, session: Session):
+    """Lets a service learn an org it has not heard of yet (shared internal token only)."""
+    expected = f"Bearer {request.app.state.settings.internal_token}"
+    if request.headers.get("authorization") != expected:
+        raise NotFound()
+    org = await session.get(Org, org_id)
+    if org is None:
+        raise NotFound(f"no org {org_id}")
+    return schemas.OrgOut.model_validate(org)

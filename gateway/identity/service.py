@@ -1,0 +1,192 @@
+"""Identity use-cases: orgs, users, API keys, sign-in."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.identity import schemas
+from gateway.models import ApiKey, Org, User
+from kernel import history
+from kernel.auth import Principal
+from kernel.contracts import OrgChanged
+from kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
+from kernel.events import new_event
+from kernel.ids import new_id, utcnow
+from kernel.orgs import in_subtree
+from kernel.outbox import add_event
+
+SOURCE = "zhengban/gateway"
+API_KEY_PREFIX = "zb_"
+
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps sign-in time the same either way.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _require_admin(principal: Principal) -> None:
+    if "admin" not in principal.roles:
+        raise Forbidden("only admin manages orgs, users and API keys")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify_password(password_hash: str, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def visible_org(session: AsyncSession, principal: Principal, org_id: uuid.UUID) -> Org:
+    org = await session.get(Org, org_id)
+    if org is None or not principal.covers(org.path):
+        raise NotFound(f"no org {org_id} in your subtree")
+    return org
+
+
+async def create_org(session: AsyncSession, principal: Principal, data: schemas.OrgCreate) -> Org:
+    _require_admin(principal)
+    parent = await visible_org(session, principal, data.parent_id)
+    org_id = new_id()
+    org = Org(id=org_id, parent_id=parent.id, name=data.name, kind=data.kind, path=f"{parent.path}{org_id.hex}/")
+    session.add(org)
+    await session.flush()
+    await _announce(session, org, "identity.org.created")
+    await history.record(session, "org", org.id, "created", principal, {"name": org.name, "kind": org.kind})
+    await session.commit()
+    return org
+
+
+async def rename_org(session: AsyncSession, principal: Principal, org_id: uuid.UUID, data: schemas.OrgUpdate) -> Org:
+    org = await visible_org(session, principal, org_id)
+    _require_admin(principal)
+    org.name = data.name
+    org.updated_at = utcnow()
+    await _announce(session, org, "identity.org.updated")
+    await history.record(session, "org", org.id, "renamed", principal, {"name": org.name})
+    await session.commit()
+    return org
+
+
+async def _announce(session: AsyncSession, org: Org, subject: str) -> None:
+    payload = OrgChanged(org_id=org.id, name=org.name, kind=org.kind, parent_id=org.parent_id, path=org.path)
+    await add_event(session, new_event(subject, payload, source=SOURCE, about=org.id))
+
+
+def list_orgs_query(principal: Principal) -> sa.Select:
+    return sa.select(Org).where(in_subtree(Org.path, principal))
+
+
+async def create_user(session: AsyncSession, principal: Principal, data: schemas.UserCreate) -> User:
+    _require_admin(principal)
+    await visible_org(session, principal, data.org_id)
+    user = User(username=data.username, password_hash=await hash_password(data.password), org_id=data.org_id,
+                roles=data.roles, display_name=data.display_name)
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"the username {data.username!r} is taken", slug="username-taken",
+                       title="Username taken") from exc
+    await history.record(session, "user", user.id, "created", principal, {"roles": data.roles})
+    await session.commit()
+    return user
+
+
+def list_users_query(principal: Principal) -> sa.Select:
+    _require_admin(principal)
+    return sa.select(User).join(Org, Org.id == User.org_id).where(in_subtree(Org.path, principal))
+
+
+async def create_api_key(session: AsyncSession, principal: Principal,
+                         data: schemas.ApiKeyCreate) -> tuple[ApiKey, str]:
+    _require_admin(principal)
+    await visible_org(session, principal, data.org_id)
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey(name=data.name, org_id=data.org_id, roles=data.roles, key_hash=hash_api_key(key),
+                     prefix=key[:10], created_by=history.actor_of(principal))
+    session.add(api_key)
+    await session.flush()
+    await history.record(session, "api_key", api_key.id, "created", principal, {"roles": data.roles})
+    await session.commit()
+    return api_key, key
+
+
+def list_api_keys_query(principal: Principal) -> sa.Select:
+    _require_admin(principal)
+    return (sa.select(ApiKey).join(Org, Org.id == ApiKey.org_id)
+            .where(in_subtree(Org.path, principal), ApiKey.deleted_at.is_(None)))
+
+
+async def delete_api_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> None:
+    api_key = await session.get(ApiKey, key_id)
+    org = await session.get(Org, api_key.org_id) if api_key else None
+    if api_key is None or api_key.deleted_at is not None or org is None or not principal.covers(org.path):
+        raise NotFound("no such API key")
+    _require_admin(principal)
+    api_key.deleted_at = utcnow()
+    await history.record(session, "api_key", api_key.id, "deleted", principal)
+    await session.commit()
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> tuple[User, Org]:
+    user = (await session.execute(sa.select(User).where(User.username == username))).scalar_one_or_none()
+    if user is None:
+        await _verify_password(_DUMMY_HASH, password)
+        raise Unauthorized("wrong username or password", slug="invalid-credentials", title="Sign-in failed")
+    if not await _verify_password(user.password_hash, password):
+        raise Unauthorized("wrong username or password", slug="invalid-credentials", title="Sign-in failed")
+    org = await session.get(Org, user.org_id)
+    return user, org
+
+
+async def principal_for_api_key(session: AsyncSession, key: str) -> tuple[ApiKey, Org]:
+    row = (await session.execute(
+        sa.select(ApiKey, Org).join(Org, Org.id == ApiKey.org_id)
+        .where(ApiKey.key_hash == hash_api_key(key), ApiKey.deleted_at.is_(None))
+    )).first()
+    if row is None:
+        raise Unauthorized("this API key is not valid (deleted or never issued)", slug="invalid-api-key",
+                           title="Invalid API key")
+    return row[0], row[1]
+
+
+async def ensure_admin(session: AsyncSession, *, password: str | None, password_file: Path) -> str | None:
+    """Creates the root org and the bootstrap `admin` once; returns a generated password, if any."""
+    if (await session.execute(sa.select(User.id).where(User.username == "admin"))).first():
+        return None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    root_id = new_id()
+    root = Org(id=root_id, parent_id=None, name="正版化平台 Zhengban", kind="root", path=f"/{root_id.hex}/")
+    session.add(root)
+    await session.flush()
+    await _announce(session, root, "identity.org.created")
+    session.add(User(username="admin", password_hash=await hash_password(password), org_id=root.id,
+                     roles=["admin"], display_name="Administrator"))
+    await session.commit()
+    if generated:
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(generated + "\n")
+        password_file.chmod(0o600)
+    return generated

@@ -1,0 +1,48 @@
+"""One OpenAPI 3 document for the whole public API: the gateway's own paths plus every service's."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import FastAPI
+
+log = logging.getLogger("zhengban.openapi")
+
+
+def merge(base: dict, service_docs: dict[str, dict]) -> dict:
+    """Adds each service's paths and schemas to `base`; a schema name two services use differently
+    is renamed with the service's name in front."""
+    merged = json.loads(json.dumps(base))
+    schemas = merged.setdefault("components", {}).setdefault("schemas", {})
+    for service, doc in service_docs.items():
+        own = doc.get("components", {}).get("schemas", {})
+        renames = {name: f"{service}_{name}" for name, schema in own.items()
+                   if name in schemas and schemas[name] != schema}
+        text = json.dumps(doc)
+        for old, new in renames.items():
+            text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+        doc = json.loads(text)
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            schemas[renames.get(name, name)] = schema
+        for path, item in doc.get("paths", {}).items():
+            if path.startswith(f"/api/v1/{service}/"):
+                merged.setdefault("paths", {})[path] = item
+        for scheme, spec in doc.get("components", {}).get("securitySchemes", {}).items():
+            merged["components"].setdefault("securitySchemes", {})[scheme] = spec
+    merged["components"].setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer", "description": "an access token from /auth/token, or an API key"}
+    merged["security"] = [{"bearer": []}]
+    return merged
+
+
+async def build(app: FastAPI) -> dict:
+    docs = {}
+    for name, client in app.state.upstreams.clients.items():
+        try:
+            resp = await client.get("/openapi.json", timeout=5)
+            resp.raise_for_status()
+            docs[name] = resp.json()
+        except Exception as exc:  # noqa: BLE001 - a missing service leaves its paths out for now
+            log.warning("no OpenAPI document from %s: %s", name, exc)
+    return merge(app.openapi(), docs), len(docs) == len(app.state.upstreams.clients)

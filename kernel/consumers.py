@@ -1,0 +1,170 @@
+"""Idempotent event consumers: durable JetStream pull consumers with explicit ack.
+
+For each event a consumer applies, the effect and an inbox row (consumer, event id) commit in one
+transaction, and the message is acked only after that commit. A redelivery (after a crash before
+the ack) or a duplicate finds the inbox row and changes nothing. An event whose handler keeps
+failing is parked in the dead-letter table after `max_attempts` deliveries and acked, so the events
+after it flow on; `replay` applies it again once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.broker import Broker
+from kernel.contracts import stream_for
+from kernel.db import Database, insert_ignore
+from kernel.errors import Conflict, NotFound
+from kernel.events import Event, current_traceparent
+from kernel.ids import new_id, utcnow
+from kernel.metrics import EVENTS_CONSUMED
+from kernel.schema import dead_letters, inbox
+
+log = logging.getLogger("zhengban.consumers")
+
+HandlerFn = Callable[[AsyncSession, Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One handler for one subject; `name` makes the durable consumer (unique per service)."""
+
+    subject: str
+    handle: HandlerFn
+
+    def durable(self, service: str) -> str:
+        return f"{service}--{self.subject.replace('.', '-')}"
+
+
+class Consumers:
+    def __init__(self, service: str, db: Database, broker: Broker, subscriptions: list[Subscription], *,
+                 max_attempts: int = 5, batch: int = 64):
+        self.service = service
+        self.db = db
+        self.broker = broker
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self.by_name = {s.durable(service): s for s in subscriptions}
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        for name, sub in self.by_name.items():
+            self._tasks.append(asyncio.create_task(self._run(name, sub), name=f"consumer-{name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, name: str, sub: Subscription) -> None:
+        await self.broker.wait_ready()
+        while True:
+            try:
+                js = self.broker.js
+                if js is None:
+                    await asyncio.sleep(0.5)
+                    continue
+                psub = await js.pull_subscribe(
+                    sub.subject, durable=name, stream=stream_for(sub.subject),
+                    config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+                                          ack_wait=30, max_deliver=-1, max_ack_pending=1000),
+                )
+                while True:
+                    try:
+                        msgs = await psub.fetch(self.batch, timeout=1)
+                    except (NatsTimeoutError, TimeoutError):
+                        continue
+                    for msg in msgs:
+                        await self._process(name, sub, msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS away or the consumer lost: subscribe again
+                log.info("consumer %s interrupted (%s); resubscribing", name, type(exc).__name__)
+                await asyncio.sleep(1)
+
+    async def _process(self, name: str, sub: Subscription, msg) -> None:
+        try:
+            event = Event.model_validate_json(msg.data)
+        except ValidationError as exc:
+            await self._park(name, None, sub.subject, msg.data.decode(errors="replace"), f"undecodable: {exc}",
+                             msg.metadata.num_delivered)
+            await msg.ack()
+            return
+        attempt = msg.metadata.num_delivered
+        try:
+            applied = await self.apply(name, sub, event)
+        except Exception as exc:  # noqa: BLE001 - a handler failure is recorded, never fatal
+            if attempt >= self.max_attempts:
+                log.error("parking event %s for %s after %d attempts: %r", event.id, name, attempt, exc)
+                await self._park(name, event.id, sub.subject, event.model_dump_json(), repr(exc), attempt)
+                EVENTS_CONSUMED.labels(name, "parked").inc()
+                await msg.ack()
+            else:
+                log.warning("event %s failed in %s (attempt %d): %r", event.id, name, attempt, exc)
+                EVENTS_CONSUMED.labels(name, "retry").inc()
+                await msg.nak(delay=min(0.2 * 2 ** attempt, 10))
+            return
+        EVENTS_CONSUMED.labels(name, "applied" if applied else "duplicate").inc()
+        await msg.ack()
+
+    async def apply(self, name: str, sub: Subscription, event: Event) -> bool:
+        """Applies `event` once for consumer `name`; False when it had been applied already."""
+        token = current_traceparent.set(event.traceparent)
+        try:
+            async with self.db.session() as session, session.begin():
+                result = await session.execute(
+                    insert_ignore(session, inbox, index_elements=["consumer", "event_id"])
+                    .values(consumer=name, event_id=event.id, processed_at=utcnow()))
+                if result.rowcount == 0:
+                    return False
+                await sub.handle(session, event)
+            return True
+        finally:
+            current_traceparent.reset(token)
+
+    async def _park(self, name, event_id, subject, payload, error, attempts) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                insert_ignore(session, dead_letters, index_elements=["consumer", "event_id"]).values(
+                    id=new_id(), consumer=name, event_id=event_id, subject=subject, payload=payload,
+                    error=error[:4000], attempts=attempts, parked_at=utcnow()))
+
+    async def list_dead_letters(self, *, include_replayed: bool = False) -> list[dict]:
+        async with self.db.session() as session:
+            query = sa.select(dead_letters).order_by(dead_letters.c.parked_at)
+            if not include_replayed:
+                query = query.where(dead_letters.c.replayed_at.is_(None))
+            return [dict(r._mapping) for r in (await session.execute(query)).all()]
+
+    async def replay(self, dead_letter_id: uuid.UUID) -> dict:
+        """Applies a parked event again; it stays parked (with the new error) if it fails again."""
+        async with self.db.session() as session:
+            row = (await session.execute(sa.select(dead_letters).where(dead_letters.c.id == dead_letter_id))).first()
+        if row is None or row.replayed_at is not None:
+            raise NotFound("no parked event with this id")
+        sub = self.by_name.get(row.consumer)
+        if sub is None:
+            raise Conflict("the consumer of this event no longer exists")
+        try:
+            event = Event.model_validate_json(row.payload)
+            await self.apply(row.consumer, sub, event)
+        except Exception as exc:  # noqa: BLE001 - reported to the operator, not raised as a 500
+            async with self.db.session() as session, session.begin():
+                await session.execute(sa.update(dead_letters).where(dead_letters.c.id == dead_letter_id)
+                                      .values(error=repr(exc)[:4000], attempts=dead_letters.c.attempts + 1))
+            raise Conflict(f"the event failed again: {exc!r}"[:500], slug="replay-failed",
+                           title="The parked event failed again") from exc
+        async with self.db.session() as session, session.begin():
+            await session.execute(sa.update(dead_letters).where(dead_letters.c.id == dead_letter_id)
+                                  .values(replayed_at=utcnow()))
+        return {"id": str(dead_letter_id), "replayed": True}

@@ -1,0 +1,220 @@
+"""Typed payloads of every event subject in SPEC.md: the contract between the services.
+
+Producers build these models; consumers parse with them. A field added later must be optional,
+so that a newer producer does not break an older consumer (and the other way round).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# identity (gateway)
+class OrgChanged(Payload):
+    org_id: uuid.UUID
+    name: str
+    kind: str
+    parent_id: uuid.UUID | None
+    path: str
+
+
+# budget
+class LineApproved(Payload):
+    line_id: uuid.UUID
+    org_id: uuid.UUID
+    fiscal_year: int
+    category: str
+    approved_fen: int
+
+
+class PreencumbranceAnswered(Payload):
+    demand_id: uuid.UUID
+    campaign_id: uuid.UUID
+    line_id: uuid.UUID
+    org_id: uuid.UUID
+    amount_fen: int
+    reason: str | None = None  # set when rejected
+
+
+class ReservationAnswered(Payload):
+    order_id: uuid.UUID
+    line_id: uuid.UUID
+    org_id: uuid.UUID
+    amount_fen: int
+    reason: str | None = None  # set when rejected
+
+
+class FundsSpent(Payload):
+    order_id: uuid.UUID
+    line_id: uuid.UUID
+    org_id: uuid.UUID
+    amount_fen: int
+
+
+# procurement
+class DemandSubmitted(Payload):
+    demand_id: uuid.UUID
+    campaign_id: uuid.UUID
+    org_id: uuid.UUID
+    item_id: uuid.UUID
+    product_id: uuid.UUID
+    category: str
+    quantity: int
+    cap_unit_price_fen: int
+    amount_fen: int
+    budget_line_id: uuid.UUID
+
+
+class DemandReleased(Payload):
+    demand_id: uuid.UUID
+    campaign_id: uuid.UUID
+    org_id: uuid.UUID
+    budget_line_id: uuid.UUID
+    reason: str | None = None
+
+
+class AgreementItem(Payload):
+    item_id: uuid.UUID
+    product_id: uuid.UUID
+    unit_price_fen: int
+    cap_unit_price_fen: int
+
+
+class AgreementAwarded(Payload):
+    agreement_id: uuid.UUID
+    campaign_id: uuid.UUID
+    lead_org_id: uuid.UUID
+    supplier_org_id: uuid.UUID
+    items: list[AgreementItem]
+    valid_from: datetime
+    valid_to: datetime
+
+
+class OrderPlaced(Payload):
+    order_id: uuid.UUID
+    agreement_id: uuid.UUID
+    campaign_id: uuid.UUID
+    item_id: uuid.UUID
+    product_id: uuid.UUID
+    category: str
+    org_id: uuid.UUID
+    budget_line_id: uuid.UUID
+    quantity: int
+    unit_price_fen: int
+    amount_fen: int
+    # The demand this org declared for the same item, if any: its pre-encumbrance becomes
+    # the order's reservation instead of being held twice.
+    demand_id: uuid.UUID | None = None
+
+
+class OrderCancelled(Payload):
+    order_id: uuid.UUID
+    org_id: uuid.UUID
+    budget_line_id: uuid.UUID
+    amount_fen: int
+    reason: str | None = None
+
+
+class OrderDelivered(Payload):
+    order_id: uuid.UUID
+    org_id: uuid.UUID
+    budget_line_id: uuid.UUID
+    amount_fen: int
+    supplier_org_id: uuid.UUID
+    product_id: uuid.UUID
+    product_name: str
+    vendor: str
+    category: str
+    metric: str
+    quantity: int
+    term_months: int | None
+    valid_from: datetime | None
+    valid_to: datetime | None
+    keys: list[str] | None = None
+
+
+# licenses
+class EntitlementAdded(Payload):
+    entitlement_id: uuid.UUID
+    pool_id: uuid.UUID
+    org_id: uuid.UUID
+    product_id: uuid.UUID | None
+    quantity: int
+    source: str
+    reference: str | None
+    valid_to: datetime | None
+
+
+class EntitlementExpired(Payload):
+    entitlement_id: uuid.UUID
+    pool_id: uuid.UUID
+    org_id: uuid.UUID
+    quantity: int
+    seats_reclaimed: int
+
+
+class SeatAllocated(Payload):
+    allocation_id: uuid.UUID
+    pool_id: uuid.UUID
+    org_id: uuid.UUID
+    assignee_type: str
+    assignee_id: str
+
+
+class SeatReclaimed(Payload):
+    allocation_id: uuid.UUID
+    pool_id: uuid.UUID
+    org_id: uuid.UUID
+    assignee_type: str
+    assignee_id: str
+    reason: str
+
+
+class PoolLow(Payload):
+    pool_id: uuid.UUID
+    org_id: uuid.UUID
+    available: int
+    threshold: int
+
+
+SUBJECTS: dict[str, type[Payload]] = {
+    "identity.org.created": OrgChanged,
+    "identity.org.updated": OrgChanged,
+    "budget.line.approved": LineApproved,
+    "budget.preencumbrance.accepted": PreencumbranceAnswered,
+    "budget.preencumbrance.rejected": PreencumbranceAnswered,
+    "budget.reservation.accepted": ReservationAnswered,
+    "budget.reservation.rejected": ReservationAnswered,
+    "budget.reservation.released": ReservationAnswered,
+    "budget.funds.spent": FundsSpent,
+    "procurement.demand.submitted": DemandSubmitted,
+    "procurement.demand.released": DemandReleased,
+    "procurement.agreement.awarded": AgreementAwarded,
+    "procurement.order.placed": OrderPlaced,
+    "procurement.order.cancelled": OrderCancelled,
+    "procurement.order.delivered": OrderDelivered,
+    "licenses.entitlement.added": EntitlementAdded,
+    "licenses.entitlement.expired": EntitlementExpired,
+    "licenses.seat.allocated": SeatAllocated,
+    "licenses.seat.reclaimed": SeatReclaimed,
+    "licenses.pool.low": PoolLow,
+}
+
+# One stream per owning process; the first token of a subject names its owner.
+STREAMS: dict[str, str] = {
+    "identity": "IDENTITY",
+    "budget": "BUDGET",
+    "procurement": "PROCUREMENT",
+    "licenses": "LICENSES",
+}
+
+
+def stream_for(subject: str) -> str:
+    return STREAMS[subject.split(".", 1)[0]]

@@ -1,0 +1,154 @@
+"""Async database engines for SQLite and PostgreSQL, one per service, with the same semantics.
+
+SQLite runs in WAL mode with foreign keys on, and every transaction begins with BEGIN IMMEDIATE:
+a transaction that reads a counter and then updates it must hold the write lock from its first
+statement, or two of them would both read the old value and one would fail at commit (SQLite
+cannot upgrade a read lock while another writer waits). On PostgreSQL the invariants rest on
+conditional UPDATEs and CHECK constraints instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Session
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_metadata() -> sa.MetaData:
+    return sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timezone-aware UTC datetime on both databases (SQLite stores no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use kernel.ids.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def make_base() -> type[DeclarativeBase]:
+    """Returns a declarative base with its own metadata, one per service."""
+
+    class Base(DeclarativeBase):
+        metadata = make_metadata()
+        type_annotation_map = {datetime: UTCDateTime, uuid.UUID: sa.Uuid, dict[str, Any]: JSONType}
+
+    return Base
+
+
+def normalize_url(url: str) -> str:
+    """Accepts plain `postgresql://` and `sqlite:///` URLs and names the async drivers."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.split(":///", 1)[1]
+    return url
+
+
+def is_sqlite(url_or_session: str | AsyncSession) -> bool:
+    if isinstance(url_or_session, AsyncSession):
+        return url_or_session.bind.dialect.name == "sqlite"
+    return normalize_url(url_or_session).startswith("sqlite")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control away from the driver so "begin" below decides how to begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_timeout=60)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, pool_timeout=30
+    )
+
+
+class Database:
+    """An engine and its session factory. Sessions committing outbox rows wake the relay."""
+
+    def __init__(self, url: str, *, pool_size: int = 10):
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url, pool_size=pool_size)
+
+        class _Session(Session):
+            pass
+
+        self.session_class = _Session
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_Session
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> AsyncSession:
+        return self.sessionmaker()
+
+    def on_commit(self, callback) -> None:
+        """Calls `callback(session)` after every commit of a session of this database."""
+        event.listen(self.session_class, "after_commit", callback)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def session_scope(db: Database) -> AsyncIterator[AsyncSession]:
+    async with db.session() as session:
+        yield session
+
+
+def insert_ignore(session: AsyncSession, table: sa.Table, *, index_elements: list[str]):
+    """Returns an INSERT that does nothing when the unique key already exists (both dialects)."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)

@@ -1,0 +1,36 @@
+"""FastAPI dependencies every service uses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.orgs import OrgDirectory
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session per request; use-cases commit it themselves, before the response is built."""
+    async with request.app.state.db.session() as session:
+        yield session
+
+
+def get_orgs(request: Request) -> OrgDirectory:
+    return request.app.state.orgs
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Orgs = Annotated[OrgDirectory, Depends(get_orgs)]
+
+
+class RequestSchema(BaseModel):
+    """Request bodies refuse unknown fields: a typo is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ResponseSchema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)

@@ -1,0 +1,132 @@
+"""Domain errors and the one handler that turns every error into application/problem+json (RFC 9457).
+
+Each error class has a stable `type` URI that scripts can match on; `title` is the same for every
+instance of a type, and `detail` says what happened this time.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_BASE = "https://zhengban.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger("zhengban.errors")
+
+
+class DomainError(Exception):
+    """Base of every error a use-case raises on purpose."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "The request cannot be carried out"
+
+    def __init__(self, detail: str | None = None, *, slug: str | None = None, title: str | None = None,
+                 **extensions: Any):
+        super().__init__(detail or self.title)
+        self.detail = detail
+        if slug:
+            self.slug = slug
+        if title:
+            self.title = title
+        self.extensions = extensions
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+class NotFound(DomainError):
+    status, slug, title = 404, "not-found", "No such object"
+
+
+class Unauthorized(DomainError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(DomainError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class Conflict(DomainError):
+    status, slug, title = 409, "conflict", "The object is not in a state that allows this"
+
+
+class InvalidInput(DomainError):
+    status, slug, title = 422, "invalid-input", "The request is not valid"
+
+
+class TooManyRequests(DomainError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+def problem_response(status: int, slug: str, title: str, detail: str | None = None,
+                     headers: dict[str, str] | None = None, **extensions: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+_STATUS_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "No such object"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "The request is not valid"),
+    429: ("rate-limited", "Too many requests"),
+    502: ("upstream-unavailable", "A service behind the gateway did not answer"),
+    503: ("unavailable", "Service unavailable"),
+    504: ("upstream-timeout", "A service behind the gateway timed out"),
+}
+
+
+def problem_for_status(status: int, detail: str | None = None, headers=None, **ext) -> JSONResponse:
+    slug, title = _STATUS_SLUGS.get(status, ("error", "Error"))
+    return problem_response(status, slug, title, detail, headers=headers, **ext)
+
+
+def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        out.append({"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", ""))})
+    return out
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Makes every error of this app a problem+json body."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError):
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, **exc.extensions)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError):
+        errors = _jsonable_errors(exc.errors())
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)[:500]
+        return problem_response(422, "validation-error", "The request is not valid", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_for_status(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        # Internals stay in the log; the client gets the request id to quote.
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(500, "internal-error", "Internal error",
+                                "Something went wrong; quote the request id when reporting it.")

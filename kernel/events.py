@@ -1,0 +1,59 @@
+"""The CloudEvents 1.0 envelope every event travels in.
+
+`id` is also the `Nats-Msg-Id`, so JetStream drops a second publish of the same event within its
+duplicate window; `type` is the NATS subject plus a version (`procurement.order.placed.v1`).
+Extension attributes carry the correlation and causation ids and the W3C `traceparent`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kernel.ids import new_id, utcnow
+
+current_traceparent: ContextVar[str | None] = ContextVar("current_traceparent", default=None)
+current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    specversion: str = "1.0"
+    id: uuid.UUID = Field(default_factory=new_id)
+    source: str
+    type: str
+    subject: str | None = None
+    time: datetime = Field(default_factory=utcnow)
+    datacontenttype: str = "application/json"
+    data: dict[str, Any]
+    correlationid: str | None = None
+    causationid: str | None = None
+    traceparent: str | None = None
+
+    @property
+    def nats_subject(self) -> str:
+        """The NATS subject: the type without its version suffix."""
+        return self.type.rsplit(".", 1)[0]
+
+    def payload(self, model: type[BaseModel]):
+        return model.model_validate(self.data)
+
+
+def new_event(subject: str, data: BaseModel, *, source: str, about: uuid.UUID | str | None = None,
+              cause: Event | None = None, version: int = 1) -> Event:
+    """Builds an event; a `cause` passes its correlation id on and becomes the causation id."""
+    correlation = (cause.correlationid or str(cause.id)) if cause else current_request_id.get()
+    return Event(
+        source=source,
+        type=f"{subject}.v{version}",
+        subject=str(about) if about is not None else None,
+        data=data.model_dump(mode="json"),
+        correlationid=correlation,
+        causationid=str(cause.id) if cause else None,
+        traceparent=(cause.traceparent if cause else None) or current_traceparent.get(),
+    )

@@ -1,0 +1,122 @@
+"""The transactional outbox and the relay that moves it to JetStream.
+
+A use-case adds its event with `add_event` in the same transaction as the state change, so both
+commit or neither does. The relay publishes committed rows with `Nats-Msg-Id` = event id (JetStream
+drops a repeat within its duplicate window), then marks them published. It wakes right after a
+commit that wrote outbox rows and also polls, so rows left by a crash or a NATS outage go out
+once NATS is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.broker import Broker
+from kernel.db import Database
+from kernel.events import Event
+from kernel.ids import utcnow
+from kernel.metrics import OUTBOX_PUBLISHED
+from kernel.schema import outbox
+
+log = logging.getLogger("zhengban.outbox")
+
+_DIRTY = "zhengban.outbox_dirty"
+
+
+async def add_event(session: AsyncSession, event: Event) -> None:
+    """Writes `event` into the outbox in the session's transaction: published only if it commits."""
+    await session.execute(sa.insert(outbox).values(
+        event_id=event.id, subject=event.nats_subject,
+        payload=orjson.dumps(event.model_dump(mode="json")).decode(), created_at=utcnow(),
+    ))
+    session.info[_DIRTY] = True
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, broker: Broker, *, batch_size: int = 256,
+                 poll_seconds: float = 1.0, keep_published: timedelta = timedelta(days=1)):
+        self.db = db
+        self.broker = broker
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.keep_published = keep_published
+        self._wake = asyncio.Event()
+        db.on_commit(self._after_commit)
+
+    def _after_commit(self, session) -> None:
+        if session.info.pop(_DIRTY, False):
+            self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        last_prune = utcnow()
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                while await self.publish_batch() == self.batch_size:
+                    pass
+                if utcnow() - last_prune > timedelta(minutes=10):
+                    await self.prune()
+                    last_prune = utcnow()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the relay must outlive any one failure
+                log.exception("outbox relay pass failed; retrying")
+                await asyncio.sleep(self.poll_seconds)
+
+    async def publish_batch(self) -> int:
+        """Publishes up to one batch of unpublished rows; returns how many went out."""
+        js = self.broker.js
+        if js is None:
+            return 0
+        async with self.db.session() as session:
+            async with session.begin():
+                query = (sa.select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+                         .where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq)
+                         .limit(self.batch_size))
+                if self.db.dialect == "postgresql":
+                    # Replicas of a service share the table: each claims rows nobody else holds.
+                    query = query.with_for_update(skip_locked=True)
+                rows = (await session.execute(query)).all()
+                if not rows:
+                    return 0
+                # Published together, they still leave in order over the one connection.
+                acks = await asyncio.gather(
+                    *(js.publish(r.subject, r.payload.encode(), headers={"Nats-Msg-Id": str(r.event_id)})
+                      for r in rows),
+                    return_exceptions=True,
+                )
+                done = [r.seq for r, ack in zip(rows, acks, strict=True) if not isinstance(ack, BaseException)]
+                failed = [r.seq for r, ack in zip(rows, acks, strict=True) if isinstance(ack, BaseException)]
+                if done:
+                    await session.execute(sa.update(outbox).where(outbox.c.seq.in_(done))
+                                          .values(published_at=utcnow()))
+                if failed:
+                    await session.execute(sa.update(outbox).where(outbox.c.seq.in_(failed))
+                                          .values(attempts=outbox.c.attempts + 1))
+                    log.warning("could not publish %d events; they stay in the outbox", len(failed))
+        OUTBOX_PUBLISHED.inc(len(done))
+        return len(done) if not failed else 0
+
+    async def prune(self) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(sa.delete(outbox).where(
+                outbox.c.published_at < utcnow() - self.keep_published))
+
+    async def pending(self) -> int:
+        async with self.db.session() as session:
+            return (await session.execute(
+                sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )).scalar_one()

@@ -1,0 +1,133 @@
+"""Builds a service's FastAPI app with all the kernel plumbing, so each service only adds routers
+and event subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.types import Scope
+
+from kernel.auth import CurrentPrincipal, KeySet, TokenVerifier
+from kernel.broker import Broker
+from kernel.consumers import Consumers, Subscription
+from kernel.db import Database
+from kernel.errors import Forbidden, Unauthorized, install_problem_handlers
+from kernel.idempotency import IdempotencyMiddleware
+from kernel.observability import configure_logging, health_router, install_observability
+from kernel.orgs import OrgDirectory
+from kernel.outbox import OutboxRelay
+from kernel.settings import ProcessSettings
+
+
+def make_verifier(settings: ProcessSettings, static_jwks: dict | None = None) -> TokenVerifier:
+    keys = KeySet(jwks_url=None if static_jwks else settings.gateway_url.rstrip("/") + "/.well-known/jwks.json",
+                  static_jwks=static_jwks)
+    return TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
+async def principal_subject(scope: Scope) -> str | None:
+    """The caller of a raw ASGI request, for scoping idempotency keys (None if unauthenticated)."""
+    app = scope["app"]
+    headers = dict(scope["headers"])
+    scheme, _, token = headers.get(b"authorization", b"").decode().partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        principal = await app.state.verifier.verify(token.strip())
+    except Unauthorized:
+        return None
+    scope.setdefault("state", {})["principal"] = principal
+    return principal.subject
+
+
+def dead_letter_router(prefix: str) -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["operations"])
+
+    @router.get("/dead-letters", summary="Lists parked events (admin).")
+    async def list_dead_letters(request: Request, principal: CurrentPrincipal):
+        if "admin" not in principal.roles:
+            raise Forbidden("only admin sees parked events")
+        rows = await request.app.state.consumers.list_dead_letters()
+        return {"items": [{k: (str(v) if v is not None and k not in ("attempts",) else v)
+                           for k, v in row.items()} for row in rows], "next_cursor": None}
+
+    @router.post("/dead-letters/{dead_letter_id}/replay", summary="Applies a parked event again (admin).")
+    async def replay_dead_letter(dead_letter_id: uuid.UUID, request: Request, principal: CurrentPrincipal):
+        if "admin" not in principal.roles:
+            raise Forbidden("only admin replays parked events")
+        return await request.app.state.consumers.replay(dead_letter_id)
+
+    return router
+
+
+def create_service_app(
+    *,
+    name: str,
+    settings: ProcessSettings,
+    database_url: str,
+    routers: Sequence[APIRouter],
+    subscriptions: Sequence[Subscription] = (),
+    description: str = "",
+    static_jwks: dict | None = None,
+    background_tasks: Sequence = (),
+) -> FastAPI:
+    """`background_tasks`: coroutine functions taking the app, run for the app's lifetime."""
+    configure_logging(name, settings.log_level)
+    db = Database(database_url)
+    broker = Broker(settings.nats_url, name=f"zhengban-{name}", stream_replicas=settings.nats_stream_replicas)
+    orgs = OrgDirectory(settings.gateway_url, settings.internal_token)
+    all_subscriptions = [
+        Subscription("identity.org.created", orgs.on_org_event),
+        Subscription("identity.org.updated", orgs.on_org_event),
+        *subscriptions,
+    ]
+    consumers = Consumers(name, db, broker, all_subscriptions, max_attempts=settings.max_delivery_attempts)
+    relay = OutboxRelay(db, broker)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        tasks: list[asyncio.Task] = []
+        if settings.run_background:
+            broker.start()
+            tasks.append(asyncio.create_task(relay.run(), name=f"{name}-outbox-relay"))
+            consumers.start()
+            tasks += [asyncio.create_task(fn(app), name=f"{name}-{fn.__name__}") for fn in background_tasks]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await consumers.stop()
+            await broker.close()
+            await db.dispose()
+
+    app = FastAPI(title=f"Zhengban {name}", description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.broker = broker
+    app.state.orgs = orgs
+    app.state.consumers = consumers
+    app.state.relay = relay
+    app.state.verifier = make_verifier(settings, static_jwks)
+
+    async def readiness(request: Request) -> dict[str, bool]:
+        try:
+            await db.ping()
+            db_ok = True
+        except Exception:  # noqa: BLE001 - readiness reports, never raises
+            db_ok = False
+        return {"database": db_ok, "nats": broker.connected}
+
+    install_problem_handlers(app)
+    app.include_router(health_router(readiness))
+    for router in routers:
+        app.include_router(router)
+    app.include_router(dead_letter_router(f"/api/v1/{name}"))
+    app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject)
+    install_observability(app)
+    return app

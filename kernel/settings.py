@@ -1,0 +1,47 @@
+"""Settings shared by every process; each process subclasses them with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only ever accepted in development: a fresh clone must run without any configuration, and a
+# production deployment must never run on a secret that is printed in the source.
+DEV_INTERNAL_TOKEN = "dev-internal-token-not-for-production"
+
+
+class ProcessSettings(BaseSettings):
+    """Settings every process has. Subclasses set `env_prefix`, e.g. `ZHENGBAN_BUDGET_`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".data")
+    database_url: str = ""
+    nats_url: str = "nats://127.0.0.1:4222"
+    # 3 on a NATS cluster; the streams are created with this many replicas.
+    nats_stream_replicas: int = 1
+    # Where services fetch the JWKS and look up orgs they have not heard of yet.
+    gateway_url: str = "http://127.0.0.1:8000"
+    # Shared secret for the gateway's /internal endpoints (service-to-gateway only).
+    internal_token: str = DEV_INTERNAL_TOKEN
+    jwt_issuer: str = "zhengban"
+    jwt_audience: str = "zhengban-api"
+    log_level: str = "INFO"
+    # Consumers park an event in the dead-letter table after this many failed deliveries.
+    max_delivery_attempts: int = 5
+    # Start the outbox relay and the event consumers (off in some unit tests).
+    run_background: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self):
+        if self.environment != "development" and self.internal_token == DEV_INTERNAL_TOKEN:
+            raise ValueError("internal_token must be set outside development")
+        return self
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{name}.db').resolve()}"

@@ -1,0 +1,4 @@
+from kernel.migrations import run_env
+from services.licenses.app import metadata
+
+run_env(metadata())

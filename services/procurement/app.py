@@ -1,0 +1,34 @@
+"""The procurement service process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from kernel.service_app import create_service_app
+from services.procurement.settings import ProcurementSettings
+
+NAME = "procurement"
+MIGRATIONS = Path(__file__).parent / "migrations"
+SETTINGS = ProcurementSettings
+
+
+def metadata():
+    """All of this service's tables (imports every domain's models)."""
+    from services.procurement.models import Base
+
+    return Base.metadata
+
+
+def database_url(settings: ProcurementSettings) -> str:
+    return settings.database_url or settings.sqlite_url(NAME)
+
+
+def create_app(settings: ProcurementSettings | None = None, *, static_jwks: dict | None = None) -> FastAPI:
+    settings = settings or ProcurementSettings()
+    return create_service_app(
+        name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
+        routers=[], subscriptions=[],
+        description="Procurement service",
+    )

@@ -1,0 +1,1 @@
+"""The `zhengban` command: run, migrate, demo and benchmark the processes."""

@@ -1,0 +1,3 @@
+from zhengban.cli import main
+
+main()
