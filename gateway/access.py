@@ -74,7 +74,8 @@ class AccessMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith("/internal/"):
+            # /internal answers only to the shared internal token, checked by its own route.
             return await self.app(scope, receive, send)
         state = scope["app"].state
         headers = [(k, v) for k, v in scope["headers"] if k not in STRIPPED_HEADERS]

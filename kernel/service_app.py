@@ -64,6 +64,19 @@ def dead_letter_router(prefix: str) -> APIRouter:
     return router
 
 
+def orgs_router(prefix: str) -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["identity"])
+
+    @router.get("/orgs/{org_id}", summary="Gets this service's view of an org of the caller's subtree.")
+    async def get_org(org_id: uuid.UUID, request: Request, principal: CurrentPrincipal):
+        async with request.app.state.db.session() as session:
+            ref = await request.app.state.orgs.visible(session, principal, org_id)
+            await session.commit()
+        return {"id": ref.id, "parent_id": ref.parent_id, "name": ref.name, "kind": ref.kind, "path": ref.path}
+
+    return router
+
+
 def create_service_app(
     *,
     name: str,
@@ -127,6 +140,7 @@ def create_service_app(
     app.include_router(health_router(readiness))
     for router in routers:
         app.include_router(router)
+    app.include_router(orgs_router(f"/api/v1/{name}"))
     app.include_router(dead_letter_router(f"/api/v1/{name}"))
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject)
     install_observability(app)

@@ -75,10 +75,10 @@ class Supervisor:
         self.children[child.name] = child
         self._tasks.append(asyncio.create_task(child.keep_running(), name=f"supervise-{child.name}"))
 
-    async def stop(self, order: list[str] | None = None) -> None:
-        names = order or list(reversed(self.children))
-        for name in names:
-            await self.children[name].stop()
+    async def stop(self, waves: list[list[str]] | None = None) -> None:
+        """Stops the children wave by wave (all of one wave at once)."""
+        for wave in waves or [list(self.children)]:
+            await asyncio.gather(*(self.children[name].stop() for name in wave))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

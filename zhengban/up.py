@@ -125,9 +125,10 @@ class Stack:
         return path.read_text().strip() if path.exists() else "(set by ZHENGBAN_ADMIN_PASSWORD)"
 
     async def stop(self) -> None:
-        order = [n for n in self.supervisor.children if not n.startswith("nats")]
-        order = list(reversed(order)) + [n for n in self.supervisor.children if n.startswith("nats")]
-        await self.supervisor.stop(order)
+        # NATS last, so that the processes can still flush and close their connections.
+        names = list(self.supervisor.children)
+        await self.supervisor.stop([[n for n in names if not n.startswith("nats")],
+                                    [n for n in names if n.startswith("nats")]])
 
 
 async def run_up(config: StackConfig) -> None:

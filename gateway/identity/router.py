@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Annotated
 
@@ -115,7 +116,7 @@ async def delete_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, session
 async def internal_org(org_id: uuid.UUID, request: Request, session: Session):
     """Lets a service learn an org it has not heard of yet (shared internal token only)."""
     expected = f"Bearer {request.app.state.settings.internal_token}"
-    if request.headers.get("authorization") != expected:
+    if not secrets.compare_digest(request.headers.get("authorization", "").encode(), expected.encode()):
         raise NotFound()
     org = await session.get(Org, org_id)
     if org is None:

@@ -64,8 +64,8 @@ async def visible_org(session: AsyncSession, principal: Principal, org_id: uuid.
 
 
 async def create_org(session: AsyncSession, principal: Principal, data: schemas.OrgCreate) -> Org:
-    _require_admin(principal)
     parent = await visible_org(session, principal, data.parent_id)
+    _require_admin(principal)
     org_id = new_id()
     org = Org(id=org_id, parent_id=parent.id, name=data.name, kind=data.kind, path=f"{parent.path}{org_id.hex}/")
     session.add(org)
@@ -97,8 +97,8 @@ def list_orgs_query(principal: Principal) -> sa.Select:
 
 
 async def create_user(session: AsyncSession, principal: Principal, data: schemas.UserCreate) -> User:
-    _require_admin(principal)
     await visible_org(session, principal, data.org_id)
+    _require_admin(principal)
     user = User(username=data.username, password_hash=await hash_password(data.password), org_id=data.org_id,
                 roles=data.roles, display_name=data.display_name)
     session.add(user)
@@ -119,8 +119,8 @@ def list_users_query(principal: Principal) -> sa.Select:
 
 async def create_api_key(session: AsyncSession, principal: Principal,
                          data: schemas.ApiKeyCreate) -> tuple[ApiKey, str]:
-    _require_admin(principal)
     await visible_org(session, principal, data.org_id)
+    _require_admin(principal)
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey(name=data.name, org_id=data.org_id, roles=data.roles, key_hash=hash_api_key(key),
                      prefix=key[:10], created_by=history.actor_of(principal))

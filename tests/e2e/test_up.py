@@ -1,0 +1,66 @@
+"""`zhengban up` brings up the whole product, and an org made at the gateway is known everywhere at once."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+
+from tests.e2e.stack import RunningStack
+
+
+def test_up_is_ready_and_stops_cleanly(tmp_path):
+    stack = RunningStack(tmp_path / "data")
+    seconds = stack.start()
+    try:
+        assert seconds < 60
+        ready = httpx.get(f"{stack.url}/readyz").json()
+        assert ready == {"status": "ready", "checks": {"nats": True, "database": True, "budget": True,
+                                                        "procurement": True, "licenses": True}}
+        # Each child names what it runs, so `ps` tells them apart.
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        for process in ("gateway", "budget", "procurement", "licenses"):
+            assert f"zhengban serve {process} --port" in ps
+    finally:
+        assert stack.stop() == 0
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(stack.data_dir) not in ps  # nats-server (its store is in the data dir) is gone too
+
+
+def test_org_created_at_the_gateway_is_usable_at_once_in_every_service(stack):
+    admin = stack.token()
+    me = httpx.get(f"{stack.url}/api/v1/identity/me", headers=admin).json()
+    parent = me["org_id"]
+    created = []
+    for name, kind in (("省财政厅", "finance_bureau"), ("教育厅", "unit"), ("第一中学", "unit")):
+        resp = httpx.post(f"{stack.url}/api/v1/identity/orgs", headers=admin,
+                          json={"name": name, "kind": kind, "parent_id": parent})
+        assert resp.status_code == 201, resp.text
+        created.append(resp.json())
+        parent = resp.json()["id"]
+    for service in ("budget", "procurement", "licenses"):
+        for org in created:
+            # No waiting: asked right after creation, each service already knows the org.
+            resp = httpx.get(f"{stack.url}/api/v1/{service}/orgs/{org['id']}", headers=admin)
+            assert resp.status_code == 200, (service, resp.text)
+            assert resp.json()["path"] == org["path"] and resp.json()["name"] == org["name"]
+
+
+def test_data_survives_a_restart(tmp_path):
+    stack = RunningStack(tmp_path / "data")
+    stack.start()
+    try:
+        admin = stack.token()
+        me = httpx.get(f"{stack.url}/api/v1/identity/me", headers=admin).json()
+        org = httpx.post(f"{stack.url}/api/v1/identity/orgs", headers=admin,
+                         json={"name": "留存测试", "kind": "unit", "parent_id": me["org_id"]}).json()
+    finally:
+        stack.stop()
+    stack.start()
+    try:
+        admin = stack.token()
+        resp = httpx.get(f"{stack.url}/api/v1/identity/orgs/{org['id']}", headers=admin)
+        assert resp.json()["name"] == "留存测试"
+        assert httpx.get(f"{stack.url}/api/v1/licenses/orgs/{org['id']}", headers=admin).status_code == 200
+    finally:
+        stack.stop()

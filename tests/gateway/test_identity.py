@@ -1,0 +1,137 @@
+"""Identity at the gateway: sign-in, orgs as a tree, users, API keys, JWKS, events."""
+
+from __future__ import annotations
+
+import jwt
+import nats as nats_client
+
+from kernel.auth import KeySet, TokenVerifier
+from tests.gateway.conftest import ADMIN_PASSWORD, token
+from tests.support.apps import eventually
+
+
+async def make_org(client, headers, name, kind, parent_id):
+    resp = await client.post("/api/v1/identity/orgs", headers=headers,
+                             json={"name": name, "kind": kind, "parent_id": str(parent_id)})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+async def test_token_is_a_short_lived_eddsa_jwt_that_the_jwks_verifies(gateway):
+    resp = await gateway.client.post("/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
+    body = resp.json()
+    assert body["token_type"] == "bearer" and 300 <= body["expires_in"] <= 900
+    jwks = (await gateway.client.get("/.well-known/jwks.json")).json()
+    assert jwt.get_unverified_header(body["access_token"])["kid"] in {k["kid"] for k in jwks["keys"]}
+    verifier = TokenVerifier(KeySet(static_jwks=jwks), issuer="zhengban", audience="zhengban-api")
+    principal = await verifier.verify(body["access_token"])
+    assert principal.roles == frozenset({"admin"})
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+    assert {"iss", "aud", "exp", "sub", "org_id", "roles"} <= set(claims)
+
+
+async def test_wrong_password_is_a_401_problem(gateway):
+    resp = await gateway.client.post("/auth/token", data={"username": "admin", "password": "nope"})
+    assert resp.status_code == 401
+    assert resp.json()["type"].endswith("/invalid-credentials")
+    unknown = await gateway.client.post("/auth/token", data={"username": "ghost", "password": "nope"})
+    assert unknown.json() == resp.json()  # says nothing about which part was wrong
+
+
+async def test_org_tree_paths_and_subtree_visibility(gateway, admin):
+    me = (await gateway.client.get("/api/v1/identity/me", headers=admin)).json()
+    assert me["username"] == "admin" and me["roles"] == ["admin"]
+    province = await make_org(gateway.client, admin, "省财政厅", "finance_bureau", me["org_id"])
+    dept = await make_org(gateway.client, admin, "教育厅", "unit", province["id"])
+    other = await make_org(gateway.client, admin, "国资委", "sasac", me["org_id"])
+    assert dept["path"].startswith(province["path"]) and dept["path"] != province["path"]
+
+    user = await gateway.client.post("/api/v1/identity/users", headers=admin, json={
+        "username": "fin", "password": "password-1", "org_id": province["id"], "roles": ["finance"]})
+    assert user.status_code == 201 and user.json()["roles"] == ["finance"]
+    fin = {"Authorization": f"Bearer {await token(gateway.client, 'fin', 'password-1')}"}
+
+    listed = (await gateway.client.get("/api/v1/identity/orgs", headers=fin)).json()
+    assert {o["id"] for o in listed["items"]} == {province["id"], dept["id"]}
+    assert (await gateway.client.get(f"/api/v1/identity/orgs/{other['id']}", headers=fin)).status_code == 404
+    # Only admin creates orgs: a finance officer is refused inside its own subtree…
+    refused = await gateway.client.post("/api/v1/identity/orgs", headers=fin,
+                                        json={"name": "x", "kind": "unit", "parent_id": province["id"]})
+    assert refused.status_code == 403
+    # …and an org outside its subtree is simply not there.
+    hidden = await gateway.client.post("/api/v1/identity/orgs", headers=fin,
+                                       json={"name": "x", "kind": "unit", "parent_id": other["id"]})
+    assert hidden.status_code == 404
+
+
+async def test_org_creation_is_announced_on_jetstream(gateway, admin, nats):
+    me = (await gateway.client.get("/api/v1/identity/me", headers=admin)).json()
+    org = await make_org(gateway.client, admin, "某中学", "unit", me["org_id"])
+    nc = await nats_client.connect(nats.url)
+    try:
+        sub = await nc.jetstream().pull_subscribe("identity.org.created", durable="t", stream="IDENTITY")
+
+        async def announced():
+            msgs = await sub.fetch(10, timeout=1)
+            for msg in msgs:
+                await msg.ack()
+            return [m for m in msgs if org["id"] in m.data.decode()]
+
+        msg = (await eventually(announced))[0]
+        assert msg.headers["Nats-Msg-Id"]
+        import json
+
+        event = json.loads(msg.data)
+        assert event["type"] == "identity.org.created.v1" and event["specversion"] == "1.0"
+        assert event["data"]["path"] == org["path"] and msg.headers["Nats-Msg-Id"] == event["id"]
+    finally:
+        await nc.close()
+
+
+async def test_api_key_is_shown_once_and_refused_after_delete(gateway, admin):
+    me = (await gateway.client.get("/api/v1/identity/me", headers=admin)).json()
+    created = await gateway.client.post("/api/v1/identity/api-keys", headers=admin,
+                                        json={"name": "provisioning", "org_id": me["org_id"], "roles": ["it_admin"]})
+    assert created.status_code == 201
+    key = created.json()["key"]
+    assert key.startswith("zb_")
+    listed = (await gateway.client.get("/api/v1/identity/api-keys", headers=admin)).json()["items"]
+    assert [k["name"] for k in listed] == ["provisioning"] and "key" not in listed[0]
+
+    as_key = {"Authorization": f"Bearer {key}"}
+    who = (await gateway.client.get("/api/v1/identity/me", headers=as_key)).json()
+    assert who == {"id": created.json()["id"], "username": None, "name": "provisioning", "org_id": me["org_id"],
+                   "roles": ["it_admin"]}
+
+    deleted = await gateway.client.delete(f"/api/v1/identity/api-keys/{created.json()['id']}", headers=admin)
+    assert deleted.status_code == 204
+    refused = await gateway.client.get("/api/v1/identity/me", headers=as_key)
+    assert refused.status_code == 401 and refused.json()["type"].endswith("/invalid-api-key")
+
+
+async def test_bad_input_is_a_422_problem_never_a_500(gateway, admin):
+    resp = await gateway.client.post("/api/v1/identity/orgs", headers=admin,
+                                     json={"name": "x", "kind": "castle", "parent_id": "not-a-uuid", "extra": 1})
+    assert resp.status_code == 422
+    body = resp.json()
+    assert body["type"].endswith("/validation-error") and body["status"] == 422
+    assert {tuple(e["loc"]) for e in body["errors"]} >= {("body", "kind"), ("body", "parent_id"), ("body", "extra")}
+    too_many = await gateway.client.get("/api/v1/identity/orgs?limit=201", headers=admin)
+    assert too_many.status_code == 422
+
+
+async def test_unreachable_service_is_a_502_problem(gateway, admin):
+    resp = await gateway.client.get("/api/v1/budget/lines", headers=admin)
+    assert resp.status_code == 502
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["detail"] == "the budget service is not reachable right now"
+
+
+async def test_internal_org_lookup_needs_the_internal_token(gateway, admin):
+    me = (await gateway.client.get("/api/v1/identity/me", headers=admin)).json()
+    path = f"/internal/orgs/{me['org_id']}"
+    assert (await gateway.client.get(path)).status_code == 404
+    assert (await gateway.client.get(path, headers=admin)).status_code == 404
+    token_header = {"Authorization": f"Bearer {gateway.app.state.settings.internal_token}"}
+    assert (await gateway.client.get(path, headers=token_header)).json()["id"] == me["org_id"]

@@ -1,0 +1,189 @@
+"""The event path with a real NATS server: outbox → JetStream → idempotent consumer → dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import nats as nats_client
+import pytest
+import sqlalchemy as sa
+
+from kernel import history
+from kernel.broker import Broker
+from kernel.consumers import Consumers, Subscription
+from kernel.contracts import LineApproved
+from kernel.db import Database
+from kernel.errors import NotFound
+from kernel.events import Event, new_event
+from kernel.ids import new_id
+from kernel.outbox import OutboxRelay, add_event
+from kernel.schema import dead_letters, outbox
+from tests.support.apps import eventually
+
+SUBJECT = "budget.line.approved"
+
+
+def approved(line_id: uuid.UUID | None = None, fen: int = 100) -> Event:
+    payload = LineApproved(line_id=line_id or new_id(), org_id=new_id(), fiscal_year=2026, category="office",
+                           approved_fen=fen)
+    return new_event(SUBJECT, payload, source="zhengban/test", about=payload.line_id)
+
+
+class Kit:
+    """A database, a broker, a relay and a consumer group, as a service process has them."""
+
+    def __init__(self, url: str, nats_url: str, handler=None, max_attempts: int = 5):
+        self.db = Database(url)
+        self.broker = Broker(nats_url, name="kernel-test")
+        self.relay = OutboxRelay(self.db, self.broker, poll_seconds=0.2)
+        self.applied: list[uuid.UUID] = []
+        self.consumers = Consumers("kerneltest", self.db, self.broker,
+                                   [Subscription(SUBJECT, handler or self.record_effect)], max_attempts=max_attempts)
+        self.tasks: list[asyncio.Task] = []
+
+    async def record_effect(self, session, event: Event) -> None:
+        # The effect is a history row, written in the consumer's transaction.
+        await history.record(session, "line", event.payload(LineApproved).line_id, "seen", "test")
+        self.applied.append(event.id)
+
+    async def effects(self, line_id: uuid.UUID) -> int:
+        async with self.db.session() as session:
+            return len(await history.history_of(session, line_id))
+
+    async def __aenter__(self):
+        self.broker.start()
+        self.tasks.append(asyncio.create_task(self.relay.run()))
+        return self
+
+    def start_consumers(self) -> None:
+        self.consumers.start()
+
+    async def __aexit__(self, *exc):
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.consumers.stop()
+        await self.broker.close()
+        await self.db.dispose()
+
+
+async def emit(kit: Kit, event: Event) -> None:
+    async with kit.db.session() as session:
+        await add_event(session, event)
+        await session.commit()
+
+
+async def stream_messages(nats_url: str, stream: str = "BUDGET") -> int:
+    nc = await nats_client.connect(nats_url)
+    try:
+        return (await nc.jetstream().stream_info(stream)).state.messages
+    finally:
+        await nc.close()
+
+
+async def test_event_committed_while_nats_is_down_is_published_when_it_returns(databases, nats):
+    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+        await kit.broker.wait_ready(10)
+        nats.stop()
+
+        async def disconnected():
+            return not kit.broker.connected
+
+        await eventually(disconnected)
+        await emit(kit, approved())
+        assert await kit.relay.pending() == 1
+
+        nats.start()  # same port, same storage
+        await eventually(lambda: _zero(kit), timeout=20)
+        assert await stream_messages(nats.url) == 1
+
+
+async def _zero(kit: Kit) -> bool:
+    return await kit.relay.pending() == 0
+
+
+async def test_rollback_publishes_nothing(databases, nats):
+    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+        await kit.broker.wait_ready(10)
+        async with kit.db.session() as session:
+            await add_event(session, approved())
+            await session.rollback()
+        committed = approved()
+        await emit(kit, committed)  # a later commit proves the relay ran after the rollback
+        await eventually(lambda: _zero(kit))
+        assert await stream_messages(nats.url) == 1
+        async with kit.db.session() as session:
+            ids = (await session.execute(sa.select(outbox.c.event_id))).scalars().all()
+        assert ids == [committed.id]
+
+
+async def test_duplicated_and_redelivered_event_has_its_effect_once(databases, nats):
+    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+        await kit.broker.wait_ready(10)
+        kit.start_consumers()
+        event = approved()
+        line_id = event.payload(LineApproved).line_id
+        js = kit.broker.js
+        body = event.model_dump_json().encode()
+        # The same event published under three message ids (JetStream's own dedupe cannot help),
+        # as a producer that crashed after publishing but before marking its outbox row would.
+        for suffix in ("a", "b", "c"):
+            await js.publish(SUBJECT, body, headers={"Nats-Msg-Id": f"{event.id}-{suffix}"})
+        follow_up = approved()
+        await js.publish(SUBJECT, follow_up.model_dump_json().encode(), headers={"Nats-Msg-Id": str(follow_up.id)})
+        await eventually(lambda: _applied(kit, follow_up.id))
+        assert kit.applied.count(event.id) == 1
+        assert await kit.effects(line_id) == 1
+
+
+async def _applied(kit: Kit, event_id) -> bool:
+    return event_id in kit.applied
+
+
+async def test_poisoned_event_is_parked_without_blocking_the_rest_and_replays_after_a_fix(databases, nats):
+    broken = {"on": True}
+    poison = approved(fen=666)
+
+    async def handler(session, event: Event) -> None:
+        if broken["on"] and event.id == poison.id:
+            raise RuntimeError("cannot apply this one")
+        await kit.record_effect(session, event)
+
+    async with Kit(await databases.fresh("budget"), nats.url, handler=handler, max_attempts=3) as kit:
+        await kit.broker.wait_ready(10)
+        kit.start_consumers()
+        await emit(kit, poison)
+        after = [approved() for _ in range(5)]
+        for event in after:
+            await emit(kit, event)
+
+        async def rest_applied():
+            return all(e.id in kit.applied for e in after)
+
+        await eventually(rest_applied, timeout=20)
+
+        async def parked():
+            rows = await kit.consumers.list_dead_letters()
+            return rows if rows else None
+
+        rows = await eventually(parked, timeout=20)
+        assert len(rows) == 1
+        assert rows[0]["event_id"] == poison.id and rows[0]["attempts"] == 3
+        assert "cannot apply this one" in rows[0]["error"]
+        assert poison.id not in kit.applied
+
+        broken["on"] = False
+        result = await kit.consumers.replay(rows[0]["id"])
+        assert result["replayed"] is True
+        assert kit.applied.count(poison.id) == 1
+        assert await kit.consumers.list_dead_letters() == []
+        async with kit.db.session() as session:
+            replayed = (await session.execute(sa.select(dead_letters.c.replayed_at))).scalar_one()
+        assert replayed is not None
+
+
+async def test_replaying_an_unknown_dead_letter_is_not_found(databases, nats):
+    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+        with pytest.raises(NotFound):
+            await kit.consumers.replay(new_id())
