@@ -133,3 +133,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     install_observability(app)
     return app
+
+
+def metadata():
+    """All of the gateway's tables."""
+    from gateway.models import Base
+
+    return Base.metadata

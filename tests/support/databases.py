@@ -79,6 +79,19 @@ class DatabaseFactory:
         shutil.copyfile(template, path)
         return f"sqlite+aiosqlite:///{path}"
 
+    async def empty(self, process: str) -> str:
+        """Returns the URL of a new database with no tables at all (for migration tests)."""
+        if on_postgres():
+            name = f"zbt_{self.run_id}_empty_{process}_{uuid.uuid4().hex[:6]}"
+            conn = await _pg_admin()
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+            self.created.append(name)
+            return _pg_url(name, driver="postgresql+asyncpg")
+        return f"sqlite+aiosqlite:///{self.workdir / f'empty-{process}-{uuid.uuid4().hex[:6]}.db'}"
+
     async def drop_all(self) -> None:
         if not on_postgres() or not self.created:
             return
