@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -48,6 +49,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     signer = Signer(issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=settings.token_ttl_seconds)
     keys = KeySet()
 
+    async def reload_keys():
+        # Another gateway replica may have rotated the signing key: pick it up from the database.
+        while True:
+            await asyncio.sleep(30)
+            try:
+                async with db.session() as session:
+                    await signer.load(session)
+                keys.load(signer.jwks)
+            except Exception:  # noqa: BLE001 - keep the keys we have and try again later
+                logging.getLogger("zhengban.gateway").exception("reloading signing keys failed")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         async with db.session() as session:
@@ -59,6 +71,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         if settings.run_background:
             broker.start()
             tasks.append(asyncio.create_task(relay.run(), name="gateway-outbox-relay"))
+            tasks.append(asyncio.create_task(reload_keys(), name="gateway-reload-keys"))
         try:
             yield
         finally:

@@ -66,7 +66,7 @@ class KeySet:
     """The gateway's public keys, fetched lazily and refreshed on an unknown `kid`."""
 
     def __init__(self, jwks_url: str | None = None, static_jwks: dict | None = None,
-                 min_refresh_seconds: float = 2.0):
+                 min_refresh_seconds: float = 1.0):
         self.jwks_url = jwks_url
         self._keys: dict[str, object] = {}
         self._last_fetch = 0.0
@@ -86,7 +86,12 @@ class KeySet:
         if key is not None or self.jwks_url is None:
             return key
         async with self._lock:
-            if kid not in self._keys and time.monotonic() - self._last_fetch >= self._min_refresh:
+            if kid not in self._keys:
+                # At most one fetch per interval, however many unknown kids arrive: a flood of
+                # made-up kids must not become a flood of requests to the gateway.
+                wait = self._min_refresh - (time.monotonic() - self._last_fetch)
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 self._last_fetch = time.monotonic()
                 try:
                     async with httpx.AsyncClient(timeout=3) as client:

@@ -12,7 +12,7 @@ from gateway.models import ApiKey, Org, User
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.deps import Session
-from kernel.errors import NotFound, Unauthorized
+from kernel.errors import Forbidden, NotFound, Unauthorized
 from kernel.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
@@ -110,6 +110,18 @@ async def delete_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, session
     await service.delete_api_key(session, principal, key_id)
     request.app.state.api_key_tokens.forget(key_id)
     return Response(status_code=204)
+
+
+@router.post("/signing-keys/rotate", summary="Starts signing with a new key; old tokens stay valid (admin).")
+async def rotate_signing_key(request: Request, principal: CurrentPrincipal, session: Session):
+    if "admin" not in principal.roles or principal.org_path.count("/") != 2:
+        raise Forbidden("only the root admin rotates signing keys")
+    kid = await request.app.state.signer.rotate(session)
+    request.app.state.keys.load(request.app.state.signer.jwks)
+    await history.record(session, "signing_key", uuid.uuid5(uuid.NAMESPACE_URL, kid), "rotated", principal,
+                         {"kid": kid})
+    await session.commit()
+    return {"kid": kid, "keys": [k["kid"] for k in request.app.state.signer.jwks["keys"]]}
 
 
 @internal_router.get("/orgs/{org_id}")

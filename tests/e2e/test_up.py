@@ -64,3 +64,25 @@ def test_data_survives_a_restart(tmp_path):
         assert httpx.get(f"{stack.url}/api/v1/licenses/orgs/{org['id']}", headers=admin).status_code == 200
     finally:
         stack.stop()
+
+
+def test_services_accept_tokens_of_a_rotated_key_and_refuse_deleted_api_keys(stack):
+    admin = stack.token()
+    me = httpx.get(f"{stack.url}/api/v1/identity/me", headers=admin).json()
+    for service in ("budget", "procurement", "licenses"):  # each service has the old key now
+        assert httpx.get(f"{stack.url}/api/v1/{service}/orgs/{me['org_id']}", headers=admin).status_code == 200
+    assert httpx.post(f"{stack.url}/api/v1/identity/signing-keys/rotate", headers=admin).status_code == 200
+    fresh = stack.token()
+    for service in ("budget", "procurement", "licenses"):
+        # A kid the service has not seen makes it fetch the JWKS again; the old token still works.
+        assert httpx.get(f"{stack.url}/api/v1/{service}/orgs/{me['org_id']}", headers=fresh).status_code == 200
+        assert httpx.get(f"{stack.url}/api/v1/{service}/orgs/{me['org_id']}", headers=admin).status_code == 200
+
+    created = httpx.post(f"{stack.url}/api/v1/identity/api-keys", headers=admin,
+                         json={"name": "script", "org_id": me["org_id"], "roles": ["it_admin"]}).json()
+    as_key = {"Authorization": f"Bearer {created['key']}"}
+    assert httpx.get(f"{stack.url}/api/v1/licenses/orgs/{me['org_id']}", headers=as_key).status_code == 200
+    assert httpx.delete(f"{stack.url}/api/v1/identity/api-keys/{created['id']}", headers=admin).status_code == 204
+    for service in ("budget", "procurement", "licenses"):
+        refused = httpx.get(f"{stack.url}/api/v1/{service}/orgs/{me['org_id']}", headers=as_key)
+        assert refused.status_code == 401 and refused.json()["type"].endswith("/invalid-api-key")

@@ -1,0 +1,50 @@
+"""Rate limits per caller, and signing-key rotation without refusing tokens already issued."""
+
+from __future__ import annotations
+
+import jwt
+
+from tests.gateway.conftest import ADMIN_PASSWORD, token
+from tests.support.apps import run_app
+
+
+async def test_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key(gateway, admin):
+    old_kid = jwt.get_unverified_header(admin["Authorization"].split()[1])["kid"]
+    rotated = await gateway.client.post("/api/v1/identity/signing-keys/rotate", headers=admin)
+    assert rotated.status_code == 200, rotated.text
+    new_kid = rotated.json()["kid"]
+    assert new_kid != old_kid and set(rotated.json()["keys"]) == {old_kid, new_kid}
+
+    jwks = (await gateway.client.get("/.well-known/jwks.json")).json()
+    assert {k["kid"] for k in jwks["keys"]} == {old_kid, new_kid}
+    assert (await gateway.client.get("/api/v1/identity/me", headers=admin)).status_code == 200
+
+    fresh = await token(gateway.client, "admin", ADMIN_PASSWORD)
+    assert jwt.get_unverified_header(fresh)["kid"] == new_kid
+    me = await gateway.client.get("/api/v1/identity/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert me.json()["username"] == "admin"
+
+
+async def test_over_the_rate_limit_is_a_429_problem_with_retry_after(databases, nats, tmp_path):
+    url = await databases.fresh("gateway")
+    async with run_app("gateway", database_url=url, nats_url=nats.url, data_dir=tmp_path,
+                       admin_password=ADMIN_PASSWORD, rate_per_second=0.5, rate_burst=5) as gw:
+        admin = {"Authorization": f"Bearer {await token(gw.client, 'admin', ADMIN_PASSWORD)}"}
+        statuses = [(await gw.client.get("/api/v1/identity/me", headers=admin)).status_code for _ in range(5)]
+        assert statuses == [200] * 5
+        limited = await gw.client.get("/api/v1/identity/me", headers=admin)
+        assert limited.status_code == 429
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["type"].endswith("/rate-limited")
+        # The limit is per caller: an unauthenticated client has its own bucket.
+        assert (await gw.client.get("/.well-known/jwks.json")).status_code == 200
+
+
+async def test_sign_in_has_its_own_stricter_limit(databases, nats, tmp_path):
+    url = await databases.fresh("gateway")
+    async with run_app("gateway", database_url=url, nats_url=nats.url, data_dir=tmp_path,
+                       admin_password=ADMIN_PASSWORD, token_rate_per_second=0.1, token_rate_burst=3) as gw:
+        codes = [(await gw.client.post("/auth/token", data={"username": "admin", "password": "wrong"})).status_code
+                 for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
