@@ -1,0 +1,95 @@
+"""What the gateway passes on to a service, over real HTTP to an upstream that echoes what it got."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import jwt
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+
+from tests.gateway.conftest import ADMIN_PASSWORD, token
+from tests.support.apps import run_app
+from zhengban.nats_server import free_port
+
+
+@contextlib.asynccontextmanager
+async def echo_upstream():
+    app = FastAPI()
+
+    @app.api_route("/api/v1/budget/{path:path}", methods=["GET", "POST"])
+    async def echo(path: str, request: Request):
+        return {"path": path, "query": request.url.query, "headers": dict(request.headers),
+                "body": (await request.body()).decode()}
+
+    @app.get("/readyz")
+    async def ready():
+        return {"status": "ready"}
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def proxied(databases, nats, tmp_path):
+    async with echo_upstream() as upstream:
+        url = await databases.fresh("gateway")
+        async with run_app("gateway", database_url=url, nats_url=nats.url, data_dir=tmp_path,
+                           admin_password=ADMIN_PASSWORD, budget_url=upstream, max_body_bytes=1000) as gw:
+            admin = {"Authorization": f"Bearer {await token(gw.client, 'admin', ADMIN_PASSWORD)}"}
+            yield gw, admin
+
+
+async def test_identity_headers_and_hop_by_hop_headers_are_not_passed_on(proxied):
+    gw, admin = proxied
+    resp = await gw.client.get("/api/v1/budget/lines?fiscal_year=2026", headers={
+        **admin, "X-Principal": "admin", "X-Org-Id": "forged", "X-Roles": "admin", "Connection": "keep-alive",
+        "Proxy-Authorization": "Basic eA==", "X-Request-Id": "req-123", "Accept-Language": "zh-CN"})
+    echoed = resp.json()
+    assert echoed["path"] == "lines" and echoed["query"] == "fiscal_year=2026"
+    sent = echoed["headers"]
+    for header in ("x-principal", "x-org-id", "x-roles", "proxy-authorization"):
+        assert header not in sent
+    assert sent["authorization"] == admin["Authorization"]
+    assert sent["x-request-id"] == "req-123" and sent["accept-language"] == "zh-CN"
+    assert len(sent["traceparent"]) == 55 and sent["traceparent"].startswith("00-")
+    assert resp.headers["x-request-id"] == "req-123"
+
+
+async def test_an_api_key_reaches_the_service_as_a_short_lived_token(proxied):
+    gw, admin = proxied
+    me = (await gw.client.get("/api/v1/identity/me", headers=admin)).json()
+    key = (await gw.client.post("/api/v1/identity/api-keys", headers=admin,
+                                json={"name": "s", "org_id": me["org_id"], "roles": ["it_admin"]})).json()
+    echoed = (await gw.client.get("/api/v1/budget/x", headers={"Authorization": f"Bearer {key['key']}"})).json()
+    forwarded = echoed["headers"]["authorization"].split()[1]
+    assert key["key"] not in echoed["headers"]["authorization"]
+    claims = jwt.decode(forwarded, options={"verify_signature": False})
+    assert claims["kind"] == "api_key" and claims["sub"] == key["id"] and claims["roles"] == ["it_admin"]
+    assert claims["exp"] - claims["iat"] <= 120
+
+
+async def test_large_bodies_are_refused_with_413(proxied):
+    gw, admin = proxied
+    resp = await gw.client.post("/api/v1/budget/lines", headers=admin, content=b"x" * 1001)
+    assert resp.status_code == 413 and resp.json()["type"].endswith("/payload-too-large")
+    ok = await gw.client.post("/api/v1/budget/lines", headers=admin, content=b"x" * 1000)
+    assert ok.status_code == 200 and len(ok.json()["body"]) == 1000
+
+
+async def test_security_headers_and_unknown_api(proxied):
+    gw, admin = proxied
+    resp = await gw.client.get("/api/v1/nothing/here", headers=admin)
+    assert resp.status_code == 404 and resp.json()["type"].endswith("/not-found")
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["x-frame-options"] == "DENY"
