@@ -31,7 +31,7 @@ async def echo_upstream():
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
         await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"
