@@ -106,13 +106,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         except Exception:  # noqa: BLE001 - readiness reports, never raises
             checks["database"] = False
 
-        async def upstream_ready(name, client):
-            try:
-                return name, (await client.get("/readyz", timeout=2)).status_code == 200
-            except Exception:  # noqa: BLE001
-                return name, False
+        async def upstream_ready(name, clients):
+            # A service is ready when any of its replicas is: the proxy skips the others.
+            for client in clients:
+                try:
+                    if (await client.get("/readyz", timeout=2)).status_code == 200:
+                        return name, True
+                except Exception:  # noqa: BLE001
+                    continue
+            return name, False
 
-        results = await asyncio.gather(*(upstream_ready(n, c) for n, c in app.state.upstreams.clients.items()))
+        results = await asyncio.gather(*(upstream_ready(n, c) for n, c in app.state.upstreams.replicas.items()))
         checks.update(dict(results))
         return checks
 

@@ -17,16 +17,40 @@ SERVICES = ("budget", "procurement", "licenses")
 
 
 class Upstreams:
+    """One pooled client per service replica; requests go round-robin, and a replica that does not
+    accept the connection is skipped (the request never reached it, so trying the next is safe)."""
+
     def __init__(self, urls: dict[str, str], timeout: float):
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        self.clients = {
-            name: httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(timeout, connect=3.0), limits=limits)
+        self.replicas = {
+            name: [httpx.AsyncClient(base_url=u.strip(), timeout=httpx.Timeout(timeout, connect=3.0), limits=limits)
+                   for u in url.split(",") if u.strip()]
             for name, url in urls.items()
         }
+        self._next = dict.fromkeys(urls, 0)
+
+    @property
+    def clients(self) -> dict[str, httpx.AsyncClient]:
+        """The first replica of each service (for health checks and the OpenAPI document)."""
+        return {name: clients[0] for name, clients in self.replicas.items()}
+
+    async def request(self, service: str, method: str, url: str, **kwargs) -> httpx.Response:
+        clients = self.replicas[service]
+        start = self._next[service]
+        self._next[service] = (start + 1) % len(clients)
+        for i in range(len(clients)):
+            client = clients[(start + i) % len(clients)]
+            try:
+                return await client.request(method, url, **kwargs)
+            except httpx.ConnectError:
+                if i == len(clients) - 1:
+                    raise
+        raise httpx.ConnectError(f"no replica of {service}")
 
     async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        for clients in self.replicas.values():
+            for client in clients:
+                await client.aclose()
 
 
 def proxy_router() -> APIRouter:
@@ -44,10 +68,9 @@ def proxy_router() -> APIRouter:
                    if k.decode().lower() not in HOP_BY_HOP | {"x-request-id", "traceparent"}]
         headers += [(b"x-request-id", (current_request_id.get() or "").encode()),
                     (b"traceparent", (current_traceparent.get() or "").encode())]
-        client: httpx.AsyncClient = request.app.state.upstreams.clients[service]
         try:
-            upstream = await client.request(
-                request.method, f"/api/v1/{service}/{path}", params=request.url.query or None,
+            upstream = await request.app.state.upstreams.request(
+                service, request.method, f"/api/v1/{service}/{path}", params=request.url.query or None,
                 content=body, headers=headers)
         except httpx.TimeoutException:
             return problem_for_status(504, f"the {service} service did not answer in time")

@@ -9,6 +9,7 @@ class GatewaySettings(ProcessSettings):
     model_config = SettingsConfigDict(env_prefix="ZHENGBAN_GATEWAY_", extra="ignore")
 
     port: int = 8000
+    # Each may list several replicas, comma-separated.
     budget_url: str = "http://127.0.0.1:8001"
     procurement_url: str = "http://127.0.0.1:8002"
     licenses_url: str = "http://127.0.0.1:8003"

@@ -77,7 +77,8 @@ class Stack:
             env[env_prefix(name) + "DATABASE_URL"] = urls[name]
             if name == "gateway":
                 for svc in SERVICES:
-                    env[f"ZHENGBAN_GATEWAY_{svc.upper()}_URL"] = self.service_url(svc)
+                    env[f"ZHENGBAN_GATEWAY_{svc.upper()}_URL"] = ",".join(
+                        self.service_url(svc, i) for i in range(cfg.replicas))
                 if cfg.admin_password:
                     env["ZHENGBAN_GATEWAY_ADMIN_PASSWORD"] = cfg.admin_password
                 ports = [cfg.port]
