@@ -86,3 +86,36 @@ def test_services_accept_tokens_of_a_rotated_key_and_refuse_deleted_api_keys(sta
     for service in ("budget", "procurement", "licenses"):
         refused = httpx.get(f"{stack.url}/api/v1/{service}/orgs/{me['org_id']}", headers=as_key)
         assert refused.status_code == 401 and refused.json()["type"].endswith("/invalid-api-key")
+
+
+def test_one_merged_openapi_document_with_the_full_public_paths(stack):
+    doc = httpx.get(f"{stack.url}/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    paths = set(doc["paths"])
+    assert {"/auth/token", "/api/v1/identity/orgs", "/api/v1/identity/api-keys/{key_id}"} <= paths
+    for service in ("budget", "procurement", "licenses"):
+        assert f"/api/v1/{service}/orgs/{{org_id}}" in paths
+    assert not any(p in paths for p in ("/healthz", "/readyz", "/metrics", "/internal/orgs/{org_id}"))
+    refs = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            refs.update(v for k, v in node.items() if k == "$ref")
+            for v in node.values():
+                collect(v)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v)
+
+    collect(doc)
+    # Every reference resolves inside the one document.
+    assert {r.rsplit("/", 1)[1] for r in refs} <= set(doc["components"]["schemas"])
+    docs_page = httpx.get(f"{stack.url}/docs")
+    assert docs_page.status_code == 200 and "/openapi.json" in docs_page.text
+
+
+def test_every_process_serves_health_and_metrics_without_a_token(stack):
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert httpx.get(f"{stack.url}{path}").status_code == 200
+    metrics = httpx.get(f"{stack.url}/metrics").text
+    assert "zhengban_http_requests_total" in metrics
