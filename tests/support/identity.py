@@ -18,6 +18,8 @@ ISSUER, AUDIENCE = "zhengban", "zhengban-api"
 
 
 class TestKeys:
+    __test__ = False  # a helper, not a test class
+
     def __init__(self):
         self.private = Ed25519PrivateKey.generate()
         self.kid = "test-" + uuid.uuid4().hex[:8]
