@@ -42,6 +42,11 @@ class Principal:
     def user_id(self) -> uuid.UUID:
         return uuid.UUID(self.subject)
 
+    @property
+    def is_root_admin(self) -> bool:
+        """An admin of the root org: the only one who runs the whole installation (keys, parked events)."""
+        return "admin" in self.roles and self.org_path.count("/") == 2
+
     def has_any(self, *roles: str) -> bool:
         return "admin" in self.roles or any(r in self.roles for r in roles)
 

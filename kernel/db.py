@@ -148,7 +148,8 @@ async def session_scope(db: Database) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def insert_ignore(session: AsyncSession, table: sa.Table, *, index_elements: list[str]):
-    """Returns an INSERT that does nothing when the unique key already exists (both dialects)."""
+def insert_ignore(session: AsyncSession, table: sa.Table, *, index_elements: list[str], index_where=None):
+    """Returns an INSERT that does nothing when the unique key already exists (both dialects);
+    `index_where` names a partial unique index by its condition."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)

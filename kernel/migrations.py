@@ -36,7 +36,10 @@ def run_env(target_metadata) -> None:
     url = context.config.get_main_option("sqlalchemy.url")
 
     def do_run(connection):
-        context.configure(connection=connection, target_metadata=target_metadata,
+        # The kernel's tables are part of every database, so autogenerate must not drop them.
+        from kernel.schema import kernel_metadata
+
+        context.configure(connection=connection, target_metadata=[target_metadata, kernel_metadata],
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
         with context.begin_transaction():
             context.run_migrations()

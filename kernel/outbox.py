@@ -31,10 +31,20 @@ _DIRTY = "zhengban.outbox_dirty"
 
 async def add_event(session: AsyncSession, event: Event) -> None:
     """Writes `event` into the outbox in the session's transaction: published only if it commits."""
-    await session.execute(sa.insert(outbox).values(
-        event_id=event.id, subject=event.nats_subject,
-        payload=orjson.dumps(event.model_dump(mode="json")).decode(), created_at=utcnow(),
-    ))
+    await add_events(session, [event])
+
+
+async def add_events(session: AsyncSession, events: list[Event]) -> None:
+    """Writes many events in one statement (bulk use-cases emit one event per item)."""
+    if not events:
+        return
+    now = utcnow()
+    rows = [{"event_id": event.id, "subject": event.nats_subject,
+             "payload": orjson.dumps(event.model_dump(mode="json")).decode(), "created_at": now} for event in events]
+    if len(rows) == 1:
+        await session.execute(sa.insert(outbox).values(**rows[0]))
+    else:
+        await session.execute(sa.insert(outbox), rows)  # executemany
     session.info[_DIRTY] = True
 
 

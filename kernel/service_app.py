@@ -47,18 +47,20 @@ async def principal_subject(scope: Scope) -> str | None:
 def dead_letter_router(prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["operations"])
 
-    @router.get("/dead-letters", summary="Lists parked events (admin).")
+    @router.get("/dead-letters", summary="Lists parked events (root admin).",
+                openapi_extra={"x-roles": ["admin"]})
     async def list_dead_letters(request: Request, principal: CurrentPrincipal):
-        if "admin" not in principal.roles:
-            raise Forbidden("only admin sees parked events")
+        if not principal.is_root_admin:
+            raise Forbidden("only the root admin sees parked events")
         rows = await request.app.state.consumers.list_dead_letters()
         return {"items": [{k: (str(v) if v is not None and k not in ("attempts",) else v)
                            for k, v in row.items()} for row in rows], "next_cursor": None}
 
-    @router.post("/dead-letters/{dead_letter_id}/replay", summary="Applies a parked event again (admin).")
+    @router.post("/dead-letters/{dead_letter_id}/replay", summary="Applies a parked event again (root admin).",
+                 openapi_extra={"x-roles": ["admin"]})
     async def replay_dead_letter(dead_letter_id: uuid.UUID, request: Request, principal: CurrentPrincipal):
-        if "admin" not in principal.roles:
-            raise Forbidden("only admin replays parked events")
+        if not principal.is_root_admin:
+            raise Forbidden("only the root admin replays parked events")
         return await request.app.state.consumers.replay(dead_letter_id)
 
     return router
@@ -67,7 +69,8 @@ def dead_letter_router(prefix: str) -> APIRouter:
 def orgs_router(prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["identity"])
 
-    @router.get("/orgs/{org_id}", summary="Gets this service's view of an org of the caller's subtree.")
+    @router.get("/orgs/{org_id}", summary="Gets this service's view of an org of the caller's subtree.",
+                openapi_extra={"x-roles": ["authenticated"]})
     async def get_org(org_id: uuid.UUID, request: Request, principal: CurrentPrincipal):
         async with request.app.state.db.session() as session:
             ref = await request.app.state.orgs.visible(session, principal, org_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from types import ModuleType
 
 PROCESSES = ("gateway", "budget", "procurement", "licenses")
@@ -21,7 +22,9 @@ def env_prefix(name: str) -> str:
 
 
 def database_name(name: str) -> str:
-    return f"zhengban_{name}"
+    """`zhengban_budget` etc.; ZHENGBAN_DATABASE_PREFIX lets several installations (or test runs)
+    share one PostgreSQL server."""
+    return f"{os.environ.get('ZHENGBAN_DATABASE_PREFIX', 'zhengban')}_{name}"
 
 
 def postgres_url_for(server_url: str, name: str) -> str:

@@ -36,3 +36,6 @@ async def test_missing_and_forged_tokens_are_problems(start_service, process, tr
 
     ok = await svc.client.get(path, headers=admin.headers)
     assert ok.status_code == 200 and ok.json() == {"items": [], "next_cursor": None}
+    # Parked events belong to the whole installation: an admin of one province may not see them.
+    province_admin = await svc.client.get(path, headers=tree.actor("province", "admin").headers)
+    assert province_admin.status_code == 403 and province_admin.json()["type"].endswith("/forbidden")
