@@ -7,6 +7,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kernel.service_app import create_service_app
+from services.licenses.allocations.router import router as allocations_router
+from services.licenses.compliance.router import router as compliance_router
+from services.licenses.devices.router import router as devices_router
+from services.licenses.handlers import SUBSCRIPTIONS
+from services.licenses.pools.expiry import expire_subscriptions
+from services.licenses.pools.router import router as pools_router
 from services.licenses.settings import LicensesSettings
 
 NAME = "licenses"
@@ -16,8 +22,9 @@ SETTINGS = LicensesSettings
 
 def metadata():
     """All of this service's tables (imports every domain's models)."""
-    from services.licenses.models import Base
+    from services.licenses.models import Base, load_all
 
+    load_all()
     return Base.metadata
 
 
@@ -29,6 +36,7 @@ def create_app(settings: LicensesSettings | None = None, *, static_jwks: dict | 
     settings = settings or LicensesSettings()
     return create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
-        routers=[], subscriptions=[],
+        routers=[pools_router, allocations_router, devices_router, compliance_router], subscriptions=SUBSCRIPTIONS,
+        background_tasks=[expire_subscriptions],
         description="Licenses service",
     )

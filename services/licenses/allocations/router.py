@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from kernel import history
+from kernel.auth import CurrentPrincipal
+from kernel.deps import Orgs, Session
+from kernel.pagination import Cursor, Limit, Page, paginate
+from services.licenses.allocations import schemas, service
+from services.licenses.allocations.models import Allocation
+
+router = APIRouter(prefix="/api/v1/licenses", tags=["allocations"])
+READERS = {"x-roles": ["authenticated"]}
+WRITERS = {"x-roles": ["it_admin"]}
+
+
+@router.post("/pools/{pool_id}/allocations", status_code=201, response_model=schemas.AllocationOut,
+             openapi_extra=WRITERS, responses={200: {"description": "the assignee already holds a seat of this pool"},
+                                               409: {"description": "no seat left (no-seats-available)"}},
+             summary="Allocates a seat to a device or a user; the same assignee again gets its seat (200).")
+async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal: CurrentPrincipal,
+                   session: Session, response: Response):
+    allocation, created = await service.allocate_seat(session, principal, pool_id, data)
+    if not created:
+        response.status_code = 200
+    return allocation
+
+
+@router.post("/pools/{pool_id}/allocations:bulk", response_model=schemas.BulkResult, openapi_extra=WRITERS,
+             summary="Allocates seats to many assignees at once (up to 10,000), with a result per item.")
+async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, principal: CurrentPrincipal,
+                        session: Session):
+    return await service.allocate_bulk(session, principal, pool_id, data)
+
+
+@router.get("/allocations", response_model=Page[schemas.AllocationOut], openapi_extra=READERS,
+            summary="Lists allocations in the caller's subtree, by pool, assignee or status.")
+async def list_allocations(principal: CurrentPrincipal, session: Session, pool_id: uuid.UUID | None = None,
+                           assignee_id: str | None = None, status: str | None = None, cursor: Cursor = None,
+                           limit: Limit = 100):
+    items, next_cursor = await paginate(session, service.allocations_query(principal, pool_id, assignee_id, status),
+                                        Allocation.id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/allocations/{allocation_id}", response_model=schemas.AllocationOut, openapi_extra=READERS,
+            summary="Gets an allocation.")
+async def get_allocation(allocation_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    allocation, _ = await service.visible_allocation(session, principal, allocation_id)
+    return allocation
+
+
+@router.post("/allocations/{allocation_id}/reclaim", response_model=schemas.AllocationOut, openapi_extra=WRITERS,
+             summary="Takes a seat back, with a reason.")
+async def reclaim(allocation_id: uuid.UUID, data: schemas.Reclaim, principal: CurrentPrincipal, session: Session):
+    return await service.reclaim_seat(session, principal, allocation_id, data)
+
+
+@router.get("/allocations/{allocation_id}/history", response_model=list[history.HistoryEntry],
+            openapi_extra=READERS, summary="Gets an allocation's history (its lines in the allocation ledger).")
+async def allocation_history(allocation_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.allocation_history(session, principal, allocation_id)
+
+
+@router.post("/reclaim-runs", status_code=201, response_model=schemas.ReclaimRunOut, openapi_extra=WRITERS,
+             summary="Takes back (or with dry_run only lists) seats of devices inactive for inactive_days.")
+async def create_reclaim_run(data: schemas.ReclaimRunCreate, principal: CurrentPrincipal, session: Session,
+                             orgs: Orgs):
+    return await service.reclaim_run(session, orgs, principal, data)
+
+
+@router.get("/reclaim-runs/{run_id}", response_model=schemas.ReclaimRunOut, openapi_extra=READERS,
+            summary="Gets a reclaim run and the seats it took back or listed.")
+async def get_reclaim_run(run_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs):
+    return await service.visible_reclaim_run(session, orgs, principal, run_id)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from kernel.deps import RequestSchema, ResponseSchema
+
+BULK_MAX = 10_000  # per request; larger provisioning runs send several (the gateway caps bodies at 1 MiB)
+
+
+class AllocationCreate(RequestSchema):
+    assignee_type: Literal["device", "user"]
+    assignee_id: str = Field(min_length=1, max_length=200)
+
+
+class BulkAllocationCreate(RequestSchema):
+    items: list[AllocationCreate] = Field(min_length=1, max_length=BULK_MAX)
+
+
+class AllocationOut(ResponseSchema):
+    id: uuid.UUID
+    pool_id: uuid.UUID
+    org_id: uuid.UUID
+    assignee_type: str
+    assignee_id: str
+    status: str
+    reason: str | None
+    allocated_at: datetime
+    reclaimed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class BulkItemResult(ResponseSchema):
+    assignee_type: str
+    assignee_id: str
+    status: int  # 201 allocated now, 200 already held, 409 no seat left
+    allocation_id: uuid.UUID | None = None
+    problem: str | None = None
+
+
+class BulkResult(ResponseSchema):
+    pool_id: uuid.UUID
+    allocated: int
+    existing: int
+    refused: int
+    items: list[BulkItemResult]
+
+
+class Reclaim(RequestSchema):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReclaimRunCreate(RequestSchema):
+    org_id: uuid.UUID
+    inactive_days: int = Field(ge=0, le=3650)
+    max_seats: int = Field(ge=1, le=100_000)
+    dry_run: bool = True
+
+
+class ReclaimedSeat(ResponseSchema):
+    allocation_id: uuid.UUID
+    device_id: uuid.UUID
+    pool_id: uuid.UUID
+    reason: str
+
+
+class ReclaimRunOut(ResponseSchema):
+    id: uuid.UUID
+    org_id: uuid.UUID
+    inactive_days: int
+    max_seats: int
+    dry_run: bool
+    status: str
+    seats: list[ReclaimedSeat]
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from kernel.auth import CurrentPrincipal
+from kernel.deps import Orgs, Session
+from services.licenses.compliance import service
+
+router = APIRouter(prefix="/api/v1/licenses", tags=["compliance"])
+READERS = {"x-roles": ["authenticated"]}
+
+
+async def _report(session, orgs, principal, org_id: uuid.UUID, as_of: str | None) -> dict:
+    return await service.position(session, orgs, principal, org_id, service.parse_as_of(as_of))
+
+
+@router.get("/compliance", openapi_extra=READERS,
+            summary="The compliance position of an org's subtree now or at a past date or time (as_of).")
+async def compliance(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                     as_of: str | None = None):
+    return await _report(session, orgs, principal, org_id, as_of)
+
+
+@router.get("/compliance.csv", openapi_extra=READERS, response_class=Response,
+            summary="The compliance position as the inspection survey form, in CSV.")
+async def compliance_csv(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                         as_of: str | None = None):
+    report = await _report(session, orgs, principal, org_id, as_of)
+    return Response(service.as_csv(report), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="compliance.csv"'})
+
+
+@router.get("/compliance.xlsx", openapi_extra=READERS, response_class=Response,
+            summary="The compliance position as the inspection survey form, in Excel.")
+async def compliance_xlsx(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                          as_of: str | None = None):
+    report = await _report(session, orgs, principal, org_id, as_of)
+    return Response(service.as_xlsx(report),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="compliance.xlsx"'})

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from kernel import history
+from kernel.auth import CurrentPrincipal
+from kernel.deps import Orgs, Session
+from kernel.pagination import Cursor, Limit, Page, paginate
+from services.licenses.devices import schemas, service
+from services.licenses.devices.models import Device
+
+router = APIRouter(prefix="/api/v1/licenses", tags=["devices"])
+READERS = {"x-roles": ["authenticated"]}
+WRITERS = {"x-roles": ["it_admin"]}
+
+
+@router.post("/devices", status_code=201, response_model=schemas.DeviceOut, openapi_extra=WRITERS,
+             summary="Registers a device (desktop, laptop or server).")
+async def register_device(data: schemas.DeviceCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
+    return await service.register_device(session, orgs, principal, data)
+
+
+@router.get("/devices", response_model=Page[schemas.DeviceOut], openapi_extra=READERS,
+            summary="Lists devices in the caller's subtree.")
+async def list_devices(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
+                       status: str | None = None, cursor: Cursor = None, limit: Limit = 100):
+    items, next_cursor = await paginate(session, service.devices_query(principal, org_id, status), Device.id,
+                                        cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/devices/{device_id}", response_model=schemas.DeviceOut, openapi_extra=READERS, summary="Gets a device.")
+async def get_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.visible_device(session, principal, device_id)
+
+
+@router.post("/devices/{device_id}/retire", response_model=schemas.RetireOut, openapi_extra=WRITERS,
+             summary="Retires a device and takes back every seat it holds.")
+async def retire_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    device, reclaimed = await service.retire_device(session, principal, device_id)
+    return schemas.RetireOut(**schemas.DeviceOut.model_validate(device).model_dump(), seats_reclaimed=reclaimed)
+
+
+@router.post("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=WRITERS,
+             summary="Records what is installed on a device now, and that it was seen.")
+async def report_inventory(device_id: uuid.UUID, data: schemas.InventoryReport, principal: CurrentPrincipal,
+                           session: Session):
+    return await service.report_inventory(session, principal, device_id, data)
+
+
+@router.get("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=READERS,
+            summary="Gets the device's latest inventory report.")
+async def latest_inventory(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.latest_inventory(session, principal, device_id)
+
+
+@router.get("/devices/{device_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+            summary="Gets a device's history.")
+async def device_history(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    await service.visible_device(session, principal, device_id)
+    return await history.history_of(session, device_id)

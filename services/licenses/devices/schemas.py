@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from kernel.deps import RequestSchema, ResponseSchema
+from services.licenses.pools.schemas import Category
+
+
+class DeviceCreate(RequestSchema):
+    org_id: uuid.UUID
+    asset_tag: str = Field(min_length=1, max_length=100)
+    hostname: str = Field(min_length=1, max_length=200)
+    kind: Literal["desktop", "laptop", "server"]
+    os_name: str | None = Field(default=None, max_length=200)
+    owner: str | None = Field(default=None, max_length=200)
+
+
+class DeviceOut(ResponseSchema):
+    id: uuid.UUID
+    org_id: uuid.UUID
+    asset_tag: str
+    hostname: str
+    kind: str
+    os_name: str | None
+    owner: str | None
+    status: str
+    last_seen_at: datetime | None
+    retired_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Software(RequestSchema):
+    name: str = Field(min_length=1, max_length=200)
+    vendor: str | None = Field(default=None, max_length=200)
+    version: str | None = Field(default=None, max_length=100)
+    category: Category
+
+
+class InventoryReport(RequestSchema):
+    software: list[Software] = Field(max_length=2000)
+
+
+class InventoryOut(ResponseSchema):
+    device_id: uuid.UUID
+    reported_at: datetime
+    software: list[Software]
+
+
+class RetireOut(DeviceOut):
+    seats_reclaimed: int

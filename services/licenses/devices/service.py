@@ -1,0 +1,98 @@
+"""Devices: registered, reporting what is installed, and retired (which gives their seats back)."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal
+from kernel.errors import Conflict, NotFound
+from kernel.ids import new_id, utcnow
+from kernel.orgs import OrgDirectory, in_subtree
+from services.licenses.allocations import service as allocations
+from services.licenses.allocations.models import Allocation
+from services.licenses.devices import schemas
+from services.licenses.devices.models import Device, InstalledSoftware, InventoryReport
+from services.licenses.pools.service import require_writer
+
+
+async def register_device(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
+                          data: schemas.DeviceCreate) -> Device:
+    org = await orgs.visible(session, principal, data.org_id)
+    require_writer(principal, org.path)
+    device = Device(org_path=org.path, status="active", **data.model_dump())
+    session.add(device)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"asset tag {data.asset_tag!r} is already registered in this org",
+                       slug="duplicate-asset-tag") from exc
+    await history.record(session, "device", device.id, "registered", principal, {"asset_tag": data.asset_tag})
+    await session.commit()
+    return device
+
+
+async def visible_device(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> Device:
+    device = await session.get(Device, device_id)
+    if device is None or not principal.covers(device.org_path):
+        raise NotFound(f"no device {device_id} in your subtree")
+    return device
+
+
+def devices_query(principal: Principal, org_id: uuid.UUID | None, status: str | None) -> sa.Select:
+    query = sa.select(Device).where(in_subtree(Device.org_path, principal))
+    if org_id:
+        query = query.where(Device.org_id == org_id)
+    if status:
+        query = query.where(Device.status == status)
+    return query
+
+
+async def retire_device(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> tuple[Device, int]:
+    device = await visible_device(session, principal, device_id)
+    require_writer(principal, device.org_path)
+    now = utcnow()
+    retired = await session.execute(sa.update(Device).where(Device.id == device.id, Device.status == "active")
+                                    .values(status="retired", retired_at=now, updated_at=now))
+    if retired.rowcount != 1:
+        raise Conflict(f"device {device_id} is already retired", slug="already-retired")
+    held = (await session.execute(sa.select(Allocation.id).where(Allocation.device_id == device.id,
+                                                                 Allocation.status == "active"))).scalars().all()
+    reclaimed = await allocations.reclaim_allocations(session, list(held), "device retired", principal, now)
+    await history.record(session, "device", device.id, "retired", principal, {"seats_reclaimed": len(reclaimed)})
+    await session.commit()
+    await session.refresh(device)
+    return device, len(reclaimed)
+
+
+async def report_inventory(session: AsyncSession, principal: Principal, device_id: uuid.UUID,
+                           data: schemas.InventoryReport) -> schemas.InventoryOut:
+    device = await visible_device(session, principal, device_id)
+    require_writer(principal, device.org_path)
+    if device.status != "active":
+        raise Conflict(f"device {device_id} is retired", slug="device-retired")
+    now = utcnow()
+    # Reports are kept, not overwritten: the compliance position at a past date reads the
+    # latest report before that date.
+    session.add(InventoryReport(id=new_id(), device_id=device.id, reported_at=now, items=len(data.software)))
+    if data.software:
+        await session.execute(sa.insert(InstalledSoftware), [
+            dict(id=new_id(), device_id=device.id, reported_at=now, **item.model_dump()) for item in data.software])
+    device.last_seen_at = now
+    device.updated_at = now
+    await session.commit()
+    return schemas.InventoryOut(device_id=device.id, reported_at=now, software=data.software)
+
+
+async def latest_inventory(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> schemas.InventoryOut:
+    device = await visible_device(session, principal, device_id)
+    if device.last_seen_at is None:
+        raise NotFound(f"device {device_id} has not reported an inventory yet", slug="no-inventory")
+    rows = (await session.execute(sa.select(InstalledSoftware).where(
+        InstalledSoftware.device_id == device.id, InstalledSoftware.reported_at == device.last_seen_at))).scalars()
+    return schemas.InventoryOut(device_id=device.id, reported_at=device.last_seen_at, software=[
+        schemas.Software(name=r.name, vendor=r.vendor, version=r.version, category=r.category) for r in rows])

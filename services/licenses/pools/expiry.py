@@ -1,0 +1,84 @@
+"""Subscriptions that end: their seats leave the pool, and seats beyond the new total come back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.contracts import EntitlementExpired
+from kernel.db import Database
+from kernel.events import new_event
+from kernel.ids import utcnow
+from kernel.outbox import add_event
+from services.licenses.allocations import service as allocations
+from services.licenses.allocations.models import Allocation
+from services.licenses.devices.models import Device
+from services.licenses.pools.models import Entitlement, Pool
+from services.licenses.pools.service import SOURCE
+
+log = logging.getLogger("zhengban.licenses.expiry")
+
+
+async def expire_entitlement(session: AsyncSession, entitlement_id, now: datetime) -> int | None:
+    """Expires one entitlement (if still active); returns the seats reclaimed because of it."""
+    entitlement = await session.get(Entitlement, entitlement_id)
+    # The pool row is locked first, so allocations cannot slip in between the count and the update
+    # (SQLite's BEGIN IMMEDIATE already holds the write lock).
+    pool = (await session.execute(sa.select(Pool).where(Pool.id == entitlement.pool_id).with_for_update()
+                                  .execution_options(populate_existing=True))).scalar_one()
+    done = await session.execute(sa.update(Entitlement).where(Entitlement.id == entitlement_id,
+                                                              Entitlement.status == "active")
+                                 .values(status="expired", updated_at=now))
+    if done.rowcount != 1:
+        return None
+    # Seats transferred away earlier may leave less than the entitlement in the pool.
+    new_total = max(pool.total - entitlement.quantity, 0)
+    excess = pool.allocated - new_total
+    reclaimed: list = []
+    if excess > 0:
+        victims = (await session.execute(allocations.idle_first(
+            sa.select(Allocation.id).outerjoin(Device, Device.id == Allocation.device_id)
+            .where(Allocation.pool_id == pool.id, Allocation.status == "active")).limit(excess))).scalars().all()
+        reclaimed = await allocations.reclaim_allocations(session, list(victims), "subscription expired", "system", now)
+    await session.execute(sa.update(Pool).where(Pool.id == pool.id).values(total=new_total, updated_at=now))
+    await history.record(session, "pool", pool.id, "entitlement_expired", "system",
+                         {"entitlement_id": str(entitlement.id), "quantity": entitlement.quantity,
+                          "seats_reclaimed": len(reclaimed)})
+    await add_event(session, new_event("licenses.entitlement.expired", EntitlementExpired(
+        entitlement_id=entitlement.id, pool_id=pool.id, org_id=pool.org_id, quantity=entitlement.quantity,
+        seats_reclaimed=len(reclaimed)), source=SOURCE, about=pool.id))
+    return len(reclaimed)
+
+
+async def expire_due(db: Database, now: datetime | None = None) -> int:
+    """Expires every entitlement whose `valid_to` has passed, each in its own transaction."""
+    now = now or utcnow()
+    async with db.session() as session:
+        due = (await session.execute(sa.select(Entitlement.id).where(
+            Entitlement.status == "active", Entitlement.valid_to.is_not(None), Entitlement.valid_to <= now)
+            .order_by(Entitlement.valid_to))).scalars().all()
+        await session.rollback()
+    expired = 0
+    for entitlement_id in due:
+        async with db.session() as session:
+            if await expire_entitlement(session, entitlement_id, now) is not None:
+                expired += 1
+            await session.commit()
+    return expired
+
+
+async def expire_subscriptions(app: FastAPI) -> None:
+    """Runs for the app's lifetime: checks for ended subscriptions every few seconds."""
+    interval = app.state.settings.expiry_interval_seconds
+    while True:
+        try:
+            await expire_due(app.state.db)
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("expiring subscriptions failed")
+        await asyncio.sleep(interval)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from kernel import history
+from kernel.auth import CurrentPrincipal
+from kernel.deps import Orgs, Session
+from kernel.pagination import Cursor, Limit, Page, paginate
+from services.licenses.pools import schemas, service
+from services.licenses.pools.models import Entitlement, Transfer
+
+router = APIRouter(prefix="/api/v1/licenses", tags=["pools"])
+READERS = {"x-roles": ["authenticated"]}
+WRITERS = {"x-roles": ["it_admin"]}
+
+
+@router.post("/entitlements", status_code=201, response_model=schemas.EntitlementOut, openapi_extra=WRITERS,
+             summary="Adds a manual or OEM entitlement; its seats join the org's pool for the product.")
+async def create_entitlement(data: schemas.EntitlementCreate, principal: CurrentPrincipal, session: Session,
+                             orgs: Orgs):
+    return await service.create_entitlement(session, orgs, principal, data)
+
+
+@router.get("/entitlements", response_model=Page[schemas.EntitlementOut], openapi_extra=READERS,
+            summary="Lists entitlements in the caller's subtree.")
+async def list_entitlements(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
+                            pool_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100):
+    items, next_cursor = await paginate(session, service.entitlements_query(principal, org_id, pool_id),
+                                        Entitlement.id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/pools", response_model=Page[schemas.PoolOut], openapi_extra=READERS,
+            summary="Lists pools in the caller's subtree with their seat counts and next expiry.")
+async def list_pools(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
+                     category: str | None = None, product_id: uuid.UUID | None = None, cursor: Cursor = None,
+                     limit: Limit = 100):
+    items, next_cursor = await service.list_pools(session, principal, org_id=org_id, category=category,
+                                                  product_id=product_id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/pools/{pool_id}", response_model=schemas.PoolOut, openapi_extra=READERS, summary="Gets a pool.")
+async def get_pool(pool_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.get_pool_out(session, principal, pool_id)
+
+
+@router.put("/pools/{pool_id}", response_model=schemas.PoolOut, openapi_extra=WRITERS,
+            summary="Sets the pool's low-seat threshold (licenses.pool.low fires when available falls below).")
+async def update_pool(pool_id: uuid.UUID, data: schemas.PoolUpdate, principal: CurrentPrincipal, session: Session):
+    return await service.update_pool(session, principal, pool_id, data)
+
+
+@router.get("/pools/{pool_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+            summary="Gets a pool's history: entitlements, transfers, thresholds, bulk allocations, expiries.")
+async def pool_history(pool_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    await service.visible_pool(session, principal, pool_id)
+    return await history.history_of(session, pool_id)
+
+
+@router.post("/transfers", status_code=201, response_model=schemas.TransferOut, openapi_extra=WRITERS,
+             summary="Moves idle seats to another org's pool of the same product (调配), inside the caller's subtree.")
+async def create_transfer(data: schemas.TransferCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
+    return await service.transfer_seats(session, orgs, principal, data)
+
+
+@router.get("/transfers", response_model=Page[schemas.TransferOut], openapi_extra=READERS,
+            summary="Lists transfers out of pools in the caller's subtree.")
+async def list_transfers(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
+    items, next_cursor = await paginate(session, service.transfers_query(principal), Transfer.id, cursor=cursor,
+                                        limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/transfers/{transfer_id}", response_model=schemas.TransferOut, openapi_extra=READERS,
+            summary="Gets a transfer.")
+async def get_transfer(transfer_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.visible_transfer(session, principal, transfer_id)

@@ -1,0 +1,207 @@
+"""Pools and entitlements: seats come in (entitlements, transfers) and go out (expiry, transfers)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal, refuse_auditor_writes
+from kernel.contracts import EntitlementAdded
+from kernel.db import insert_ignore
+from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.events import new_event
+from kernel.ids import new_id, utcnow
+from kernel.orgs import OrgDirectory, OrgRef, in_subtree
+from kernel.outbox import add_event
+from services.licenses.pools import schemas
+from services.licenses.pools.models import Entitlement, Pool, Transfer
+
+SOURCE = "zhengban/licenses"
+WRITERS = ("it_admin",)
+
+
+def product_key(product_id: uuid.UUID | None, vendor: str, product_name: str, metric: str) -> str:
+    """Entitlements of one product make one pool: a catalogue product by its id, else by name."""
+    if product_id is not None:
+        return f"product:{product_id}"
+    return f"name:{vendor.strip().lower()}|{product_name.strip().lower()}|{metric}"
+
+
+async def visible_pool(session: AsyncSession, principal: Principal, pool_id: uuid.UUID) -> Pool:
+    pool = await session.get(Pool, pool_id)
+    if pool is None or not principal.covers(pool.org_path):
+        raise NotFound(f"no pool {pool_id} in your subtree")
+    return pool
+
+
+def require_writer(principal: Principal, pool_or_path: Pool | str) -> None:
+    refuse_auditor_writes(principal)
+    principal.require(pool_or_path if isinstance(pool_or_path, str) else pool_or_path.org_path, *WRITERS)
+
+
+async def ensure_pool(session: AsyncSession, org: OrgRef, *, product_id: uuid.UUID | None, product_name: str,
+                      vendor: str, category: str, metric: str) -> Pool:
+    key = product_key(product_id, vendor, product_name, metric)
+    now = utcnow()
+    # Insert-or-nothing, then read: two first entitlements racing for one product make one pool.
+    await session.execute(insert_ignore(session, Pool.__table__, index_elements=["org_id", "product_key"]).values(
+        id=new_id(), org_id=org.id, org_path=org.path, product_key=key, product_id=product_id,
+        product_name=product_name, vendor=vendor, category=category, metric=metric, total=0, allocated=0,
+        created_at=now, updated_at=now))
+    return (await session.execute(sa.select(Pool).where(Pool.org_id == org.id, Pool.product_key == key)
+                                  .execution_options(populate_existing=True))).scalar_one()
+
+
+async def add_entitlement(session: AsyncSession, org: OrgRef, *, actor: Principal | str, product_id, product_name,
+                          vendor, category, metric, quantity, valid_from, valid_to, source, reference
+                          ) -> Entitlement | None:
+    """Adds an entitlement and its seats to the org's pool; None when this order's is already there."""
+    now = utcnow()
+    pool = await ensure_pool(session, org, product_id=product_id, product_name=product_name, vendor=vendor,
+                             category=category, metric=metric)
+    expired = valid_to is not None and valid_to <= now
+    entitlement_id = new_id()
+    values = dict(id=entitlement_id, pool_id=pool.id, org_id=org.id, product_id=product_id,
+                  product_name=product_name, vendor=vendor, category=category, metric=metric, quantity=quantity,
+                  valid_from=valid_from, valid_to=valid_to, source=source, reference=reference,
+                  status="expired" if expired else "active", created_at=now, updated_at=now)
+    if source == "order":
+        stmt = insert_ignore(session, Entitlement.__table__, index_elements=["reference"],
+                             index_where=sa.text("source = 'order'")).values(**values)
+        if (await session.execute(stmt)).rowcount == 0:
+            return None
+    else:
+        await session.execute(sa.insert(Entitlement).values(**values))
+    if not expired:
+        await session.execute(sa.update(Pool).where(Pool.id == pool.id)
+                              .values(total=Pool.total + quantity, updated_at=now))
+    await history.record(session, "pool", pool.id, "entitlement_added", actor,
+                         {"entitlement_id": str(entitlement_id), "quantity": quantity, "source": source,
+                          "reference": reference, "expired": expired})
+    await add_event(session, new_event("licenses.entitlement.added", EntitlementAdded(
+        entitlement_id=entitlement_id, pool_id=pool.id, org_id=org.id, product_id=product_id, quantity=quantity,
+        source=source, reference=reference, valid_to=valid_to), source=SOURCE, about=pool.id))
+    return await session.get(Entitlement, entitlement_id)
+
+
+async def create_entitlement(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
+                             data: schemas.EntitlementCreate) -> Entitlement:
+    org = await orgs.visible(session, principal, data.org_id)
+    require_writer(principal, org.path)
+    if data.valid_to is not None and data.valid_to <= utcnow():
+        raise InvalidInput("valid_to is already past: an expired entitlement adds no seats", slug="already-expired")
+    entitlement = await add_entitlement(session, org, actor=principal, **data.model_dump(exclude={"org_id"}))
+    await session.commit()
+    return entitlement
+
+
+def entitlements_query(principal: Principal, org_id: uuid.UUID | None, pool_id: uuid.UUID | None) -> sa.Select:
+    query = (sa.select(Entitlement).join(Pool, Pool.id == Entitlement.pool_id)
+             .where(in_subtree(Pool.org_path, principal)))
+    if org_id:
+        query = query.where(Entitlement.org_id == org_id)
+    if pool_id:
+        query = query.where(Entitlement.pool_id == pool_id)
+    return query
+
+
+def next_expiry_column():
+    return (sa.select(sa.func.min(Entitlement.valid_to))
+            .where(Entitlement.pool_id == Pool.id, Entitlement.status == "active", Entitlement.valid_to.is_not(None))
+            .correlate(Pool).scalar_subquery().label("next_expiry"))
+
+
+def pool_out(pool: Pool, next_expiry: datetime | None) -> schemas.PoolOut:
+    return schemas.PoolOut(
+        id=pool.id, org_id=pool.org_id, product_id=pool.product_id, product_name=pool.product_name,
+        vendor=pool.vendor, category=pool.category, metric=pool.metric, total=pool.total, allocated=pool.allocated,
+        available=pool.total - pool.allocated, low_threshold=pool.low_threshold, next_expiry=next_expiry,
+        created_at=pool.created_at, updated_at=pool.updated_at)
+
+
+async def get_pool_out(session: AsyncSession, principal: Principal, pool_id: uuid.UUID) -> schemas.PoolOut:
+    pool = await visible_pool(session, principal, pool_id)
+    query = sa.select(next_expiry_column()).select_from(Pool).where(Pool.id == pool.id)
+    expiry = (await session.execute(query)).scalar()
+    return pool_out(pool, expiry)
+
+
+async def list_pools(session: AsyncSession, principal: Principal, *, org_id, category, product_id, cursor, limit):
+    from kernel.pagination import decode_cursor, encode_cursor
+
+    query = sa.select(Pool, next_expiry_column()).where(in_subtree(Pool.org_path, principal))
+    if org_id:
+        query = query.where(Pool.org_id == org_id)
+    if category:
+        query = query.where(Pool.category == category)
+    if product_id:
+        query = query.where(Pool.product_id == product_id)
+    if cursor:
+        query = query.where(Pool.id > decode_cursor(cursor))
+    rows = (await session.execute(query.order_by(Pool.id).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [pool_out(pool, expiry) for pool, expiry in rows]
+    return items, (encode_cursor(rows[-1][0].id) if more and rows else None)
+
+
+async def update_pool(session: AsyncSession, principal: Principal, pool_id: uuid.UUID,
+                      data: schemas.PoolUpdate) -> schemas.PoolOut:
+    pool = await visible_pool(session, principal, pool_id)
+    require_writer(principal, pool)
+    pool.low_threshold = data.low_threshold
+    pool.updated_at = utcnow()
+    await history.record(session, "pool", pool.id, "threshold_set", principal, {"low_threshold": data.low_threshold})
+    await session.commit()
+    return await get_pool_out(session, principal, pool_id)
+
+
+async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
+                         data: schemas.TransferCreate) -> Transfer:
+    """Moves idle seats to another org's pool of the same product, inside the caller's subtree."""
+    source = await visible_pool(session, principal, data.from_pool_id)
+    require_writer(principal, source)
+    target_org = await orgs.visible(session, principal, data.to_org_id)
+    require_writer(principal, target_org.path)
+    if target_org.id == source.org_id:
+        raise InvalidInput("seats move to another org, not to the same pool", slug="same-pool")
+    now = utcnow()
+    # Only idle seats move, and never more than there are: one conditional update decides.
+    moved = await session.execute(
+        sa.update(Pool).where(Pool.id == source.id, Pool.total - Pool.allocated >= data.seats)
+        .values(total=Pool.total - data.seats, updated_at=now))
+    if moved.rowcount != 1:
+        raise Conflict(f"pool {source.id} has fewer than {data.seats} idle seats", slug="not-enough-idle-seats")
+    target = await ensure_pool(session, target_org, product_id=source.product_id, product_name=source.product_name,
+                               vendor=source.vendor, category=source.category, metric=source.metric)
+    await session.execute(sa.update(Pool).where(Pool.id == target.id)
+                          .values(total=Pool.total + data.seats, updated_at=now))
+    transfer = Transfer(from_pool_id=source.id, to_pool_id=target.id, to_org_id=target_org.id, seats=data.seats,
+                        reason=data.reason, created_by=history.actor_of(principal), created_at=now, updated_at=now)
+    session.add(transfer)
+    await session.flush()
+    detail = {"transfer_id": str(transfer.id), "seats": data.seats, "reason": data.reason}
+    await history.record(session, "pool", source.id, "transferred_out", principal,
+                         {**detail, "to_pool_id": str(target.id)})
+    await history.record(session, "pool", target.id, "transferred_in", principal,
+                         {**detail, "from_pool_id": str(source.id)})
+    await history.record(session, "transfer", transfer.id, "created", principal, detail)
+    await session.commit()
+    return transfer
+
+
+async def visible_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> Transfer:
+    transfer = await session.get(Transfer, transfer_id)
+    if transfer is not None:
+        source = await session.get(Pool, transfer.from_pool_id)
+        if principal.covers(source.org_path):
+            return transfer
+    raise NotFound(f"no transfer {transfer_id} in your subtree")
+
+
+def transfers_query(principal: Principal) -> sa.Select:
+    return sa.select(Transfer).join(Pool, Pool.id == Transfer.from_pool_id).where(in_subtree(Pool.org_path, principal))

@@ -1,0 +1,38 @@
+"""The licenses service in-process on a fresh database, with real NATS, and helpers to make pools."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.identity import Actor
+
+PREFIX = "/api/v1/licenses"
+
+
+@pytest.fixture
+async def licenses(start_service):
+    return await start_service("licenses")
+
+
+async def make_pool(svc, actor: Actor, *, org=None, quantity: int = 10, product: str = "WPS Office 2019",
+                    category: str = "office", **extra) -> dict:
+    """Adds a manual entitlement and returns the pool it went into."""
+    body = {"org_id": str((org or actor.org).id), "product_name": product, "vendor": "金山办公",
+            "category": category, "metric": "device", "quantity": quantity, "source": "manual",
+            "reference": "合同-2026-001", **extra}
+    resp = await svc.client.post(f"{PREFIX}/entitlements", json=body, headers=actor.headers)
+    assert resp.status_code == 201, resp.text
+    pool = await svc.client.get(f"{PREFIX}/pools/{resp.json()['pool_id']}", headers=actor.headers)
+    return pool.json()
+
+
+async def make_device(svc, actor: Actor, tag: str, *, kind: str = "desktop", org=None) -> dict:
+    resp = await svc.client.post(f"{PREFIX}/devices", headers=actor.headers, json={
+        "org_id": str((org or actor.org).id), "asset_tag": tag, "hostname": f"host-{tag}", "kind": kind})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+async def allocate(svc, actor: Actor, pool_id: str, assignee_id: str, assignee_type: str = "device", **kwargs):
+    return await svc.client.post(f"{PREFIX}/pools/{pool_id}/allocations", headers={**actor.headers, **kwargs},
+                                 json={"assignee_type": assignee_type, "assignee_id": assignee_id})

@@ -1,0 +1,95 @@
+"""The compliance position now and at past times, and the inspection form in CSV and Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+
+from kernel.ids import utcnow
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
+
+WPS = {"name": "WPS Office", "vendor": "金山办公", "version": "12", "category": "office"}
+WINDOWS = {"name": "Windows 11", "vendor": "Microsoft", "version": "23H2", "category": "os"}
+
+
+async def report(svc, actor, org, **params):
+    resp = await svc.client.get(f"{PREFIX}/compliance", params={"org_id": str(org.id), **params}, headers=actor.headers)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def test_genuine_and_non_genuine_now_and_as_of_before_the_changes(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    office = await make_pool(licenses, admin, quantity=5)
+    first = await make_device(licenses, admin, "C-1")
+    second = await make_device(licenses, admin, "C-2", kind="laptop")
+    await make_device(licenses, admin, "C-3", kind="server", org=tree["school_a1"])
+    for device in (first, second):
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS, WINDOWS]})
+        assert resp.status_code == 200
+    before = utcnow()
+    assert (await allocate(licenses, admin, office["id"], first["id"])).status_code == 201
+
+    now = await report(licenses, admin, tree["dept_a"])
+    assert now["computers"] == {"total": 3, "desktop": 1, "laptop": 1, "server": 1}
+    assert (now["office"]["genuine"], now["office"]["non_genuine"]) == (1, 1)
+    assert [d["asset_tag"] for d in now["office"]["devices_without_license"]] == ["C-2"]
+    assert now["office"]["devices_without_license"][0]["software"] == ["WPS Office"]
+    assert now["office"]["genuine_software"] == [{"name": "WPS Office 2019", "count": 1}]
+    assert (now["os"]["genuine"], now["os"]["non_genuine"]) == (0, 2)
+    assert (now["antivirus"]["genuine"], now["antivirus"]["non_genuine"]) == (0, 0)
+
+    past = await report(licenses, admin, tree["dept_a"], as_of=before.isoformat())
+    assert (past["office"]["genuine"], past["office"]["non_genuine"]) == (0, 2)
+    # Before any device existed: nothing at all.
+    ancient = await report(licenses, admin, tree["dept_a"], as_of="2020-01-01")
+    assert ancient["computers"]["total"] == 0 and ancient["office"]["non_genuine"] == 0
+
+    # Reclaiming the seat later does not change what the past looked like.
+    seat = (await licenses.client.get(f"{PREFIX}/allocations", params={"assignee_id": first["id"]},
+                                      headers=admin.headers)).json()["items"][0]
+    middle = utcnow()
+    await licenses.client.post(f"{PREFIX}/allocations/{seat['id']}/reclaim", headers=admin.headers,
+                               json={"reason": "test"})
+    assert (await report(licenses, admin, tree["dept_a"]))["office"]["genuine"] == 0
+    assert (await report(licenses, admin, tree["dept_a"], as_of=middle.isoformat()))["office"]["genuine"] == 1
+    bad = await licenses.client.get(f"{PREFIX}/compliance", params={"org_id": str(tree["dept_a"].id),
+                                                                     "as_of": "yesterday"}, headers=admin.headers)
+    assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-as-of")
+
+
+async def test_csv_and_xlsx_follow_the_survey_form(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    office = await make_pool(licenses, admin, quantity=5)
+    device = await make_device(licenses, admin, "F-1")
+    other = await make_device(licenses, admin, "F-2", kind="laptop")
+    for d in (device, other):
+        await licenses.client.post(f"{PREFIX}/devices/{d['id']}/inventory", headers=admin.headers,
+                                   json={"software": [WPS]})
+    await allocate(licenses, admin, office["id"], device["id"])
+    params = {"org_id": str(tree["dept_a"].id), "as_of": (utcnow() + timedelta(seconds=1)).isoformat()}
+
+    resp = await licenses.client.get(f"{PREFIX}/compliance.csv", params=params, headers=admin.headers)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert rows[0] == ["软件正版化情况调查表"]
+    assert rows[1][:2] == ["单位名称", "dept_a"]
+    assert rows[2] == ["软件项目", "正版软件名称", "正版数量", "非正版软件名称", "非正版数量", "备注"]
+    by_item = {row[0]: row for row in rows[3:]}
+    assert list(by_item) == ["操作系统软件", "办公软件", "杀毒软件", "主要业务软件", "电脑台数"]
+    assert by_item["办公软件"][1:5] == ["WPS Office 2019（1）", "1", "WPS Office（1）", "1"]
+    assert "F-2" in by_item["办公软件"][5]
+    assert by_item["电脑台数"][1] == "总数：2台，其中台式1台，便携式1台，服务器0台"
+
+    resp = await licenses.client.get(f"{PREFIX}/compliance.xlsx", params=params, headers=admin.headers)
+    assert resp.status_code == 200
+    sheet = load_workbook(io.BytesIO(resp.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[2][:3] == ("软件项目", "正版软件名称", "正版数量")
+    office_row = next(row for row in values if row[0] == "办公软件")
+    assert (office_row[2], office_row[4]) == (1, 1)
+    assert next(row for row in values if row[0] == "电脑台数")[2] == 2

@@ -1,0 +1,82 @@
+"""Events in and out of the licenses service, and who may see and change pools."""
+
+from __future__ import annotations
+
+import uuid
+
+from kernel.contracts import OrderDelivered
+from kernel.events import new_event
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
+from tests.support.apps import eventually
+from tests.support.events import publish, published
+
+
+def delivered(org_id: uuid.UUID, order_id: uuid.UUID, product_id: uuid.UUID, quantity: int = 20):
+    return new_event("procurement.order.delivered", OrderDelivered(
+        order_id=order_id, org_id=org_id, budget_line_id=uuid.uuid4(), amount_fen=quantity * 55000,
+        supplier_org_id=uuid.uuid4(), product_id=product_id, product_name="WPS Office 专业版", vendor="金山办公",
+        category="office", metric="device", quantity=quantity, term_months=None, valid_from=None, valid_to=None),
+        source="zhengban/procurement", about=order_id)
+
+
+async def test_a_delivered_order_becomes_one_entitlement_however_often_it_arrives(licenses, tree, nats):
+    admin = tree.actor("dept_a", "it_admin")
+    order_id, product_id = uuid.uuid4(), uuid.uuid4()
+    first = delivered(tree["dept_a"].id, order_id, product_id)
+    # The same event twice, and the same delivery again under a new event id (a producer retry).
+    await publish(nats.url, first, first, delivered(tree["dept_a"].id, order_id, product_id))
+
+    async def pool():
+        pools = (await licenses.client.get(f"{PREFIX}/pools", params={"product_id": str(product_id)},
+                                           headers=admin.headers)).json()["items"]
+        return pools[0] if pools else None
+
+    found = await eventually(pool)
+    added = await published(nats.url, "licenses.entitlement.added", count=1)
+    assert added[0]["data"]["reference"] == str(order_id) and added[0]["data"]["source"] == "order"
+    entitlements = (await licenses.client.get(f"{PREFIX}/entitlements", params={"pool_id": found["id"]},
+                                              headers=admin.headers)).json()["items"]
+    assert [(e["source"], e["reference"], e["quantity"]) for e in entitlements] == [("order", str(order_id), 20)]
+    assert (await pool())["total"] == 20
+
+
+async def test_allocations_announce_themselves_and_a_low_pool(licenses, tree, nats):
+    admin = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, admin, quantity=3)
+    await licenses.client.put(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers, json={"low_threshold": 2})
+    for i in range(3):
+        assert (await allocate(licenses, admin, pool["id"], f"low-{i}")).status_code == 201
+    seats = await published(nats.url, "licenses.seat.allocated", count=3)
+    assert sorted(e["data"]["assignee_id"] for e in seats) == ["low-0", "low-1", "low-2"]
+    assert all(e["type"] == "licenses.seat.allocated.v1" and e["id"] for e in seats)
+    low = await published(nats.url, "licenses.pool.low", count=1)
+    # Announced once, when available fell below 2 (to 1), not again at 0.
+    assert low[0]["data"] == {"pool_id": pool["id"], "org_id": str(tree["dept_a"].id), "available": 1,
+                              "threshold": 2}
+
+
+async def test_only_it_admins_over_the_pool_see_and_change_it(licenses, tree):
+    owner = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, owner, quantity=5)
+    device = await make_device(licenses, owner, "Z-1")
+    for stranger in (tree.actor("dept_b", "it_admin"), tree.actor("school_a1", "it_admin"),
+                     tree.actor("supplier_x", "supplier")):
+        assert (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=stranger.headers)).status_code == 404
+        refused = await allocate(licenses, stranger, pool["id"], device["id"])
+        assert refused.status_code == 404 and refused.json()["type"].endswith("/not-found")
+        listed = await licenses.client.get(f"{PREFIX}/pools", headers=stranger.headers)
+        assert listed.json()["items"] == []
+    parent = tree.actor("province", "it_admin")
+    assert (await allocate(licenses, parent, pool["id"], "from-parent")).status_code == 201
+
+    auditor = tree.actor("dept_a", "auditor")
+    assert (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=auditor.headers)).status_code == 200
+    compliance = await licenses.client.get(f"{PREFIX}/compliance", params={"org_id": str(tree["dept_a"].id)},
+                                           headers=auditor.headers)
+    assert compliance.status_code == 200 and compliance.json()["computers"]["total"] == 1
+    refused = await allocate(licenses, auditor, pool["id"], device["id"])
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/forbidden")
+    editor = tree.actor("dept_a", "budget_editor")
+    assert (await allocate(licenses, editor, pool["id"], device["id"])).status_code == 403
+    pool_now = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=owner.headers)).json()
+    assert pool_now["allocated"] == 1
