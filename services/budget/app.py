@@ -7,6 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kernel.service_app import create_service_app
+from services.budget.handlers import SUBSCRIPTIONS
+from services.budget.lines.router import router as lines_router
+from services.budget.policies.router import router as policies_router
 from services.budget.settings import BudgetSettings
 
 NAME = "budget"
@@ -16,8 +19,9 @@ SETTINGS = BudgetSettings
 
 def metadata():
     """All of this service's tables (imports every domain's models)."""
-    from services.budget.models import Base
+    from services.budget.models import Base, load_all
 
+    load_all()
     return Base.metadata
 
 
@@ -29,6 +33,6 @@ def create_app(settings: BudgetSettings | None = None, *, static_jwks: dict | No
     settings = settings or BudgetSettings()
     return create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
-        routers=[], subscriptions=[],
-        description="Budget service",
+        routers=[lines_router, policies_router], subscriptions=SUBSCRIPTIONS,
+        description="Budget lines, approvals and the funds ledger",
     )

@@ -1,0 +1,238 @@
+"""A budget line's life: drafted and submitted by a unit, approved, rejected or returned by finance."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal, refuse_auditor_writes
+from kernel.contracts import LineApproved
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.events import new_event
+from kernel.ids import utcnow
+from kernel.orgs import OrgDirectory, in_subtree
+from kernel.outbox import add_event
+from kernel.schema import orgs as orgs_table
+from services.budget.ledger import service as ledger
+from services.budget.lines import schemas
+from services.budget.lines.models import BudgetLine
+from services.budget.policies import service as policies
+
+SOURCE = "zhengban/budget"
+EDITORS = ("budget_editor",)
+FINANCE = ("finance",)
+
+
+async def visible_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
+    line = await session.get(BudgetLine, line_id)
+    if line is None or not principal.covers(line.org_path):
+        raise NotFound(f"no budget line {line_id} in your subtree")
+    return line
+
+
+def _require(principal: Principal, line_or_path, roles: tuple[str, ...]) -> None:
+    refuse_auditor_writes(principal)
+    principal.require(line_or_path if isinstance(line_or_path, str) else line_or_path.org_path, *roles)
+
+
+def _require_status(line: BudgetLine, *statuses: str) -> None:
+    if line.status not in statuses:
+        raise Conflict(f"the line is {line.status}; this needs it {' or '.join(statuses)}", slug="invalid-status",
+                       status_now=line.status)
+
+
+def _require_not_submitter(principal: Principal, line: BudgetLine) -> None:
+    # Four eyes: whoever submitted a line may not decide on it, whatever roles they hold.
+    if line.submitted_by == history.actor_of(principal):
+        raise Forbidden("the approver cannot be the submitter", slug="approver-is-submitter")
+
+
+async def _price_check(session: AsyncSession, org, category: str, unit_price_fen: int, quantity: int,
+                       justification: str | None) -> dict:
+    """What the policy says of a price: refused above the cap unless a justified special need fits."""
+    policy = await policies.effective_policy(session, org)
+    cap = policy.caps.get(category)
+    special = False
+    if cap is not None and unit_price_fen > cap:
+        special_cap = policy.special_caps.get(category)
+        if not justification:
+            raise InvalidInput(f"the unit price {unit_price_fen} fen is above the {category} cap of {cap} fen; a "
+                               "justification is needed for a special need", slug="price-above-cap", cap_fen=cap)
+        if special_cap is None or unit_price_fen > special_cap:
+            raise InvalidInput(f"the unit price {unit_price_fen} fen is above even the special-need cap "
+                               f"({special_cap} fen)", slug="price-above-special-cap", cap_fen=special_cap)
+        cap, special = special_cap, True
+    requested = unit_price_fen * quantity
+    method = "decentralized" if requested < policy.decentralized_threshold_fen else "government_procurement"
+    return {"cap_fen": cap, "special_need": special, "requested_fen": requested, "procurement_method": method}
+
+
+async def create_line(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
+                      data: schemas.LineCreate) -> BudgetLine:
+    org = await orgs.visible(session, principal, data.org_id)
+    _require(principal, org.path, EDITORS)
+    priced = await _price_check(session, org, data.category, data.unit_price_fen, data.quantity, data.justification)
+    line = BudgetLine(org_path=org.path, status="draft", created_by=history.actor_of(principal), **priced,
+                      **data.model_dump())
+    session.add(line)
+    await session.flush()
+    await history.record(session, "line", line.id, "created", principal, data.model_dump(mode="json"))
+    await session.commit()
+    return line
+
+
+async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Principal, line_id: uuid.UUID,
+                      data: schemas.LineUpdate) -> BudgetLine:
+    line = await visible_line(session, principal, line_id)
+    _require(principal, line, EDITORS)
+    _require_status(line, "draft")
+    changes = data.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        setattr(line, field, value)
+    org = await orgs.existing(session, line.org_id)
+    for field, value in (await _price_check(session, org, line.category, line.unit_price_fen, line.quantity,
+                                            line.justification)).items():
+        setattr(line, field, value)
+    line.updated_at = utcnow()
+    await history.record(session, "line", line.id, "edited", principal, changes)
+    await session.commit()
+    return line
+
+
+async def submit_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
+    line = await visible_line(session, principal, line_id)
+    _require(principal, line, EDITORS)
+    _require_status(line, "draft")
+    now = utcnow()
+    line.status, line.submitted_by, line.submitted_at, line.updated_at = (
+        "submitted", history.actor_of(principal), now, now)
+    await history.record(session, "line", line.id, "submitted", principal)
+    await session.commit()
+    return line
+
+
+async def _decide(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
+    line = await visible_line(session, principal, line_id)
+    _require(principal, line, FINANCE)
+    _require_status(line, "submitted")
+    _require_not_submitter(principal, line)
+    return line
+
+
+async def approve_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
+                       data: schemas.Approve) -> BudgetLine:
+    line = await _decide(session, principal, line_id)
+    if data.approved_fen > line.requested_fen:
+        raise InvalidInput(f"approved_fen {data.approved_fen} is more than the {line.requested_fen} fen requested",
+                           slug="approved-above-requested")
+    actor = history.actor_of(principal)
+    await ledger.move(session, line.id, {"approved_fen": data.approved_fen},
+                      [{"kind": "approve", "amount_fen": data.approved_fen, "reason": data.note}], actor=actor)
+    now = utcnow()
+    await session.execute(sa.update(BudgetLine).where(BudgetLine.id == line.id).values(
+        status="approved", note=data.note, decided_by=actor, decided_at=now, updated_at=now))
+    await history.record(session, "line", line.id, "approved", principal, {"approved_fen": data.approved_fen,
+                                                                           "note": data.note})
+    await add_event(session, new_event("budget.line.approved", LineApproved(
+        line_id=line.id, org_id=line.org_id, fiscal_year=line.fiscal_year, category=line.category,
+        approved_fen=data.approved_fen), source=SOURCE, about=line.id))
+    await session.commit()
+    await session.refresh(line)
+    return line
+
+
+async def reject_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
+                      data: schemas.Reason) -> BudgetLine:
+    line = await _decide(session, principal, line_id)
+    now = utcnow()
+    line.status, line.reject_reason, line.decided_by, line.decided_at, line.updated_at = (
+        "rejected", data.reason, history.actor_of(principal), now, now)
+    await history.record(session, "line", line.id, "rejected", principal, {"reason": data.reason})
+    await session.commit()
+    return line
+
+
+async def return_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
+                      data: schemas.Reason) -> BudgetLine:
+    line = await _decide(session, principal, line_id)
+    line.status, line.return_reason, line.submitted_by, line.submitted_at, line.updated_at = (
+        "draft", data.reason, None, None, utcnow())
+    await history.record(session, "line", line.id, "returned", principal, {"reason": data.reason})
+    await session.commit()
+    return line
+
+
+async def close_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
+    """Closes an approved line at year end: it takes no new pre-encumbrances or reservations."""
+    line = await visible_line(session, principal, line_id)
+    _require(principal, line, FINANCE)
+    _require_status(line, "approved")
+    line.status, line.updated_at = "closed", utcnow()
+    await history.record(session, "line", line.id, "closed", principal)
+    await session.commit()
+    return line
+
+
+async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
+                      data: schemas.Adjustment) -> BudgetLine:
+    line = await visible_line(session, principal, line_id)
+    _require(principal, line, FINANCE)
+    _require_status(line, "approved")
+    if data.delta_fen == 0:
+        raise InvalidInput("an adjustment of 0 changes nothing", slug="empty-adjustment")
+    ok = await ledger.move(session, line.id, {"adjusted_fen": data.delta_fen},
+                           [{"kind": "adjust", "amount_fen": data.delta_fen, "reason": data.reason}],
+                           actor=history.actor_of(principal), only_if_status=("approved",))
+    if not ok:
+        raise Conflict("the line does not have that much available to take away", slug="insufficient-funds")
+    await history.record(session, "line", line.id, "adjusted", principal, data.model_dump())
+    await session.commit()
+    await session.refresh(line)
+    return line
+
+
+def lines_query(principal: Principal, org_id, fiscal_year, status, category) -> sa.Select:
+    query = sa.select(BudgetLine).where(in_subtree(BudgetLine.org_path, principal))
+    for column, value in ((BudgetLine.org_id, org_id), (BudgetLine.fiscal_year, fiscal_year),
+                          (BudgetLine.status, status), (BudgetLine.category, category)):
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+async def summary(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
+                  fiscal_year: int) -> schemas.Summary:
+    """Per org of the subtree and category: requested, approved, reserved, spent, available."""
+    org = await orgs.visible(session, principal, org_id)
+    rows = (await session.execute(
+        sa.select(BudgetLine.org_id, orgs_table.c.name, BudgetLine.category, sa.func.count(),
+                  sa.func.sum(BudgetLine.requested_fen),
+                  sa.func.sum(BudgetLine.approved_fen + BudgetLine.adjusted_fen),
+                  sa.func.sum(BudgetLine.pre_encumbered_fen), sa.func.sum(BudgetLine.reserved_fen),
+                  sa.func.sum(BudgetLine.spent_fen))
+        .join(orgs_table, orgs_table.c.id == BudgetLine.org_id, isouter=True)
+        .where(BudgetLine.org_path.startswith(org.path, autoescape=True), BudgetLine.fiscal_year == fiscal_year,
+               BudgetLine.status != "rejected")
+        .group_by(BudgetLine.org_id, orgs_table.c.name, BudgetLine.category)
+        .order_by(orgs_table.c.name, BudgetLine.category))).all()
+
+    def row(org_id, name, category, count, requested, approved, pre, reserved, spent) -> schemas.SummaryRow:
+        approved, pre, reserved, spent = (int(v or 0) for v in (approved, pre, reserved, spent))
+        return schemas.SummaryRow(
+            org_id=org_id, org_name=name or "", category=category, lines=count, requested_fen=int(requested or 0),
+            approved_fen=approved, pre_encumbered_fen=pre, reserved_fen=reserved, spent_fen=spent,
+            available_fen=approved - pre - reserved - spent,
+            execution_rate=round(spent / approved, 4) if approved else 0.0)
+
+    items = [row(*r) for r in rows]
+    total = defaultdict(int)
+    for item in items:
+        for field in ("lines", "requested_fen", "approved_fen", "pre_encumbered_fen", "reserved_fen", "spent_fen"):
+            total[field] += getattr(item, field)
+    totals = row(org.id, org.name, "all", total["lines"], total["requested_fen"], total["approved_fen"],
+                 total["pre_encumbered_fen"], total["reserved_fen"], total["spent_fen"])
+    return schemas.Summary(org_id=org.id, fiscal_year=fiscal_year, rows=items, totals=totals)

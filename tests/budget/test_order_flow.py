@@ -1,0 +1,134 @@
+"""The budget's part of the order flow over real NATS: every answer, every refusal, and each
+effect once however often and in whatever order the events come."""
+
+from __future__ import annotations
+
+import uuid
+
+from kernel.events import new_event
+from tests.budget.conftest import (
+    PREFIX,
+    approved_line,
+    assert_ledger_matches,
+    cancelled,
+    delivered,
+    demand,
+    draft_line,
+    line_now,
+    placed,
+)
+from tests.support.apps import eventually
+from tests.support.events import publish, published
+
+
+async def test_demand_pre_encumbers_and_its_release_gives_it_back(budget, tree, nats):
+    line = await approved_line(budget, tree, quantity=10, unit_price_fen=50_000)
+    event = demand(line, amount_fen=120_000)
+    await publish(nats.url, event)
+    answer = (await published(nats.url, "budget.preencumbrance.>", count=1))[0]
+    assert answer["type"] == "budget.preencumbrance.accepted.v1" and answer["causationid"] == str(event.id)
+    assert answer["data"]["demand_id"] == event.data["demand_id"] and answer["data"]["reason"] is None
+    figures = await assert_ledger_matches(budget, line["id"])
+    assert figures["pre_encumbered_fen"] == 120_000
+    assert (await line_now(budget, tree, line["id"]))["available_fen"] == 380_000
+    from kernel.contracts import DemandReleased
+    released = new_event("procurement.demand.released", DemandReleased(
+        demand_id=event.data["demand_id"], campaign_id=event.data["campaign_id"], org_id=line["org_id"],
+        budget_line_id=line["id"], reason="campaign cancelled"), source="zhengban/procurement")
+    await publish(nats.url, released, released)
+
+    async def freed():
+        return (await line_now(budget, tree, line["id"]))["pre_encumbered_fen"] == 0
+
+    await eventually(freed)
+    assert (await assert_ledger_matches(budget, line["id"]))["pre_encumbered_fen"] == 0
+
+
+async def test_every_refusal_has_its_reason(budget, tree, nats):
+    line = await approved_line(budget, tree, quantity=1, unit_price_fen=50_000)
+    draft = await draft_line(budget, tree.actor("dept_a", "budget_editor"))
+    events = [
+        demand(line, amount_fen=60_000),  # more than the 50,000 available
+        demand(draft),  # not approved
+        demand(line, amount_fen=10_000, category="os"),
+        demand(line, amount_fen=10_000, org_id=str(tree["dept_b"].id)),
+        demand({"id": str(uuid.uuid4()), "org_id": line["org_id"]}),
+    ]
+    await publish(nats.url, *events)
+    answers = await published(nats.url, "budget.preencumbrance.rejected", count=5)
+    reasons = {a["data"]["demand_id"]: a["data"]["reason"] for a in answers}
+    assert [reasons[e.data["demand_id"]] for e in events] == [
+        "insufficient_funds", "line_not_approved", "category_mismatch", "wrong_org", "unknown_line"]
+    assert (await assert_ledger_matches(budget, line["id"]))["pre_encumbered_fen"] == 0
+    order = placed(line, amount_fen=70_000)
+    await publish(nats.url, order)
+    rejected = (await published(nats.url, "budget.reservation.rejected", count=1))[0]
+    assert rejected["data"]["reason"] == "insufficient_funds"
+
+
+async def test_order_reserves_from_its_demand_then_is_spent_or_released(budget, tree, nats):
+    line = await approved_line(budget, tree, quantity=10, unit_price_fen=50_000)
+    declared = demand(line, amount_fen=120_000)
+    await publish(nats.url, declared)
+    await published(nats.url, "budget.preencumbrance.accepted", count=1)
+    # The unified price came out lower than the cap: the order takes 100,000 of the 120,000 held.
+    kept = placed(line, amount_fen=100_000, demand_id=uuid.UUID(declared.data["demand_id"]))
+    dropped = placed(line, amount_fen=50_000)
+    await publish(nats.url, kept, dropped)
+    accepted = await published(nats.url, "budget.reservation.accepted", count=2)
+    assert {a["data"]["order_id"] for a in accepted} == {kept.data["order_id"], dropped.data["order_id"]}
+    figures = await assert_ledger_matches(budget, line["id"])
+    assert (figures["pre_encumbered_fen"], figures["reserved_fen"]) == (20_000, 150_000)
+
+    await publish(nats.url, delivered(line, uuid.UUID(kept.data["order_id"]), amount_fen=100_000),
+                  cancelled(line, uuid.UUID(dropped.data["order_id"]), amount_fen=50_000))
+    spent = (await published(nats.url, "budget.funds.spent", count=1))[0]
+    assert spent["data"]["amount_fen"] == 100_000
+    released = (await published(nats.url, "budget.reservation.released", count=1))[0]
+    assert released["data"] == {"order_id": dropped.data["order_id"], "line_id": line["id"],
+                                "org_id": line["org_id"], "amount_fen": 50_000, "reason": None}
+    figures = await assert_ledger_matches(budget, line["id"])
+    assert (figures["reserved_fen"], figures["spent_fen"], figures["pre_encumbered_fen"]) == (0, 100_000, 20_000)
+    after = await line_now(budget, tree, line["id"])
+    assert after["available_fen"] == 500_000 - 100_000 - 20_000
+
+
+async def test_every_event_twice_and_out_of_order_changes_each_thing_once(budget, tree, nats):
+    line = await approved_line(budget, tree, quantity=10, unit_price_fen=50_000)
+    declared = demand(line, amount_fen=100_000)
+    order = placed(line, amount_fen=80_000, demand_id=uuid.UUID(declared.data["demand_id"]))
+    late = placed(line, amount_fen=30_000)
+    order_id, late_id = uuid.UUID(order.data["order_id"]), uuid.UUID(late.data["order_id"])
+
+    def copy(event):  # the same fact in a new event (a producer that published twice)
+        return event.model_copy(update={"id": uuid.uuid4()})
+
+    # The late order's cancellation overtakes its placement; every event also comes twice.
+    await publish(nats.url, declared, copy(declared), order, order, copy(order),
+                  cancelled(line, late_id, amount_fen=30_000), late, copy(late))
+    await published(nats.url, "budget.reservation.accepted", count=1)
+    deliver = delivered(line, order_id, amount_fen=80_000)
+    await publish(nats.url, deliver, copy(deliver), deliver)
+    await published(nats.url, "budget.funds.spent", count=1)
+
+    async def settled():
+        async with budget.db.session() as session:
+            from sqlalchemy import func, select
+
+            from kernel.schema import inbox
+            return (await session.execute(select(func.count()).select_from(inbox).where(
+                inbox.c.consumer.like("budget--procurement-%")))).scalar() >= 9  # 11 sent, 2 same-id repeats
+
+    await eventually(settled)
+    entries = (await budget.client.get(f"{PREFIX}/lines/{line['id']}/entries",
+                                       headers=tree.actor("province", "finance").headers)).json()["items"]
+    main = sorted((e["kind"], e["amount_fen"]) for e in entries if e["ref_id"] != str(late_id))
+    assert main == sorted([("approve", 500_000), ("preencumber", 100_000), ("release_preencumbrance", -80_000),
+                           ("reserve", 80_000), ("release", -80_000), ("spend", 80_000)])
+    # Placement and cancellation are consumed side by side, so either may win; both ways the late
+    # order holds nothing in the end, and nothing happened twice.
+    late_entries = sorted((e["kind"], e["amount_fen"]) for e in entries if e["ref_id"] == str(late_id))
+    assert late_entries in ([("release", 0)], [("release", -30_000), ("reserve", 30_000)])
+    figures = await assert_ledger_matches(budget, line["id"])
+    assert figures == {"approved_fen": 500_000, "adjusted_fen": 0, "pre_encumbered_fen": 20_000, "reserved_fen": 0,
+                       "spent_fen": 80_000}
