@@ -7,6 +7,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kernel.service_app import create_service_app
+from services.procurement.agreements.router import router as agreements_router
+from services.procurement.campaigns.router import router as campaigns_router
+from services.procurement.campaigns.standstill import finalize_standstills
+from services.procurement.handlers import SUBSCRIPTIONS
+from services.procurement.orders.router import router as orders_router
+from services.procurement.products.router import router as products_router
 from services.procurement.settings import ProcurementSettings
 
 NAME = "procurement"
@@ -16,8 +22,9 @@ SETTINGS = ProcurementSettings
 
 def metadata():
     """All of this service's tables (imports every domain's models)."""
-    from services.procurement.models import Base
+    from services.procurement.models import Base, load_all
 
+    load_all()
     return Base.metadata
 
 
@@ -29,6 +36,7 @@ def create_app(settings: ProcurementSettings | None = None, *, static_jwks: dict
     settings = settings or ProcurementSettings()
     return create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
-        routers=[], subscriptions=[],
-        description="Procurement service",
+        routers=[products_router, campaigns_router, agreements_router, orders_router], subscriptions=SUBSCRIPTIONS,
+        background_tasks=[finalize_standstills],
+        description="Joint procurement: campaigns, offers, agreements, call-off orders",
     )

@@ -1,0 +1,70 @@
+"""Framework agreements: seen by the lead's subtree, the participants and the winning supplier."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal, refuse_auditor_writes
+from kernel.errors import Conflict, NotFound
+from kernel.ids import utcnow
+from kernel.orgs import in_subtree
+from services.procurement.agreements import schemas
+from services.procurement.agreements.models import Agreement, AgreementItem
+from services.procurement.campaigns.access import LEAD_ROLES
+from services.procurement.campaigns.models import Participant
+from services.procurement.campaigns.service import release_demands
+
+
+def visible_agreements(principal: Principal) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        in_subtree(Agreement.lead_org_path, principal),
+        in_subtree(Agreement.supplier_org_path, principal),
+        sa.exists().where(Participant.campaign_id == Agreement.campaign_id,
+                          in_subtree(Participant.org_path, principal)),
+    )
+
+
+async def visible_agreement(session: AsyncSession, principal: Principal, agreement_id: uuid.UUID) -> Agreement:
+    agreement = (await session.execute(sa.select(Agreement).where(Agreement.id == agreement_id,
+                                                                  visible_agreements(principal)))).scalar()
+    if agreement is None:
+        raise NotFound(f"no agreement {agreement_id} that you may see")
+    return agreement
+
+
+async def agreement_out(session: AsyncSession, agreement: Agreement) -> schemas.AgreementOut:
+    items = (await session.execute(sa.select(AgreementItem).where(AgreementItem.agreement_id == agreement.id)
+                                   .order_by(AgreementItem.item_id))).scalars().all()
+    return schemas.AgreementOut(
+        id=agreement.id, campaign_id=agreement.campaign_id, supplier_org_id=agreement.supplier_org_id,
+        lead_org_id=agreement.lead_org_id, items=[schemas.AgreementItemOut.model_validate(i) for i in items],
+        valid_from=agreement.valid_from, valid_to=agreement.valid_to, status=agreement.status,
+        created_at=agreement.created_at, updated_at=agreement.updated_at)
+
+
+TRANSITIONS = {"suspend": ("active", "suspended"), "resume": ("suspended", "active"),
+               "terminate": (("active", "suspended"), "terminated")}
+
+
+async def change_status(session: AsyncSession, principal: Principal, agreement_id: uuid.UUID, action: str,
+                        ) -> Agreement:
+    agreement = await visible_agreement(session, principal, agreement_id)
+    refuse_auditor_writes(principal)
+    principal.require(agreement.lead_org_path, *LEAD_ROLES)
+    allowed, target = TRANSITIONS[action]
+    if agreement.status not in (allowed if isinstance(allowed, tuple) else (allowed,)):
+        raise Conflict(f"the agreement is {agreement.status}; it cannot be {target} from there",
+                       slug="invalid-status", status_now=agreement.status)
+    agreement.status, agreement.updated_at = target, utcnow()
+    data = {}
+    if target == "terminated":
+        # The agreement's life is over: what demands still hold goes back to the budget lines.
+        data["demands_released"] = await release_demands(session, agreement.campaign_id, "agreement terminated")
+    await history.record(session, "agreement", agreement.id, action + ("d" if action.endswith("e") else "ed"),
+                         principal, data)
+    await session.commit()
+    return agreement

@@ -1,0 +1,68 @@
+"""Who sees a campaign, and as what. Joint procurement crosses subtrees by design: the lead org's
+subtree runs it, participant units declare demand and order, invited suppliers offer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.auth import Principal
+from kernel.errors import Forbidden, NotFound
+from kernel.orgs import in_subtree
+from services.procurement.campaigns.models import Campaign, InvitedSupplier, Participant
+
+LEAD_ROLES = ("procurement",)
+
+
+@dataclass
+class Access:
+    campaign: Campaign
+    lead: bool  # the campaign's lead org is in the caller's subtree
+    participant_ids: set[uuid.UUID]  # participant orgs in the caller's subtree
+    supplier_ids: set[uuid.UUID]  # invited supplier orgs in the caller's subtree
+
+    def require_lead(self, principal: Principal) -> None:
+        if not (self.lead and principal.may(self.campaign.lead_org_path, *LEAD_ROLES)) or _auditor(principal):
+            raise Forbidden("this needs the procurement role over the campaign's lead org")
+
+    def supplier_org(self, principal: Principal) -> uuid.UUID:
+        """The invited supplier the caller speaks for."""
+        if _auditor(principal) or "supplier" not in principal.roles or principal.org_id not in self.supplier_ids:
+            raise Forbidden("this needs the supplier role in an invited supplier org")
+        return principal.org_id
+
+
+def _auditor(principal: Principal) -> bool:
+    return principal.roles == frozenset({"auditor"})
+
+
+def visible_campaigns(principal: Principal) -> sa.ColumnElement[bool]:
+    """The one filter for campaigns a caller may see."""
+    return sa.or_(
+        in_subtree(Campaign.lead_org_path, principal),
+        sa.exists().where(Participant.campaign_id == Campaign.id, in_subtree(Participant.org_path, principal)),
+        sa.exists().where(InvitedSupplier.campaign_id == Campaign.id, in_subtree(InvitedSupplier.org_path, principal)),
+    )
+
+
+async def access(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *,
+                 lock: bool = False) -> Access:
+    query = sa.select(Campaign).where(Campaign.id == campaign_id)
+    if lock:  # state changes of one campaign are serialized (SQLite's BEGIN IMMEDIATE already is)
+        query = query.with_for_update()
+    campaign = (await session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    participants = (await session.execute(sa.select(Participant.org_id, Participant.org_path)
+                                          .where(Participant.campaign_id == campaign_id))).all()
+    suppliers = (await session.execute(sa.select(InvitedSupplier.supplier_org_id, InvitedSupplier.org_path)
+                                       .where(InvitedSupplier.campaign_id == campaign_id))).all()
+    seen = Access(campaign, principal.covers(campaign.lead_org_path),
+                  {org_id for org_id, path in participants if principal.covers(path)},
+                  {org_id for org_id, path in suppliers if principal.covers(path)})
+    if not (seen.lead or seen.participant_ids or seen.supplier_ids):
+        raise NotFound(f"no campaign {campaign_id}")
+    return seen

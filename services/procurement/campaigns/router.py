@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+
+from kernel import history
+from kernel.auth import CurrentPrincipal
+from kernel.deps import Orgs, Session
+from kernel.pagination import Cursor, Limit, Page, paginate
+from services.procurement.campaigns import ocds, offers, schemas, service
+from services.procurement.campaigns.access import access, visible_campaigns
+from services.procurement.campaigns.models import Campaign, Demand
+
+router = APIRouter(prefix="/api/v1/procurement", tags=["campaigns"])
+READERS = {"x-roles": ["authenticated"]}
+LEAD = {"x-roles": ["procurement"]}
+SUPPLIER = {"x-roles": ["supplier"]}
+
+
+async def _out(session, principal, campaign_id):
+    return await service.campaign_out(session, await access(session, principal, campaign_id))
+
+
+@router.post("/campaigns", status_code=201, response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Starts a joint procurement campaign (draft) with participants and capped items.")
+async def create_campaign(data: schemas.CampaignCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
+    campaign = await service.create_campaign(session, orgs, principal, data)
+    return await _out(session, principal, campaign.id)
+
+
+@router.get("/campaigns", response_model=Page[schemas.CampaignOut], openapi_extra=READERS,
+            summary="Lists the campaigns the caller leads, takes part in, or is invited to.")
+async def list_campaigns(principal: CurrentPrincipal, session: Session, status: str | None = None,
+                         cursor: Cursor = None, limit: Limit = 50):
+    query = sa.select(Campaign).where(visible_campaigns(principal))
+    if status:
+        query = query.where(Campaign.status == status)
+    rows, next_cursor = await paginate(session, query, Campaign.id, cursor=cursor, limit=limit)
+    return Page(items=[await _out(session, principal, c.id) for c in rows], next_cursor=next_cursor)
+
+
+@router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignOut, openapi_extra=READERS,
+            summary="Gets a campaign: items with cap, aggregated demand, unified price and savings.")
+async def get_campaign(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await _out(session, principal, campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/open-demand", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Opens the campaign to the participants' demand.")
+async def open_demand(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.campaign_out(session, await service.open_demand(session, principal, campaign_id))
+
+
+@router.post("/campaigns/{campaign_id}/demands", status_code=201, response_model=schemas.DemandOut,
+             openapi_extra={"x-roles": ["procurement"]},
+             summary="Declares a participant's demand against its budget line (the budget pre-encumbers it).")
+async def declare_demand(campaign_id: uuid.UUID, data: schemas.DemandCreate, principal: CurrentPrincipal,
+                         session: Session, orgs: Orgs):
+    return await service.declare_demand(session, orgs, principal, campaign_id, data)
+
+
+@router.get("/campaigns/{campaign_id}/demands", response_model=Page[schemas.DemandOut], openapi_extra=READERS,
+            summary="Lists demands: all for the lead, its own for a participant.")
+async def list_demands(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, cursor: Cursor = None,
+                       limit: Limit = 100):
+    seen = await access(session, principal, campaign_id)
+    items, next_cursor = await paginate(session, service.demands_query(seen, campaign_id), Demand.id,
+                                        cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/campaigns/{campaign_id}/demands/{demand_id}", response_model=schemas.DemandOut, openapi_extra=READERS,
+            summary="Gets a demand with its budget status.")
+async def get_demand(campaign_id: uuid.UUID, demand_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.get_demand(session, principal, campaign_id, demand_id)
+
+
+@router.post("/campaigns/{campaign_id}/lock-demand", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Freezes demand and aggregates it per item.")
+async def lock_demand(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.campaign_out(session, await service.lock_demand(session, principal, campaign_id))
+
+
+@router.post("/campaigns/{campaign_id}/open-offers", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Invites suppliers and opens the first (sealed) offer round.")
+async def open_offers(campaign_id: uuid.UUID, data: schemas.OpenOffers, principal: CurrentPrincipal,
+                      session: Session, orgs: Orgs):
+    return await service.campaign_out(session, await service.open_offers(session, orgs, principal, campaign_id, data))
+
+
+@router.post("/campaigns/{campaign_id}/offers", status_code=201, response_model=schemas.OfferOut,
+             openapi_extra=SUPPLIER, summary="Submits the caller's sealed offer for the open round.")
+async def submit_offer(campaign_id: uuid.UUID, data: schemas.OfferCreate, principal: CurrentPrincipal,
+                       session: Session):
+    return await offers.submit_offer(session, principal, campaign_id, data)
+
+
+@router.get("/campaigns/{campaign_id}/offers", response_model=list[schemas.OfferOut], openapi_extra=READERS,
+            summary="Lists offers: a supplier its own; the lead those of closed rounds.")
+async def list_offers(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await offers.list_offers(session, principal, campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/close-offers", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Closes the open round; after the first, too few qualifying offers make it unsuccessful.")
+async def close_offers(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.campaign_out(session, await offers.close_offers(session, principal, campaign_id))
+
+
+@router.post("/campaigns/{campaign_id}/rounds", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Opens another negotiation round (prices may only stay or fall).")
+async def open_round(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.campaign_out(session, await offers.open_round(session, principal, campaign_id))
+
+
+@router.post("/campaigns/{campaign_id}/panel", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Names the evaluation panel (at least 3 members, an odd number).")
+async def set_panel(campaign_id: uuid.UUID, data: schemas.Panel, principal: CurrentPrincipal, session: Session):
+    return await service.campaign_out(session, await offers.set_panel(session, principal, campaign_id, data))
+
+
+@router.post("/campaigns/{campaign_id}/evaluations", status_code=201, response_model=schemas.EvaluationOut,
+             openapi_extra={"x-roles": ["panel_member"]},
+             summary="Scores a qualifying supplier and says whether to recommend it (panel members only).")
+async def evaluate(campaign_id: uuid.UUID, data: schemas.EvaluationCreate, principal: CurrentPrincipal,
+                   session: Session):
+    return await offers.evaluate(session, principal, campaign_id, data)
+
+
+@router.post("/campaigns/{campaign_id}/award", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Awards to the lowest final price the panel majority recommends; the standstill starts.")
+async def award(campaign_id: uuid.UUID, data: schemas.Award, principal: CurrentPrincipal, session: Session):
+    return await service.campaign_out(session, await offers.award(session, principal, campaign_id, data))
+
+
+@router.post("/campaigns/{campaign_id}/complaints", status_code=201, response_model=schemas.ComplaintOut,
+             openapi_extra=SUPPLIER, summary="Lodges an invited supplier's complaint; it holds the award.")
+async def lodge_complaint(campaign_id: uuid.UUID, data: schemas.Reason, principal: CurrentPrincipal,
+                          session: Session):
+    return await offers.lodge_complaint(session, principal, campaign_id, data)
+
+
+@router.get("/campaigns/{campaign_id}/complaints", response_model=list[schemas.ComplaintOut], openapi_extra=READERS,
+            summary="Lists complaints: all for the lead, its own for a supplier.")
+async def list_complaints(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await offers.list_complaints(session, principal, campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/complaints/{complaint_id}/resolve", response_model=schemas.ComplaintOut,
+             openapi_extra=LEAD, summary="Upholds (withdraws the award) or dismisses a complaint.")
+async def resolve_complaint(campaign_id: uuid.UUID, complaint_id: uuid.UUID, data: schemas.ComplaintResolution,
+                            principal: CurrentPrincipal, session: Session):
+    return await offers.resolve_complaint(session, principal, campaign_id, complaint_id, data)
+
+
+@router.post("/campaigns/{campaign_id}/cancel", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Cancels the campaign and releases every pre-encumbrance.")
+async def cancel(campaign_id: uuid.UUID, data: schemas.Reason, principal: CurrentPrincipal, session: Session):
+    return await service.campaign_out(session, await service.cancel_campaign(session, principal, campaign_id, data))
+
+
+@router.get("/campaigns/{campaign_id}/ocds", openapi_extra=READERS,
+            summary="The campaign as an OCDS 1.1 release package (framework agreement and call-offs).")
+async def campaign_ocds(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
+    seen = await access(session, principal, campaign_id)
+    return await ocds.release_package(session, seen, str(request.base_url).rstrip("/"))
+
+
+@router.get("/campaigns/{campaign_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+            summary="Gets a campaign's history (rounds, panel, award, demand answers).")
+async def campaign_history(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    await access(session, principal, campaign_id)
+    return await history.history_of(session, campaign_id)

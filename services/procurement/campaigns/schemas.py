@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field, field_validator
+
+from kernel.deps import RequestSchema, ResponseSchema
+
+
+class ItemIn(RequestSchema):
+    product_id: uuid.UUID
+    cap_unit_price_fen: int = Field(gt=0)
+
+
+class CampaignCreate(RequestSchema):
+    title: str = Field(min_length=1, max_length=300)
+    lead_org_id: uuid.UUID
+    fiscal_year: int = Field(ge=2000, le=2100)
+    participant_org_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    items: list[ItemIn] = Field(min_length=1, max_length=100)
+    min_offers: int = Field(default=2, ge=1, le=100)
+    standstill_days: int = Field(default=0, ge=0, le=60)
+    agreement_months: int = Field(default=12, ge=1, le=60)
+
+
+class ItemOut(ResponseSchema):
+    id: uuid.UUID
+    product_id: uuid.UUID
+    product_name: str
+    category: str
+    cap_unit_price_fen: int
+    aggregated_quantity: int
+    unified_price_fen: int | None
+    savings_fen: int | None
+
+
+class CampaignOut(ResponseSchema):
+    id: uuid.UUID
+    title: str
+    lead_org_id: uuid.UUID
+    fiscal_year: int
+    participant_org_ids: list[uuid.UUID]
+    items: list[ItemOut]
+    min_offers: int
+    standstill_days: int
+    agreement_months: int
+    status: str
+    round: int
+    round_open: bool
+    # Invited suppliers: the lead sees them all, a supplier only itself.
+    supplier_org_ids: list[uuid.UUID]
+    panel_member_user_ids: list[str]
+    awarded_supplier_org_id: uuid.UUID | None
+    standstill_ends_at: datetime | None
+    awarded_at: datetime | None
+    end_reason: str | None
+    savings_fen: int | None
+    agreement_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DemandCreate(RequestSchema):
+    org_id: uuid.UUID
+    item_id: uuid.UUID
+    quantity: int = Field(gt=0, le=10_000_000)
+    budget_line_id: uuid.UUID
+
+
+class DemandOut(ResponseSchema):
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    org_id: uuid.UUID
+    item_id: uuid.UUID
+    quantity: int
+    budget_line_id: uuid.UUID
+    amount_fen: int
+    status: str
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OpenOffers(RequestSchema):
+    supplier_org_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+
+
+class OfferItem(RequestSchema):
+    item_id: uuid.UUID
+    unit_price_fen: int = Field(gt=0)
+
+
+class OfferCreate(RequestSchema):
+    items: list[OfferItem] = Field(min_length=1, max_length=100)
+
+    @field_validator("items")
+    @classmethod
+    def _one_price_per_item(cls, items):
+        if len({i.item_id for i in items}) != len(items):
+            raise ValueError("each item may be priced once")
+        return items
+
+
+class OfferOut(ResponseSchema):
+    campaign_id: uuid.UUID
+    supplier_org_id: uuid.UUID
+    round: int
+    items: list[OfferItem]
+    created_at: datetime
+
+
+class Panel(RequestSchema):
+    member_user_ids: list[str] = Field(min_length=3, max_length=99)
+
+
+class EvaluationCreate(RequestSchema):
+    supplier_org_id: uuid.UUID
+    score: int = Field(ge=0, le=100)
+    recommend: bool
+
+
+class EvaluationOut(ResponseSchema):
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    member_user_id: str
+    supplier_org_id: uuid.UUID
+    score: int
+    recommend: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Award(RequestSchema):
+    supplier_org_id: uuid.UUID
+
+
+class Reason(RequestSchema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ComplaintOut(ResponseSchema):
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    supplier_org_id: uuid.UUID
+    reason: str
+    status: str
+    resolution: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ComplaintResolution(RequestSchema):
+    upheld: bool
+    resolution: str = Field(min_length=1, max_length=2000)

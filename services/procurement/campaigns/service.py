@@ -1,0 +1,294 @@
+"""A campaign's lifecycle up to the offers, its demand, and its end (cancelled, unsuccessful, awarded)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal, refuse_auditor_writes
+from kernel.contracts import AgreementAwarded, DemandReleased, DemandSubmitted
+from kernel.contracts import AgreementItem as AgreementItemPayload
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.events import new_event
+from kernel.ids import utcnow
+from kernel.orgs import OrgDirectory
+from kernel.outbox import add_event, add_events
+from services.procurement.agreements.models import Agreement, AgreementItem
+from services.procurement.campaigns import schemas
+from services.procurement.campaigns.access import LEAD_ROLES, Access, access
+from services.procurement.campaigns.models import (
+    OPEN_STATUSES,
+    Campaign,
+    Complaint,
+    Demand,
+    InvitedSupplier,
+    Item,
+    PanelMember,
+    Participant,
+)
+from services.procurement.campaigns.working_days import add_months
+from services.procurement.products.models import Product
+
+SOURCE = "zhengban/procurement"
+
+
+def require_status(campaign: Campaign, *statuses: str) -> None:
+    if campaign.status not in statuses:
+        raise Conflict(f"the campaign is {campaign.status}; this needs it {' or '.join(statuses)}",
+                       slug="invalid-status", status_now=campaign.status)
+
+
+async def transition(session: AsyncSession, principal: Principal | str, campaign: Campaign, status: str,
+                     action: str, data: dict | None = None) -> None:
+    campaign.status, campaign.updated_at = status, utcnow()
+    await history.record(session, "campaign", campaign.id, action, principal, data)
+
+
+async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
+                          data: schemas.CampaignCreate) -> Campaign:
+    lead = await orgs.visible(session, principal, data.lead_org_id)
+    refuse_auditor_writes(principal)
+    principal.require(lead.path, *LEAD_ROLES)
+    participants = []
+    for org_id in dict.fromkeys(data.participant_org_ids):
+        # Participants may sit anywhere: a procurement centre buys for units of other trees.
+        participants.append(await orgs.existing(session, org_id))
+    products = {p.id: p for p in (await session.execute(
+        sa.select(Product).where(Product.id.in_([i.product_id for i in data.items])))).scalars()}
+    missing = [str(i.product_id) for i in data.items if i.product_id not in products]
+    if missing:
+        raise InvalidInput(f"no such products: {', '.join(missing)}", slug="unknown-product")
+    if len({i.product_id for i in data.items}) != len(data.items):
+        raise InvalidInput("each product may appear once", slug="duplicate-item")
+    campaign = Campaign(title=data.title, lead_org_id=lead.id, lead_org_path=lead.path, fiscal_year=data.fiscal_year,
+                        status="draft", min_offers=data.min_offers, standstill_days=data.standstill_days,
+                        agreement_months=data.agreement_months, round=0, round_open=False,
+                        created_by=history.actor_of(principal))
+    session.add(campaign)
+    await session.flush()
+    session.add_all([Participant(campaign_id=campaign.id, org_id=p.id, org_path=p.path) for p in participants])
+    session.add_all([Item(campaign_id=campaign.id, position=n, product_id=i.product_id,
+                          cap_unit_price_fen=i.cap_unit_price_fen) for n, i in enumerate(data.items)])
+    await history.record(session, "campaign", campaign.id, "created", principal, data.model_dump(mode="json"))
+    await session.commit()
+    return campaign
+
+
+async def items_of(session: AsyncSession, campaign_id: uuid.UUID) -> list[tuple[Item, Product]]:
+    return list((await session.execute(sa.select(Item, Product).join(Product, Product.id == Item.product_id)
+                                       .where(Item.campaign_id == campaign_id).order_by(Item.position))).all())
+
+
+async def campaign_out(session: AsyncSession, seen: Access) -> schemas.CampaignOut:
+    campaign = seen.campaign
+    live = dict((await session.execute(
+        sa.select(Demand.item_id, sa.func.sum(Demand.quantity))
+        .where(Demand.campaign_id == campaign.id, Demand.status == "accepted").group_by(Demand.item_id))).all())
+    items, savings = [], None
+    for item, product in await items_of(session, campaign.id):
+        quantity = item.locked_quantity if item.locked_quantity is not None else int(live.get(item.id) or 0)
+        saved = (item.cap_unit_price_fen - item.unified_price_fen) * quantity if item.unified_price_fen else None
+        if saved is not None:
+            savings = (savings or 0) + saved
+        items.append(schemas.ItemOut(id=item.id, product_id=item.product_id, product_name=product.name,
+                                     category=product.category, cap_unit_price_fen=item.cap_unit_price_fen,
+                                     aggregated_quantity=quantity, unified_price_fen=item.unified_price_fen,
+                                     savings_fen=saved))
+    participants = (await session.execute(sa.select(Participant.org_id).where(
+        Participant.campaign_id == campaign.id).order_by(Participant.org_id))).scalars().all()
+    suppliers = (await session.execute(sa.select(InvitedSupplier.supplier_org_id).where(
+        InvitedSupplier.campaign_id == campaign.id).order_by(InvitedSupplier.supplier_org_id))).scalars().all()
+    if not seen.lead:  # a supplier does not learn who it competes with
+        suppliers = [s for s in suppliers if s in seen.supplier_ids]
+    panel = (await session.execute(sa.select(PanelMember.user_id).where(PanelMember.campaign_id == campaign.id)
+                                   .order_by(PanelMember.user_id))).scalars().all() if seen.lead else []
+    agreement_id = (await session.execute(sa.select(Agreement.id).where(Agreement.campaign_id == campaign.id))).scalar()
+    return schemas.CampaignOut(
+        id=campaign.id, title=campaign.title, lead_org_id=campaign.lead_org_id, fiscal_year=campaign.fiscal_year,
+        participant_org_ids=list(participants), items=items, min_offers=campaign.min_offers,
+        standstill_days=campaign.standstill_days, agreement_months=campaign.agreement_months, status=campaign.status,
+        round=campaign.round, round_open=campaign.round_open, supplier_org_ids=list(suppliers),
+        panel_member_user_ids=list(panel), awarded_supplier_org_id=campaign.awarded_supplier_org_id,
+        standstill_ends_at=campaign.standstill_ends_at, awarded_at=campaign.awarded_at,
+        end_reason=campaign.end_reason, savings_fen=savings, agreement_id=agreement_id,
+        created_at=campaign.created_at, updated_at=campaign.updated_at)
+
+
+async def open_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Access:
+    seen = await access(session, principal, campaign_id, lock=True)
+    seen.require_lead(principal)
+    require_status(seen.campaign, "draft")
+    await transition(session, principal, seen.campaign, "demand_open", "demand_opened")
+    await session.commit()
+    return seen
+
+
+async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: Principal, campaign_id: uuid.UUID,
+                         data: schemas.DemandCreate) -> Demand:
+    seen = await access(session, principal, campaign_id)
+    org = await orgs.visible(session, principal, data.org_id)
+    refuse_auditor_writes(principal)
+    principal.require(org.path, "procurement")
+    if org.id not in seen.participant_ids:
+        raise Forbidden(f"org {org.id} is not a participant of this campaign", slug="not-a-participant")
+    require_status(seen.campaign, "demand_open")
+    found = (await session.execute(sa.select(Item, Product).join(Product, Product.id == Item.product_id).where(
+        Item.id == data.item_id, Item.campaign_id == campaign_id))).first()
+    if found is None:
+        raise InvalidInput(f"item {data.item_id} is not an item of this campaign", slug="unknown-item")
+    item, product = found
+    demand = Demand(campaign_id=campaign_id, org_id=org.id, org_path=org.path, item_id=item.id,
+                    quantity=data.quantity, budget_line_id=data.budget_line_id,
+                    amount_fen=data.quantity * item.cap_unit_price_fen, status="pending_budget",
+                    created_by=history.actor_of(principal))
+    session.add(demand)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("this org already has a live demand for this item", slug="duplicate-demand") from exc
+    await history.record(session, "campaign", campaign_id, "demand_declared", principal,
+                         {"demand_id": str(demand.id), "org_id": str(org.id), "item_id": str(item.id),
+                          "quantity": data.quantity})
+    await add_event(session, new_event("procurement.demand.submitted", DemandSubmitted(
+        demand_id=demand.id, campaign_id=campaign_id, org_id=org.id, item_id=item.id, product_id=product.id,
+        category=product.category, quantity=data.quantity, cap_unit_price_fen=item.cap_unit_price_fen,
+        amount_fen=demand.amount_fen, budget_line_id=data.budget_line_id), source=SOURCE, about=demand.id))
+    await session.commit()
+    return demand
+
+
+def demands_query(seen: Access, campaign_id: uuid.UUID) -> sa.Select:
+    """The lead sees every demand; a participant its own; a supplier none."""
+    query = sa.select(Demand).where(Demand.campaign_id == campaign_id)
+    if not seen.lead:
+        query = query.where(Demand.org_id.in_(seen.participant_ids or {uuid.UUID(int=0)}))
+    return query
+
+
+async def get_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
+                     demand_id: uuid.UUID) -> Demand:
+    seen = await access(session, principal, campaign_id)
+    demand = (await session.execute(demands_query(seen, campaign_id).where(Demand.id == demand_id))).scalar()
+    if demand is None:
+        raise NotFound(f"no demand {demand_id} in this campaign that you may see")
+    return demand
+
+
+async def lock_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Access:
+    seen = await access(session, principal, campaign_id, lock=True)
+    seen.require_lead(principal)
+    require_status(seen.campaign, "demand_open")
+    pending = (await session.execute(sa.select(sa.func.count()).select_from(Demand).where(
+        Demand.campaign_id == campaign_id, Demand.status == "pending_budget"))).scalar()
+    if pending:
+        raise Conflict(f"{pending} demands still wait for the budget's answer", slug="demands-pending")
+    totals = dict((await session.execute(sa.select(Demand.item_id, sa.func.sum(Demand.quantity)).where(
+        Demand.campaign_id == campaign_id, Demand.status == "accepted").group_by(Demand.item_id))).all())
+    for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
+        item.locked_quantity = int(totals.get(item.id) or 0)
+    await transition(session, principal, seen.campaign, "demand_locked", "demand_locked",
+                     {str(k): int(v) for k, v in totals.items()})
+    await session.commit()
+    return seen
+
+
+async def open_offers(session: AsyncSession, orgs: OrgDirectory, principal: Principal, campaign_id: uuid.UUID,
+                      data: schemas.OpenOffers) -> Access:
+    seen = await access(session, principal, campaign_id, lock=True)
+    seen.require_lead(principal)
+    require_status(seen.campaign, "demand_locked")
+    for org_id in dict.fromkeys(data.supplier_org_ids):
+        org = await orgs.existing(session, org_id)
+        if org.kind != "supplier":
+            raise InvalidInput(f"org {org_id} is not a supplier", slug="not-a-supplier")
+        session.add(InvitedSupplier(campaign_id=campaign_id, supplier_org_id=org.id, org_path=org.path,
+                                    name=org.name))
+    seen.campaign.round, seen.campaign.round_open = 1, True
+    await transition(session, principal, seen.campaign, "tendering", "offers_opened",
+                     {"supplier_org_ids": [str(s) for s in data.supplier_org_ids]})
+    await session.commit()
+    return seen
+
+
+async def release_demands(session: AsyncSession, campaign_id: uuid.UUID, reason: str) -> int:
+    """Gives back every pre-encumbrance the campaign's demands hold."""
+    demands = (await session.execute(sa.select(Demand).where(
+        Demand.campaign_id == campaign_id, Demand.status.in_(("pending_budget", "accepted"))))).scalars().all()
+    now = utcnow()
+    for demand in demands:
+        demand.status, demand.updated_at = "released", now
+    await add_events(session, [new_event("procurement.demand.released", DemandReleased(
+        demand_id=d.id, campaign_id=campaign_id, org_id=d.org_id, budget_line_id=d.budget_line_id, reason=reason),
+        source=SOURCE, about=d.id) for d in demands])
+    return len(demands)
+
+
+async def end_campaign(session: AsyncSession, principal: Principal | str, campaign: Campaign, status: str,
+                       reason: str) -> None:
+    campaign.end_reason = reason
+    released = await release_demands(session, campaign.id, reason)
+    await transition(session, principal, campaign, status, status, {"reason": reason, "demands_released": released})
+
+
+async def cancel_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
+                          data: schemas.Reason) -> Access:
+    seen = await access(session, principal, campaign_id, lock=True)
+    seen.require_lead(principal)
+    require_status(seen.campaign, *OPEN_STATUSES)
+    await end_campaign(session, principal, seen.campaign, "cancelled", data.reason)
+    await session.commit()
+    return seen
+
+
+async def finalize_award(session: AsyncSession, campaign: Campaign, actor: Principal | str,
+                         now: datetime | None = None) -> Agreement:
+    """Ends the standstill: the campaign is awarded and its agreement made (and announced)."""
+    now = now or utcnow()
+    items = await items_of(session, campaign.id)
+    supplier = (await session.execute(sa.select(InvitedSupplier).where(
+        InvitedSupplier.campaign_id == campaign.id,
+        InvitedSupplier.supplier_org_id == campaign.awarded_supplier_org_id))).scalar_one()
+    agreement = Agreement(campaign_id=campaign.id, supplier_org_id=supplier.supplier_org_id,
+                          supplier_org_path=supplier.org_path, lead_org_id=campaign.lead_org_id,
+                          lead_org_path=campaign.lead_org_path, valid_from=now,
+                          valid_to=add_months(now, campaign.agreement_months), status="active")
+    session.add(agreement)
+    await session.flush()
+    session.add_all([AgreementItem(agreement_id=agreement.id, item_id=item.id, product_id=item.product_id,
+                                   unit_price_fen=item.unified_price_fen, cap_unit_price_fen=item.cap_unit_price_fen)
+                     for item, _ in items])
+    campaign.awarded_at = now
+    await transition(session, actor, campaign, "awarded", "awarded", {"agreement_id": str(agreement.id)})
+    await history.record(session, "agreement", agreement.id, "created", actor, {"campaign_id": str(campaign.id)})
+    await add_event(session, new_event("procurement.agreement.awarded", AgreementAwarded(
+        agreement_id=agreement.id, campaign_id=campaign.id, lead_org_id=campaign.lead_org_id,
+        supplier_org_id=supplier.supplier_org_id, valid_from=agreement.valid_from, valid_to=agreement.valid_to,
+        items=[AgreementItemPayload(item_id=item.id, product_id=item.product_id, unit_price_fen=item.unified_price_fen,
+                                    cap_unit_price_fen=item.cap_unit_price_fen) for item, _ in items]),
+        source=SOURCE, about=agreement.id))
+    return agreement
+
+
+async def finalize_due(db, now: datetime | None = None) -> int:
+    """Awards every campaign whose standstill has ended with no complaint open."""
+    now = now or utcnow()
+    async with db.session() as session:
+        due = (await session.execute(sa.select(Campaign.id).where(
+            Campaign.status == "standstill", Campaign.standstill_ends_at <= now,
+            ~sa.exists().where(Complaint.campaign_id == Campaign.id, Complaint.status == "open")))).scalars().all()
+        await session.rollback()
+    done = 0
+    for campaign_id in due:
+        async with db.session() as session:
+            campaign = (await session.execute(sa.select(Campaign).where(
+                Campaign.id == campaign_id, Campaign.status == "standstill").with_for_update())).scalar_one_or_none()
+            if campaign is not None:
+                await finalize_award(session, campaign, "system", now)
+                await session.commit()
+                done += 1
+    return done

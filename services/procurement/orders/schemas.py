@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field, model_validator
+
+from kernel.deps import RequestSchema, ResponseSchema
+
+
+class OrderCreate(RequestSchema):
+    agreement_id: uuid.UUID
+    item_id: uuid.UUID
+    quantity: int = Field(gt=0, le=10_000_000)
+    budget_line_id: uuid.UUID
+    org_id: uuid.UUID
+
+
+class Delivery(RequestSchema):
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    keys: list[str] | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self):
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from")
+        return self
+
+
+class CancelOrder(RequestSchema):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class OrderOut(ResponseSchema):
+    id: uuid.UUID
+    agreement_id: uuid.UUID
+    campaign_id: uuid.UUID
+    item_id: uuid.UUID
+    product_id: uuid.UUID
+    org_id: uuid.UUID
+    supplier_org_id: uuid.UUID
+    budget_line_id: uuid.UUID
+    demand_id: uuid.UUID | None
+    quantity: int
+    unit_price_fen: int
+    amount_fen: int
+    status: str
+    reason: str | None
+    valid_from: datetime | None
+    valid_to: datetime | None
+    created_at: datetime
+    updated_at: datetime

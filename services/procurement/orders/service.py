@@ -1,0 +1,147 @@
+"""Call-off orders: placed under an active agreement, confirmed or rejected by the budget's answer,
+cancelled (which releases the money), delivered by the supplier (which makes seats)."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal, refuse_auditor_writes
+from kernel.contracts import OrderCancelled, OrderDelivered, OrderPlaced
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.events import new_event
+from kernel.ids import utcnow
+from kernel.orgs import OrgDirectory, in_subtree
+from kernel.outbox import add_event
+from services.procurement.agreements.models import Agreement, AgreementItem
+from services.procurement.agreements.service import visible_agreement
+from services.procurement.campaigns.models import Demand, Participant
+from services.procurement.campaigns.working_days import add_months
+from services.procurement.orders import schemas
+from services.procurement.orders.models import Order
+from services.procurement.products.models import Product
+
+SOURCE = "zhengban/procurement"
+
+
+async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
+                      data: schemas.OrderCreate) -> Order:
+    org = await orgs.visible(session, principal, data.org_id)
+    refuse_auditor_writes(principal)
+    principal.require(org.path, "procurement")
+    agreement = await visible_agreement(session, principal, data.agreement_id)
+    participant = (await session.execute(sa.select(Participant).where(
+        Participant.campaign_id == agreement.campaign_id, Participant.org_id == org.id))).scalar()
+    if participant is None:
+        raise Forbidden(f"org {org.id} is not a participant of this agreement's campaign", slug="not-a-participant")
+    now = utcnow()
+    if agreement.status != "active":
+        raise Conflict(f"the agreement is {agreement.status}", slug="agreement-not-active",
+                       status_now=agreement.status)
+    if not agreement.valid_from <= now <= agreement.valid_to:
+        raise Conflict("the agreement is outside its validity period", slug="agreement-not-valid-now")
+    item = (await session.execute(sa.select(AgreementItem).where(AgreementItem.agreement_id == agreement.id,
+                                                                 AgreementItem.item_id == data.item_id))).scalar()
+    if item is None:
+        raise InvalidInput(f"item {data.item_id} is not in this agreement", slug="unknown-item")
+    product = await session.get(Product, item.product_id)
+    # The unit's accepted demand for this item on the same budget line: the budget turns its
+    # pre-encumbrance into this order's reservation.
+    demand_id = (await session.execute(sa.select(Demand.id).where(
+        Demand.campaign_id == agreement.campaign_id, Demand.org_id == org.id, Demand.item_id == item.item_id,
+        Demand.budget_line_id == data.budget_line_id, Demand.status == "accepted"))).scalar()
+    order = Order(agreement_id=agreement.id, campaign_id=agreement.campaign_id, item_id=item.item_id,
+                  product_id=item.product_id, org_id=org.id, org_path=org.path,
+                  supplier_org_id=agreement.supplier_org_id, budget_line_id=data.budget_line_id, demand_id=demand_id,
+                  quantity=data.quantity, unit_price_fen=item.unit_price_fen,
+                  amount_fen=data.quantity * item.unit_price_fen, status="pending_budget",
+                  created_by=history.actor_of(principal), created_at=now, updated_at=now)
+    session.add(order)
+    await session.flush()
+    await history.record(session, "order", order.id, "placed", principal, data.model_dump(mode="json"))
+    await add_event(session, new_event("procurement.order.placed", OrderPlaced(
+        order_id=order.id, agreement_id=agreement.id, campaign_id=agreement.campaign_id, item_id=item.item_id,
+        product_id=item.product_id, category=product.category, org_id=org.id, budget_line_id=data.budget_line_id,
+        quantity=data.quantity, unit_price_fen=item.unit_price_fen, amount_fen=order.amount_fen,
+        demand_id=demand_id), source=SOURCE, about=order.id))
+    await session.commit()
+    return order
+
+
+def visible_orders(principal: Principal) -> sa.ColumnElement[bool]:
+    """A unit sees its subtree's orders; the lead and the supplier those under their agreements."""
+    return sa.or_(in_subtree(Order.org_path, principal),
+                  sa.exists().where(Agreement.id == Order.agreement_id,
+                                    sa.or_(in_subtree(Agreement.lead_org_path, principal),
+                                           in_subtree(Agreement.supplier_org_path, principal))))
+
+
+async def visible_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID) -> Order:
+    order = (await session.execute(sa.select(Order).where(Order.id == order_id, visible_orders(principal))
+                                   .execution_options(populate_existing=True))).scalar()
+    if order is None:
+        raise NotFound(f"no order {order_id} that you may see")
+    return order
+
+
+def orders_query(principal: Principal, org_id, status) -> sa.Select:
+    query = sa.select(Order).where(visible_orders(principal))
+    if org_id:
+        query = query.where(Order.org_id == org_id)
+    if status:
+        query = query.where(Order.status == status)
+    return query
+
+
+async def cancel_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID,
+                       data: schemas.CancelOrder) -> Order:
+    order = await visible_order(session, principal, order_id)
+    refuse_auditor_writes(principal)
+    principal.require(order.org_path, "procurement")
+    done = await session.execute(sa.update(Order).where(
+        Order.id == order.id, Order.status.in_(("pending_budget", "confirmed")))
+        .values(status="cancelled", reason=data.reason, updated_at=utcnow()))
+    if done.rowcount != 1:
+        raise Conflict(f"the order is {order.status}; only pending or confirmed orders are cancelled",
+                       slug="invalid-status", status_now=order.status)
+    await history.record(session, "order", order.id, "cancelled", principal, {"reason": data.reason})
+    # Compensation: the budget releases whatever it reserved (or, if the placement has not reached
+    # it yet, remembers not to reserve).
+    await add_event(session, new_event("procurement.order.cancelled", OrderCancelled(
+        order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id, amount_fen=order.amount_fen,
+        reason=data.reason), source=SOURCE, about=order.id))
+    await session.commit()
+    return await visible_order(session, principal, order_id)
+
+
+async def deliver_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID,
+                        data: schemas.Delivery) -> Order:
+    order = await visible_order(session, principal, order_id)
+    refuse_auditor_writes(principal)
+    if "supplier" not in principal.roles or principal.org_id != order.supplier_org_id:
+        raise Forbidden("only the agreement's supplier delivers")
+    product = await session.get(Product, order.product_id)
+    valid_from = data.valid_from or utcnow()
+    valid_to = data.valid_to
+    if valid_to is None and product.term_months:
+        valid_to = add_months(valid_from, product.term_months)
+    done = await session.execute(sa.update(Order).where(Order.id == order.id, Order.status == "confirmed")
+                                 .values(status="delivered", valid_from=valid_from, valid_to=valid_to,
+                                         updated_at=utcnow()))
+    if done.rowcount != 1:
+        raise Conflict(f"the order is {order.status}; only confirmed orders are delivered", slug="invalid-status",
+                       status_now=order.status)
+    await history.record(session, "order", order.id, "delivered", principal,
+                         {"valid_from": valid_from.isoformat(), "valid_to": valid_to and valid_to.isoformat(),
+                          "keys": len(data.keys or ())})
+    await add_event(session, new_event("procurement.order.delivered", OrderDelivered(
+        order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id, amount_fen=order.amount_fen,
+        supplier_org_id=order.supplier_org_id, product_id=product.id, product_name=product.name,
+        vendor=product.vendor, category=product.category, metric=product.metric, quantity=order.quantity,
+        term_months=product.term_months, valid_from=valid_from, valid_to=valid_to, keys=data.keys),
+        source=SOURCE, about=order.id))
+    await session.commit()
+    return await visible_order(session, principal, order_id)

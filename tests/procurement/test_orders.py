@@ -1,0 +1,128 @@
+"""Call-off orders: 202 and pending, the budget's answer, cancel, deliver; idempotent all the way."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+
+from kernel.schema import inbox
+from tests.procurement.conftest import PREFIX
+from tests.support.apps import eventually
+from tests.support.events import published
+
+
+async def agreement(scenario) -> dict:
+    await scenario.create()
+    awarded = await scenario.to_award()
+    return await scenario.call("GET", f"/agreements/{awarded['agreement_id']}", scenario.unit_1)
+
+
+def order_body(scenario, agreement, *, unit="enterprise_1", item=0, quantity=10):
+    return {"agreement_id": agreement["id"], "item_id": scenario.items[item]["id"], "quantity": quantity,
+            "budget_line_id": str(scenario.lines[unit]), "org_id": str(scenario.tree[unit].id)}
+
+
+async def consumed(scenario, consumer: str) -> bool:
+    async with scenario.svc.db.session() as session:
+        rows = await session.execute(sa.select(sa.func.count()).select_from(inbox).where(inbox.c.consumer == consumer))
+        return rows.scalar() > 0
+
+
+async def status_of(scenario, order, want):
+    async def check():
+        return (await scenario.call("GET", f"/orders/{order['id']}", scenario.unit_1))["status"] == want
+
+    await eventually(check)
+
+
+async def test_an_order_waits_for_the_budget_then_is_confirmed_and_delivered(scenario, nats):
+    deal = await agreement(scenario)
+    order = await scenario.call("POST", "/orders", scenario.unit_1, 202, json=order_body(scenario, deal))
+    assert order["status"] == "pending_budget"
+    assert (order["unit_price_fen"], order["amount_fen"]) == (52_000, 520_000)
+    placed = (await published(nats.url, "procurement.order.placed", count=1))[0]["data"]
+    # enterprise_1 declared demand for this item on this line: the budget converts it.
+    assert placed["demand_id"] is not None and placed["category"] == "office"
+    await scenario.answer_order(order, "accepted")
+    await status_of(scenario, order, "confirmed")
+    wrong_supplier = await scenario.call("POST", f"/orders/{order['id']}/deliver", scenario.supplier_x, 404)
+    assert wrong_supplier["type"].endswith("/not-found")  # supplier_x lost: the order is not addressed to it
+    delivered = await scenario.call("POST", f"/orders/{order['id']}/deliver", scenario.supplier_y,
+                                    json={"keys": ["AAAA-BBBB"]})
+    assert delivered["status"] == "delivered" and delivered["valid_from"] is not None
+    event = (await published(nats.url, "procurement.order.delivered", count=1))[0]["data"]
+    assert (event["product_name"], event["vendor"], event["metric"], event["quantity"], event["term_months"]) == (
+        "WPS Office", "金山办公", "device", 10, None)
+    assert event["org_id"] == str(scenario.tree["enterprise_1"].id) and event["keys"] == ["AAAA-BBBB"]
+    history = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
+    assert [h["action"] for h in history] == ["placed", "confirmed", "delivered"]
+
+
+async def test_rejected_and_cancelled_orders(scenario, nats):
+    deal = await agreement(scenario)
+    rejected = await scenario.call("POST", "/orders", scenario.unit_1, 202, json=order_body(scenario, deal))
+    await scenario.answer_order(rejected, "rejected", reason="insufficient_funds")
+    await status_of(scenario, rejected, "rejected")
+    assert (await scenario.call("GET", f"/orders/{rejected['id']}", scenario.unit_1))["reason"] == "insufficient_funds"
+    await scenario.call("POST", f"/orders/{rejected['id']}/cancel", scenario.unit_1, 409)
+
+    order = await scenario.call("POST", "/orders", scenario.unit_2, 202, json=order_body(scenario, deal,
+                                                                                         unit="enterprise_2"))
+    cancelled = await scenario.call("POST", f"/orders/{order['id']}/cancel", scenario.unit_2, json={"reason": "撤销"})
+    assert cancelled["status"] == "cancelled"
+    # The budget's acceptance arriving afterwards changes nothing.
+    await scenario.answer_order(order, "accepted")
+    event = (await published(nats.url, "procurement.order.cancelled", count=1))[0]["data"]
+    assert (event["order_id"], event["amount_fen"]) == (order["id"], order["amount_fen"])
+    await eventually(lambda: consumed(scenario, "procurement--budget-reservation-accepted"))
+    assert (await scenario.call("GET", f"/orders/{order['id']}", scenario.unit_2))["status"] == "cancelled"
+    await scenario.call("POST", f"/orders/{order['id']}/deliver", scenario.supplier_y, 409)
+
+
+async def test_the_same_idempotency_key_makes_one_order_and_answers_count_once(scenario, nats):
+    deal = await agreement(scenario)
+    headers = {**scenario.unit_1.headers, "Idempotency-Key": "order-2026-0001"}
+    answers = await asyncio.gather(*(scenario.svc.client.post(f"{PREFIX}/orders", headers=headers,
+                                                              json=order_body(scenario, deal)) for _ in range(5)))
+    created = [a for a in answers if a.status_code == 202]
+    assert created and {a.json()["id"] for a in created} == {created[0].json()["id"]}
+    assert all(a.status_code in (202, 409) for a in answers)
+    again = await scenario.svc.client.post(f"{PREFIX}/orders", headers=headers, json=order_body(scenario, deal))
+    assert again.status_code == 202 and again.json()["id"] == created[0].json()["id"]
+    listed = await scenario.call("GET", "/orders", scenario.unit_1)
+    assert len(listed["items"]) == 1
+    order = created[0].json()
+    await scenario.answer_order(order, "accepted")
+    await scenario.answer_order(order, "accepted")
+    await scenario.answer_order(order, "rejected", reason="insufficient_funds")  # too late to matter
+    await status_of(scenario, order, "confirmed")
+    await published(nats.url, "budget.reservation.>", count=3)
+
+    async def all_answers_consumed():
+        history = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
+        return [h["action"] for h in history] == ["placed", "confirmed"]
+
+    await eventually(all_answers_consumed)
+
+
+async def test_who_may_order_and_under_which_agreement(scenario):
+    deal = await agreement(scenario)
+    outsider = scenario.tree.actor("dept_a", "procurement")
+    await scenario.call("POST", "/orders", outsider, 404, json={**order_body(scenario, deal),
+                                                                "org_id": str(scenario.tree["dept_a"].id)})
+    lead_org = await scenario.call("POST", "/orders", scenario.lead, 403, json={**order_body(scenario, deal),
+                                                                                "org_id": str(scenario.tree["soe"].id)})
+    assert lead_org["type"].endswith("/not-a-participant")
+    await scenario.call("POST", f"/agreements/{deal['id']}/suspend", scenario.lead)
+    suspended = await scenario.call("POST", "/orders", scenario.unit_1, 409, json=order_body(scenario, deal))
+    assert suspended["type"].endswith("/agreement-not-active")
+    await scenario.call("POST", f"/agreements/{deal['id']}/resume", scenario.lead)
+    await scenario.call("POST", "/orders", scenario.unit_1, 202, json=order_body(scenario, deal))
+    await scenario.call("POST", f"/agreements/{deal['id']}/suspend", scenario.unit_1, 403)
+    terminated = await scenario.call("POST", f"/agreements/{deal['id']}/terminate", scenario.lead)
+    assert terminated["status"] == "terminated"
+    await scenario.call("POST", "/orders", scenario.unit_1, 409, json=order_body(scenario, deal))
+    # The winner sees its agreement; the loser does not.
+    await scenario.call("GET", f"/agreements/{deal['id']}", scenario.supplier_y)
+    await scenario.call("GET", f"/agreements/{deal['id']}", scenario.supplier_x, 404)
