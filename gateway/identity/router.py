@@ -20,7 +20,8 @@ auth_router = APIRouter(tags=["identity"])
 internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 
 
-@auth_router.post("/auth/token", response_model=schemas.TokenOut, summary="Signs in and returns an access token.")
+@auth_router.post("/auth/token", response_model=schemas.TokenOut, summary="Signs in and returns an access token.",
+                  openapi_extra={"x-roles": ["public"]})
 async def issue_token(request: Request, session: Session, username: Annotated[str, Form()],
                       password: Annotated[str, Form()]):
     user, org = await service.authenticate(session, username, password)
@@ -29,12 +30,14 @@ async def issue_token(request: Request, session: Session, username: Annotated[st
     return schemas.TokenOut(access_token=token, expires_in=ttl)
 
 
-@auth_router.get("/.well-known/jwks.json", summary="The public keys that verify access tokens.")
+@auth_router.get("/.well-known/jwks.json", summary="The public keys that verify access tokens.",
+                 openapi_extra={"x-roles": ["public"]})
 async def jwks(request: Request):
     return JSONResponse(request.app.state.signer.jwks, headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.get("/me", response_model=schemas.Me, summary="Says who the caller is.")
+@router.get("/me", response_model=schemas.Me, summary="Says who the caller is.",
+            openapi_extra={"x-roles": ["authenticated"]})
 async def me(principal: CurrentPrincipal, session: Session):
     if principal.kind == "api_key":
         key = await session.get(ApiKey, principal.user_id)
@@ -46,12 +49,14 @@ async def me(principal: CurrentPrincipal, session: Session):
     return schemas.Me(id=user.id, username=user.username, org_id=user.org_id, roles=sorted(user.roles))
 
 
-@router.post("/orgs", status_code=201, response_model=schemas.OrgOut, summary="Creates an org under a parent (admin).")
+@router.post("/orgs", status_code=201, response_model=schemas.OrgOut, summary="Creates an org under a parent (admin).",
+             openapi_extra={"x-roles": ["admin"]})
 async def create_org(data: schemas.OrgCreate, principal: CurrentPrincipal, session: Session):
     return await service.create_org(session, principal, data)
 
 
-@router.get("/orgs", response_model=Page[schemas.OrgOut], summary="Lists the orgs of the caller's subtree.")
+@router.get("/orgs", response_model=Page[schemas.OrgOut], summary="Lists the orgs of the caller's subtree.",
+            openapi_extra={"x-roles": ["authenticated"]})
 async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
                     kind: str | None = None, parent_id: uuid.UUID | None = None):
     query = service.list_orgs_query(principal)
@@ -63,28 +68,33 @@ async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Curso
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Gets an org of the caller's subtree.")
+@router.get("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Gets an org of the caller's subtree.",
+            openapi_extra={"x-roles": ["authenticated"]})
 async def get_org(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.visible_org(session, principal, org_id)
 
 
-@router.patch("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Renames an org (admin).")
+@router.patch("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Renames an org (admin).",
+              openapi_extra={"x-roles": ["admin"]})
 async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: CurrentPrincipal, session: Session):
     return await service.rename_org(session, principal, org_id, data)
 
 
-@router.get("/orgs/{org_id}/history", response_model=list[history.HistoryEntry], summary="Gets an org's history.")
+@router.get("/orgs/{org_id}/history", response_model=list[history.HistoryEntry], summary="Gets an org's history.",
+            openapi_extra={"x-roles": ["authenticated"]})
 async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     await service.visible_org(session, principal, org_id)
     return await history.history_of(session, org_id)
 
 
-@router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).")
+@router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).",
+             openapi_extra={"x-roles": ["admin"]})
 async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, session: Session):
     return await service.create_user(session, principal, data)
 
 
-@router.get("/users", response_model=Page[schemas.UserOut], summary="Lists users of the caller's subtree (admin).")
+@router.get("/users", response_model=Page[schemas.UserOut], summary="Lists users of the caller's subtree (admin).",
+            openapi_extra={"x-roles": ["admin"]})
 async def list_users(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.list_users_query(principal), User.id, cursor=cursor,
                                         limit=limit)
@@ -92,29 +102,32 @@ async def list_users(principal: CurrentPrincipal, session: Session, cursor: Curs
 
 
 @router.post("/api-keys", status_code=201, response_model=schemas.ApiKeyCreated,
-             summary="Creates an API key; the key is shown once (admin).")
+             summary="Creates an API key; the key is shown once (admin).", openapi_extra={"x-roles": ["admin"]})
 async def create_api_key(data: schemas.ApiKeyCreate, principal: CurrentPrincipal, session: Session):
     api_key, key = await service.create_api_key(session, principal, data)
     return schemas.ApiKeyCreated(**schemas.ApiKeyOut.model_validate(api_key).model_dump(), key=key)
 
 
-@router.get("/api-keys", response_model=Page[schemas.ApiKeyOut], summary="Lists live API keys (admin).")
+@router.get("/api-keys", response_model=Page[schemas.ApiKeyOut], summary="Lists live API keys (admin).",
+            openapi_extra={"x-roles": ["admin"]})
 async def list_api_keys(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.list_api_keys_query(principal), ApiKey.id, cursor=cursor,
                                         limit=limit)
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.delete("/api-keys/{key_id}", status_code=204, summary="Revokes an API key at once (admin).")
+@router.delete("/api-keys/{key_id}", status_code=204, summary="Revokes an API key at once (admin).",
+               openapi_extra={"x-roles": ["admin"]})
 async def delete_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
     await service.delete_api_key(session, principal, key_id)
     request.app.state.api_key_tokens.forget(key_id)
     return Response(status_code=204)
 
 
-@router.post("/signing-keys/rotate", summary="Starts signing with a new key; old tokens stay valid (admin).")
+@router.post("/signing-keys/rotate", summary="Starts signing with a new key; old tokens stay valid (root admin).",
+             openapi_extra={"x-roles": ["admin"]})
 async def rotate_signing_key(request: Request, principal: CurrentPrincipal, session: Session):
-    if "admin" not in principal.roles or principal.org_path.count("/") != 2:
+    if not principal.is_root_admin:
         raise Forbidden("only the root admin rotates signing keys")
     kid = await request.app.state.signer.rotate(session)
     request.app.state.keys.load(request.app.state.signer.jwks)

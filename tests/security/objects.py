@@ -1,0 +1,237 @@
+"""How to make, through the public API, an object of one org for every operation that takes an id.
+
+Each maker returns a Target: the org that owns the object, the path parameters that name it, and
+hints for request bodies (ids of related objects). The authorization matrix looks a maker up by
+the operation's path; an operation with no maker fails the matrix, so a new endpoint must come
+with one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.security.world import World
+
+
+@dataclass
+class Target:
+    owner: str  # the World org the object belongs to
+    params: dict[str, str]  # path parameter → value
+    hints: dict = field(default_factory=dict)  # request body fields by name
+    addressed: str | None = None  # the supplier org the object is addressed to, if any
+    # Outcomes that differ from the generic rule, by (operation key, relation), with the reason in
+    # a comment where they are set.
+    expect: dict[tuple[str, str], object] = field(default_factory=dict)
+
+
+MAKERS: list[tuple[re.Pattern, Callable[[World], Target]]] = []
+
+
+def makes(pattern: str):
+    def register(fn: Callable[[World], Target]):
+        MAKERS.append((re.compile(pattern), fn))
+        return fn
+
+    return register
+
+
+def maker_for(path: str) -> Callable[[World], Target] | None:
+    for pattern, fn in MAKERS:
+        if pattern.search(path):
+            return fn
+    return None
+
+
+# --- identity and the kernel's routes --------------------------------------------------------
+
+@makes(r"^/api/v1/(identity|budget|procurement|licenses)/orgs/\{org_id\}")
+def an_org(world: World) -> Target:
+    return Target("dept_a", {"org_id": world.org_id("dept_a")}, hints={"name": "第一处"})
+
+
+@makes(r"^/api/v1/identity/api-keys/\{key_id\}$")
+def an_api_key(world: World) -> Target:
+    key = world.ok("POST", "/api/v1/identity/api-keys", world.admin,
+                   json={"name": "matrix", "org_id": world.org_id("dept_a"), "roles": ["it_admin"]})
+    return Target("dept_a", {"key_id": key["id"]})
+
+
+# --- budget ---------------------------------------------------------------------------------
+
+@makes(r"^/api/v1/budget/lines/\{line_id\}")
+def a_budget_line(world: World) -> Target:
+    line = world.ok("POST", "/api/v1/budget/lines", world.admin, json={
+        "org_id": world.org_id("dept_a"), "fiscal_year": 2026, "category": "office", "title": "matrix",
+        "quantity": 2, "unit_price_fen": 50_000})
+    return Target("dept_a", {"line_id": line["id"]}, hints={"approved_fen": 1_000, "delta_fen": 1_000})
+
+
+@makes(r"^/api/v1/budget/policies/\{org_id\}$")
+def a_policy(world: World) -> Target:
+    return Target("dept_a", {"org_id": world.org_id("dept_a")},
+                  hints={"caps": {"office": 60_000}, "special_caps": {}, "decentralized_threshold_fen": 60_000_000})
+
+
+# --- licenses -------------------------------------------------------------------------------
+
+def _pool(world: World) -> dict:
+    entitlement = world.ok("POST", "/api/v1/licenses/entitlements", world.admin, json={
+        "org_id": world.org_id("dept_a"), "product_name": "WPS Office", "vendor": "金山办公", "category": "office",
+        "metric": "device", "quantity": 5, "source": "manual"})
+    return world.ok("GET", f"/api/v1/licenses/pools/{entitlement['pool_id']}", world.admin)
+
+
+def _device(world: World) -> dict:
+    import uuid
+
+    return world.ok("POST", "/api/v1/licenses/devices", world.admin, json={
+        "org_id": world.org_id("dept_a"), "asset_tag": f"M-{uuid.uuid4().hex[:8]}", "hostname": "pc",
+        "kind": "desktop"})
+
+
+@makes(r"^/api/v1/licenses/pools/\{pool_id\}")
+def a_pool(world: World) -> Target:
+    return Target("dept_a", {"pool_id": _pool(world)["id"]}, hints={"low_threshold": 1, "assignee_id": "matrix-pc"})
+
+
+@makes(r"^/api/v1/licenses/allocations/\{allocation_id\}")
+def an_allocation(world: World) -> Target:
+    pool = _pool(world)
+    allocation = world.ok("POST", f"/api/v1/licenses/pools/{pool['id']}/allocations", world.admin,
+                          json={"assignee_type": "device", "assignee_id": "matrix-pc"})
+    return Target("dept_a", {"allocation_id": allocation["id"]})
+
+
+@makes(r"^/api/v1/licenses/devices/\{device_id\}")
+def a_device(world: World) -> Target:
+    device = _device(world)
+    world.ok("POST", f"/api/v1/licenses/devices/{device['id']}/inventory", world.admin, json={"software": []})
+    return Target("dept_a", {"device_id": device["id"]})
+
+
+@makes(r"^/api/v1/licenses/reclaim-runs/\{run_id\}$")
+def a_reclaim_run(world: World) -> Target:
+    run = world.ok("POST", "/api/v1/licenses/reclaim-runs", world.admin, json={
+        "org_id": world.org_id("dept_a"), "inactive_days": 30, "max_seats": 5, "dry_run": True})
+    return Target("dept_a", {"run_id": run["id"]})
+
+
+@makes(r"^/api/v1/licenses/transfers/\{transfer_id\}$")
+def a_transfer(world: World) -> Target:
+    pool = _pool(world)
+    transfer = world.ok("POST", "/api/v1/licenses/transfers", world.admin, json={
+        "from_pool_id": pool["id"], "to_org_id": world.org_id("school_a1"), "seats": 1, "reason": "matrix"})
+    return Target("dept_a", {"transfer_id": transfer["id"]})
+
+
+# --- procurement ----------------------------------------------------------------------------
+# Campaigns belong to the SOE group `soe` (their lead), with enterprise_1 and enterprise_2 taking
+# part; enterprise_3 (a child of the lead that does not take part) sees none of it.
+
+PROCUREMENT = "/api/v1/procurement"
+# Calls only an invited supplier makes: a supplier-role principal of the lead's own tree is not one.
+SUPPLIER_ONLY = {"same org": 403, "parent": 403}
+
+
+def _campaign(world: World, *, standstill_days: int = 0) -> tuple[dict, dict]:
+    product = world.ok("POST", f"{PROCUREMENT}/products", world.admin, json={
+        "vendor": "金山办公", "name": "WPS", "edition": __import__("uuid").uuid4().hex, "category": "office",
+        "metric": "device", "term_months": None, "domestic": True})
+    campaign = world.ok("POST", f"{PROCUREMENT}/campaigns", world.admin, json={
+        "title": "matrix", "lead_org_id": world.org_id("soe"), "fiscal_year": 2026,
+        "participant_org_ids": [world.org_id("enterprise_1"), world.org_id("enterprise_2")],
+        "items": [{"product_id": product["id"], "cap_unit_price_fen": 60_000}], "min_offers": 1,
+        "standstill_days": standstill_days})
+    return campaign, product
+
+
+def _tendering(world: World, campaign: dict) -> None:
+    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
+    world.ok("POST", f"{path}/open-demand", world.admin)
+    world.ok("POST", f"{path}/lock-demand", world.admin)
+    world.ok("POST", f"{path}/open-offers", world.admin, json={"supplier_org_ids": [world.org_id("supplier_x")]})
+
+
+def _awarded(world: World, *, standstill_days: int = 0) -> dict:
+    campaign, _ = _campaign(world, standstill_days=standstill_days)
+    _tendering(world, campaign)
+    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
+    item = campaign["items"][0]["id"]
+    world.ok("POST", f"{path}/offers", world.as_("supplier_x", "supplier"),
+             json={"items": [{"item_id": item, "unit_price_fen": 50_000}]})
+    world.ok("POST", f"{path}/close-offers", world.admin)
+    members = [world.new_key("soe", "negotiator") for _ in range(3)]
+    world.ok("POST", f"{path}/panel", world.admin, json={"member_user_ids": [subject for _, subject in members]})
+    for headers, _ in members:
+        world.ok("POST", f"{path}/evaluations", headers, json={
+            "supplier_org_id": world.org_id("supplier_x"), "score": 80, "recommend": True})
+    return world.ok("POST", f"{path}/award", world.admin, json={"supplier_org_id": world.org_id("supplier_x")})
+
+
+def _campaign_hints(world: World, campaign: dict) -> dict:
+    item = campaign["items"][0]["id"]
+    return {"org_id": world.org_id("enterprise_1"), "item_id": item, "supplier_org_ids": [world.org_id("supplier_y")],
+            "items": [{"item_id": item, "unit_price_fen": 40_000}], "supplier_org_id": world.org_id("supplier_x"),
+            "member_user_ids": ["a", "b", "c"], "quantity": 1}
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/complaints/\{complaint_id\}")
+def a_complaint(world: World) -> Target:
+    campaign = _awarded(world, standstill_days=5)
+    complaint = world.ok("POST", f"{PROCUREMENT}/campaigns/{campaign['id']}/complaints",
+                         world.as_("supplier_x", "supplier"), json={"reason": "matrix"})
+    return Target("soe", {"campaign_id": campaign["id"], "complaint_id": complaint["id"]},
+                  hints={"upheld": False, "resolution": "matrix"}, addressed="supplier_x")
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/demands/\{demand_id\}$")
+def a_demand(world: World) -> Target:
+    campaign, _ = _campaign(world)
+    world.ok("POST", f"{PROCUREMENT}/campaigns/{campaign['id']}/open-demand", world.admin)
+    demand = world.ok("POST", f"{PROCUREMENT}/campaigns/{campaign['id']}/demands", world.admin, json={
+        "org_id": world.org_id("enterprise_1"), "item_id": campaign["items"][0]["id"], "quantity": 3,
+        "budget_line_id": "0190d6a2-0000-7000-8000-00000000000a"})
+    return Target("soe", {"campaign_id": campaign["id"], "demand_id": demand["id"]})
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}")
+def a_campaign(world: World) -> Target:
+    campaign, _ = _campaign(world)
+    _tendering(world, campaign)
+    key = "{method} /api/v1/procurement/campaigns/{{campaign_id}}/{tail}"
+    expect = {(key.format(method="POST", tail=tail), relation): status
+              for tail in ("offers", "complaints") for relation, status in SUPPLIER_ONLY.items()}
+    # Evaluating takes a seat on the campaign's panel, which no role gives.
+    expect |= {(key.format(method="POST", tail="evaluations"), relation): 403 for relation in ("same org", "parent")}
+    # A supplier sees the campaign, but the unit a demand is declared for is not in its tree.
+    expect[(key.format(method="POST", tail="demands"), "supplier addressed")] = 404
+    return Target("soe", {"campaign_id": campaign["id"]}, hints=_campaign_hints(world, campaign),
+                  addressed="supplier_x", expect=expect)
+
+
+@makes(r"^/api/v1/procurement/agreements/\{agreement_id\}")
+def an_agreement(world: World) -> Target:
+    campaign = _awarded(world)
+    return Target("soe", {"agreement_id": campaign["agreement_id"]}, addressed="supplier_x")
+
+
+@makes(r"^/api/v1/procurement/orders/\{order_id\}")
+def an_order(world: World) -> Target:
+    campaign = _awarded(world)
+    order = world.ok("POST", f"{PROCUREMENT}/orders", world.admin, json={
+        "agreement_id": campaign["agreement_id"], "item_id": campaign["items"][0]["id"], "quantity": 2,
+        "budget_line_id": "0190d6a2-0000-7000-8000-00000000000b", "org_id": world.org_id("enterprise_1")})
+    key = "POST /api/v1/procurement/orders/{order_id}/deliver"
+    return Target("enterprise_1", {"order_id": order["id"]}, addressed="supplier_x",
+                  expect={(key, relation): 403 for relation in SUPPLIER_ONLY})
+
+
+@makes(r"^/api/v1/procurement/products/\{product_id\}$")
+def a_product(world: World) -> Target:
+    _, product = _campaign(world)
+    # The catalogue is shared by every org: anyone signed in reads it.
+    key = "GET /api/v1/procurement/products/{product_id}"
+    return Target("dept_a", {"product_id": product["id"]},
+                  expect={(key, relation): "allowed" for relation in ("sibling", "child", "supplier not addressed")})

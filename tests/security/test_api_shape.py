@@ -1,0 +1,32 @@
+"""Rules every operation of the public API keeps, read from the merged OpenAPI document."""
+
+from tests.security.bodies import resolve
+from tests.security.role_table import local_document
+
+DOC = local_document()
+
+
+def operations():
+    for path, item in DOC["paths"].items():
+        for method, op in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield method.upper(), path, op
+
+
+def is_list(op) -> bool:
+    schema = op.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    props = resolve(schema, DOC).get("properties", {}) if schema else {}
+    return "items" in props and "next_cursor" in props
+
+
+def test_every_list_takes_a_bounded_limit_and_a_cursor():
+    lists = [(m, p, op) for m, p, op in operations() if m == "GET" and is_list(op)]
+    assert lists
+    for method, path, op in lists:
+        params = {p["name"]: p for p in op.get("parameters", [])}
+        assert "cursor" in params, (method, path)
+        assert params.get("limit", {}).get("schema", {}).get("maximum", 10**9) <= 200, (method, path)
+
+
+def test_every_operation_says_what_it_does():
+    assert [(m, p) for m, p, op in operations() if not op.get("summary")] == []
