@@ -51,11 +51,23 @@ def _up(args: argparse.Namespace) -> None:
         sys.exit(f"zhengban up: {exc}")
 
 
-def _not_yet(name: str):
-    def run(_args: argparse.Namespace) -> None:
-        sys.exit(f"zhengban {name}: not built yet")
+def _demo(args: argparse.Namespace) -> None:
+    from zhengban.demo import admin_password, run_demo
 
-    return run
+    run_demo(args.gateway_url, admin_password(Path(args.data_dir), args.admin_password))
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from zhengban.bench import SCENARIOS, main
+
+    main(args.scenario or list(SCENARIOS), quick=args.quick, json_path=args.json, database=args.database,
+         postgres_url=args.postgres_url)
+
+
+def _wait(args: argparse.Namespace) -> None:
+    from zhengban.wait import wait_for
+
+    wait_for(args.targets, args.timeout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,9 +96,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=_serve)
 
-    for name, text in (("demo", "fill a running instance with a realistic scenario"),
-                       ("bench", "run the benchmarks")):
-        sub.add_parser(name, help=text).set_defaults(func=_not_yet(name))
+    wait = sub.add_parser("wait", help="wait until these services answer (host:port or URLs), then exit 0")
+    wait.add_argument("targets", nargs="+")
+    wait.add_argument("--timeout", type=float, default=120)
+    wait.set_defaults(func=_wait)
+
+    demo = sub.add_parser("demo", help="fill a running instance with a realistic scenario, through the API")
+    demo.add_argument("--gateway-url", default=os.environ.get("ZHENGBAN_GATEWAY_URL", "http://127.0.0.1:8000"))
+    demo.add_argument("--data-dir", default=os.environ.get("ZHENGBAN_DATA_DIR", ".data"),
+                      help="where `make up` wrote admin-password.txt")
+    demo.add_argument("--admin-password", default=os.environ.get("ZHENGBAN_ADMIN_PASSWORD"))
+    demo.set_defaults(func=_demo)
+
+    bench = sub.add_parser("bench", help="run the benchmarks against the real processes; a table and JSON")
+    bench.add_argument("--scenario", action="append", choices=("hot_pool", "many_pools", "gateway_overhead",
+                                                                "order_flow", "scale"),
+                       help="run only these (repeatable); all by default")
+    bench.add_argument("--quick", action="store_true", help="short runs and small sizes (the smoke test)")
+    bench.add_argument("--json", default="bench-results.json")
+    bench.add_argument("--database", choices=("auto", "postgres", "sqlite"), default="auto",
+                       help="auto: PostgreSQL when one answers at --postgres-url, else SQLite")
+    bench.add_argument("--postgres-url", default=os.environ.get("ZHENGBAN_BENCH_POSTGRES_URL",
+                                                                "postgresql://postgres@127.0.0.1:5432"))
+    bench.set_defaults(func=_bench)
     return parser
 
 
