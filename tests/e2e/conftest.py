@@ -9,4 +9,4 @@ def stack(tmp_path_factory):
     running = RunningStack(tmp_path_factory.mktemp("stack"))
     running.start()
     yield running
-    running.stop()
+    running.close()

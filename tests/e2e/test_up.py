@@ -18,12 +18,13 @@ def test_up_is_ready_and_stops_cleanly(tmp_path):
         assert ready == {"status": "ready", "checks": {"nats": True, "database": True, "budget": True,
                                                         "procurement": True, "licenses": True}}
         # Each child names what it runs, so `ps` tells them apart.
-        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
         for process in ("gateway", "budget", "procurement", "licenses"):
             assert f"zhengban serve {process} --port" in ps
     finally:
         assert stack.stop() == 0
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        stack.close()
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(stack.data_dir) not in ps  # nats-server (its store is in the data dir) is gone too
 
 
@@ -63,7 +64,7 @@ def test_data_survives_a_restart(tmp_path):
         assert resp.json()["name"] == "留存测试"
         assert httpx.get(f"{stack.url}/api/v1/licenses/orgs/{org['id']}", headers=admin).status_code == 200
     finally:
-        stack.stop()
+        stack.close()
 
 
 def test_services_accept_tokens_of_a_rotated_key_and_refuse_deleted_api_keys(stack):

@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -101,3 +102,22 @@ class DatabaseFactory:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+
+def drop_databases_named(names: list[str]) -> None:
+    """Drops these PostgreSQL databases on the test server (blocking; for sync test code).
+
+    Runs on a thread of its own: sync callers may sit inside someone else's running event loop
+    (Playwright's sync API keeps one), where asyncio.run() refuses to start.
+    """
+
+    async def drop():
+        conn = await _pg_admin()
+        try:
+            for name in names:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, drop()).result()

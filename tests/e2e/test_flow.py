@@ -1,0 +1,44 @@
+"""The whole product as separate processes over real HTTP and NATS: budget → campaign → agreement →
+orders → reservations → delivery → entitlements → allocations → compliance, and `zhengban demo`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.e2e.reconcile import reconcile
+from zhengban.demo.scenario import Scenario
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_whole_flow_reconciles_in_every_service(stack):
+    scenario = Scenario(stack.url, stack.admin_password)
+    report = scenario.run()
+    figures = reconcile(scenario)
+    assert figures["statuses"] == {"delivered": 5, "cancelled": 1, "rejected": 1}
+    rejected = [o for o in scenario.made.orders.values() if o["status"] == "rejected"]
+    assert rejected[0]["reason"] == "insufficient_funds"
+    # Compliance: every seat allocated is genuine; the computers without one are named.
+    office = report["office"]
+    assert (office["genuine"], office["non_genuine"]) == (70, 6)
+    assert report["computers"]["total"] == 76
+    assert (report["os"]["genuine"], report["os"]["non_genuine"]) == (76, 0)  # OEM seats for every computer
+    cancelled = next(o for k, o in scenario.made.orders.items() if k.startswith("sales#"))
+    line = scenario.admin.get(f"/api/v1/budget/lines/{cancelled['budget_line_id']}")
+    assert line["reserved_fen"] == 0 and line["spent_fen"] == 0  # the cancellation released it all
+    print(f"\nwhole flow: {figures}")
+
+
+def test_zhengban_demo_fills_a_running_instance(stack):
+    done = subprocess.run([sys.executable, "-m", "zhengban", "demo", "--gateway-url", stack.url,
+                           "--admin-password", stack.admin_password], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "orders        1 cancelled, 5 delivered, 1 rejected" in done.stdout
+    assert "6 non-genuine" in done.stdout
+    admin = stack.token()
+    campaigns = httpx.get(f"{stack.url}/api/v1/procurement/campaigns", headers=admin).json()["items"]
+    assert any(c["title"] == "2026 年度全省办公软件联合采购" and c["status"] == "awarded" for c in campaigns)

@@ -1,0 +1,252 @@
+"""The demo scenario: a province and an SOE group buy an office suite together and put it to use.
+
+Each step is a method, so the end-to-end tests can run the same story and break things between
+steps (stop NATS, kill a service) before checking that every figure still adds up.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from zhengban.demo.client import Api, wait_until
+
+PASSWORD = "Zhengban-demo-2026"
+OFFICE_CAP_FEN = 60_000  # 600 元, the 财行〔2013〕98号 cap for office software
+
+
+@dataclass
+class Unit:
+    key: str
+    name: str
+    kind: str
+    parent: str
+    id: str = ""
+    line_id: str = ""
+    demand_id: str = ""
+
+
+@dataclass
+class Made:
+    """What the scenario made, for the summary and for reconciliation."""
+
+    tag: str
+    orgs: dict[str, Unit] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # username → what they do
+    campaign_id: str = ""
+    agreement_id: str = ""
+    orders: dict[str, dict] = field(default_factory=dict)
+    devices: list[dict] = field(default_factory=list)
+
+
+# (key, name, kind, parent key); "root" is the installation's root org.
+ORGS = [
+    ("finance", "省财政厅", "finance_bureau", "root"),
+    ("education", "省教育厅", "unit", "finance"),
+    ("school_1", "省第一中学", "unit", "education"),
+    ("school_2", "省实验中学", "unit", "education"),
+    ("health", "省卫生健康委员会", "unit", "finance"),
+    ("sasac", "省国资委", "sasac", "root"),
+    ("energy", "省能源集团", "soe_group", "sasac"),
+    ("power", "能源集团发电有限公司", "enterprise", "energy"),
+    ("plant", "发电公司第一电厂", "enterprise", "power"),
+    ("sales", "能源集团售电有限公司", "enterprise", "energy"),
+    ("centre", "省政府采购中心", "procurement_center", "root"),
+    ("kingsoft", "金山办公软件有限公司", "supplier", "root"),
+    ("yozo", "永中软件股份有限公司", "supplier", "root"),
+]
+# Units that take part in the joint purchase, with the seats they need and their budget (seats).
+PARTICIPANTS = {"school_1": (40, 40), "school_2": (20, 20), "health": (30, 30), "power": (30, 30),
+                "plant": (15, 15), "sales": (10, 10)}
+# Who approves whose budget: the finance bureau for its units, the SOE group for its enterprises.
+APPROVER = {"school_1": "finance", "school_2": "finance", "health": "finance", "power": "energy",
+            "plant": "energy", "sales": "energy"}
+
+
+class Scenario:
+    def __init__(self, gateway_url: str, admin_password: str, *, tag: str | None = None,
+                 progress=lambda step, done, total: None):
+        self.api = Api(gateway_url)
+        self.admin = self.api.as_(self.api.token("admin", admin_password))
+        self.made = Made(tag or secrets.token_hex(3))
+        self.progress = progress
+        self.actors: dict[str, Api] = {}
+
+    # --- people ---------------------------------------------------------------------------
+
+    def user(self, org: str, *roles: str, label: str) -> Api:
+        username = f"{org}-{'-'.join(roles)}-{self.made.tag}".replace("_", "-")
+        if username not in self.actors:
+            self.admin.post("/api/v1/identity/users", {"username": username, "password": PASSWORD,
+                                                       "org_id": self.made.orgs[org].id, "roles": list(roles)})
+            self.actors[username] = self.api.as_(self.api.token(username, PASSWORD))
+            self.made.users[username] = label
+        return self.actors[username]
+
+    def unit(self, key: str) -> Api:
+        """The budget editor and buyer of a participant unit."""
+        return self.user(key, "budget_editor", "procurement", label=f"{self.made.orgs[key].name} 预算与采购")
+
+    def org_id(self, key: str) -> str:
+        return self.made.orgs[key].id
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def create_orgs(self) -> None:
+        root = self.admin.get("/api/v1/identity/me")["org_id"]
+        for key, name, kind, parent in ORGS:
+            unit = Unit(key, name, kind, parent)
+            parent_id = root if parent == "root" else self.made.orgs[parent].id
+            unit.id = self.admin.post("/api/v1/identity/orgs", {"name": f"{name}", "kind": kind,
+                                                                "parent_id": parent_id})["id"]
+            self.made.orgs[key] = unit
+
+    def approve_budgets(self, fiscal_year: int = 2026) -> None:
+        for key, (_, seats) in PARTICIPANTS.items():
+            editor = self.unit(key)
+            line = editor.post("/api/v1/budget/lines", {
+                "org_id": self.org_id(key), "fiscal_year": fiscal_year, "category": "office",
+                "title": "办公软件正版化", "quantity": seats, "unit_price_fen": OFFICE_CAP_FEN})
+            editor.post(f"/api/v1/budget/lines/{line['id']}/submit")
+            finance = self.user(APPROVER[key], "finance", label=f"{self.made.orgs[APPROVER[key]].name} 财务审批")
+            finance.post(f"/api/v1/budget/lines/{line['id']}/approve", {"approved_fen": line["requested_fen"],
+                                                                        "note": "同意"})
+            self.made.orgs[key].line_id = line["id"]
+
+    def run_campaign(self) -> None:
+        lead = self.user("centre", "procurement", label="采购中心 经办")
+        product = lead.post("/api/v1/procurement/products", {
+            "vendor": "金山办公", "name": "WPS Office", "edition": f"专业版 {self.made.tag}", "category": "office",
+            "metric": "device", "term_months": None, "domestic": True})
+        campaign = lead.post("/api/v1/procurement/campaigns", {
+            "title": "2026 年度全省办公软件联合采购", "lead_org_id": self.org_id("centre"), "fiscal_year": 2026,
+            "participant_org_ids": [self.org_id(k) for k in PARTICIPANTS],
+            "items": [{"product_id": product["id"], "cap_unit_price_fen": OFFICE_CAP_FEN}],
+            "min_offers": 2, "standstill_days": 0})
+        path = f"/api/v1/procurement/campaigns/{campaign['id']}"
+        self.made.campaign_id = campaign["id"]
+        item = campaign["items"][0]["id"]
+        lead.post(f"{path}/open-demand")
+        for key, (seats, _) in PARTICIPANTS.items():
+            demand = self.unit(key).post(f"{path}/demands", {
+                "org_id": self.org_id(key), "item_id": item, "quantity": seats,
+                "budget_line_id": self.made.orgs[key].line_id})
+            self.made.orgs[key].demand_id = demand["id"]
+        wait_until(lambda: all(d["status"] == "accepted" for d in lead.all(f"{path}/demands")),
+                   what="every demand accepted by the budget")
+        lead.post(f"{path}/lock-demand")
+        lead.post(f"{path}/open-offers", {"supplier_org_ids": [self.org_id("kingsoft"), self.org_id("yozo")]})
+        kingsoft = self.user("kingsoft", "supplier", label="金山办公 投标")
+        yozo = self.user("yozo", "supplier", label="永中软件 投标")
+        kingsoft.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 56_000}]})
+        yozo.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 54_000}]})
+        lead.post(f"{path}/close-offers")
+        lead.post(f"{path}/rounds")  # second round: both may only keep or lower
+        kingsoft.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 49_800}]})
+        yozo.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 52_000}]})
+        lead.post(f"{path}/close-offers")
+        panel = [self._panelist(n) for n in (1, 2, 3)]
+        members = [self.admin_me(p)["id"] for p in panel]
+        lead.post(f"{path}/panel", {"member_user_ids": members})
+        for expert in panel:
+            for supplier, score in (("kingsoft", 88), ("yozo", 85)):
+                expert.post(f"{path}/evaluations", {"supplier_org_id": self.org_id(supplier), "score": score,
+                                                    "recommend": True})
+        awarded = lead.post(f"{path}/award", {"supplier_org_id": self.org_id("kingsoft")})
+        self.made.agreement_id = awarded["agreement_id"]
+
+    def _panelist(self, n: int) -> Api:
+        username = f"expert-{n}-{self.made.tag}"
+        if username not in self.actors:
+            self.admin.post("/api/v1/identity/users", {"username": username, "password": PASSWORD,
+                                                       "org_id": self.org_id("centre"), "roles": ["negotiator"]})
+            self.actors[username] = self.api.as_(self.api.token(username, PASSWORD))
+            self.made.users[username] = f"评审专家 {n}"
+        return self.actors[username]
+
+    @staticmethod
+    def admin_me(actor: Api) -> dict:
+        return actor.get("/api/v1/identity/me")
+
+    def place_orders(self) -> None:
+        """Every unit orders what it declared; 省实验中学 then asks for 10 more than its budget holds."""
+        item = self.admin.get(f"/api/v1/procurement/agreements/{self.made.agreement_id}")["items"][0]["item_id"]
+        wanted = [(key, seats) for key, (seats, _) in PARTICIPANTS.items()] + [("school_2", 10)]
+        for n, (key, seats) in enumerate(wanted):
+            order = self.unit(key).post("/api/v1/procurement/orders", {
+                "agreement_id": self.made.agreement_id, "item_id": item, "quantity": seats,
+                "budget_line_id": self.made.orgs[key].line_id, "org_id": self.org_id(key)},
+                headers={"Idempotency-Key": f"demo-{self.made.tag}-order-{n}"})
+            self.made.orders[f"{key}#{n}"] = order
+
+    def wait_for_budget_answers(self, timeout: float = 120) -> dict[str, dict]:
+        def answered():
+            orders = {k: self.admin.get(f"/api/v1/procurement/orders/{o['id']}") for k, o in self.made.orders.items()}
+            return orders if all(o["status"] != "pending_budget" for o in orders.values()) else None
+
+        self.made.orders = wait_until(answered, timeout=timeout, what="every order answered by the budget")
+        return self.made.orders
+
+    def cancel_and_deliver(self) -> None:
+        """售电公司 cancels its order; the supplier delivers every other confirmed one."""
+        kingsoft = self.user("kingsoft", "supplier", label="金山办公 投标")
+        for key, order in self.made.orders.items():
+            if order["status"] != "confirmed":
+                continue
+            if key.startswith("sales#"):
+                self.made.orders[key] = self.unit("sales").post(f"/api/v1/procurement/orders/{order['id']}/cancel",
+                                                  {"reason": "机构调整，暂缓采购"})
+            else:
+                self.made.orders[key] = kingsoft.post(f"/api/v1/procurement/orders/{order['id']}/deliver",
+                                                      {"keys": [f"WPS-{self.made.tag}-{key}"]})
+
+    def wait_for_seats(self, timeout: float = 120) -> None:
+        delivered = {o["org_id"]: o["quantity"] for o in self.made.orders.values() if o["status"] == "delivered"}
+
+        def arrived():
+            pools = {p["org_id"]: p for p in self.admin.all("/api/v1/licenses/pools", category="office")}
+            return all(org in pools and pools[org]["total"] >= n for org, n in delivered.items())
+
+        wait_until(arrived, timeout=timeout, what="every delivery arriving as seats")
+
+    def register_devices_and_allocate(self) -> None:
+        """Schools register their computers; most get a seat, a few run Office without one."""
+        for key in ("school_1", "health"):
+            admin = self.user(key, "it_admin", label=f"{self.made.orgs[key].name} 信息中心")
+            pool = admin.all("/api/v1/licenses/pools", org_id=self.org_id(key), category="office")[0]
+            seats = pool["available"]
+            for n in range(seats + 3):
+                device = admin.post("/api/v1/licenses/devices", {
+                    "org_id": self.org_id(key), "asset_tag": f"{key.upper()}-{n + 1:03d}",
+                    "hostname": f"{key}-pc-{n + 1:03d}", "kind": "laptop" if n % 5 == 0 else "desktop",
+                    "os_name": "统信 UOS 20"})
+                software = [{"name": "统信 UOS", "vendor": "统信软件", "version": "20", "category": "os"}]
+                software.append({"name": "WPS Office", "vendor": "金山办公", "version": "12", "category": "office"}
+                                if n < seats else
+                                {"name": "Microsoft Office 2016", "vendor": "Microsoft", "version": "16",
+                                 "category": "office"})
+                admin.post(f"/api/v1/licenses/devices/{device['id']}/inventory", {"software": software})
+                self.made.devices.append(device)
+            mine = [{"assignee_type": "device", "assignee_id": d["id"]} for d in self.made.devices
+                    if d["org_id"] == self.org_id(key)]
+            admin.post(f"/api/v1/licenses/pools/{pool['id']}/allocations:bulk", {"items": mine[:seats]})
+            # The operating system came with the computers (OEM): one seat each.
+            oem = admin.post("/api/v1/licenses/entitlements", {
+                "org_id": self.org_id(key), "product_name": "统信 UOS", "vendor": "统信软件", "category": "os",
+                "metric": "device", "quantity": len(mine), "source": "oem", "reference": "随机预装"})
+            admin.post(f"/api/v1/licenses/pools/{oem['pool_id']}/allocations:bulk", {"items": mine})
+
+    def compliance(self) -> dict:
+        auditor = self.user("finance", "auditor", label="省财政厅 审计（只读）")
+        return auditor.get("/api/v1/licenses/compliance", params={"org_id": self.org_id("finance")})
+
+    STEPS = ("create_orgs", "approve_budgets", "run_campaign", "place_orders", "wait_for_budget_answers",
+             "cancel_and_deliver", "wait_for_seats", "register_devices_and_allocate", "compliance")
+
+    def run(self) -> dict:
+        result = None
+        for n, step in enumerate(self.STEPS):
+            self.progress(step, n, len(self.STEPS))
+            result = getattr(self, step)()
+        self.progress("done", len(self.STEPS), len(self.STEPS))
+        return result
