@@ -1,0 +1,39 @@
+"""`zhengban bench --quick` runs every scenario end to end (correctness only, no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.databases import TEST_DATABASE_URL
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
+    out = tmp_path / "bench.json"
+    database = ["--database", "postgres", "--postgres-url", TEST_DATABASE_URL] if TEST_DATABASE_URL else [
+        "--database", "sqlite"]
+    done = subprocess.run([sys.executable, "-m", "zhengban", "bench", "--quick", "--json", str(out), *database],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"hot_pool", "many_pools", "gateway_overhead", "order_flow", "scale"}
+    hot = results["hot_pool"]
+    assert hot["over_allocated"] == 0 and hot["counter_matches_successes"]
+    assert hot["small_pool_allocated"] == 50 and hot["burst"]["statuses"] == {"201": 50, "409": 150}
+    assert (hot["baseline"] is not None) == bool(TEST_DATABASE_URL)
+    for name in ("many_pools", "gateway_overhead"):
+        assert results[name]["result"]["requests"] > 0 and results[name]["baseline"]["requests"] > 0
+        assert results[name]["result"]["errors"] == 0
+    flow = results["order_flow"]
+    assert flow["placing"]["statuses"] == {"202": 40} and flow["delivering"]["statuses"] == {"200": 40}
+    scale = results["scale"]
+    assert scale["million_seat_pool_total"] == 1_000_000
+    assert scale["bulk_pool_allocated"] == scale["bulk_seats"]
+    assert scale["compliance_devices"] == 2_000 and scale["compliance_office"] == {"genuine": 1_000,
+                                                                                 "non_genuine": 1_000}
+    assert set(scale["rss_mb"]) >= {"gateway", "budget", "procurement", "licenses"}

@@ -1,0 +1,62 @@
+"""Closed-loop load: N concurrent clients, each sending its next request when the last answered."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    def summary(self) -> dict:
+        return {"name": self.name, "requests": self.requests, "errors": self.errors,
+                "seconds": round(self.seconds, 2), "throughput_per_s": round(self.throughput, 1),
+                "p50_ms": round(self.percentile(50), 2), "p99_ms": round(self.percentile(99), 2),
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+
+
+async def run_load(name: str, call: Callable[[int], Awaitable[int]], *, concurrency: int, seconds: float,
+                   max_requests: int | None = None) -> Result:
+    """Calls `call(n)` (n: a sequence number; returns an HTTP status) from `concurrency` workers."""
+    result = Result(name)
+    counter = iter(range(10**12))
+    deadline = time.perf_counter() + seconds
+
+    async def worker():
+        while time.perf_counter() < deadline:
+            n = next(counter)
+            if max_requests is not None and n >= max_requests:
+                return
+            started = time.perf_counter()
+            try:
+                status = await call(n)
+            except Exception:  # noqa: BLE001 - counted, the load goes on
+                result.errors += 1
+                continue
+            result.latencies.append(time.perf_counter() - started)
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            result.requests += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,117 @@
+"""A `zhengban up` for the benchmarks: its own data dir and, on PostgreSQL, its own databases."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from zhengban.nats_server import free_port
+from zhengban.processes import PROCESSES
+
+ADMIN_PASSWORD = "bench-admin-password"
+
+
+class BenchStack:
+    def __init__(self, postgres_url: str | None):
+        self.postgres_url = postgres_url
+        self.prefix = f"zbbench_{uuid.uuid4().hex[:8]}"
+        self.data_dir = Path(tempfile.mkdtemp(prefix="zhengban-bench-"))
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "zhengban", "up", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        if self.postgres_url:
+            args += ["--database-url", self.postgres_url]
+        env = {**os.environ, "ZHENGBAN_ADMIN_PASSWORD": ADMIN_PASSWORD, "ZHENGBAN_DATABASE_PREFIX": self.prefix,
+               # The benchmark's few callers send far more than a person or script would.
+               "ZHENGBAN_GATEWAY_RATE_PER_SECOND": "1000000", "ZHENGBAN_GATEWAY_RATE_BURST": "1000000",
+               "ZHENGBAN_GATEWAY_TOKEN_RATE_BURST": "1000", "ZHENGBAN_GATEWAY_MAX_BODY_BYTES": "4194304",
+               "ZHENGBAN_GATEWAY_LOG_LEVEL": "WARNING", "ZHENGBAN_LICENSES_LOG_LEVEL": "WARNING",
+               "ZHENGBAN_BUDGET_LOG_LEVEL": "WARNING", "ZHENGBAN_PROCUREMENT_LOG_LEVEL": "WARNING"}
+        self.process = subprocess.Popen(args, stdout=open(self.data_dir / "up.out", "wb"),  # noqa: SIM115
+                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((self.data_dir / "up.out").read_text()[-3000:])
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError("the stack was not ready in 180 s")
+
+    def children(self) -> dict[str, int]:
+        """name → pid (`gateway`, `budget`, …, `nats`) of the running processes."""
+        out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+        found = {}
+        for line in out.splitlines():
+            pid, ppid, args = line.strip().split(None, 2)
+            if self.process and int(ppid) == self.process.pid:
+                parts = args.split()
+                name = parts[parts.index("serve") + 1] if "serve" in parts else "nats"
+                found[name] = int(pid)
+        return found
+
+    def port_of(self, process: str) -> int:
+        out = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(self.children()[process])],
+                             capture_output=True, text=True).stdout.split()
+        return int(out[out.index("--port") + 1])
+
+    def nats_url(self) -> str:
+        out = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(self.children()["nats"])],
+                             capture_output=True, text=True).stdout.split()
+        return f"nats://127.0.0.1:{out[out.index('-p') + 1]}"
+
+    def database_url(self, process: str) -> str:
+        if self.postgres_url:
+            base = self.postgres_url.rstrip("/")
+            return f"{base}/{self.prefix}_{process}"
+        return f"sqlite:///{self.data_dir / f'{process}.db'}"
+
+    def rss_mb(self) -> dict[str, float]:
+        sizes = {}
+        for name, pid in self.children().items():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        sizes[name] = round(int(line.split()[1]) / 1024, 1)
+            except OSError:
+                pass
+        return sizes
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        if self.postgres_url:
+            import asyncio
+
+            import asyncpg
+
+            async def drop():
+                conn = await asyncpg.connect(f"{self.postgres_url.rstrip('/')}/postgres")
+                try:
+                    for name in PROCESSES:
+                        await conn.execute(f'DROP DATABASE IF EXISTS "{self.prefix}_{name}" WITH (FORCE)')
+                finally:
+                    await conn.close()
+
+            asyncio.run(drop())
