@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from gateway import openapi_doc
 from gateway.access import AccessMiddleware, ApiKeyTokens, RateLimiter
+from gateway.console.router import install as install_console
 from gateway.identity import service as identity
 from gateway.identity.router import auth_router, internal_router
 from gateway.identity.router import router as identity_router
@@ -139,6 +140,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(identity_router)
     app.include_router(internal_router)
     app.include_router(proxy_router())
+    install_console(app)
     # Identity POSTs get idempotency here; proxied ones get it in the service that owns them.
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,
                        path_prefixes=("/api/v1/identity/",))
