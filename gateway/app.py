@@ -107,11 +107,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         except Exception:  # noqa: BLE001 - readiness reports, never raises
             checks["database"] = False
 
-        async def upstream_ready(name, clients):
+        async def upstream_ready(name, bases):
             # A service is ready when any of its replicas is: the proxy skips the others.
-            for client in clients:
+            for base in bases:
                 try:
-                    if (await client.get("/readyz", timeout=2)).status_code == 200:
+                    if (await app.state.upstreams.fetch(base, "GET", "/readyz", timeout=2)).status == 200:
                         return name, True
                 except Exception:  # noqa: BLE001
                     continue

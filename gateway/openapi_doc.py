@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import orjson
 from fastapi import FastAPI
 
 log = logging.getLogger("zhengban.openapi")
@@ -38,11 +39,13 @@ def merge(base: dict, service_docs: dict[str, dict]) -> dict:
 
 async def build(app: FastAPI) -> dict:
     docs = {}
-    for name, client in app.state.upstreams.clients.items():
+    upstreams = app.state.upstreams
+    for name, bases in upstreams.replicas.items():
         try:
-            resp = await client.get("/openapi.json", timeout=5)
-            resp.raise_for_status()
-            docs[name] = resp.json()
+            answer = await upstreams.fetch(bases[0], "GET", "/openapi.json", timeout=5)
+            if answer.status != 200:
+                raise RuntimeError(f"HTTP {answer.status}")
+            docs[name] = orjson.loads(answer.body)
         except Exception as exc:  # noqa: BLE001 - a missing service leaves its paths out for now
             log.warning("no OpenAPI document from %s: %s", name, exc)
-    return merge(app.openapi(), docs), len(docs) == len(app.state.upstreams.clients)
+    return merge(app.openapi(), docs), len(docs) == len(upstreams.replicas)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from multidict import CIMultiDict
+from yarl import URL
 
 from kernel.errors import problem_for_status
 from kernel.events import current_request_id, current_traceparent
@@ -12,45 +17,67 @@ from kernel.events import current_request_id, current_traceparent
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never passed on.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
+# Headers aiohttp would add on its own; the proxy passes on only what the caller sent.
+NOT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 SERVICES = ("budget", "procurement", "licenses")
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
 class Upstreams:
     """One pooled client per service replica; requests go round-robin, and a replica that does not
-    accept the connection is skipped (the request never reached it, so trying the next is safe)."""
+    accept the connection is skipped (the request never reached it, so trying the next is safe).
+
+    aiohttp, not httpx, on this path: httpcore's pool polls every idle keep-alive socket on each
+    request, which cost the gateway half of its CPU at 32 concurrent callers (docs/performance.md).
+    """
 
     def __init__(self, urls: dict[str, str], timeout: float):
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        self.replicas = {
-            name: [httpx.AsyncClient(base_url=u.strip(), timeout=httpx.Timeout(timeout, connect=3.0), limits=limits)
-                   for u in url.split(",") if u.strip()]
-            for name, url in urls.items()
-        }
+        self.replicas = {name: [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
+                         for name, url in urls.items()}
+        self.timeout = aiohttp.ClientTimeout(total=timeout, connect=3.0)
         self._next = dict.fromkeys(urls, 0)
+        self._session: aiohttp.ClientSession | None = None
 
     @property
-    def clients(self) -> dict[str, httpx.AsyncClient]:
-        """The first replica of each service (for health checks and the OpenAPI document)."""
-        return {name: clients[0] for name, clients in self.replicas.items()}
+    def session(self) -> aiohttp.ClientSession:
+        # Made on first use: an aiohttp session belongs to the event loop that runs the app.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=30),
+                timeout=self.timeout, auto_decompress=False, skip_auto_headers=NOT_ADDED)
+        return self._session
 
-    async def request(self, service: str, method: str, url: str, **kwargs) -> httpx.Response:
-        clients = self.replicas[service]
+    async def fetch(self, base_url: str, method: str, target: str, *, body: bytes = b"",
+                    headers: list[tuple[str, str]] = (), timeout: float | None = None) -> Answer:
+        """One request to one replica; `target` is the path and query, already encoded."""
+        # Passing timeout=None would switch aiohttp's timeout off, so the session's applies unless given.
+        limit = aiohttp.ClientTimeout(total=timeout, connect=3.0) if timeout else self.timeout
+        async with self.session.request(method, URL(base_url + target, encoded=True), data=body or None,
+                                        headers=CIMultiDict(headers), timeout=limit, allow_redirects=False) as resp:
+            return Answer(resp.status, list(resp.headers.items()), await resp.read())
+
+    async def request(self, service: str, method: str, target: str, **kwargs) -> Answer:
+        bases = self.replicas[service]
         start = self._next[service]
-        self._next[service] = (start + 1) % len(clients)
-        for i in range(len(clients)):
-            client = clients[(start + i) % len(clients)]
+        self._next[service] = (start + 1) % len(bases)
+        for i in range(len(bases)):
             try:
-                return await client.request(method, url, **kwargs)
-            except httpx.ConnectError:
-                if i == len(clients) - 1:
+                return await self.fetch(bases[(start + i) % len(bases)], method, target, **kwargs)
+            except aiohttp.ClientConnectorError:
+                if i == len(bases) - 1:
                     raise
-        raise httpx.ConnectError(f"no replica of {service}")
+        raise aiohttp.ClientConnectionError(f"no replica of {service}")
 
     async def close(self) -> None:
-        for clients in self.replicas.values():
-            for client in clients:
-                await client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
 def proxy_router() -> APIRouter:
@@ -64,20 +91,24 @@ def proxy_router() -> APIRouter:
         body = await request.body()
         if len(body) > settings.max_body_bytes:
             return problem_for_status(413, f"request bodies are limited to {settings.max_body_bytes} bytes")
-        headers = [(k, v) for k, v in request.headers.raw
-                   if k.decode().lower() not in HOP_BY_HOP | {"x-request-id", "traceparent"}]
-        headers += [(b"x-request-id", (current_request_id.get() or "").encode()),
-                    (b"traceparent", (current_traceparent.get() or "").encode())]
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                   if k.decode("latin-1").lower() not in HOP_BY_HOP | {"x-request-id", "traceparent"}]
+        headers += [("x-request-id", current_request_id.get() or ""),
+                    ("traceparent", current_traceparent.get() or "")]
+        target = quote(f"/api/v1/{service}/{path}", safe="/:@!$&'()*+,;=-._~")
+        if query := request.scope.get("query_string", b"").decode("latin-1"):
+            target += f"?{query}"
         try:
-            upstream = await request.app.state.upstreams.request(
-                service, request.method, f"/api/v1/{service}/{path}", params=request.url.query or None,
-                content=body, headers=headers)
-        except httpx.TimeoutException:
+            upstream = await request.app.state.upstreams.request(service, request.method, target, body=body,
+                                                                 headers=headers)
+        except TimeoutError:
             return problem_for_status(504, f"the {service} service did not answer in time")
-        except httpx.TransportError:
+        except aiohttp.ClientError:
             return problem_for_status(502, f"the {service} service is not reachable right now")
-        out_headers = {k: v for k, v in upstream.headers.items()
-                       if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"}
-        return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+        response = Response(upstream.body, status_code=upstream.status)
+        for name, value in upstream.headers:
+            if name.lower() not in HOP_BY_HOP and name.lower() != "x-request-id":
+                response.headers.append(name, value)
+        return response
 
     return router

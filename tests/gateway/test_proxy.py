@@ -19,6 +19,11 @@ from zhengban.nats_server import free_port
 async def echo_upstream():
     app = FastAPI()
 
+    @app.get("/api/v1/budget/slow")
+    async def slow():
+        await asyncio.sleep(5)
+        return {}
+
     @app.api_route("/api/v1/budget/{path:path}", methods=["GET", "POST"])
     async def echo(path: str, request: Request):
         return {"path": path, "query": request.url.query, "headers": dict(request.headers),
@@ -45,7 +50,8 @@ async def proxied(databases, nats, tmp_path):
     async with echo_upstream() as upstream:
         url = await databases.fresh("gateway")
         async with run_app("gateway", database_url=url, nats_url=nats.url, data_dir=tmp_path,
-                           admin_password=ADMIN_PASSWORD, budget_url=upstream, max_body_bytes=1000) as gw:
+                           admin_password=ADMIN_PASSWORD, budget_url=upstream, max_body_bytes=1000,
+                           upstream_timeout_seconds=1) as gw:
             admin = {"Authorization": f"Bearer {await token(gw.client, 'admin', ADMIN_PASSWORD)}"}
             yield gw, admin
 
@@ -93,3 +99,11 @@ async def test_security_headers_and_unknown_api(proxied):
     assert resp.status_code == 404 and resp.json()["type"].endswith("/not-found")
     assert resp.headers["x-content-type-options"] == "nosniff"
     assert resp.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_slow_service_is_a_504_problem_and_paths_arrive_as_sent(proxied):
+    gw, admin = proxied
+    slow = await gw.client.get("/api/v1/budget/slow", headers=admin)
+    assert slow.status_code == 504 and slow.json()["type"].endswith("/upstream-timeout")
+    echoed = (await gw.client.get("/api/v1/budget/a%20b/%E6%AD%A3%E7%89%88?q=%E4%B8%AD&x=1", headers=admin)).json()
+    assert echoed["path"] == "a b/正版" and echoed["query"] == "q=%E4%B8%AD&x=1"
