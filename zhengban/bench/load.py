@@ -7,6 +7,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiohttp
+import orjson
+
 
 @dataclass
 class Result:
@@ -60,3 +63,50 @@ async def run_load(name: str, call: Callable[[int], Awaitable[int]], *, concurre
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass
+class Reply:
+    status_code: int
+    body: bytes
+
+    def json(self):
+        return orjson.loads(self.body)
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise RuntimeError(f"HTTP {self.status_code}: {self.body[:500]!r}")
+
+
+class LoadClient:
+    """A lean keep-alive HTTP client for the load side, on aiohttp like the gateway's proxy: with
+    httpx the load generator itself ate a large share of the two cores it shares with the system
+    under test (httpcore polls every idle pooled socket on each request)."""
+
+    def __init__(self, base_url: str, connections: int, timeout: float = 60):
+        self.base_url = base_url.rstrip("/")
+        self.connections = connections
+        self.timeout = timeout
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> LoadClient:
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.connections),
+                                             timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.session.close()
+
+    async def request(self, method: str, path: str, *, headers: dict | None = None, json=None,
+                      params: dict | None = None) -> Reply:
+        data = orjson.dumps(json) if json is not None else None
+        headers = {**(headers or {}), **({"Content-Type": "application/json"} if data is not None else {})}
+        async with self.session.request(method, self.base_url + path, data=data, headers=headers,
+                                        params=params) as resp:
+            return Reply(resp.status, await resp.read())
+
+    async def get(self, path: str, **kwargs) -> Reply:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs) -> Reply:
+        return await self.request("POST", path, **kwargs)

@@ -8,9 +8,7 @@ import random
 import time
 import uuid
 
-import httpx
-
-from zhengban.bench.load import Result, run_load
+from zhengban.bench.load import LoadClient, Result, run_load
 from zhengban.bench.stack import ADMIN_PASSWORD, BenchStack
 from zhengban.demo.client import Api, wait_until
 
@@ -37,9 +35,8 @@ class World:
         return self.it.get(f"/api/v1/licenses/pools/{entitlement['pool_id']}")
 
 
-def client(base_url: str, connections: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, timeout=60,
-                             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections))
+def client(base_url: str, connections: int) -> LoadClient:
+    return LoadClient(base_url, connections)
 
 
 async def allocate_load(name: str, base_url: str, headers: dict, pool_id: str, *, concurrency: int, seconds: float,
@@ -54,35 +51,45 @@ async def allocate_load(name: str, base_url: str, headers: dict, pool_id: str, *
 
 
 async def raw_allocations(database_url: str, pool_id: str, org_path: str, *, concurrency: int,
-                          seconds: float) -> Result:
-    """The same transaction as the hot path, straight to PostgreSQL with asyncpg: update the pool
-    counter, insert the allocation, insert the outbox row."""
+                          seconds: float, counter_first: bool) -> Result:
+    """The issue's transaction straight to PostgreSQL with asyncpg: update the pool counter, insert
+    the allocation, insert the outbox row. With `counter_first=False`, in the order the service
+    issues them (the contended counter last); both are reported, the ratio is against the faster."""
     import asyncpg
 
     pool = await asyncpg.create_pool(database_url, min_size=concurrency, max_size=concurrency)
+    pool_uuid = uuid.UUID(pool_id)
     try:
+        org_id = await pool.fetchval("SELECT org_id FROM pools WHERE id = $1 AND org_path LIKE $2", pool_uuid,
+                                     org_path + "%")
+
         async def call(n: int) -> int:
             async with pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(
-                    "UPDATE pools SET allocated = allocated + 1, updated_at = now() WHERE id = $1 "
-                    "AND allocated < total AND org_path LIKE $2 RETURNING org_id, category", uuid.UUID(pool_id),
-                    org_path + "%")
-                if row is None:
+                if counter_first and not await take_seat(conn):
                     return 409
                 allocation_id = uuid.uuid4()
                 await conn.execute(
                     "INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, status, "
                     "allocated_at, created_at, updated_at) VALUES ($1, $2, $3, 'device', $4, NULL, 'active', now(), "
-                    "now(), now())", allocation_id, uuid.UUID(pool_id), row["org_id"], f"raw-{n}")
+                    "now(), now())", allocation_id, pool_uuid, org_id, f"raw-{n}")
                 event_id = uuid.uuid4()
                 payload = json.dumps({"specversion": "1.0", "id": str(event_id), "source": "bench",
                                       "type": "licenses.seat.allocated.v1",
                                       "data": {"allocation_id": str(allocation_id)}})
                 await conn.execute("INSERT INTO outbox (event_id, subject, payload, created_at) "
                                    "VALUES ($1, 'licenses.seat.allocated', $2, now())", event_id, payload)
+                if not counter_first and not await take_seat(conn):
+                    raise RuntimeError("the pool is full")  # rolls the transaction back
                 return 201
 
-        return await run_load("hot pool: raw asyncpg transaction", call, concurrency=concurrency, seconds=seconds)
+        async def take_seat(conn) -> bool:
+            return await conn.fetchrow(
+                "UPDATE pools SET allocated = allocated + 1, updated_at = now() WHERE id = $1 "
+                "AND allocated < total RETURNING total, allocated", pool_uuid) is not None
+
+        order = "counter first" if counter_first else "counter last, as the service"
+        return await run_load(f"hot pool: raw asyncpg transaction, {order}", call, concurrency=concurrency,
+                              seconds=seconds)
     finally:
         await pool.close()
 
@@ -98,11 +105,15 @@ async def hot_pool(world: World, *, concurrency: int, seconds: float) -> dict:
                                       concurrency=concurrency, seconds=seconds, tag="hot")
     after = world.it.get(f"/api/v1/licenses/pools/{pool['id']}")
     listed = world.it.get("/api/v1/licenses/allocations", params={"pool_id": pool["id"], "limit": 1})
-    baseline = None
+    baseline, baselines = None, {}
     if world.stack.postgres_url:
-        raw_pool = world.pool(seats)
-        baseline = await raw_allocations(world.stack.database_url("licenses"), raw_pool["id"],
-                                         world.org["path"], concurrency=concurrency, seconds=seconds)
+        for counter_first in (True, False):
+            raw_pool = world.pool(seats)
+            raw = await raw_allocations(world.stack.database_url("licenses"), raw_pool["id"], world.org["path"],
+                                        concurrency=concurrency, seconds=seconds, counter_first=counter_first)
+            baselines["counter_first" if counter_first else "counter_last"] = raw.summary()
+            if baseline is None or raw.throughput > baseline.throughput:
+                baseline = raw
     # A separate small pool, hammered past its size: never more allocated than it holds.
     small = world.pool(50)
     async with client(world.stack.url, 50) as http:
@@ -119,7 +130,7 @@ async def hot_pool(world: World, *, concurrency: int, seconds: float) -> dict:
             "over_allocated": max(0, after["allocated"] - after["total"]) + max(0, small_after["allocated"] - 50),
             "allocated": after["allocated"], "successes": via_gateway.statuses.get(201, 0),
             "counter_matches_successes": after["allocated"] == via_gateway.statuses.get(201, 0),
-            "small_pool_allocated": small_after["allocated"], "listed": bool(listed["items"]),
+            "small_pool_allocated": small_after["allocated"], "listed": bool(listed["items"]), "baselines": baselines,
             "burst": burst.summary()}
 
 
