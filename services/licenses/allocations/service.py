@@ -60,8 +60,8 @@ async def allocate_seat(session: AsyncSession, principal: Principal, pool_id: uu
         pools.require_writer(principal, await pools.visible_pool(session, principal, pool_id))
     now = utcnow()
     # The pool's row is the one every allocation of this pool queues on, so its lock is taken last:
-    # the rows are written first and the counter moves just before the commit. (Taken first, the
-    # lock was held over four round trips and the hot pool ran at a fifth of the rate.)
+    # the rows are written first and the counter moves just before the commit, instead of the lock
+    # being held over four round trips (docs/performance.md has the figures).
     # The hot path speaks Core to the tables, skipping the ORM's bulk-DML bookkeeping.
     pool = Pool.__table__.c
     found = (await session.execute(sa.select(pool.org_id, pool.category).where(
