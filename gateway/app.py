@@ -44,7 +44,7 @@ def database_url(settings: GatewaySettings) -> str:
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    db = Database(database_url(settings))
+    db = Database(database_url(settings), pool_size=settings.database_pool_size)
     broker = Broker(settings.nats_url, name="zhengban-gateway", stream_replicas=settings.nats_stream_replicas)
     relay = OutboxRelay(db, broker)
     signer = Signer(issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=settings.token_ttl_seconds)

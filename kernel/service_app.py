@@ -93,7 +93,7 @@ def create_service_app(
 ) -> FastAPI:
     """`background_tasks`: coroutine functions taking the app, run for the app's lifetime."""
     configure_logging(name, settings.log_level)
-    db = Database(database_url)
+    db = Database(database_url, pool_size=settings.database_pool_size)
     broker = Broker(settings.nats_url, name=f"zhengban-{name}", stream_replicas=settings.nats_stream_replicas)
     orgs = OrgDirectory(settings.gateway_url, settings.internal_token)
     all_subscriptions = [
