@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import time
 
 import jwt
 import pytest
 
-from kernel.auth import KeySet, TokenVerifier
+from kernel.auth import LEEWAY, KeySet, TokenVerifier
 from kernel.errors import Unauthorized
 from kernel.ids import utcnow
 from tests.support.identity import TestKeys
@@ -88,4 +90,28 @@ async def test_a_key_not_in_the_jwks_is_refused(verifier, tree):
     stranger = TestKeys()
     with pytest.raises(Unauthorized) as refused:
         await verifier.verify(stranger.mint(org=tree["dept_a"], roles=["admin"]))
+    assert refused.value.detail == "the access token was signed with an unknown key"
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(verifier, keys, tree):
+    # Valid for about one more second, counting the leeway for clock skew.
+    token = keys.mint(org=tree["dept_a"], roles=["it_admin"], ttl=1 - LEEWAY)
+    assert (await verifier.verify(token)).roles == frozenset({"it_admin"})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            await verifier.verify(token)  # served from memory while it lasts
+        except Unauthorized as refused:
+            assert refused.detail == "the access token has expired"
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail("an expired token was still accepted")
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_gone(verifier, keys, tree):
+    token = keys.mint(org=tree["dept_a"], roles=["it_admin"])
+    await verifier.verify(token)
+    verifier.keys.load({"keys": []})
+    with pytest.raises(Unauthorized) as refused:
+        await verifier.verify(token)
     assert refused.value.detail == "the access token was signed with an unknown key"
