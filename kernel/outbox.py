@@ -41,10 +41,9 @@ async def add_events(session: AsyncSession, events: list[Event]) -> None:
     now = utcnow()
     rows = [{"event_id": event.id, "subject": event.nats_subject,
              "payload": orjson.dumps(event.model_dump(mode="json")).decode(), "created_at": now} for event in events]
-    if len(rows) == 1:
-        await session.execute(sa.insert(outbox).values(**rows[0]))
-    else:
-        await session.execute(sa.insert(outbox), rows)  # executemany
+    # Rows go as parameters, not .values(): the statement stays the same, so SQLAlchemy's compiled
+    # cache serves it without building and keying a new one per event. A list is an executemany.
+    await session.execute(sa.insert(outbox), rows[0] if len(rows) == 1 else rows)
     session.info[_DIRTY] = True
 
 

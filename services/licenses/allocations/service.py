@@ -62,7 +62,8 @@ async def allocate_seat(session: AsyncSession, principal: Principal, pool_id: uu
     # The pool's row is the one every allocation of this pool queues on, so its lock is taken last:
     # the rows are written first and the counter moves just before the commit, instead of the lock
     # being held over four round trips (docs/performance.md has the figures).
-    # The hot path speaks Core to the tables, skipping the ORM's bulk-DML bookkeeping.
+    # The hot path speaks Core to the tables, skipping the ORM's bulk-DML bookkeeping, and passes
+    # rows as parameters so that each statement's compiled form is cached.
     pool = Pool.__table__.c
     found = (await session.execute(sa.select(pool.org_id, pool.category).where(
         pool.id == pool_id, in_subtree(pool.org_path, principal)))).first()
@@ -74,7 +75,7 @@ async def allocate_seat(session: AsyncSession, principal: Principal, pool_id: uu
                assignee_id=data.assignee_id, device_id=device_id, status="active", reason=None, allocated_at=now,
                reclaimed_at=None, created_at=now, updated_at=now)
     try:
-        await session.execute(sa.insert(Allocation.__table__).values(**row))
+        await session.execute(sa.insert(Allocation.__table__), row)
     except IntegrityError:
         # The assignee already holds a seat of this pool (perhaps taken a moment ago by a request
         # racing this one): answer with that seat.
@@ -83,7 +84,7 @@ async def allocate_seat(session: AsyncSession, principal: Principal, pool_id: uu
         if existing is None:
             raise
         return schemas.AllocationOut.model_validate(existing), False
-    await session.execute(sa.insert(AllocationEntry.__table__).values(
+    await session.execute(sa.insert(AllocationEntry.__table__), dict(
         id=new_id(), allocation_id=allocation_id, pool_id=pool_id, category=found.category, device_id=device_id,
         kind="allocated", reason=None, actor=history.actor_of(principal), at=now))
     await add_events(session, [new_event("licenses.seat.allocated", SeatAllocated(
