@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -123,6 +124,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_for_status(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _busy(_request: Request, _exc: sqlalchemy.exc.TimeoutError):
+        # Every pooled database connection stayed busy for the pool's whole timeout: overload,
+        # not a fault of the request, so the client is told to come back.
+        return problem_response(503, "unavailable", "Service busy",
+                                "all database connections are busy; try again shortly", headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
