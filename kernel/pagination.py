@@ -36,10 +36,14 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 
 
 async def paginate(session: AsyncSession, query: sa.Select, id_column, *, cursor: str | None, limit: int):
-    """Runs `query` (selecting ORM objects) one page at a time, ordered by id."""
+    """Runs `query` one page at a time, ordered by id. A query for one ORM entity pages its objects;
+    one that selects more (an entity and computed columns) pages rows whose first element is it."""
+    single = len(query.column_descriptions) == 1
     if cursor:
         query = query.where(id_column > decode_cursor(cursor))
-    rows = (await session.execute(query.order_by(id_column).limit(limit + 1))).scalars().all()
+    result = await session.execute(query.order_by(id_column).limit(limit + 1))
+    rows = result.scalars().all() if single else result.all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1].id) if more and rows else None)
+    last = (rows[-1] if single else rows[-1][0]) if rows else None
+    return rows, (encode_cursor(last.id) if more and last is not None else None)

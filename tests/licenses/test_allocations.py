@@ -111,3 +111,25 @@ async def test_a_low_threshold_and_bad_input(licenses, tree):
         "org_id": str(tree["dept_a"].id), "product_name": "旧杀毒", "vendor": "v", "category": "antivirus",
         "metric": "device", "quantity": 5, "source": "manual", "valid_to": "2020-01-01T00:00:00Z"})
     assert past.status_code == 422 and past.json()["type"].endswith("/already-expired")
+
+
+async def test_pools_and_allocations_page_through_every_item_once(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    made = [await make_pool(licenses, admin, product=f"产品-{n}", quantity=3) for n in range(3)]
+    for n in range(3):
+        assert (await allocate(licenses, admin, made[0]["id"], f"PC-{n}")).status_code == 201
+
+    async def every(path: str, **params) -> list[str]:
+        seen, cursor = [], None
+        while True:
+            page = (await licenses.client.get(f"{PREFIX}{path}", headers=admin.headers,
+                                              params={**params, "limit": 1, **({"cursor": cursor} if cursor else {})}
+                                              )).json()
+            seen += [item["id"] for item in page["items"]]
+            if not (cursor := page["next_cursor"]):
+                return seen
+
+    # Pools are listed with a computed column (next expiry), allocations as plain rows.
+    assert await every("/pools", org_id=str(tree["dept_a"].id)) == sorted(p["id"] for p in made)
+    allocations = await every("/allocations", pool_id=made[0]["id"])
+    assert len(allocations) == len(set(allocations)) == 3

@@ -17,6 +17,7 @@ from kernel.events import new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory, OrgRef, in_subtree
 from kernel.outbox import add_event
+from kernel.pagination import paginate
 from services.licenses.pools import schemas
 from services.licenses.pools.models import Entitlement, Pool, Transfer
 
@@ -131,8 +132,6 @@ async def get_pool_out(session: AsyncSession, principal: Principal, pool_id: uui
 
 
 async def list_pools(session: AsyncSession, principal: Principal, *, org_id, category, product_id, cursor, limit):
-    from kernel.pagination import decode_cursor, encode_cursor
-
     query = sa.select(Pool, next_expiry_column()).where(in_subtree(Pool.org_path, principal))
     if org_id:
         query = query.where(Pool.org_id == org_id)
@@ -140,13 +139,8 @@ async def list_pools(session: AsyncSession, principal: Principal, *, org_id, cat
         query = query.where(Pool.category == category)
     if product_id:
         query = query.where(Pool.product_id == product_id)
-    if cursor:
-        query = query.where(Pool.id > decode_cursor(cursor))
-    rows = (await session.execute(query.order_by(Pool.id).limit(limit + 1))).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [pool_out(pool, expiry) for pool, expiry in rows]
-    return items, (encode_cursor(rows[-1][0].id) if more and rows else None)
+    rows, next_cursor = await paginate(session, query, Pool.id, cursor=cursor, limit=limit)
+    return [pool_out(pool, expiry) for pool, expiry in rows], next_cursor
 
 
 async def update_pool(session: AsyncSession, principal: Principal, pool_id: uuid.UUID,
