@@ -96,6 +96,13 @@ def install(app) -> None:
 
     app.add_exception_handler(Refused, refused)
 
+    async def api_refused(request: Request, problem: ApiProblem) -> Response:
+        # A page's API call was refused (not found, not in the user's subtree, invalid input): the
+        # page says why, with the API's status. Forms catch their own problems and flash them.
+        return render(request, "problem.html", signed_in(request), status=problem.status, problem=problem.body)
+
+    app.add_exception_handler(ApiProblem, api_refused)
+
 
 async def checked_form(request: Request, session: ConsoleSession) -> dict | None:
     """The posted form, if it carries this session's CSRF token; None otherwise."""
@@ -211,10 +218,7 @@ async def budget(request: Request, status: str | None = None):
 async def budget_line(request: Request, line_id: uuid.UUID):
     session = viewer(request)
     async with ConsoleApi(request, session) as api:
-        try:
-            line = await api.get(f"/api/v1/budget/lines/{line_id}")
-        except ApiProblem as problem:
-            return render(request, "problem.html", session, status=problem.status, problem=problem.body)
+        line = await api.get(f"/api/v1/budget/lines/{line_id}")
         entries = await api.all(f"/api/v1/budget/lines/{line_id}/entries")
         history = await api.get(f"/api/v1/budget/lines/{line_id}/history")
     return render(request, "line.html", session, line=line, entries=entries, history=history)
@@ -277,10 +281,7 @@ async def campaigns(request: Request):
 async def campaign(request: Request, campaign_id: uuid.UUID):
     session = viewer(request)
     async with ConsoleApi(request, session) as api:
-        try:
-            found = await api.get(f"/api/v1/procurement/campaigns/{campaign_id}")
-        except ApiProblem as problem:
-            return render(request, "problem.html", session, status=problem.status, problem=problem.body)
+        found = await api.get(f"/api/v1/procurement/campaigns/{campaign_id}")
         offers = await api.get(f"/api/v1/procurement/campaigns/{campaign_id}/offers")
         history = await api.get(f"/api/v1/procurement/campaigns/{campaign_id}/history")
     invited = session.me["org_id"] in found["supplier_org_ids"]
@@ -317,10 +318,7 @@ async def pools(request: Request):
 async def pool(request: Request, pool_id: uuid.UUID):
     session = viewer(request)
     async with ConsoleApi(request, session) as api:
-        try:
-            found = await api.get(f"/api/v1/licenses/pools/{pool_id}")
-        except ApiProblem as problem:
-            return render(request, "problem.html", session, status=problem.status, problem=problem.body)
+        found = await api.get(f"/api/v1/licenses/pools/{pool_id}")
         allocations = await api.all("/api/v1/licenses/allocations", pool_id=str(pool_id), status="active")
         orgs = {o["id"]: o for o in await api.all("/api/v1/identity/orgs")}
     return render(request, "pool.html", session, pool=found, allocations=allocations, orgs=orgs)
@@ -385,10 +383,7 @@ async def compliance(request: Request, org_id: str | None = None, as_of: str | N
     session = viewer(request)
     org_id = org_id or session.me["org_id"]
     async with ConsoleApi(request, session) as api:
-        try:
-            report = await api.get("/api/v1/licenses/compliance", org_id=org_id, as_of=as_of)
-        except ApiProblem as problem:
-            return render(request, "problem.html", session, status=problem.status, problem=problem.body)
+        report = await api.get("/api/v1/licenses/compliance", org_id=org_id, as_of=as_of)
         orgs = await api.all("/api/v1/identity/orgs")
     words = Words(choose_language(request.cookies.get(LANG), request.headers.get("accept-language")))
     bars = [(words.category(c), report[c]["genuine"], report[c]["non_genuine"])

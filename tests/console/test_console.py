@@ -87,6 +87,16 @@ def test_it_admin_allocates_the_last_seat_and_the_next_attempt_says_none_left(pa
     assert accessible(page) == []
 
 
+def test_a_page_outside_the_users_subtree_says_so_in_words(page, demo):
+    demo.user("school_2", "it_admin", label="信息中心")
+    theirs = demo.admin.all("/api/v1/licenses/pools", org_id=demo.org_id("school_1"), category="office")[0]["id"]
+    sign_in(page, username(demo, "school_2", "it_admin"))
+    answer = page.goto(f"/console/pools/{theirs}")
+    assert answer.status == 404
+    assert page.get_by_role("alert").inner_text() == "找不到该对象，或不在您的管辖范围内"
+    assert page.get_by_role("button", name="退出").count() == 1  # still signed in, on a page of the console
+
+
 def test_an_auditor_sees_everything_and_no_buttons(page, demo):
     sign_in(page, username(demo, "finance", "auditor"))
     line = demo.made.orgs["school_1"].line_id
