@@ -1,0 +1,152 @@
+"""One way to change an aggregate's state: a declared transition table, applied as a compare-and-set.
+
+Each aggregate declares, per command, the states it may start from and the state it leads to
+(`StateMachine`). `apply` turns a command into one conditional statement,
+
+    UPDATE <table> SET status = :to, updated_at = :now, … WHERE id = :id AND status IN (:from, …)
+
+in the use-case's transaction, and writes the history entry and the outbox events of the change in
+that same transaction. Whatever else belongs to the change (a ledger move, child rows) is written by
+the caller after `apply` returned, so it happens only when the compare-and-set won.
+
+Why this is race-free on both databases: on PostgreSQL a second UPDATE of the row waits for the
+first transaction and then re-evaluates its WHERE on the row the first one committed, so exactly one
+of many racing commands matches; on SQLite every write transaction begins with BEGIN IMMEDIATE
+(kernel/db.py), so they run one after the other and the later ones find the new status. A command
+whose UPDATE matched no row raises `Conflict` (409, slug `invalid-status`, the current status in the
+body): the transaction is rolled back, no effect is written, and nothing turns into a 500.
+
+A command may keep the status (`to` is None): editing a draft, adjusting an approved line. Its
+UPDATE still holds the row lock, so it cannot interleave with a command that changes the status,
+and it is refused once the status has moved on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal
+from kernel.errors import Conflict, NotFound
+from kernel.events import Event
+from kernel.ids import utcnow
+from kernel.outbox import add_events
+
+INVALID_STATUS = "invalid-status"
+
+
+@dataclass(frozen=True)
+class Transition:
+    command: str
+    sources: tuple[str, ...]  # the states the command may start from
+    target: str | None  # the state it leads to; None keeps the current one
+    action: str  # what the history calls it ("approved", "suspended", …)
+
+
+def _past_tense(command: str) -> str:
+    """approve → approved, turn_on → turned_on; irregular ones are declared in the table."""
+    verb, _, rest = command.partition("_")
+    verb = verb + ("d" if verb.endswith("e") else "ed")
+    return f"{verb}_{rest}" if rest else verb
+
+
+class StateMachine:
+    """The transition table of one aggregate, and the compare-and-set that applies it.
+
+    `model` is a mapped class or a Core table with an `id` primary key and a `status` column;
+    `transitions` maps command → (from-states, to-state) or (from-states, to-state, history action).
+    """
+
+    def __init__(self, aggregate: str, model: Any, statuses: Iterable[str],
+                 transitions: Mapping[str, tuple], *, status_column: str = "status", id_column: str = "id"):
+        self.aggregate = aggregate
+        self.model = model
+        self.statuses = tuple(statuses)
+        columns = model.c if isinstance(model, sa.Table) else model.__table__.c
+        self._table_columns = columns
+        self.status_column = columns[status_column] if isinstance(model, sa.Table) else getattr(model, status_column)
+        self.id_column = columns[id_column] if isinstance(model, sa.Table) else getattr(model, id_column)
+        self.table: dict[str, Transition] = {}
+        for command, spec in transitions.items():
+            sources, target, *action = spec
+            sources = (sources,) if isinstance(sources, str) else tuple(sources)
+            unknown = [s for s in (*sources, target) if s is not None and s not in self.statuses]
+            if unknown or not sources:
+                raise ValueError(f"{aggregate}.{command}: unknown or missing states {unknown}")
+            self.table[command] = Transition(command, sources, target, action[0] if action else _past_tense(command))
+
+    def __getitem__(self, command: str) -> Transition:
+        return self.table[command]
+
+    def sources(self, command: str) -> tuple[str, ...]:
+        return self.table[command].sources
+
+    def conflict(self, command: str, status_now: str | None) -> Conflict:
+        allowed = self.table[command].sources
+        return Conflict(f"the {self.aggregate} is {status_now}; {command.replace('_', ' ')} needs it "
+                        f"{' or '.join(allowed)}", slug=INVALID_STATUS, status_now=status_now,
+                        command=command, allowed_from=list(allowed))
+
+    def require(self, command: str, status_now: str) -> Transition:
+        """Refuses, before any work, a command the object's status (as read) does not allow.
+
+        A cheap early answer only: the compare-and-set in `apply` is what holds under races."""
+        transition = self.table[command]
+        if status_now not in transition.sources:
+            raise self.conflict(command, status_now)
+        return transition
+
+    async def status_of(self, session: AsyncSession, object_id: uuid.UUID) -> str | None:
+        return (await session.execute(sa.select(self.status_column).where(self.id_column == object_id))).scalar()
+
+    async def apply(self, session: AsyncSession, command: str, object_id: uuid.UUID, *,
+                    actor: Principal | str | None, values: Mapping[str, Any] | None = None,
+                    where: Iterable[sa.ColumnElement[bool]] = (), data: dict[str, Any] | None = None,
+                    events: Iterable[Event] = (), history_type: str | None = None,
+                    history_action: str | None = None, record: bool = True,
+                    refused: Conflict | None = None) -> Transition:
+        """Moves the object by `command` if it is still in one of the command's from-states (and
+        `where` holds), together with `values`, its history entry and `events`; else raises 409
+        (`refused` when the status allowed it and only `where` failed).
+
+        The history goes on `history_type` (default: the aggregate) under the object's id."""
+        transition = self.table[command]
+        now = utcnow()
+        changes: dict[str, Any] = dict(values or {})
+        if transition.target is not None:
+            changes[self.status_column.key] = transition.target
+        if "updated_at" in self._table_columns and "updated_at" not in changes:
+            changes["updated_at"] = now
+        statement = (sa.update(self.model)
+                     .where(self.id_column == object_id, self.status_column.in_(transition.sources), *where)
+                     .values(**changes))
+        if not isinstance(self.model, sa.Table):
+            # The winner's objects in this session get the new values; a loser raises below.
+            statement = statement.execution_options(synchronize_session="fetch")
+        done = await session.execute(statement)
+        if done.rowcount != 1:
+            status_now = await self.status_of(session, object_id)
+            if status_now is None:
+                raise NotFound(f"no {self.aggregate} {object_id}")
+            if status_now in transition.sources:
+                # The status allows it but a further condition of this command did not hold.
+                raise refused or Conflict(
+                    f"the {self.aggregate} changed meanwhile; {command.replace('_', ' ')} no longer applies",
+                    slug=INVALID_STATUS, status_now=status_now, command=command,
+                    allowed_from=list(transition.sources))
+            raise self.conflict(command, status_now)
+        if record:
+            await history.record(session, history_type or self.aggregate, object_id,
+                                 history_action or transition.action, actor, data)
+        await add_events(session, list(events))
+        return transition
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The table as data (for docs and tests)."""
+        return [{"command": t.command, "from": list(t.sources), "to": t.target} for t in self.table.values()]
