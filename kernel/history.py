@@ -1,8 +1,16 @@
-"""Who changed what, and when: one append-only table per service behind `GET …/{id}/history`."""
+"""Who changed what, and when: one append-only table per service behind `GET …/{id}/history`.
+
+Each entry knows its audience. Those who read all of an object's history (a campaign's lead, an
+object's owners) read every entry; anyone else who may read the object reads the entries recorded
+for everyone (`audience=None`, the default) and those addressed to a token it holds — a reader
+kind such as `panel`, or `org_token(org_id)` for one org. The service's visibility policy says
+which tokens a reader holds.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal
 from kernel.ids import new_id, utcnow
-from kernel.schema import history
+from kernel.pagination import Page, decode_cursor, encode_cursor
+from kernel.schema import history, history_audience
+
+EVERYONE = None  # an entry every reader of the object may read
+OWNERS = ("owners",)  # an entry only those who read the whole history may read
 
 
 class HistoryEntry(BaseModel):
@@ -31,14 +43,44 @@ def actor_of(principal: Principal | None, fallback: str = "system") -> str:
     return f"{principal.kind}:{principal.subject}"
 
 
+def org_token(org_id: uuid.UUID) -> str:
+    """The audience token of one org (a supplier its own offers, a unit its own demand)."""
+    return f"org:{org_id}"
+
+
 async def record(session: AsyncSession, object_type: str, object_id: uuid.UUID, action: str,
-                 actor: Principal | str | None, data: dict[str, Any] | None = None) -> None:
+                 actor: Principal | str | None, data: dict[str, Any] | None = None, *,
+                 audience: Iterable[str] | None = EVERYONE) -> None:
+    entry_id = new_id()
     await session.execute(sa.insert(history).values(
-        id=new_id(), object_type=object_type, object_id=object_id, action=action,
+        id=entry_id, object_type=object_type, object_id=object_id, action=action,
         actor=actor if isinstance(actor, str) else actor_of(actor), at=utcnow(), data=data))
+    if audience is EVERYONE:
+        return
+    # An empty audience means the owners alone, never everyone.
+    tokens = set(audience) or set(OWNERS)
+    await session.execute(sa.insert(history_audience),
+                          [{"history_id": entry_id, "token": token} for token in sorted(tokens)])
+
+
+async def history_page(session: AsyncSession, object_id: uuid.UUID, *, cursor: str | None, limit: int,
+                       readers: Collection[str] | None = None) -> Page[HistoryEntry]:
+    """One page of an object's history, oldest first (ids are time-ordered). `readers` are the
+    audience tokens the reader holds; None for a reader of the whole history."""
+    query = sa.select(history).where(history.c.object_id == object_id)
+    if readers is not None:
+        addressed = sa.select(history_audience.c.history_id).where(history_audience.c.history_id == history.c.id)
+        query = query.where(sa.or_(~addressed.exists(),
+                                   addressed.where(history_audience.c.token.in_(sorted(readers))).exists()))
+    if cursor:
+        query = query.where(history.c.id > decode_cursor(cursor))
+    rows = (await session.execute(query.order_by(history.c.id).limit(limit + 1))).all()
+    items = [HistoryEntry.model_validate(dict(r._mapping)) for r in rows[:limit]]
+    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 async def history_of(session: AsyncSession, object_id: uuid.UUID) -> list[HistoryEntry]:
+    """All of an object's history at once: for tests and internal checks, never behind a read."""
     rows = (await session.execute(sa.select(history).where(history.c.object_id == object_id)
                                   .order_by(history.c.at, history.c.id))).all()
     return [HistoryEntry.model_validate(dict(r._mapping)) for r in rows]

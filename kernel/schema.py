@@ -1,8 +1,9 @@
 """Tables every service database has besides its own: outbox, inbox, dead letters, idempotency
-keys, history and the local copy of the org tree.
+keys, history (with its audience) and the local copy of the org tree.
 
-They are created by each service's first migration through `create_kernel_tables`. Treat them as
-frozen at version 1: a change to one needs a new migration in every service.
+The version-1 tables (`KERNEL_TABLES`) are created by each process's first migration through
+`create_kernel_tables`. Treat them as frozen: a change, or a new kernel table, needs a new migration
+in every process (as `history_audience` has, through `create_history_audience`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,24 @@ orgs = sa.Table(
 )
 
 KERNEL_TABLES = (outbox, inbox, dead_letters, idempotency_keys, history, orgs)
+
+# Who may read a history entry besides those who read all of an object's history: one row per
+# audience token (a reader kind such as `panel`, or `org:<id>` for one org). An entry without rows
+# is for everyone who may read the object. Added after version 1: each process's
+# `history_audience` migration creates it.
+history_audience = sa.Table(
+    "history_audience", kernel_metadata,
+    sa.Column("history_id", sa.Uuid, primary_key=True),
+    sa.Column("token", sa.String(60), primary_key=True),
+)
+
+
+def create_history_audience(op) -> None:
+    history_audience.create(op.get_bind())
+
+
+def drop_history_audience(op) -> None:
+    history_audience.drop(op.get_bind())
 
 
 def create_kernel_tables(op) -> None:
