@@ -29,7 +29,7 @@ switches = sa.Table(
 SWITCH = StateMachine("switch", switches, ("off", "on", "broken"), {
     "turn_on": ("off", "on"),
     "turn_off": ("on", "off"),
-    "break": (("off", "on"), "broken", "broke"),
+    "break": ("off", "broken", "broke"),
     "label": (("off", "on"), None, "labelled"),
 })
 
