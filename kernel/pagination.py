@@ -16,7 +16,7 @@ from kernel.errors import InvalidInput
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size, at most 200")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Cursor = Annotated[str | None, Query(max_length=100, description="`next_cursor` of the previous page")]
 
 
 class Page(BaseModel, Generic[T]):

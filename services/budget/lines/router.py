@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import FiscalYear, Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.budget.ledger.models import LedgerEntry
@@ -29,7 +30,8 @@ async def create_line(data: schemas.LineCreate, principal: CurrentPrincipal, ses
 @router.get("/lines", response_model=Page[schemas.LineOut], openapi_extra=READERS,
             summary="Lists budget lines in the caller's subtree.")
 async def list_lines(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
-                     fiscal_year: int | None = None, status: str | None = None, category: Category | None = None,
+                     fiscal_year: FiscalYear | None = None, status: Word | None = None,
+                     category: Category | None = None,
                      cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.lines_query(principal, org_id, fiscal_year, status, category),
                                         BudgetLine.id, cursor=cursor, limit=limit)
@@ -104,5 +106,6 @@ async def line_history(line_id: uuid.UUID, principal: CurrentPrincipal, session:
 
 @router.get("/summary", response_model=schemas.Summary, openapi_extra=READERS,
             summary="Sums an org subtree's lines of a fiscal year by org and category, with execution rates.")
-async def summary(org_id: uuid.UUID, fiscal_year: int, principal: CurrentPrincipal, session: Session, orgs: Orgs):
+async def summary(org_id: uuid.UUID, fiscal_year: FiscalYear, principal: CurrentPrincipal, session: Session,
+                  orgs: Orgs):
     return await service.summary(session, orgs, principal, org_id, fiscal_year)

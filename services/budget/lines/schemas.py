@@ -3,41 +3,40 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import Field
-
+from kernel.bounds import FenDelta, FiscalYear, PositiveFen, Quantity, Text, UnitPriceFen
 from kernel.deps import RequestSchema, ResponseSchema
 from services.budget.policies.schemas import Category
 
 
 class LineCreate(RequestSchema):
     org_id: uuid.UUID
-    fiscal_year: int = Field(ge=2000, le=2100)
+    fiscal_year: FiscalYear
     category: Category
-    title: str = Field(min_length=1, max_length=300)
-    quantity: int = Field(gt=0, le=10_000_000)
-    unit_price_fen: int = Field(gt=0, le=10_000_000_000)
-    justification: str | None = Field(default=None, max_length=5000)
+    title: Text(300)
+    quantity: Quantity
+    unit_price_fen: UnitPriceFen
+    justification: Text(5000, min_length=0) | None = None
 
 
 class LineUpdate(RequestSchema):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    quantity: int | None = Field(default=None, gt=0, le=10_000_000)
-    unit_price_fen: int | None = Field(default=None, gt=0, le=10_000_000_000)
-    justification: str | None = Field(default=None, max_length=5000)
+    title: Text(300) | None = None
+    quantity: Quantity | None = None
+    unit_price_fen: UnitPriceFen | None = None
+    justification: Text(5000, min_length=0) | None = None
 
 
 class Approve(RequestSchema):
-    approved_fen: int = Field(gt=0)
-    note: str | None = Field(default=None, max_length=2000)
+    approved_fen: PositiveFen
+    note: Text(2000, min_length=0) | None = None
 
 
 class Reason(RequestSchema):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text(2000)
 
 
 class Adjustment(RequestSchema):
-    delta_fen: int
-    reason: str = Field(min_length=1, max_length=2000)
+    delta_fen: FenDelta
+    reason: Text(2000)
 
 
 class LineOut(ResponseSchema):

@@ -6,15 +6,17 @@ from typing import Literal
 
 from pydantic import Field
 
+from kernel.bounds import PositiveFen, UnitPriceFen
 from kernel.deps import RequestSchema, ResponseSchema
 
 Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
 
 
 class PolicyIn(RequestSchema):
-    caps: dict[Category, int] = Field(description="unit price cap per category, in fen")
-    special_caps: dict[Category, int] = Field(description="cap for a line with a justified special need, in fen")
-    decentralized_threshold_fen: int = Field(gt=0)
+    caps: dict[Category, UnitPriceFen] = Field(description="unit price cap per category, in fen")
+    special_caps: dict[Category, UnitPriceFen] = Field(
+        description="cap for a line with a justified special need, in fen")
+    decentralized_threshold_fen: PositiveFen
 
 
 class PolicyOut(ResponseSchema):
