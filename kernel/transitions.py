@@ -110,12 +110,14 @@ class StateMachine:
                     where: Iterable[sa.ColumnElement[bool]] = (), data: dict[str, Any] | None = None,
                     events: Iterable[Event] = (), history_type: str | None = None,
                     history_action: str | None = None, record: bool = True,
+                    audience: Iterable[str] | None = history.EVERYONE,
                     refused: Conflict | None = None) -> Transition:
         """Moves the object by `command` if it is still in one of the command's from-states (and
         `where` holds), together with `values`, its history entry and `events`; else raises 409
         (`refused` when the status allowed it and only `where` failed).
 
-        The history goes on `history_type` (default: the aggregate) under the object's id."""
+        The history goes on `history_type` (default: the aggregate) under the object's id, for
+        `audience` (see kernel.history; default: everyone who may read the object)."""
         transition = self.table[command]
         now = utcnow()
         changes: dict[str, Any] = dict(values or {})
@@ -143,7 +145,7 @@ class StateMachine:
             raise self.conflict(command, status_now)
         if record:
             await history.record(session, history_type or self.aggregate, object_id,
-                                 history_action or transition.action, actor, data)
+                                 history_action or transition.action, actor, data, audience=audience)
         await add_events(session, list(events))
         return transition
 

@@ -39,3 +39,9 @@ async def test_each_reader_reads_the_entries_addressed_to_it_page_by_page(databa
         assert await actions(set()) == ["created"]
     finally:
         await db.dispose()
+
+
+def test_ids_made_in_one_millisecond_still_sort_in_the_order_they_were_made():
+    made = [new_id() for _ in range(20_000)]  # many per millisecond
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert {i.version for i in made} == {7}
