@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import Word
 from kernel.deps import Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.procurement.agreements import schemas, service
@@ -19,7 +20,7 @@ LEAD = {"x-roles": ["procurement"]}
 
 @router.get("/agreements", response_model=Page[schemas.AgreementOut], openapi_extra=READERS,
             summary="Lists agreements of the caller's campaigns (lead, participant or winning supplier).")
-async def list_agreements(principal: CurrentPrincipal, session: Session, status: str | None = None,
+async def list_agreements(principal: CurrentPrincipal, session: Session, status: Word | None = None,
                           cursor: Cursor = None, limit: Limit = 100):
     query = sa.select(Agreement).where(service.visible_agreements(principal))
     if status:

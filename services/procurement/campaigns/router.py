@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.procurement.campaigns import ocds, offers, schemas, service
@@ -32,7 +33,7 @@ async def create_campaign(data: schemas.CampaignCreate, principal: CurrentPrinci
 
 @router.get("/campaigns", response_model=Page[schemas.CampaignOut], openapi_extra=READERS,
             summary="Lists the campaigns the caller leads, takes part in, or is invited to.")
-async def list_campaigns(principal: CurrentPrincipal, session: Session, status: str | None = None,
+async def list_campaigns(principal: CurrentPrincipal, session: Session, status: Word | None = None,
                          cursor: Cursor = None, limit: Limit = 50):
     query = sa.select(Campaign).where(visible_campaigns(principal))
     if status:

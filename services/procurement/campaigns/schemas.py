@@ -5,18 +5,19 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
+from kernel.bounds import FiscalYear, Quantity, Score, Text, UnitPriceFen
 from kernel.deps import RequestSchema, ResponseSchema
 
 
 class ItemIn(RequestSchema):
     product_id: uuid.UUID
-    cap_unit_price_fen: int = Field(gt=0)
+    cap_unit_price_fen: UnitPriceFen
 
 
 class CampaignCreate(RequestSchema):
-    title: str = Field(min_length=1, max_length=300)
+    title: Text(300)
     lead_org_id: uuid.UUID
-    fiscal_year: int = Field(ge=2000, le=2100)
+    fiscal_year: FiscalYear
     participant_org_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
     items: list[ItemIn] = Field(min_length=1, max_length=100)
     min_offers: int = Field(default=2, ge=1, le=100)
@@ -64,7 +65,7 @@ class CampaignOut(ResponseSchema):
 class DemandCreate(RequestSchema):
     org_id: uuid.UUID
     item_id: uuid.UUID
-    quantity: int = Field(gt=0, le=10_000_000)
+    quantity: Quantity
     budget_line_id: uuid.UUID
 
 
@@ -88,7 +89,7 @@ class OpenOffers(RequestSchema):
 
 class OfferItem(RequestSchema):
     item_id: uuid.UUID
-    unit_price_fen: int = Field(gt=0)
+    unit_price_fen: UnitPriceFen
 
 
 class OfferCreate(RequestSchema):
@@ -111,12 +112,12 @@ class OfferOut(ResponseSchema):
 
 
 class Panel(RequestSchema):
-    member_user_ids: list[str] = Field(min_length=3, max_length=99)
+    member_user_ids: list[Text(200)] = Field(min_length=3, max_length=99)
 
 
 class EvaluationCreate(RequestSchema):
     supplier_org_id: uuid.UUID
-    score: int = Field(ge=0, le=100)
+    score: Score
     recommend: bool
 
 
@@ -136,7 +137,7 @@ class Award(RequestSchema):
 
 
 class Reason(RequestSchema):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text(2000)
 
 
 class ComplaintOut(ResponseSchema):
@@ -152,4 +153,4 @@ class ComplaintOut(ResponseSchema):
 
 class ComplaintResolution(RequestSchema):
     upheld: bool
-    resolution: str = Field(min_length=1, max_length=2000)
+    resolution: Text(2000)

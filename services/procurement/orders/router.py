@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.procurement.orders import schemas, service
@@ -24,7 +25,7 @@ async def place_order(data: schemas.OrderCreate, principal: CurrentPrincipal, se
 @router.get("/orders", response_model=Page[schemas.OrderOut], openapi_extra=READERS,
             summary="Lists orders of the caller's subtree, or under its agreements (lead, supplier).")
 async def list_orders(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
-                      status: str | None = None, cursor: Cursor = None, limit: Limit = 100):
+                      status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.orders_query(principal, org_id, status), Order.id,
                                         cursor=cursor, limit=limit)
     return Page(items=items, next_cursor=next_cursor)

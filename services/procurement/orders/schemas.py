@@ -5,21 +5,22 @@ from datetime import datetime
 
 from pydantic import Field, model_validator
 
+from kernel.bounds import Quantity, Text, UTCTime
 from kernel.deps import RequestSchema, ResponseSchema
 
 
 class OrderCreate(RequestSchema):
     agreement_id: uuid.UUID
     item_id: uuid.UUID
-    quantity: int = Field(gt=0, le=10_000_000)
+    quantity: Quantity
     budget_line_id: uuid.UUID
     org_id: uuid.UUID
 
 
 class Delivery(RequestSchema):
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    keys: list[str] | None = Field(default=None, max_length=10_000)
+    valid_from: UTCTime | None = None
+    valid_to: UTCTime | None = None
+    keys: list[Text(500)] | None = Field(default=None, max_length=10_000)
 
     @model_validator(mode="after")
     def _dates_in_order(self):
@@ -29,7 +30,7 @@ class Delivery(RequestSchema):
 
 
 class CancelOrder(RequestSchema):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text(2000, min_length=0) | None = None
 
 
 class OrderOut(ResponseSchema):

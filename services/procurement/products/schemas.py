@@ -4,20 +4,19 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
-
+from kernel.bounds import Months, Text
 from kernel.deps import RequestSchema, ResponseSchema
 
 Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
 
 
 class ProductCreate(RequestSchema):
-    vendor: str = Field(min_length=1, max_length=200)
-    name: str = Field(min_length=1, max_length=200)
-    edition: str = Field(min_length=1, max_length=200)
+    vendor: Text(200)
+    name: Text(200)
+    edition: Text(200)
     category: Category
     metric: Literal["device", "user", "concurrent"]
-    term_months: int | None = Field(default=None, gt=0, le=600)
+    term_months: Months | None = None
     domestic: bool
 
 
