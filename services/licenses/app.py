@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kernel.service_app import create_service_app
+from services.licenses.allocations.batching import SeatBatcher
 from services.licenses.allocations.router import router as allocations_router
 from services.licenses.compliance.router import router as compliance_router
 from services.licenses.devices.router import router as devices_router
@@ -34,9 +35,12 @@ def database_url(settings: LicensesSettings) -> str:
 
 def create_app(settings: LicensesSettings | None = None, *, static_jwks: dict | None = None) -> FastAPI:
     settings = settings or LicensesSettings()
-    return create_service_app(
+    app = create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
         routers=[pools_router, allocations_router, devices_router, compliance_router], subscriptions=SUBSCRIPTIONS,
         background_tasks=[expire_subscriptions],
         description="Licenses service",
     )
+    app.state.seats = SeatBatcher(app.state.db, max_batch=settings.allocation_batch_max,
+                                  window_seconds=settings.allocation_batch_window_ms / 1000)
+    return app

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kernel.settings import ProcessSettings
@@ -10,3 +11,7 @@ class LicensesSettings(ProcessSettings):
 
     # How often ended subscriptions are looked for (SPEC: within a minute or so of valid_to).
     expiry_interval_seconds: float = 20.0
+    # Group commit of allocations (allocations/batching.py): at most this many requests for one
+    # pool in one transaction, and under contention the next batch waits this long for stragglers.
+    allocation_batch_max: int = Field(default=256, ge=1, le=10_000)
+    allocation_batch_window_ms: float = Field(default=2.0, ge=0, le=50)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
@@ -21,8 +21,10 @@ WRITERS = {"x-roles": ["it_admin"]}
                                                409: {"description": "no seat left (no-seats-available)"}},
              summary="Allocates a seat to a device or a user; the same assignee again gets its seat (200).")
 async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal: CurrentPrincipal,
-                   session: Session, response: Response):
-    allocation, created = await service.allocate_seat(session, principal, pool_id, data)
+                   request: Request, response: Response):
+    # Through the pool's group commit (batching.py): concurrent requests share one transaction.
+    allocation, created = await request.app.state.seats.allocate(
+        service.SeatAsk(principal, data.assignee_type, data.assignee_id), pool_id)
     if not created:
         response.status_code = 200
     return allocation

@@ -4,16 +4,17 @@ inserts, in one transaction: never read-then-write, so no interleaving can over-
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import PoolLow, SeatAllocated, SeatReclaimed
-from kernel.errors import Conflict, NotFound
+from kernel.db import insert_ignore
+from kernel.errors import Conflict, DomainError, NotFound
 from kernel.events import Event, new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory, in_subtree
@@ -37,13 +38,6 @@ def device_id_of(assignee_type: str, assignee_id: str) -> uuid.UUID | None:
         return None
 
 
-async def active_allocation(session: AsyncSession, pool_id: uuid.UUID, assignee_type: str,
-                            assignee_id: str) -> Allocation | None:
-    return (await session.execute(sa.select(Allocation).where(
-        Allocation.pool_id == pool_id, Allocation.assignee_type == assignee_type,
-        Allocation.assignee_id == assignee_id, Allocation.status == "active"))).scalar_one_or_none()
-
-
 def low_event(pool_id, org_id, total: int, allocated: int, threshold: int | None, taken: int) -> Event | None:
     """`licenses.pool.low` when this change took the available seats below the pool's threshold."""
     after = total - allocated
@@ -53,113 +47,177 @@ def low_event(pool_id, org_id, total: int, allocated: int, threshold: int | None
                                                    threshold=threshold), source=SOURCE, about=pool_id)
 
 
-async def allocate_seat(session: AsyncSession, principal: Principal, pool_id: uuid.UUID,
-                        data: schemas.AllocationCreate) -> tuple[schemas.AllocationOut, bool]:
-    """Takes one seat for the assignee; (allocation, True) when new, (existing, False) when held."""
-    if principal.roles == frozenset({"auditor"}) or not principal.has_any(*pools.WRITERS):
-        pools.require_writer(principal, await pools.visible_pool(session, principal, pool_id))
-    now = utcnow()
-    # The pool's row is the one every allocation of this pool queues on, so its lock is taken last:
-    # the rows are written first and the counter moves just before the commit, instead of the lock
-    # being held over four round trips (docs/performance.md has the figures).
-    # The hot path speaks Core to the tables, skipping the ORM's bulk-DML bookkeeping, and passes
-    # rows as parameters so that each statement's compiled form is cached.
+@dataclass(frozen=True)
+class SeatAsk:
+    """One request for a seat, as it waits in a batch."""
+
+    principal: Principal
+    assignee_type: str
+    assignee_id: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.assignee_type, self.assignee_id
+
+
+# (allocation, created), the error to answer, or None: ask again in the next batch.
+Outcome = tuple[schemas.AllocationOut, bool] | DomainError | None
+
+
+def no_seat(pool_id: uuid.UUID) -> Conflict:
+    return Conflict(f"pool {pool_id} has no seat left", slug="no-seats-available",
+                    title="No seats available in this pool")
+
+
+async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[SeatAsk]) -> list[Outcome]:
+    """Takes one seat for each ask in the session's transaction, which the caller commits (the
+    group commit of allocations.batching, and the bulk allocation).
+
+    Each ask gets what it would have got alone: (allocation, True) when new, (existing, False) when
+    its assignee already holds a seat of the pool, or the error to answer (not found, forbidden, no
+    seat left). When only k seats remain, the first k new assignees win. The database stays the
+    arbiter, so replicas batching on their own stay correct: the partial unique index decides who
+    holds a seat, the guarded counter update (CHECK allocated <= total behind it) who gets one."""
     pool = Pool.__table__.c
-    found = (await session.execute(sa.select(pool.org_id, pool.category).where(
-        pool.id == pool_id, in_subtree(pool.org_path, principal)))).first()
-    if found is None:
-        await pools.visible_pool(session, principal, pool_id)  # says why: not found, or not yours
-        raise NotFound(f"no pool {pool_id}")
-    allocation_id, device_id = new_id(), device_id_of(data.assignee_type, data.assignee_id)
-    row = dict(id=allocation_id, pool_id=pool_id, org_id=found.org_id, assignee_type=data.assignee_type,
-               assignee_id=data.assignee_id, device_id=device_id, status="active", reason=None, allocated_at=now,
-               reclaimed_at=None, created_at=now, updated_at=now)
-    try:
-        await session.execute(sa.insert(Allocation.__table__), row)
-    except IntegrityError:
-        # The assignee already holds a seat of this pool (perhaps taken a moment ago by a request
-        # racing this one): answer with that seat.
-        await session.rollback()
-        existing = await active_allocation(session, pool_id, data.assignee_type, data.assignee_id)
-        if existing is None:
-            raise
-        return schemas.AllocationOut.model_validate(existing), False
-    await session.execute(sa.insert(AllocationEntry.__table__), dict(
-        id=new_id(), allocation_id=allocation_id, pool_id=pool_id, category=found.category, device_id=device_id,
-        kind="allocated", reason=None, actor=history.actor_of(principal), at=now))
-    await add_events(session, [new_event("licenses.seat.allocated", SeatAllocated(
-        allocation_id=allocation_id, pool_id=pool_id, org_id=found.org_id, assignee_type=data.assignee_type,
-        assignee_id=data.assignee_id), source=SOURCE, about=allocation_id)])
-    # The guard: a seat only while one is left. No seat, and everything above is rolled back.
-    taken = (await session.execute(
-        sa.update(Pool.__table__).where(pool.id == pool_id, pool.allocated < pool.total)
-        .values(allocated=pool.allocated + 1, updated_at=now)
+    found = (await session.execute(sa.select(pool.org_id, pool.org_path, pool.category)
+                                   .where(pool.id == pool_id))).first()
+    outcomes: list[Outcome] = [None] * len(asks)
+    for i, ask in enumerate(asks):
+        if found is None or not ask.principal.covers(found.org_path):
+            outcomes[i] = NotFound(f"no pool {pool_id} in your subtree")
+            continue
+        try:
+            pools.require_writer(ask.principal, found.org_path)
+        except DomainError as refused:
+            outcomes[i] = refused
+    # The first ask of each assignee inserts; a repeat in the same batch shares its answer.
+    first: dict[tuple[str, str], int] = {}
+    for i, ask in enumerate(asks):
+        if outcomes[i] is None:
+            first.setdefault(ask.key, i)
+    if not first:
+        return outcomes
+    now = utcnow()
+    rows = []
+    for key in first:
+        rows.append(dict(id=new_id(), pool_id=pool_id, org_id=found.org_id, assignee_type=key[0],
+                         assignee_id=key[1], device_id=device_id_of(*key), status="active", reason=None,
+                         allocated_at=now, reclaimed_at=None, created_at=now, updated_at=now))
+    # Rows are written first and the contended counter moves last (docs/performance.md). An
+    # assignee that already holds a seat, or is taking one in a racing transaction, inserts nothing
+    # here: the insert waits for the racer and skips its key, and the seat held is read below.
+    # Keys go in in sorted order, so two batches sharing assignees wait for each other in one
+    # order only (no deadlock); seats still go to the first come (`rows` keeps the arrival order).
+    ordered = sorted(rows, key=lambda r: (r["assignee_type"], r["assignee_id"]))
+    inserted = set((await session.execute(
+        insert_ignore(session, Allocation.__table__, index_elements=["pool_id", "assignee_type", "assignee_id"],
+                      index_where=sa.text("status = 'active'")).returning(Allocation.__table__.c.id),
+        ordered[0] if len(ordered) == 1 else ordered)).scalars())
+    rows_by_key = {(r["assignee_type"], r["assignee_id"]): r for r in rows}
+    new = [row for row in rows if row["id"] in inserted]
+    held = {}
+    if len(new) < len(rows):
+        held = await active_allocations(session, pool_id, [(r["assignee_type"], r["assignee_id"])
+                                                           for r in rows if r["id"] not in inserted])
+    granted, taken = await take_seats(session, pool_id, new)
+    winners = {(r["assignee_type"], r["assignee_id"]): schemas.AllocationOut(**r) for r in new[:granted]}
+    if granted:
+        entries, events = [], []
+        for row in new[:granted]:
+            ask = asks[first[(row["assignee_type"], row["assignee_id"])]]
+            entries.append(dict(id=new_id(), allocation_id=row["id"], pool_id=pool_id, category=found.category,
+                                device_id=row["device_id"], kind="allocated", reason=None,
+                                actor=history.actor_of(ask.principal), at=now))
+            events.append(new_event("licenses.seat.allocated", SeatAllocated(
+                allocation_id=row["id"], pool_id=pool_id, org_id=found.org_id, assignee_type=row["assignee_type"],
+                assignee_id=row["assignee_id"]), source=SOURCE, about=row["id"]))
+        await session.execute(sa.insert(AllocationEntry.__table__), entries[0] if granted == 1 else entries)
+        if low := low_event(pool_id, found.org_id, taken.total, taken.allocated, taken.low_threshold, granted):
+            events.append(low)
+        await add_events(session, events)
+    for i, ask in enumerate(asks):
+        if outcomes[i] is not None:
+            continue
+        if ask.key in winners:
+            outcomes[i] = (winners[ask.key], first[ask.key] == i)
+        elif ask.key in held:
+            outcomes[i] = (held[ask.key], False)
+        elif ask.key in rows_by_key and rows_by_key[ask.key]["id"] in inserted:
+            outcomes[i] = no_seat(pool_id)
+        # else: its key collided with a seat given back before it could be read; None: ask again.
+    return outcomes
+
+
+async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict]):
+    """Moves the pool's counter by as many of `new` as there are seats; returns (granted, the pool
+    row after) and deletes the rows of those that got none (the last ones: first come, first served)."""
+    if not new:
+        return 0, None
+    pool = Pool.__table__.c
+    bumped = (await session.execute(
+        sa.update(Pool.__table__).where(pool.id == pool_id, pool.allocated + len(new) <= pool.total)
+        .values(allocated=pool.allocated + len(new), updated_at=new[0]["created_at"])
         .returning(pool.total, pool.allocated, pool.low_threshold))).first()
-    if taken is None:
-        await session.rollback()
-        raise Conflict(f"pool {pool_id} has no seat left", slug="no-seats-available",
-                       title="No seats available in this pool")
-    if low := low_event(pool_id, found.org_id, taken.total, taken.allocated, taken.low_threshold, 1):
-        await add_events(session, [low])
-    await session.commit()
-    return schemas.AllocationOut(**row), True
+    if bumped is not None:
+        return len(new), bumped
+    # Not enough seats for all: count what is left under the row's lock (FOR NO KEY UPDATE does
+    # not wait for the key-share locks that racing inserts hold on the pool row; SQLite's BEGIN
+    # IMMEDIATE already holds the write lock), give those out and take the other rows back.
+    left = (await session.execute(sa.select(pool.total, pool.allocated).where(pool.id == pool_id)
+                                  .with_for_update(key_share=True))).one()
+    granted = max(0, min(len(new), left.total - left.allocated))
+    losers = [row["id"] for row in new[granted:]]
+    await session.execute(sa.delete(Allocation.__table__).where(Allocation.__table__.c.id.in_(losers)))
+    if not granted:
+        return 0, None
+    bumped = (await session.execute(
+        sa.update(Pool.__table__).where(pool.id == pool_id, pool.allocated + granted <= pool.total)
+        .values(allocated=pool.allocated + granted, updated_at=new[0]["created_at"])
+        .returning(pool.total, pool.allocated, pool.low_threshold))).one()
+    return granted, bumped
+
+
+async def active_allocations(session: AsyncSession, pool_id: uuid.UUID, keys: list[tuple[str, str]]
+                             ) -> dict[tuple[str, str], schemas.AllocationOut]:
+    """The seats these assignees hold in the pool, by (assignee_type, assignee_id)."""
+    wanted, held = set(keys), {}
+    ids = sorted({assignee_id for _, assignee_id in wanted})
+    for start in range(0, len(ids), 500):
+        rows = (await session.execute(sa.select(Allocation).where(
+            Allocation.pool_id == pool_id, Allocation.status == "active",
+            Allocation.assignee_id.in_(ids[start:start + 500])))).scalars()
+        held.update({(a.assignee_type, a.assignee_id): schemas.AllocationOut.model_validate(a) for a in rows
+                     if (a.assignee_type, a.assignee_id) in wanted})
+    return held
 
 
 async def allocate_bulk(session: AsyncSession, principal: Principal, pool_id: uuid.UUID,
                         data: schemas.BulkAllocationCreate) -> schemas.BulkResult:
-    """Allocates to many assignees at once, as many as there are seats, in the order given."""
+    """Allocates to many assignees at once, as many as there are seats, in the order given: the
+    same statements as a batch of single allocations, so a bulk racing single requests for the
+    same assignees answers each with the seat it holds (200), never a unique-key error."""
     pool = await pools.visible_pool(session, principal, pool_id)
     pools.require_writer(principal, pool)
-    wanted: dict[tuple[str, str], None] = dict.fromkeys((i.assignee_type, i.assignee_id) for i in data.items)
-    held: dict[tuple[str, str], uuid.UUID] = {}
-    ids = [assignee_id for _, assignee_id in wanted]
-    for start in range(0, len(ids), 500):
-        rows = await session.execute(sa.select(Allocation.id, Allocation.assignee_type, Allocation.assignee_id).where(
-            Allocation.pool_id == pool_id, Allocation.status == "active",
-            Allocation.assignee_id.in_(ids[start:start + 500])))
-        held.update({(r.assignee_type, r.assignee_id): r.id for r in rows
-                     if (r.assignee_type, r.assignee_id) in wanted})
-    new = [key for key in wanted if key not in held]
-    # Lock the pool row for the count (SQLite's BEGIN IMMEDIATE already holds the write lock).
-    locked = (await session.execute(sa.select(Pool.total, Pool.allocated).where(Pool.id == pool_id)
-                                    .with_for_update())).one()
-    granted = new[:max(0, min(len(new), locked.total - locked.allocated))]
-    now, actor = utcnow(), history.actor_of(principal)
+    asks = [SeatAsk(principal, i.assignee_type, i.assignee_id) for i in data.items]
+    outcomes = await allocate_seats(session, pool_id, asks)
     results: dict[tuple[str, str], schemas.BulkItemResult] = {}
-    if granted:
-        bumped = (await session.execute(
-            sa.update(Pool).where(Pool.id == pool_id, Pool.allocated + len(granted) <= Pool.total)
-            .values(allocated=Pool.allocated + len(granted), updated_at=now)
-            .returning(Pool.total, Pool.allocated))).first()
-        if bumped is None:  # cannot happen under the lock; the condition stays as the guarantee
-            raise Conflict("the pool changed during the bulk allocation; try again", slug="pool-busy")
-        rows, entries, events = [], [], []
-        for assignee_type, assignee_id in granted:
-            allocation_id, device_id = new_id(), device_id_of(assignee_type, assignee_id)
-            rows.append(dict(id=allocation_id, pool_id=pool_id, org_id=pool.org_id, assignee_type=assignee_type,
-                             assignee_id=assignee_id, device_id=device_id, status="active", reason=None,
-                             allocated_at=now, reclaimed_at=None, created_at=now, updated_at=now))
-            entries.append(dict(id=new_id(), allocation_id=allocation_id, pool_id=pool_id, category=pool.category,
-                                device_id=device_id, kind="allocated", reason=None, actor=actor, at=now))
-            events.append(new_event("licenses.seat.allocated", SeatAllocated(
-                allocation_id=allocation_id, pool_id=pool_id, org_id=pool.org_id, assignee_type=assignee_type,
-                assignee_id=assignee_id), source=SOURCE, about=allocation_id))
-            results[(assignee_type, assignee_id)] = schemas.BulkItemResult(
-                assignee_type=assignee_type, assignee_id=assignee_id, status=201, allocation_id=allocation_id)
-        await session.execute(sa.insert(Allocation), rows)
-        await session.execute(sa.insert(AllocationEntry), entries)
-        if low := low_event(pool_id, pool.org_id, bumped.total, bumped.allocated, pool.low_threshold, len(granted)):
-            events.append(low)
-        await add_events(session, events)
-        await history.record(session, "pool", pool_id, "bulk_allocated", principal, {"seats": len(granted)})
+    for ask, outcome in zip(asks, outcomes, strict=True):
+        if ask.key in results:
+            continue  # a repeated item shares the first one's result
+        if isinstance(outcome, tuple):
+            allocation, created = outcome
+            results[ask.key] = schemas.BulkItemResult(assignee_type=ask.assignee_type, assignee_id=ask.assignee_id,
+                                                      status=201 if created else 200, allocation_id=allocation.id)
+        else:  # no seat left (None, a seat given back while it was read, is refused like one)
+            results[ask.key] = schemas.BulkItemResult(assignee_type=ask.assignee_type, assignee_id=ask.assignee_id,
+                                                      status=409, problem="no-seats-available")
+    allocated = sum(1 for r in results.values() if r.status == 201)
+    if allocated:
+        await history.record(session, "pool", pool_id, "bulk_allocated", principal, {"seats": allocated})
     await session.commit()
-    for key, allocation_id in held.items():
-        results[key] = schemas.BulkItemResult(assignee_type=key[0], assignee_id=key[1], status=200,
-                                              allocation_id=allocation_id)
-    items = [results.get((i.assignee_type, i.assignee_id)) or schemas.BulkItemResult(
-        assignee_type=i.assignee_type, assignee_id=i.assignee_id, status=409, problem="no-seats-available")
-        for i in data.items]
-    return schemas.BulkResult(pool_id=pool_id, allocated=len(granted), existing=len(held),
+    items = [results[(i.assignee_type, i.assignee_id)] for i in data.items]
+    return schemas.BulkResult(pool_id=pool_id, allocated=allocated,
+                              existing=sum(1 for r in results.values() if r.status == 200),
                               refused=sum(1 for i in items if i.status == 409), items=items)
 
 
