@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
 from kernel.settings import ProcessSettings
@@ -10,3 +12,6 @@ class ProcurementSettings(ProcessSettings):
 
     # How often campaigns whose standstill has ended are awarded.
     standstill_check_seconds: float = 30.0
+    # A jurisdiction's own working-day calendar (JSON; see docs/procurement.md). For the years it
+    # covers it decides instead of the mainland calendar of the `chinesecalendar` package.
+    calendar_file: Path | None = None

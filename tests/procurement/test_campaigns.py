@@ -137,6 +137,9 @@ async def test_a_complaint_holds_the_award_until_resolved(scenario, procurement)
     proposed = await scenario.to_award()
     assert proposed["status"] == "standstill" and proposed["agreement_id"] is None
     ends = datetime.fromisoformat(proposed["standstill_ends_at"])
+    # Shown as the end of its last working day, Beijing time.
+    until = datetime.fromisoformat(proposed["standstill_until"])
+    assert proposed["standstill_until"].endswith("T23:59:59+08:00") and (ends - until).total_seconds() == 1
     assert await finalize_due(procurement.db, ends.replace(year=ends.year - 1)) == 0  # not yet
     complaint = await scenario.call("POST", f"{scenario.path}/complaints", scenario.supplier_x, 201,
                                     json={"reason": "评审打分不公"})
@@ -145,7 +148,7 @@ async def test_a_complaint_holds_the_award_until_resolved(scenario, procurement)
                         json={"upheld": False, "resolution": "经复核，评审程序合规"})
     assert await finalize_due(procurement.db, ends) == 1
     done = await scenario.call("GET", scenario.path, scenario.lead)
-    assert done["status"] == "awarded" and done["agreement_id"]
+    assert done["status"] == "awarded" and done["agreement_id"] and done["standstill_until"] is None
 
 
 async def test_cancel_releases_every_pre_encumbrance(scenario, nats):

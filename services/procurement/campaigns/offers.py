@@ -26,7 +26,7 @@ from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
 from services.procurement.campaigns.access import Access, access
 from services.procurement.campaigns.models import Campaign, Complaint, Evaluation, Item, Offer, PanelMember
-from services.procurement.campaigns.working_days import add_working_days
+from services.procurement.campaigns.working_days import WorkingCalendar, add_working_days
 
 
 def round_is_open(campaign: Campaign) -> bool:
@@ -199,7 +199,8 @@ async def evaluate(session: AsyncSession, principal: Principal, campaign_id: uui
     return evaluation
 
 
-async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, data: schemas.Award) -> Access:
+async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, data: schemas.Award,
+                calendar: WorkingCalendar) -> Access:
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
     campaign = seen.campaign
@@ -232,7 +233,7 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
         item.unified_price_fen = prices[winner][item_id][0]
     now = utcnow()
     campaign.awarded_supplier_org_id = winner
-    campaign.standstill_ends_at = add_working_days(now, campaign.standstill_days)
+    campaign.standstill_ends_at = add_working_days(now, campaign.standstill_days, calendar)
     await campaigns.transition(session, principal, campaign, "standstill", "award_proposed",
                                {"supplier_org_id": str(winner), "standstill_ends_at":
                                 campaign.standstill_ends_at.isoformat()})

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
@@ -13,11 +15,19 @@ from kernel.pagination import Cursor, Limit, Page, paginate
 from services.procurement.campaigns import ocds, offers, schemas, service
 from services.procurement.campaigns.access import access, visible_campaigns
 from services.procurement.campaigns.models import Campaign, Demand
+from services.procurement.campaigns.working_days import WorkingCalendar, count_working_days, load
 
 router = APIRouter(prefix="/api/v1/procurement", tags=["campaigns"])
 READERS = {"x-roles": ["authenticated"]}
 LEAD = {"x-roles": ["procurement"]}
 SUPPLIER = {"x-roles": ["supplier"]}
+
+
+def get_calendar(request: Request) -> WorkingCalendar:
+    return load(request.app.state.settings.calendar_file)
+
+
+Calendar = Annotated[WorkingCalendar, Depends(get_calendar)]
 
 
 async def _out(session, principal, campaign_id):
@@ -29,6 +39,14 @@ async def _out(session, principal, campaign_id):
 async def create_campaign(data: schemas.CampaignCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     campaign = await service.create_campaign(session, orgs, principal, data)
     return await _out(session, principal, campaign.id)
+
+
+@router.get("/working-days", response_model=schemas.WorkingDays, openapi_extra=READERS,
+            summary="Counts working days on the mainland calendar (holidays and make-up days included).")
+async def working_days(principal: CurrentPrincipal, calendar: Calendar,
+                       start: Annotated[date, Query(alias="from")], days: Annotated[int, Query(ge=0, le=366)]):
+    counted = count_working_days(start, days, calendar)
+    return schemas.WorkingDays(from_=start, days=days, until=counted.until, calendar=counted.calendar)
 
 
 @router.get("/campaigns", response_model=Page[schemas.CampaignOut], openapi_extra=READERS,
@@ -132,8 +150,9 @@ async def evaluate(campaign_id: uuid.UUID, data: schemas.EvaluationCreate, princ
 
 @router.post("/campaigns/{campaign_id}/award", response_model=schemas.CampaignOut, openapi_extra=LEAD,
              summary="Awards to the lowest final price the panel majority recommends; the standstill starts.")
-async def award(campaign_id: uuid.UUID, data: schemas.Award, principal: CurrentPrincipal, session: Session):
-    return await service.campaign_out(session, await offers.award(session, principal, campaign_id, data))
+async def award(campaign_id: uuid.UUID, data: schemas.Award, principal: CurrentPrincipal, session: Session,
+                calendar: Calendar):
+    return await service.campaign_out(session, await offers.award(session, principal, campaign_id, data, calendar))
 
 
 @router.post("/campaigns/{campaign_id}/complaints", status_code=201, response_model=schemas.ComplaintOut,

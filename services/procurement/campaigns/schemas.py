@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kernel.bounds import FiscalYear, Quantity, Score, Text, UnitPriceFen
 from kernel.deps import RequestSchema, ResponseSchema
@@ -21,7 +21,8 @@ class CampaignCreate(RequestSchema):
     participant_org_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
     items: list[ItemIn] = Field(min_length=1, max_length=100)
     min_offers: int = Field(default=2, ge=1, le=100)
-    standstill_days: int = Field(default=0, ge=0, le=60)
+    # 7 working days: the time suppliers have to challenge an award (政府采购法 Art. 52).
+    standstill_days: int = Field(default=7, ge=0, le=60)
     agreement_months: int = Field(default=12, ge=1, le=60)
 
 
@@ -54,6 +55,8 @@ class CampaignOut(ResponseSchema):
     panel_member_user_ids: list[str]
     awarded_supplier_org_id: uuid.UUID | None
     standstill_ends_at: datetime | None
+    # In standstill: the end of its last working day, Beijing time.
+    standstill_until: datetime | None = None
     awarded_at: datetime | None
     end_reason: str | None
     savings_fen: int | None
@@ -130,6 +133,15 @@ class EvaluationOut(ResponseSchema):
     recommend: bool
     created_at: datetime
     updated_at: datetime
+
+
+class WorkingDays(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    days: int
+    until: date
+    calendar: str
 
 
 class Award(RequestSchema):

@@ -31,7 +31,7 @@ from services.procurement.campaigns.models import (
     PanelMember,
     Participant,
 )
-from services.procurement.campaigns.working_days import add_months
+from services.procurement.campaigns.working_days import add_months, end_of_last_day
 from services.procurement.products.models import Product
 
 SOURCE = "zhengban/procurement"
@@ -114,7 +114,9 @@ async def campaign_out(session: AsyncSession, seen: Access) -> schemas.CampaignO
         standstill_days=campaign.standstill_days, agreement_months=campaign.agreement_months, status=campaign.status,
         round=campaign.round, round_open=campaign.round_open, supplier_org_ids=list(suppliers),
         panel_member_user_ids=list(panel), awarded_supplier_org_id=campaign.awarded_supplier_org_id,
-        standstill_ends_at=campaign.standstill_ends_at, awarded_at=campaign.awarded_at,
+        standstill_ends_at=campaign.standstill_ends_at,
+        standstill_until=end_of_last_day(campaign.standstill_ends_at) if campaign.status == "standstill" else None,
+        awarded_at=campaign.awarded_at,
         end_reason=campaign.end_reason, savings_fen=savings, agreement_id=agreement_id,
         created_at=campaign.created_at, updated_at=campaign.updated_at)
 
