@@ -11,6 +11,7 @@ from gateway.identity import schemas, service
 from gateway.models import ApiKey, Org, User
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import Text
 from kernel.deps import Session
 from kernel.errors import Forbidden, NotFound, Unauthorized
 from kernel.pagination import Cursor, Limit, Page, paginate
@@ -22,8 +23,8 @@ internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 
 @auth_router.post("/auth/token", response_model=schemas.TokenOut, summary="Signs in and returns an access token.",
                   openapi_extra={"x-roles": ["public"]})
-async def issue_token(request: Request, session: Session, username: Annotated[str, Form()],
-                      password: Annotated[str, Form()]):
+async def issue_token(request: Request, session: Session, username: Annotated[Text(200), Form()],
+                      password: Annotated[str, Form(max_length=1000)]):
     user, org = await service.authenticate(session, username, password)
     token, ttl = request.app.state.signer.mint(subject=user.id, org_id=org.id, org_path=org.path, roles=user.roles,
                                                kind="user", name=user.username)
@@ -58,7 +59,7 @@ async def create_org(data: schemas.OrgCreate, principal: CurrentPrincipal, sessi
 @router.get("/orgs", response_model=Page[schemas.OrgOut], summary="Lists the orgs of the caller's subtree.",
             openapi_extra={"x-roles": ["authenticated"]})
 async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
-                    kind: str | None = None, parent_id: uuid.UUID | None = None):
+                    kind: schemas.OrgKind | None = None, parent_id: uuid.UUID | None = None):
     query = service.list_orgs_query(principal)
     if kind:
         query = query.where(Org.kind == kind)

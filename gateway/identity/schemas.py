@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from kernel.auth import ROLES
+from kernel.bounds import Text
 from kernel.deps import RequestSchema, ResponseSchema
 
 OrgKind = Literal["finance_bureau", "unit", "sasac", "soe_group", "enterprise", "procurement_center", "supplier"]
@@ -20,13 +21,13 @@ def _check_roles(roles: list[str]) -> list[str]:
 
 
 class OrgCreate(RequestSchema):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text(200)
     kind: OrgKind
     parent_id: uuid.UUID
 
 
 class OrgUpdate(RequestSchema):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text(200)
 
 
 class OrgOut(ResponseSchema):
@@ -43,8 +44,8 @@ class UserCreate(RequestSchema):
     username: str = Field(min_length=2, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=200)
     org_id: uuid.UUID
-    roles: list[str] = Field(min_length=1)
-    display_name: str | None = Field(default=None, max_length=200)
+    roles: list[Text(40)] = Field(min_length=1, max_length=20)
+    display_name: Text(200, min_length=0) | None = None
 
     _roles = field_validator("roles")(_check_roles)
 
@@ -60,9 +61,9 @@ class UserOut(ResponseSchema):
 
 
 class ApiKeyCreate(RequestSchema):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text(200)
     org_id: uuid.UUID
-    roles: list[str] = Field(min_length=1)
+    roles: list[Text(40)] = Field(min_length=1, max_length=20)
 
     _roles = field_validator("roles")(_check_roles)
 

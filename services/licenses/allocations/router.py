@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import Text, Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.allocations import schemas, service
@@ -40,7 +41,7 @@ async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, 
 @router.get("/allocations", response_model=Page[schemas.AllocationOut], openapi_extra=READERS,
             summary="Lists allocations in the caller's subtree, by pool, assignee or status.")
 async def list_allocations(principal: CurrentPrincipal, session: Session, pool_id: uuid.UUID | None = None,
-                           assignee_id: str | None = None, status: str | None = None, cursor: Cursor = None,
+                           assignee_id: Text(200) | None = None, status: Word | None = None, cursor: Cursor = None,
                            limit: Limit = 100):
     items, next_cursor = await paginate(session, service.allocations_query(principal, pool_id, assignee_id, status),
                                         Allocation.id, cursor=cursor, limit=limit)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from kernel.bounds import Text
 from kernel.deps import RequestSchema, ResponseSchema
 
 BULK_MAX = 10_000  # per request; larger provisioning runs send several (the gateway caps bodies at 1 MiB)
@@ -13,7 +14,7 @@ BULK_MAX = 10_000  # per request; larger provisioning runs send several (the gat
 
 class AllocationCreate(RequestSchema):
     assignee_type: Literal["device", "user"]
-    assignee_id: str = Field(min_length=1, max_length=200)
+    assignee_id: Text(200)
 
 
 class BulkAllocationCreate(RequestSchema):
@@ -51,7 +52,7 @@ class BulkResult(ResponseSchema):
 
 
 class Reclaim(RequestSchema):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text(500)
 
 
 class ReclaimRunCreate(RequestSchema):

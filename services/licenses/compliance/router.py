@@ -5,6 +5,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import Text
 from kernel.deps import Orgs, Session
 from services.licenses.compliance import service
 
@@ -19,14 +20,14 @@ async def _report(session, orgs, principal, org_id: uuid.UUID, as_of: str | None
 @router.get("/compliance", openapi_extra=READERS,
             summary="The compliance position of an org's subtree now or at a past date or time (as_of).")
 async def compliance(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
-                     as_of: str | None = None):
+                     as_of: Text(40) | None = None):
     return await _report(session, orgs, principal, org_id, as_of)
 
 
 @router.get("/compliance.csv", openapi_extra=READERS, response_class=Response,
             summary="The compliance position as the inspection survey form, in CSV.")
 async def compliance_csv(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
-                         as_of: str | None = None):
+                         as_of: Text(40) | None = None):
     report = await _report(session, orgs, principal, org_id, as_of)
     return Response(service.as_csv(report), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="compliance.csv"'})
@@ -35,7 +36,7 @@ async def compliance_csv(org_id: uuid.UUID, principal: CurrentPrincipal, session
 @router.get("/compliance.xlsx", openapi_extra=READERS, response_class=Response,
             summary="The compliance position as the inspection survey form, in Excel.")
 async def compliance_xlsx(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
-                          as_of: str | None = None):
+                          as_of: Text(40) | None = None):
     report = await _report(session, orgs, principal, org_id, as_of)
     return Response(service.as_xlsx(report),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

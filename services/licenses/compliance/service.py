@@ -7,13 +7,14 @@ import csv
 import io
 import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from kernel.auth import Principal
+from kernel.bounds import moment_or_day
 from kernel.errors import InvalidInput
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
@@ -31,17 +32,10 @@ def parse_as_of(value: str | None) -> datetime:
     if not value:
         return utcnow()
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day + timedelta(days=1), time(), CHINA).astimezone(UTC) - timedelta(
-                microseconds=1)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment_or_day(value)
     except ValueError as exc:
-        raise InvalidInput(f"as_of {value!r} is neither a date (2026-11-23) nor a time (RFC 3339)",
-                           slug="invalid-as-of") from exc
-    if moment.tzinfo is None:
-        raise InvalidInput("as_of needs a time zone (for example 2026-11-23T08:00:00Z)", slug="invalid-as-of")
-    return moment.astimezone(UTC)
+        raise InvalidInput(f"as_of {value!r}: a date (2026-11-23) or a time with its zone (RFC 3339) is expected; "
+                           f"{exc}", slug="invalid-as-of") from exc
 
 
 async def position(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.devices import schemas, service
@@ -25,7 +26,7 @@ async def register_device(data: schemas.DeviceCreate, principal: CurrentPrincipa
 @router.get("/devices", response_model=Page[schemas.DeviceOut], openapi_extra=READERS,
             summary="Lists devices in the caller's subtree.")
 async def list_devices(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
-                       status: str | None = None, cursor: Cursor = None, limit: Limit = 100):
+                       status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.devices_query(principal, org_id, status), Device.id,
                                         cursor=cursor, limit=limit)
     return Page(items=items, next_cursor=next_cursor)

@@ -6,17 +6,18 @@ from typing import Literal
 
 from pydantic import Field
 
+from kernel.bounds import Text
 from kernel.deps import RequestSchema, ResponseSchema
 from services.licenses.pools.schemas import Category
 
 
 class DeviceCreate(RequestSchema):
     org_id: uuid.UUID
-    asset_tag: str = Field(min_length=1, max_length=100)
-    hostname: str = Field(min_length=1, max_length=200)
+    asset_tag: Text(100)
+    hostname: Text(200)
     kind: Literal["desktop", "laptop", "server"]
-    os_name: str | None = Field(default=None, max_length=200)
-    owner: str | None = Field(default=None, max_length=200)
+    os_name: Text(200, min_length=0) | None = None
+    owner: Text(200, min_length=0) | None = None
 
 
 class DeviceOut(ResponseSchema):
@@ -35,9 +36,9 @@ class DeviceOut(ResponseSchema):
 
 
 class Software(RequestSchema):
-    name: str = Field(min_length=1, max_length=200)
-    vendor: str | None = Field(default=None, max_length=200)
-    version: str | None = Field(default=None, max_length=100)
+    name: Text(200)
+    vendor: Text(200, min_length=0) | None = None
+    version: Text(100, min_length=0) | None = None
     category: Category
 
 

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
+from kernel.bounds import Seats, SeatThreshold, Text, UTCTime
 from kernel.deps import RequestSchema, ResponseSchema
 
 Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
@@ -15,16 +16,16 @@ Metric = Literal["device", "user", "concurrent"]
 class EntitlementCreate(RequestSchema):
     org_id: uuid.UUID
     product_id: uuid.UUID | None = None
-    product_name: str = Field(min_length=1, max_length=200)
-    vendor: str = Field(min_length=1, max_length=200)
+    product_name: Text(200)
+    vendor: Text(200)
     category: Category
     metric: Metric
-    quantity: int = Field(gt=0, le=10_000_000_000)
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
+    quantity: Seats
+    valid_from: UTCTime | None = None
+    valid_to: UTCTime | None = None
     # Entitlements from orders come only from delivery events.
     source: Literal["manual", "oem"]
-    reference: str | None = Field(default=None, max_length=200)
+    reference: Text(200, min_length=0) | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self):
@@ -70,14 +71,14 @@ class PoolOut(ResponseSchema):
 
 
 class PoolUpdate(RequestSchema):
-    low_threshold: int | None = Field(ge=0)
+    low_threshold: SeatThreshold | None
 
 
 class TransferCreate(RequestSchema):
     from_pool_id: uuid.UUID
     to_org_id: uuid.UUID
-    seats: int = Field(gt=0)
-    reason: str = Field(min_length=1, max_length=500)
+    seats: Seats
+    reason: Text(500)
 
 
 class TransferOut(ResponseSchema):
