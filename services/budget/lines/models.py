@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.ids import new_id, utcnow
+from kernel.transitions import StateMachine
 from services.budget.models import Base
 
 STATUSES = ("draft", "submitted", "approved", "rejected", "closed")
@@ -63,3 +64,18 @@ class BudgetLine(Base):
     @property
     def available_fen(self) -> int:
         return self.approved_fen + self.adjusted_fen - self.pre_encumbered_fen - self.reserved_fen - self.spent_fen
+
+
+# SPEC: draft → submitted → approved | rejected, submitted → draft (returned, or with a control
+# figure), approved → closed at year end. Editing and adjusting keep the status but must not
+# interleave with a change of it.
+LINE = StateMachine("line", BudgetLine, STATUSES, {
+    "edit": ("draft", None, "edited"),
+    "submit": ("draft", "submitted", "submitted"),
+    "approve": ("submitted", "approved"),
+    "reject": ("submitted", "rejected"),
+    "return": ("submitted", "draft", "returned"),
+    "control": ("submitted", "draft", "controlled"),
+    "adjust": ("approved", None, "adjusted"),
+    "close": ("approved", "closed"),
+})

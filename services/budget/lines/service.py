@@ -15,11 +15,10 @@ from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory, in_subtree
-from kernel.outbox import add_event
 from kernel.schema import orgs as orgs_table
 from services.budget.ledger import service as ledger
 from services.budget.lines import schemas
-from services.budget.lines.models import BudgetLine
+from services.budget.lines.models import LINE, BudgetLine
 from services.budget.policies import service as policies
 
 SOURCE = "zhengban/budget"
@@ -37,12 +36,6 @@ async def visible_line(session: AsyncSession, principal: Principal, line_id: uui
 def _require(principal: Principal, line_or_path, roles: tuple[str, ...]) -> None:
     refuse_auditor_writes(principal)
     principal.require(line_or_path if isinstance(line_or_path, str) else line_or_path.org_path, *roles)
-
-
-def _require_status(line: BudgetLine, *statuses: str) -> None:
-    if line.status not in statuses:
-        raise Conflict(f"the line is {line.status}; this needs it {' or '.join(statuses)}", slug="invalid-status",
-                       status_now=line.status)
 
 
 def _require_not_submitter(principal: Principal, line: BudgetLine) -> None:
@@ -89,16 +82,18 @@ async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                       data: schemas.LineUpdate) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
     _require(principal, line, EDITORS)
-    _require_status(line, "draft")
+    LINE.require("edit", line.status)
     changes = data.model_dump(exclude_unset=True)
-    for field, value in changes.items():
-        setattr(line, field, value)
+    merged = {field: changes.get(field, getattr(line, field))
+              for field in ("title", "quantity", "unit_price_fen", "justification")}
     org = await orgs.existing(session, line.org_id)
-    for field, value in (await _price_check(session, org, line.category, line.unit_price_fen, line.quantity,
-                                            line.justification)).items():
-        setattr(line, field, value)
-    line.updated_at = utcnow()
-    await history.record(session, "line", line.id, "edited", principal, changes)
+    priced = await _price_check(session, org, line.category, merged["unit_price_fen"], merged["quantity"],
+                                merged["justification"])
+    # The price check read this version of the line; an edit that landed meanwhile would make
+    # its figures disagree with the merged fields, so this one is refused rather than mixed in.
+    await LINE.apply(session, "edit", line.id, actor=principal, values={**changes, **priced}, data=changes,
+                     where=[BudgetLine.updated_at == line.updated_at],
+                     refused=Conflict("the line was edited meanwhile; read it again", slug="edited-meanwhile"))
     await session.commit()
     return line
 
@@ -106,40 +101,40 @@ async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Prin
 async def submit_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
     _require(principal, line, EDITORS)
-    _require_status(line, "draft")
+    LINE.require("submit", line.status)
     now = utcnow()
-    line.status, line.submitted_by, line.submitted_at, line.updated_at = (
-        "submitted", history.actor_of(principal), now, now)
-    await history.record(session, "line", line.id, "submitted", principal)
+    await LINE.apply(session, "submit", line.id, actor=principal,
+                     values={"submitted_by": history.actor_of(principal), "submitted_at": now})
     await session.commit()
     return line
 
 
-async def _decide(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
+async def _decide(session: AsyncSession, principal: Principal, line_id: uuid.UUID, command: str) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
     _require(principal, line, FINANCE)
-    _require_status(line, "submitted")
+    LINE.require(command, line.status)
     _require_not_submitter(principal, line)
     return line
 
 
 async def approve_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                        data: schemas.Approve) -> BudgetLine:
-    line = await _decide(session, principal, line_id)
+    line = await _decide(session, principal, line_id, "approve")
     if data.approved_fen > line.requested_fen:
         raise InvalidInput(f"approved_fen {data.approved_fen} is more than the {line.requested_fen} fen requested",
                            slug="approved-above-requested")
     actor = history.actor_of(principal)
-    await ledger.move(session, line.id, {"approved_fen": data.approved_fen},
-                      [{"kind": "approve", "amount_fen": data.approved_fen, "reason": data.note}], actor=actor)
-    now = utcnow()
-    await session.execute(sa.update(BudgetLine).where(BudgetLine.id == line.id).values(
-        status="approved", note=data.note, decided_by=actor, decided_at=now, updated_at=now))
-    await history.record(session, "line", line.id, "approved", principal, {"approved_fen": data.approved_fen,
-                                                                           "note": data.note})
-    await add_event(session, new_event("budget.line.approved", LineApproved(
-        line_id=line.id, org_id=line.org_id, fiscal_year=line.fiscal_year, category=line.category,
-        approved_fen=data.approved_fen), source=SOURCE, about=line.id))
+    await LINE.apply(session, "approve", line.id, actor=principal,
+                     values={"note": data.note, "decided_by": actor, "decided_at": utcnow()},
+                     data={"approved_fen": data.approved_fen, "note": data.note},
+                     events=[new_event("budget.line.approved", LineApproved(
+                         line_id=line.id, org_id=line.org_id, fiscal_year=line.fiscal_year, category=line.category,
+                         approved_fen=data.approved_fen), source=SOURCE, about=line.id)])
+    # The money follows the status it belongs to: only the approval that won funds the line.
+    if not await ledger.move(session, line.id, {"approved_fen": data.approved_fen},
+                             [{"kind": "approve", "amount_fen": data.approved_fen, "reason": data.note}],
+                             actor=actor, only_if_status=("approved",)):
+        raise Conflict("the line cannot take that approval", slug="invalid-status", status_now=line.status)
     await session.commit()
     await session.refresh(line)
     return line
@@ -147,21 +142,19 @@ async def approve_line(session: AsyncSession, principal: Principal, line_id: uui
 
 async def reject_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                       data: schemas.Reason) -> BudgetLine:
-    line = await _decide(session, principal, line_id)
-    now = utcnow()
-    line.status, line.reject_reason, line.decided_by, line.decided_at, line.updated_at = (
-        "rejected", data.reason, history.actor_of(principal), now, now)
-    await history.record(session, "line", line.id, "rejected", principal, {"reason": data.reason})
+    line = await _decide(session, principal, line_id, "reject")
+    await LINE.apply(session, "reject", line.id, actor=principal, data={"reason": data.reason},
+                     values={"reject_reason": data.reason, "decided_by": history.actor_of(principal),
+                             "decided_at": utcnow()})
     await session.commit()
     return line
 
 
 async def return_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                       data: schemas.Reason) -> BudgetLine:
-    line = await _decide(session, principal, line_id)
-    line.status, line.return_reason, line.submitted_by, line.submitted_at, line.updated_at = (
-        "draft", data.reason, None, None, utcnow())
-    await history.record(session, "line", line.id, "returned", principal, {"reason": data.reason})
+    line = await _decide(session, principal, line_id, "return")
+    await LINE.apply(session, "return", line.id, actor=principal, data={"reason": data.reason},
+                     values={"return_reason": data.reason, "submitted_by": None, "submitted_at": None})
     await session.commit()
     return line
 
@@ -170,9 +163,8 @@ async def close_line(session: AsyncSession, principal: Principal, line_id: uuid.
     """Closes an approved line at year end: it takes no new pre-encumbrances or reservations."""
     line = await visible_line(session, principal, line_id)
     _require(principal, line, FINANCE)
-    _require_status(line, "approved")
-    line.status, line.updated_at = "closed", utcnow()
-    await history.record(session, "line", line.id, "closed", principal)
+    LINE.require("close", line.status)
+    await LINE.apply(session, "close", line.id, actor=principal)
     await session.commit()
     return line
 
@@ -181,15 +173,15 @@ async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid
                       data: schemas.Adjustment) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
     _require(principal, line, FINANCE)
-    _require_status(line, "approved")
+    LINE.require("adjust", line.status)
     if data.delta_fen == 0:
         raise InvalidInput("an adjustment of 0 changes nothing", slug="empty-adjustment")
+    await LINE.apply(session, "adjust", line.id, actor=principal, data=data.model_dump())
     ok = await ledger.move(session, line.id, {"adjusted_fen": data.delta_fen},
                            [{"kind": "adjust", "amount_fen": data.delta_fen, "reason": data.reason}],
                            actor=history.actor_of(principal), only_if_status=("approved",))
     if not ok:
         raise Conflict("the line does not have that much available to take away", slug="insufficient-funds")
-    await history.record(session, "line", line.id, "adjusted", principal, data.model_dump())
     await session.commit()
     await session.refresh(line)
     return line

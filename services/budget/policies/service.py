@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
+from kernel.db import insert_ignore
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory, OrgRef
 from services.budget.policies import schemas
@@ -69,13 +70,16 @@ async def put_policy(session: AsyncSession, orgs: OrgDirectory, principal: Princ
     refuse_auditor_writes(principal)
     principal.require(org.path, "finance")
     now, actor = utcnow(), history.actor_of(principal)
-    policy = await session.get(Policy, org.id)
-    if policy is None:
-        policy = Policy(org_id=org.id, org_path=org.path, created_at=now)
-        session.add(policy)
-    policy.caps, policy.special_caps = dict(data.caps), dict(data.special_caps)
-    policy.decentralized_threshold_fen, policy.updated_by, policy.updated_at = (
-        data.decentralized_threshold_fen, actor, now)
+    values = {"caps": dict(data.caps), "special_caps": dict(data.special_caps),
+              "decentralized_threshold_fen": data.decentralized_threshold_fen, "updated_by": actor, "updated_at": now}
+    # Two first PUTs for one org race to create the row: insert-or-nothing on the key, then one
+    # update, so the later one waits for the earlier and overwrites it (a PUT replaces) — never a
+    # duplicate-key error. No conflict target: the org's path is unique too, and a race on either
+    # key must be absorbed.
+    await session.execute(insert_ignore(session, Policy.__table__, index_elements=None).values(
+        org_id=org.id, org_path=org.path, created_at=now, **values))
+    await session.execute(sa.update(Policy).where(Policy.org_id == org.id).values(**values)
+                          .execution_options(synchronize_session=False))
     await history.record(session, "policy", org.id, "set", principal, data.model_dump())
     await session.commit()
     return policy_out(org, await effective_policy(session, org))
