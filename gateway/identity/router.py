@@ -4,7 +4,7 @@ import secrets
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.identity import schemas, service
@@ -86,6 +86,14 @@ async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: Curr
 async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     await service.visible_org(session, principal, org_id)
     return await history.history_of(session, org_id)
+
+
+@router.get("/names", response_model=schemas.Names,
+            summary="Names the orgs, users and API keys of up to 200 ids, for people to read.",
+            openapi_extra={"x-roles": ["authenticated"]})
+async def names(principal: CurrentPrincipal, session: Session,
+                id: Annotated[list[uuid.UUID] | None, Query(max_length=200)] = None):  # noqa: A002 - ?id=…&id=…
+    return schemas.Names(items=await service.names(session, list(dict.fromkeys(id or ()))))
 
 
 @router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).",

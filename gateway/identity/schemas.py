@@ -94,3 +94,13 @@ class Me(ResponseSchema):
     name: str | None = None
     org_id: uuid.UUID
     roles: list[str]
+
+
+class Name(ResponseSchema):
+    id: uuid.UUID
+    kind: Literal["org", "user", "api_key"]
+    name: str
+
+
+class Names(ResponseSchema):
+    items: list[Name]

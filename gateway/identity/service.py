@@ -63,6 +63,21 @@ async def visible_org(session: AsyncSession, principal: Principal, org_id: uuid.
     return org
 
 
+async def names(session: AsyncSession, ids: list[uuid.UUID]) -> list[schemas.Name]:
+    """What people read instead of ids. A name is no secret once its id is known: the ids come from
+    reads the caller was allowed (a history entry's actor, an offer's supplier, an order's org), and
+    the API hides the ids themselves where the visibility table says so. One query per kind."""
+    if not ids:
+        return []
+    found = [schemas.Name(id=o.id, kind="org", name=o.name)
+             for o in (await session.scalars(sa.select(Org).where(Org.id.in_(ids)))).all()]
+    found += [schemas.Name(id=u.id, kind="user", name=u.display_name or u.username)
+              for u in (await session.scalars(sa.select(User).where(User.id.in_(ids)))).all()]
+    found += [schemas.Name(id=k.id, kind="api_key", name=k.name)
+              for k in (await session.scalars(sa.select(ApiKey).where(ApiKey.id.in_(ids)))).all()]
+    return found
+
+
 async def create_org(session: AsyncSession, principal: Principal, data: schemas.OrgCreate) -> Org:
     parent = await visible_org(session, principal, data.parent_id)
     _require_admin(principal)

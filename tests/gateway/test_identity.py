@@ -135,3 +135,27 @@ async def test_internal_org_lookup_needs_the_internal_token(gateway, admin):
     assert (await gateway.client.get(path, headers=admin)).status_code == 404
     token_header = {"Authorization": f"Bearer {gateway.app.state.settings.internal_token}"}
     assert (await gateway.client.get(path, headers=token_header)).json()["id"] == me["org_id"]
+
+
+async def test_names_answers_the_names_of_ids_in_one_call_for_any_signed_in_reader(gateway, admin):
+    me = (await gateway.client.get("/api/v1/identity/me", headers=admin)).json()
+    supplier = await make_org(gateway.client, admin, "金山办公软件有限公司", "supplier", me["org_id"])
+    unit = await make_org(gateway.client, admin, "省第一中学", "unit", me["org_id"])
+    buyer = (await gateway.client.post("/api/v1/identity/users", headers=admin, json={
+        "username": "buyer", "password": "password-1", "org_id": unit["id"], "roles": ["procurement"],
+        "display_name": "王采购"})).json()
+    reader = await gateway.client.post("/api/v1/identity/users", headers=admin, json={
+        "username": "seller", "password": "password-1", "org_id": supplier["id"], "roles": ["supplier"]})
+    assert reader.status_code == 201
+    seller = {"Authorization": f"Bearer {await token(gateway.client, 'seller', 'password-1')}"}
+    # A supplier reads the names of a unit and a user outside its subtree: names, never the objects.
+    answer = await gateway.client.get("/api/v1/identity/names", headers=seller,
+                                      params=[("id", unit["id"]), ("id", buyer["id"]), ("id", unit["id"]),
+                                              ("id", "01a00000-0000-7000-8000-000000000000")])
+    assert answer.status_code == 200
+    assert sorted((n["kind"], n["name"]) for n in answer.json()["items"]) == [("org", "省第一中学"), ("user", "王采购")]
+    assert (await gateway.client.get(f"/api/v1/identity/orgs/{unit['id']}", headers=seller)).status_code == 404
+    too_many = await gateway.client.get("/api/v1/identity/names", headers=seller,
+                                        params=[("id", unit["id"])] * 201)
+    assert too_many.status_code == 422
+    assert (await gateway.client.get("/api/v1/identity/names", params={"id": unit["id"]})).status_code == 401
