@@ -48,11 +48,23 @@ class ConsoleApi:
         resp = await self.call("POST", path, json=json, **kwargs)
         return resp.json() if resp.content else None
 
+    async def page(self, path: str, *, cursor: str | None = None, limit: int = 50, **params) -> tuple[list, str | None]:
+        """One page of a list and the cursor of the next: pages show a "next" link, never a cut list."""
+        return listed(await self.get(path, **params, limit=limit, cursor=cursor))
+
     async def all(self, path: str, **params) -> list[dict]:
+        """Every item of a list, for small ones only (the orgs of a subtree offered in a form)."""
         items, cursor = [], None
         while True:
-            page = await self.get(path, **params, limit=200, cursor=cursor)
-            items += page["items"]
-            cursor = page["next_cursor"]
-            if not cursor or len(items) >= 1000:  # a page of a console shows at most this many
+            found, cursor = await self.page(path, cursor=cursor, limit=200, **params)
+            items += found
+            if not cursor:
                 return items
+
+
+def listed(body) -> tuple[list, str | None]:
+    """A list answer as (items, next cursor), whether it is `{items, next_cursor}` or a bare array
+    (a few reads, like `/history`, are moving from the one to the other)."""
+    if isinstance(body, dict):
+        return body.get("items", []), body.get("next_cursor")
+    return list(body), None

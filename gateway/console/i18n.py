@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from markupsafe import Markup
+
 CHINA = timezone(timedelta(hours=8))
 LANGS = ("zh-CN", "en")
 
@@ -50,6 +52,47 @@ WORDS = {
     "unit_price_short": ("单价", "Unit price"), "chart": ("图示", "Chart"),
     "bad_login": ("用户名或密码不正确", "Wrong username or password"),
     "csrf": ("表单已过期，请刷新页面后重试", "This form has expired; reload the page and try again"),
+    "navigation": ("主导航", "Main navigation"), "agreements": ("框架协议", "Agreements"),
+    "queue_blurb": ("已提交、等待您审批的预算项目", "Budget lines submitted and waiting for your decision"),
+    "lines_blurb": ("预算项目：编制、修改、退回后重新提交", "Budget lines: draft, edit, resubmit when returned"),
+    "summary_blurb": ("按单位和类别的预算执行情况", "Execution per org and category"),
+    "campaigns_blurb": ("联合采购：需求、报价、谈判、评审、授标",
+                        "Joint purchases: demand, offers, negotiation, panel, award"),
+    "agreements_blurb": ("授标后的框架协议：暂停、恢复、终止，及其下的订单",
+                         "Framework agreements after an award: suspend, resume, terminate, and their orders"),
+    "orders_blurb": ("框架协议下的订单", "Call-off orders under agreements"),
+    "pools_blurb": ("授权池、分配与回收、调配", "License pools, allocations, reclaims and transfers"),
+    "devices_blurb": ("设备登记与按闲置回收", "Devices and reclaim runs"),
+    "compliance_blurb": ("某日的正版化情况及检查表下载", "Compliance at a date, with the inspection forms"),
+    "see_all": ("查看全部", "See all"), "invitations": ("报价邀请", "Invitations"),
+    "round_open": ("正在接受报价", "taking offers"), "your_work": ("您的工作", "Your work"),
+    "next_page": ("下一页", "Next page"), "all": ("全部", "All"), "returned": ("已退回", "Returned"),
+    "control": ("控制数", "Control figure"), "edit_line": ("修改预算项目", "Edit the line"), "save": ("保存", "Save"),
+    "resubmit": ("重新提交", "Resubmit"), "decide": ("审批", "Decide"),
+    "control_amount": ("控制数（元）", "Control figure (元)"), "issue_control": ("下达控制数", "Issue control figure"),
+    "winner": ("成交供应商", "Winner"),
+    "sealed_note": ("报价在截止前密封，其他供应商看不到。",
+                    "Offers stay sealed until offers close; no other supplier sees them."),
+    "next_steps": ("采购操作", "Next steps"), "open_demand": ("开始征集需求", "Open demand"),
+    "lock_demand": ("锁定需求", "Lock demand"), "invite": ("邀请供应商", "Invite suppliers"),
+    "open_offers": ("开始报价", "Open offers"), "close_offers": ("截止报价", "Close offers"),
+    "new_round": ("开启新一轮谈判", "Open another round"),
+    "negotiation_reason": ("采用谈判方式的理由", "Why negotiation"),
+    "award": ("授标", "Award"), "cancel_campaign": ("取消采购", "Cancel the campaign"),
+    "declare_demand": ("申报需求", "Declare demand"), "budget_line": ("预算项目", "Budget line"),
+    "evaluate": ("评审打分", "Evaluate"), "score": ("得分", "Score"), "recommend": ("推荐", "Recommend"),
+    "demands": ("需求", "Demands"), "your_offers": ("我方报价", "Your offers"), "panel": ("评审小组", "Panel"),
+    "complaints": ("质疑", "Complaints"), "resolution": ("处理意见", "Resolution"), "decision": ("结论", "Decision"),
+    "resolve": ("处理", "Resolve"), "complaint": ("质疑内容", "Complaint"), "lodge_complaint": ("提出质疑", "Lodge"),
+    "valid": ("有效期", "Valid"), "campaign": ("联合采购", "Joint purchase"),
+    "manage_agreement": ("协议管理", "Manage the agreement"), "suspend": ("暂停", "Suspend"),
+    "resume": ("恢复", "Resume"), "terminate": ("终止", "Terminate"), "place_order": ("下单", "Place an order"),
+    "actions": ("操作", "Actions"), "deliver": ("交付", "Deliver"), "cancel_order": ("取消订单", "Cancel"),
+    "metric": ("计量方式", "Metric"), "system": ("系统", "System"),
+    "bad_money": ("金额应为大于零的数字，单位为元", "An amount is a number of 元 above zero"),
+    "money_decimals": ("金额最多保留两位小数（分）", "An amount has at most two decimals (fen)"),
+    "bad_number": ("请填写整数", "Please enter a whole number"),
+    "reason_needed": ("请填写理由", "Please give a reason"),
 }
 
 # Problem types of the API as plain sentences next to the form.
@@ -69,6 +112,10 @@ PROBLEMS = {
     "already-reclaimed": ("该席位已回收", "This seat was already reclaimed"),
     "not-enough-idle-seats": ("空闲席位不足", "Not enough idle seats"),
     "rate-limited": ("操作过于频繁，请稍后再试", "Too many requests; try again shortly"),
+    "idempotency-key-in-flight": ("该操作正在处理，请稍候刷新", "This is already being done; reload in a moment"),
+    "category-already-licensed": ("该设备已有此类别的授权", "This computer already holds a seat of that category"),
+    "public-tender-threshold": ("达到公开招标限额，采用谈判方式须说明理由",
+                                "At the public-tender threshold a negotiated award needs a reason"),
 }
 
 STATUSES = {
@@ -79,12 +126,78 @@ STATUSES = {
     "awarded": ("已授标", "Awarded"), "cancelled": ("已取消", "Cancelled"), "unsuccessful": ("流标", "Unsuccessful"),
     "pending_budget": ("待预算确认", "Waiting for budget"), "confirmed": ("已确认", "Confirmed"),
     "delivered": ("已交付", "Delivered"), "active": ("有效", "Active"), "reclaimed": ("已回收", "Reclaimed"),
-    "retired": ("已报废", "Retired"),
+    "retired": ("已报废", "Retired"), "accepted": ("已接受", "Accepted"), "released": ("已释放", "Released"),
+    "suspended": ("已暂停", "Suspended"), "terminated": ("已终止", "Terminated"), "expired": ("已到期", "Expired"),
+    "open": ("待处理", "Open"), "upheld": ("投诉成立", "Upheld"), "dismissed": ("已驳回", "Dismissed"),
+    "pending": ("待审批", "Pending"), "completed": ("已完成", "Completed"),
 }
 CATEGORIES = {"os": ("操作系统", "Operating system"), "office": ("办公软件", "Office"),
               "antivirus": ("杀毒软件", "Antivirus"), "database": ("数据库", "Database"),
               "industrial_design": ("工业设计", "Industrial design"), "business": ("业务软件", "Business"),
-              "other": ("其他", "Other")}
+              "other": ("其他", "Other"), "all": ("全部类别", "All categories")}
+ROLES = {"admin": ("系统管理员", "Administrator"), "finance": ("财务审批", "Finance"),
+         "budget_editor": ("预算编制", "Budget editor"), "procurement": ("采购经办", "Buyer"),
+         "negotiator": ("谈判评审", "Negotiator"), "supplier": ("供应商", "Supplier"),
+         "it_admin": ("信息化管理", "IT administrator"), "auditor": ("审计（只读）", "Auditor (read-only)")}
+# What a history entry says happened (`action` of GET …/history), in every service.
+ACTIONS = {
+    "created": ("创建", "Created"), "edited": ("修改", "Edited"), "submitted": ("提交审批", "Submitted"),
+    "approved": ("批准", "Approved"), "rejected": ("驳回", "Rejected"), "returned": ("退回修改", "Returned"),
+    "closed": ("关闭", "Closed"), "adjusted": ("调整", "Adjusted"), "set": ("设置", "Set"),
+    "control_set": ("下达控制数", "Control figure set"), "controlled": ("下达控制数", "Control figure set"),
+    "transfer_requested": ("申请调剂", "Transfer requested"), "transferred_out": ("调出", "Transferred out"),
+    "transferred_in": ("调入", "Transferred in"), "renamed": ("更名", "Renamed"), "deleted": ("删除", "Deleted"),
+    "rotated": ("轮换密钥", "Key rotated"), "demand_opened": ("开始征集需求", "Demand opened"),
+    "demand_declared": ("申报需求", "Demand declared"), "demand_accepted": ("需求获预算确认", "Demand accepted"),
+    "demand_rejected": ("需求被预算拒绝", "Demand rejected"), "demand_released": ("需求已释放", "Demand released"),
+    "demand_locked": ("锁定需求", "Demand locked"), "offers_opened": ("开始报价", "Offers opened"),
+    "offer_submitted": ("提交报价", "Offer submitted"), "offers_closed": ("截止报价", "Offers closed"),
+    "round_opened": ("开启新一轮谈判", "Round opened"), "round_closed": ("本轮谈判结束", "Round closed"),
+    "panel_set": ("组建评审小组", "Panel set"), "evaluated": ("评审打分", "Evaluated"),
+    "award_proposed": ("拟授标（公示）", "Award proposed"), "award_withdrawn": ("撤回授标", "Award withdrawn"),
+    "awarded": ("授标", "Awarded"), "cancelled": ("取消", "Cancelled"), "unsuccessful": ("流标", "Unsuccessful"),
+    "complaint_lodged": ("提出质疑", "Complaint lodged"), "complaint_upheld": ("质疑成立", "Complaint upheld"),
+    "complaint_dismissed": ("质疑不成立", "Complaint dismissed"), "suspended": ("暂停", "Suspended"),
+    "resumed": ("恢复", "Resumed"), "terminated": ("终止", "Terminated"), "placed": ("下单", "Placed"),
+    "confirmed": ("预算确认", "Confirmed"), "delivered": ("交付", "Delivered"), "registered": ("登记", "Registered"),
+    "retired": ("报废", "Retired"), "entitlement_added": ("增加授权", "Entitlement added"),
+    "entitlement_expired": ("授权到期", "Entitlement expired"), "threshold_set": ("设置预警线", "Threshold set"),
+    "bulk_allocated": ("批量分配", "Allocated in bulk"), "allocated": ("分配", "Allocated"),
+    "reclaimed": ("回收", "Reclaimed"), "dry_run": ("预览回收", "Previewed"),
+}
+# Kinds of the budget ledger (GET /lines/{id}/entries).
+LEDGER_KINDS = {"approve": ("批复", "Approval"), "adjust": ("调整", "Adjustment"),
+                "preencumber": ("预占", "Pre-encumbrance"),
+                "release_preencumbrance": ("释放预占", "Pre-encumbrance released"), "reserve": ("冻结", "Reservation"),
+                "release": ("释放冻结", "Reservation released"), "spend": ("支出", "Spending"),
+                "transfer_in": ("调入", "Transfer in"), "transfer_out": ("调出", "Transfer out")}
+METRICS = {"device": ("按设备", "Per device"), "user": ("按用户", "Per user"), "concurrent": ("按并发", "Concurrent")}
+# Every other closed set a person reads: device kinds, org kinds, entitlement sources, assignees, editions.
+KINDS = {"desktop": ("台式机", "Desktop"), "laptop": ("笔记本", "Laptop"), "server": ("服务器", "Server"),
+         "finance_bureau": ("财政部门", "Finance bureau"), "unit": ("预算单位", "Budget unit"),
+         "sasac": ("国资委", "SASAC"), "soe_group": ("国有企业集团", "SOE group"), "enterprise": ("企业", "Enterprise"),
+         "procurement_center": ("采购中心", "Procurement centre"), "supplier": ("供应商", "Supplier"),
+         "order": ("订单交付", "Order delivery"), "manual": ("手工录入", "Manual"), "oem": ("随机预装", "OEM"),
+         "device": ("设备", "Device"), "user": ("用户", "User"), "client": ("客户端", "Client"),
+         "org": ("单位", "Org"), "api_key": ("API 密钥", "API key"),
+         "server_edition": ("服务器端", "Server"),
+         "decentralized_procurement": ("分散采购", "Decentralized procurement"),
+         "public_tender": ("公开招标", "Public tender"), "decentralized": ("分散采购", "Decentralized procurement"),
+         "government_procurement": ("政府采购", "Government procurement"),
+         "below_threshold": ("限额以下", "Below threshold")}
+# Reasons the services write themselves (a person's own reasons are shown as typed).
+SYSTEM_REASONS = {"converted into the order's reservation": ("转为订单冻结", "Converted into the order's reservation"),
+                  "spent": ("已支出", "Spent"), "agreement terminated": ("协议终止", "Agreement terminated"),
+                  "campaign cancelled": ("采购已取消", "Campaign cancelled"),
+                  "insufficient_funds": ("预算可用余额不足", "Not enough funds on the budget line"),
+                  "unknown_line": ("找不到该预算项目", "No such budget line"),
+                  "wrong_org": ("预算项目不属于该单位", "The budget line belongs to another org"),
+                  "category_mismatch": ("预算项目的类别或年度不符",
+                                        "The budget line's category or year does not match"),
+                  "line_closed": ("预算项目已关闭", "The budget line is closed"),
+                  "line_not_approved": ("预算项目尚未批准", "The budget line is not approved")}
+ENUMS = {"status": STATUSES, "category": CATEGORIES, "role": ROLES, "action": ACTIONS, "ledger": LEDGER_KINDS,
+         "metric": METRICS, "kind": KINDS}
 
 
 def choose_language(cookie: str | None, accept_language: str | None) -> str:
@@ -103,11 +216,39 @@ class Words:
     def __call__(self, key: str) -> str:
         return WORDS.get(key, (key, key))[self.index]
 
+    def enum(self, table: str, value: object) -> str:
+        """A value of one of the closed sets in ENUMS in the page's language. A value the table
+        lacks is shown as it is, marked `data-untranslated` so the console's tests find it."""
+        words = ENUMS[table].get(str(value))
+        if words is not None:
+            return words[self.index]
+        return Markup('<span data-untranslated="{}">{}</span>').format(table, value)
+
     def status(self, value: str) -> str:
-        return STATUSES.get(value, (value, value))[self.index]
+        return self.enum("status", value)
+
+    def reason(self, value: str | None) -> str:
+        """A reason: a system's own words translated, a person's as they typed them."""
+        words = SYSTEM_REASONS.get(value or "")
+        return words[self.index] if words else (value or "")
 
     def category(self, value: str) -> str:
-        return CATEGORIES.get(value, (value, value))[self.index]
+        return self.enum("category", value)
+
+    def role(self, value: str) -> str:
+        return self.enum("role", value)
+
+    def action(self, value: str) -> str:
+        return self.enum("action", value)
+
+    def ledger(self, value: str) -> str:
+        return self.enum("ledger", value)
+
+    def metric(self, value: str) -> str:
+        return self.enum("metric", value)
+
+    def kind(self, value: str) -> str:
+        return self.enum("kind", value)
 
     def problem(self, body: dict) -> str:
         slug = str(body.get("type", "")).rsplit("/", 1)[-1]

@@ -44,7 +44,7 @@ def test_finance_signs_in_approves_a_line_and_sees_its_ledger_change(page, demo)
     assert page.locator('[data-figure="approved_fen"]').inner_text() == "5,000.00"
     assert page.locator('[data-figure="available_fen"]').inner_text() == "5,000.00"
     ledger = page.locator("#ledger").inner_text()
-    assert "approve" in ledger and "5,000.00" in ledger
+    assert "批复" in ledger and "approve" not in ledger and "5,000.00" in ledger
     assert accessible(page) == []
     shoot(page, "line")
     page.goto("/console/budget/summary?org_id=" + demo.org_id("finance"))

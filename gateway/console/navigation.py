@@ -1,0 +1,46 @@
+"""Each role's own work: which areas of the console a user's navigation and home page offer.
+
+Only what to show: the API still decides every read and every action. A user holding several roles
+sees the union; `admin` sees every area; an auditor sees the read-only ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.console.sessions import ConsoleSession
+
+
+@dataclass(frozen=True)
+class Area:
+    key: str  # a word of i18n.WORDS, and the page's name in tests
+    href: str
+    roles: frozenset[str]
+    blurb: str  # a word of i18n.WORDS saying what the area is for
+
+
+def _area(key: str, href: str, roles: str, blurb: str) -> Area:
+    return Area(key, href, frozenset(roles.split()), blurb)
+
+
+AREAS = (
+    _area("queue", "/console/budget/queue", "finance auditor", "queue_blurb"),
+    _area("lines", "/console/budget", "finance budget_editor auditor", "lines_blurb"),
+    _area("summary", "/console/budget/summary", "finance budget_editor auditor", "summary_blurb"),
+    _area("campaigns", "/console/campaigns", "procurement negotiator supplier auditor", "campaigns_blurb"),
+    _area("agreements", "/console/agreements", "procurement negotiator supplier auditor", "agreements_blurb"),
+    _area("orders", "/console/orders", "procurement supplier auditor", "orders_blurb"),
+    _area("pools", "/console/pools", "it_admin auditor", "pools_blurb"),
+    _area("devices", "/console/devices", "it_admin auditor", "devices_blurb"),
+    _area("compliance", "/console/compliance", "it_admin auditor finance", "compliance_blurb"),
+)
+
+
+def areas_for(session: ConsoleSession) -> list[Area]:
+    roles = session.roles
+    if "admin" in roles:
+        return list(AREAS)
+    return [area for area in AREAS if area.roles & roles]
+
+
+def may_see(session: ConsoleSession, key: str) -> bool:
+    return any(area.key == key for area in areas_for(session))

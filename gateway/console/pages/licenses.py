@@ -1,0 +1,111 @@
+"""Licenses: pools with their allocations, allocating and reclaiming seats, transfers between orgs,
+devices and reclaim runs."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+
+from gateway.console.api import ApiProblem, ConsoleApi
+from gateway.console.forms import BadInput, console_path, whole
+from gateway.console.names import named
+from gateway.console.page import act, back, poster, render, viewer, words_for
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+API = "/api/v1/licenses"
+
+
+@router.get("/pools")
+async def pools(request: Request, cursor: str | None = None):
+    session = viewer(request)
+    async with ConsoleApi(request, session) as api:
+        found, next_cursor = await api.page(f"{API}/pools", cursor=cursor)
+        names = await named(api, [p["org_id"] for p in found])
+    return render(request, "pools.html", session, pools=found, next_cursor=next_cursor, names=names)
+
+
+@router.get("/pools/{pool_id}")
+async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
+    session = viewer(request)
+    async with ConsoleApi(request, session) as api:
+        found = await api.get(f"{API}/pools/{pool_id}")
+        allocations, next_cursor = await api.page(f"{API}/allocations", pool_id=str(pool_id), status="active",
+                                                  cursor=cursor)
+        orgs = await api.all("/api/v1/identity/orgs") if session.may("it_admin") else []
+        # Device seats read as asset tags: the devices of the pool's org, one page of them per call.
+        devices = {}
+        wanted = {a["assignee_id"] for a in allocations if a["assignee_type"] == "device"}
+        device_cursor = None
+        while wanted - set(devices):
+            page, device_cursor = await api.page(f"{API}/devices", org_id=found["org_id"], cursor=device_cursor,
+                                                 limit=200)
+            devices |= {d["id"]: d["asset_tag"] for d in page if d["id"] in wanted}
+            if not device_cursor:
+                break
+        names = await named(api, [found["org_id"]], [a["assignee_id"] for a in allocations
+                                                      if a["assignee_type"] == "user"],
+                            known={o["id"]: o["name"] for o in orgs})
+    return render(request, "pool.html", session, pool=found, allocations=allocations, next_cursor=next_cursor,
+                  orgs=orgs, names=names, devices=devices)
+
+
+@router.post("/pools/{pool_id}/allocate")
+async def allocate(request: Request, pool_id: uuid.UUID):
+    session, form = await poster(request)
+    return await act(request, session, form, f"/console/pools/{pool_id}", "POST",
+                     f"{API}/pools/{pool_id}/allocations",
+                     {"assignee_type": form.get("assignee_type", "device"), "assignee_id": form.get("assignee_id", "")})
+
+
+@router.post("/allocations/{allocation_id}/reclaim")
+async def reclaim(request: Request, allocation_id: uuid.UUID):
+    session, form = await poster(request)
+    # Back to the page the form came from, if it is one of the console's; never anywhere else.
+    return await act(request, session, form, console_path(form.get("back"), "/console/pools"), "POST",
+                     f"{API}/allocations/{allocation_id}/reclaim", {"reason": form.get("reason", "")})
+
+
+@router.post("/transfers")
+async def transfer(request: Request):
+    session, form = await poster(request)
+    try:
+        source = str(uuid.UUID(str(form.get("from_pool_id", ""))))
+    except ValueError:
+        return back("/console/pools")
+    return await act(request, session, form, f"/console/pools/{source}", "POST", f"{API}/transfers", lambda: {
+        "from_pool_id": source, "to_org_id": form.get("to_org_id"), "seats": whole(form.get("seats"), minimum=1),
+        "reason": form.get("reason", "")})
+
+
+@router.get("/devices")
+async def devices(request: Request, cursor: str | None = None):
+    session = viewer(request)
+    async with ConsoleApi(request, session) as api:
+        found, next_cursor = await api.page(f"{API}/devices", cursor=cursor)
+        names = await named(api, [d["org_id"] for d in found])
+    return render(request, "devices.html", session, devices=found, next_cursor=next_cursor, names=names, run=None)
+
+
+@router.post("/reclaim-runs")
+async def reclaim_run(request: Request):
+    session, form = await poster(request)
+    words = words_for(request)
+    async with ConsoleApi(request, session) as api:
+        try:
+            run = await api.post(f"{API}/reclaim-runs", {
+                "org_id": form.get("org_id") or session.me["org_id"],
+                "inactive_days": whole(form.get("inactive_days") or 0),
+                "max_seats": whole(form.get("max_seats") or 1, minimum=1), "dry_run": form.get("dry_run") == "on"},
+                headers={"Idempotency-Key": str(form.get("form_key") or uuid.uuid4())})
+        except BadInput as bad:
+            session.flash = ("error", words(bad.key))
+            return back("/console/devices")
+        except ApiProblem as problem:
+            session.flash = ("error", words.problem(problem.body))
+            return back("/console/devices")
+        found, next_cursor = await api.page(f"{API}/devices")
+        tags = {d["id"]: d["asset_tag"] for d in found}
+        names = await named(api, [d["org_id"] for d in found])
+    return render(request, "devices.html", session, devices=found, next_cursor=next_cursor, names=names, run=run,
+                  tags=tags)
