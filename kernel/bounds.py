@@ -58,6 +58,16 @@ def _in_utc(value: datetime) -> datetime:
 UTCTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
+def _sensible_day(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError(f"a date between {EARLIEST.year} and {LATEST.year} is expected")
+    return value
+
+
+# A calendar day (2026-11-23), within the same years as times, so counting days from it stays in range.
+Day = Annotated[date, AfterValidator(_sensible_day)]
+
+
 def moment_or_day(value: str) -> datetime:
     """A query's time, or a date meaning the end of that day in China (Asia/Shanghai), in UTC.
     Raises ValueError for anything else, for a time without a zone and for one out of bounds."""

@@ -80,3 +80,13 @@ async def test_control_characters_nan_and_long_filters_are_refused(scenario):
                                                          headers=lead.headers), "status")
         assert (await scenario.svc.client.get(f"{PREFIX}{path}", params={"status": "nothing_like_it"},
                                               headers=lead.headers)).json()["items"] == []
+
+
+@pytest.mark.parametrize("start", ["9999-12-31", "0001-01-01", "3000-01-01", "2026-13-01"])
+async def test_working_days_from_a_day_beyond_the_calendar_are_refused(scenario, start):
+    resp = await scenario.svc.client.get(f"{PREFIX}/working-days", headers=scenario.lead.headers,
+                                         params={"from": start, "days": 366})
+    assert_refused(resp, "from")
+    within = await scenario.svc.client.get(f"{PREFIX}/working-days", headers=scenario.lead.headers,
+                                           params={"from": "2999-12-01", "days": 10})
+    assert within.status_code == 200 and within.json()["until"] > "2999-12-01"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -9,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
-from kernel.bounds import Word
+from kernel.bounds import Day, Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.procurement.campaigns import ocds, offers, schemas, service
@@ -44,7 +43,7 @@ async def create_campaign(data: schemas.CampaignCreate, principal: CurrentPrinci
 @router.get("/working-days", response_model=schemas.WorkingDays, openapi_extra=READERS,
             summary="Counts working days on the mainland calendar (holidays and make-up days included).")
 async def working_days(principal: CurrentPrincipal, calendar: Calendar,
-                       start: Annotated[date, Query(alias="from")], days: Annotated[int, Query(ge=0, le=366)]):
+                       start: Annotated[Day, Query(alias="from")], days: Annotated[int, Query(ge=0, le=366)]):
     counted = count_working_days(start, days, calendar)
     return schemas.WorkingDays(from_=start, days=days, until=counted.until, calendar=counted.calendar)
 
