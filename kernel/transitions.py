@@ -109,22 +109,28 @@ class StateMachine:
                     actor: Principal | str | None, values: Mapping[str, Any] | None = None,
                     where: Iterable[sa.ColumnElement[bool]] = (), data: dict[str, Any] | None = None,
                     events: Iterable[Event] = (), history_type: str | None = None,
-                    history_action: str | None = None, record: bool = True,
+                    history_id: uuid.UUID | None = None, history_action: str | None = None, record: bool = True,
                     audience: Iterable[str] | None = history.EVERYONE,
-                    refused: Conflict | None = None) -> Transition:
+                    refused: Conflict | None = None, touch: bool = True) -> Transition:
         """Moves the object by `command` if it is still in one of the command's from-states (and
         `where` holds), together with `values`, its history entry and `events`; else raises 409
         (`refused` when the status allowed it and only `where` failed).
 
-        The history goes on `history_type` (default: the aggregate) under the object's id, for
-        `audience` (see kernel.history; default: everyone who may read the object)."""
+        The history goes on `history_type` (default: the aggregate) under `history_id` (default: the
+        object's id; a demand's entries go on its campaign), for `audience` (see kernel.history;
+        default: everyone who may read the object). `touch=False` leaves `updated_at` alone, for a
+        command that must not show on the object (a sealed offer holds the campaign row, and nobody
+        may learn from the campaign that someone offered)."""
         transition = self.table[command]
         now = utcnow()
         changes: dict[str, Any] = dict(values or {})
         if transition.target is not None:
             changes[self.status_column.key] = transition.target
         if "updated_at" in self._table_columns and "updated_at" not in changes:
-            changes["updated_at"] = now
+            # Set to itself when untouched, or the column's onupdate default would move it.
+            changes["updated_at"] = now if touch else self._table_columns["updated_at"]
+        if not changes:  # a pure guard still writes the row, which is what takes its lock
+            changes[self.status_column.key] = self.status_column
         statement = (sa.update(self.model)
                      .where(self.id_column == object_id, self.status_column.in_(transition.sources), *where)
                      .values(**changes))
@@ -144,10 +150,21 @@ class StateMachine:
                     allowed_from=list(transition.sources))
             raise self.conflict(command, status_now)
         if record:
-            await history.record(session, history_type or self.aggregate, object_id,
+            await history.record(session, history_type or self.aggregate, history_id or object_id,
                                  history_action or transition.action, actor, data, audience=audience)
         await add_events(session, list(events))
         return transition
+
+    async def try_apply(self, session: AsyncSession, command: str, object_id: uuid.UUID, **kwargs: Any,
+                        ) -> Transition | None:
+        """`apply` for event handlers, where a command the object has moved past is no error: a
+        redelivered answer, or one for an order cancelled meanwhile, changes nothing (None)."""
+        try:
+            return await self.apply(session, command, object_id, **kwargs)
+        except Conflict as lost:
+            if lost.slug != INVALID_STATUS:
+                raise
+            return None  # the UPDATE matched no row: nothing was written
 
     def describe(self) -> list[dict[str, Any]]:
         """The table as data (for docs and tests)."""

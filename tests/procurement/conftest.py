@@ -42,13 +42,16 @@ class Scenario:
         return resp.json() if resp.content else None
 
     async def create(self, *, min_offers: int = 2, standstill_days: int = 0, caps=(60_000, 10_000)) -> dict:
-        office = await self.call("POST", "/products", self.lead, 201, json={
-            "vendor": "金山办公", "name": "WPS Office", "edition": "专业版", "category": "office", "metric": "device",
-            "term_months": None, "domestic": True})
-        antivirus = await self.call("POST", "/products", self.lead, 201, json={
-            "vendor": "火绒", "name": "火绒终端安全", "edition": "企业版", "category": "antivirus",
-            "metric": "device", "term_months": 12, "domestic": True})
-        self.products = [office, antivirus]
+        """A new campaign; the products are made once per scenario (a test may run several campaigns)."""
+        if not getattr(self, "products", None):
+            office = await self.call("POST", "/products", self.lead, 201, json={
+                "vendor": "金山办公", "name": "WPS Office", "edition": "专业版", "category": "office",
+                "metric": "device", "term_months": None, "domestic": True})
+            antivirus = await self.call("POST", "/products", self.lead, 201, json={
+                "vendor": "火绒", "name": "火绒终端安全", "edition": "企业版", "category": "antivirus",
+                "metric": "device", "term_months": 12, "domestic": True})
+            self.products = [office, antivirus]
+        office, antivirus = self.products
         self.campaign = await self.call("POST", "/campaigns", self.lead, 201, json={
             "title": "2026 年集团办公软件联合采购", "lead_org_id": str(self.tree["soe"].id), "fiscal_year": 2026,
             "participant_org_ids": [str(self.tree["enterprise_1"].id), str(self.tree["enterprise_2"].id)],

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.ids import new_id, utcnow
+from kernel.transitions import StateMachine
 from services.procurement.models import Base
 
 
@@ -41,3 +42,10 @@ class AgreementItem(Base):
     product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"))
     unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
     cap_unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+AGREEMENT = StateMachine("agreement", Agreement, ("active", "suspended", "terminated"), {
+    "suspend": ("active", "suspended", "suspended"),
+    "resume": ("suspended", "active", "resumed"),
+    "terminate": (("active", "suspended"), "terminated", "terminated"),
+})

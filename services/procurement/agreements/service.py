@@ -7,13 +7,11 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
-from kernel.errors import Conflict, NotFound
-from kernel.ids import utcnow
+from kernel.errors import NotFound
 from kernel.orgs import in_subtree
 from services.procurement.agreements import schemas
-from services.procurement.agreements.models import Agreement, AgreementItem
+from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.campaigns.access import LEAD_ROLES
 from services.procurement.campaigns.models import Participant
 from services.procurement.campaigns.service import release_demands
@@ -46,25 +44,16 @@ async def agreement_out(session: AsyncSession, agreement: Agreement) -> schemas.
         created_at=agreement.created_at, updated_at=agreement.updated_at)
 
 
-TRANSITIONS = {"suspend": ("active", "suspended"), "resume": ("suspended", "active"),
-               "terminate": (("active", "suspended"), "terminated")}
-
-
-async def change_status(session: AsyncSession, principal: Principal, agreement_id: uuid.UUID, action: str,
+async def change_status(session: AsyncSession, principal: Principal, agreement_id: uuid.UUID, command: str,
                         ) -> Agreement:
+    """Suspends, resumes or terminates an agreement (AGREEMENT's table), once however many race."""
     agreement = await visible_agreement(session, principal, agreement_id)
     refuse_auditor_writes(principal)
     principal.require(agreement.lead_org_path, *LEAD_ROLES)
-    allowed, target = TRANSITIONS[action]
-    if agreement.status not in (allowed if isinstance(allowed, tuple) else (allowed,)):
-        raise Conflict(f"the agreement is {agreement.status}; it cannot be {target} from there",
-                       slug="invalid-status", status_now=agreement.status)
-    agreement.status, agreement.updated_at = target, utcnow()
-    data = {}
-    if target == "terminated":
+    AGREEMENT.require(command, agreement.status)
+    await AGREEMENT.apply(session, command, agreement.id, actor=principal)
+    if command == "terminate":
         # The agreement's life is over: what demands still hold goes back to the budget lines.
-        data["demands_released"] = await release_demands(session, agreement.campaign_id, "agreement terminated")
-    await history.record(session, "agreement", agreement.id, action + ("d" if action.endswith("e") else "ed"),
-                         principal, data)
+        await release_demands(session, agreement.campaign_id, "agreement terminated")
     await session.commit()
     return agreement

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.ids import new_id, utcnow
+from kernel.transitions import StateMachine
 from services.procurement.models import Base
 
 STATUSES = ("draft", "demand_open", "demand_locked", "tendering", "negotiation", "standstill", "awarded",
@@ -155,3 +156,40 @@ class Complaint(Base):
     created_by: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# SPEC: draft → demand_open → demand_locked → tendering → negotiation → standstill → awarded, and
+# `cancelled` and `unsuccessful` from any open status. Commands that keep the status (a demand, an
+# offer, a round, the panel, an evaluation, a complaint) still go through the table: they lock the
+# campaign row and are refused once the campaign has moved past the state they belong to.
+CAMPAIGN = StateMachine("campaign", Campaign, STATUSES, {
+    "open_demand": ("draft", "demand_open", "demand_opened"),
+    "declare_demand": ("demand_open", None, "demand_declared"),
+    "lock_demand": ("demand_open", "demand_locked", "demand_locked"),
+    "open_offers": ("demand_locked", "tendering", "offers_opened"),
+    "submit_offer": (("tendering", "negotiation"), None, "offer_submitted"),
+    "close_offers": ("tendering", "negotiation", "offers_closed"),
+    "close_round": ("negotiation", None, "round_closed"),
+    "open_round": ("negotiation", None, "round_opened"),
+    "set_panel": (("draft", "demand_open", "demand_locked", "tendering", "negotiation"), None, "panel_set"),
+    "evaluate": ("negotiation", None, "evaluated"),
+    "award": ("negotiation", "standstill", "award_proposed"),
+    "lodge_complaint": ("standstill", None, "complaint_lodged"),
+    "withdraw_award": ("standstill", "negotiation", "award_withdrawn"),
+    "finalize_award": ("standstill", "awarded", "awarded"),
+    "cancel": (OPEN_STATUSES, "cancelled", "cancelled"),
+    "declare_unsuccessful": (OPEN_STATUSES, "unsuccessful", "unsuccessful"),
+})
+
+# SPEC: pending_budget → accepted | rejected, and released when the campaign ends without it.
+# Its history is the campaign's.
+DEMAND = StateMachine("demand", Demand, ("pending_budget", "accepted", "rejected", "released"), {
+    "accept": ("pending_budget", "accepted", "demand_accepted"),
+    "reject": ("pending_budget", "rejected", "demand_rejected"),
+    "release": (("pending_budget", "accepted"), "released", "demand_released"),
+})
+
+COMPLAINT = StateMachine("complaint", Complaint, ("open", "upheld", "dismissed"), {
+    "uphold": ("open", "upheld", "complaint_upheld"),
+    "dismiss": ("open", "dismissed", "complaint_dismissed"),
+})

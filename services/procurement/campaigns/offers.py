@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
-from kernel.ids import utcnow
+from kernel.ids import new_id, utcnow
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
 from services.procurement.campaigns.access import Access, access
-from services.procurement.campaigns.models import Campaign, Complaint, Evaluation, Item, Offer, PanelMember
+from services.procurement.campaigns.models import COMPLAINT, Campaign, Complaint, Evaluation, Item, Offer, PanelMember
 from services.procurement.campaigns.working_days import WorkingCalendar, add_working_days
 
 
@@ -52,6 +52,7 @@ async def submit_offer(session: AsyncSession, principal: Principal, campaign_id:
     campaign = seen.campaign
     if not round_is_open(campaign):
         raise Conflict("offers are not being taken now", slug="offers-closed")
+    round_ = campaign.round
     caps = dict((await session.execute(sa.select(Item.id, Item.cap_unit_price_fen)
                                        .where(Item.campaign_id == campaign_id))).all())
     unknown = [str(i.item_id) for i in data.items if i.item_id not in caps]
@@ -73,6 +74,11 @@ async def submit_offer(session: AsyncSession, principal: Principal, campaign_id:
             if before and offered.unit_price_fen > before[0]:
                 raise InvalidInput(f"the price for item {offered.item_id} may stay at or go below your previous "
                                    f"{before[0]} fen, not rise", slug="price-raised")
+    # The offer belongs to this round only while it is open: the compare-and-set holds the campaign
+    # row, so a close-offers either waits for it or has closed the round (and this answers 409).
+    await campaigns.transition(session, principal, campaign, "submit_offer", record=False, touch=False,
+                               where=[Campaign.round_open.is_(True), Campaign.round == round_],
+                               refused=Conflict("offers are not being taken now", slug="offers-closed"))
     # A supplier may send its offer for the open round again; the latest one counts.
     await session.execute(sa.delete(Offer).where(Offer.campaign_id == campaign_id, Offer.supplier_org_id == supplier,
                                                  Offer.round == campaign.round))
@@ -124,17 +130,19 @@ async def close_offers(session: AsyncSession, principal: Principal, campaign_id:
     campaign = seen.campaign
     if not round_is_open(campaign):
         raise Conflict("no offer round is open", slug="invalid-status", status_now=campaign.status)
-    campaign.round_open = False
     offers = len(await qualifying(session, campaign_id))
+    closing = {"where": [Campaign.round_open.is_(True), Campaign.round == campaign.round],
+               "values": {"round_open": False}}
     if campaign.status == "tendering" and offers < campaign.min_offers:
-        await campaigns.end_campaign(session, principal, campaign, "unsuccessful",
-                                     f"{offers} qualifying offers, fewer than the {campaign.min_offers} required")
+        reason = f"{offers} qualifying offers, fewer than the {campaign.min_offers} required"
+        await campaigns.transition(session, principal, campaign, "declare_unsuccessful", {"reason": reason},
+                                   where=closing["where"], values={**closing["values"], "end_reason": reason})
+        await campaigns.release_demands(session, campaign_id, reason)
     elif campaign.status == "tendering":
-        await campaigns.transition(session, principal, campaign, "negotiation", "offers_closed",
-                                   {"round": campaign.round, "qualifying_offers": offers})
+        await campaigns.transition(session, principal, campaign, "close_offers",
+                                   {"round": campaign.round, "qualifying_offers": offers}, **closing)
     else:
-        await campaigns.transition(session, principal, campaign, "negotiation", "round_closed",
-                                   {"round": campaign.round})
+        await campaigns.transition(session, principal, campaign, "close_round", {"round": campaign.round}, **closing)
     await session.commit()
     return seen
 
@@ -142,13 +150,14 @@ async def close_offers(session: AsyncSession, principal: Principal, campaign_id:
 async def open_round(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Access:
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
-    campaigns.require_status(seen.campaign, "negotiation")
+    campaigns.require_status(seen.campaign, "open_round")
     if seen.campaign.round_open:
         raise Conflict("a round is open already", slug="round-open")
-    seen.campaign.round += 1
-    seen.campaign.round_open = True
-    await campaigns.transition(session, principal, seen.campaign, "negotiation", "round_opened",
-                               {"round": seen.campaign.round})
+    next_round = seen.campaign.round + 1
+    await campaigns.transition(session, principal, seen.campaign, "open_round", {"round": next_round},
+                               values={"round": next_round, "round_open": True},
+                               where=[Campaign.round_open.is_(False), Campaign.round == next_round - 1],
+                               refused=Conflict("a round is open already", slug="round-open"))
     await session.commit()
     return seen
 
@@ -157,7 +166,7 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
                     data: schemas.Panel) -> Access:
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
-    campaigns.require_status(seen.campaign, "draft", "demand_open", "demand_locked", "tendering", "negotiation")
+    campaigns.require_status(seen.campaign, "set_panel")
     members = list(dict.fromkeys(data.member_user_ids))
     if len(members) < 3 or len(members) % 2 == 0:
         raise InvalidInput("a panel has at least 3 members and an odd number of them", slug="invalid-panel")
@@ -165,9 +174,9 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
                                        .where(Evaluation.campaign_id == campaign_id))).scalar()
     if evaluated:
         raise Conflict("the panel has started evaluating; it can no longer change", slug="panel-evaluating")
+    await campaigns.transition(session, principal, seen.campaign, "set_panel", {"members": members})
     await session.execute(sa.delete(PanelMember).where(PanelMember.campaign_id == campaign_id))
     session.add_all([PanelMember(campaign_id=campaign_id, user_id=m) for m in members])
-    await history.record(session, "campaign", campaign_id, "panel_set", principal, {"members": members})
     await session.commit()
     return seen
 
@@ -181,20 +190,22 @@ async def evaluate(session: AsyncSession, principal: Principal, campaign_id: uui
     if member is None:
         raise Forbidden("only members of the campaign's panel evaluate", slug="not-a-panel-member")
     campaign = seen.campaign
+    between_rounds = Conflict("evaluations happen in negotiation, between rounds", slug="invalid-status",
+                              status_now=campaign.status)
     if campaign.status != "negotiation" or campaign.round_open:
-        raise Conflict("evaluations happen in negotiation, between rounds", slug="invalid-status",
-                       status_now=campaign.status)
+        raise between_rounds
     if data.supplier_org_id not in await qualifying(session, campaign_id):
         raise InvalidInput("that supplier has no qualifying offer in this campaign", slug="not-qualifying")
+    await campaigns.transition(session, principal, campaign, "evaluate",
+                               {"supplier_org_id": str(data.supplier_org_id), "score": data.score,
+                                "recommend": data.recommend},
+                               where=[Campaign.round_open.is_(False)], refused=between_rounds)
     evaluation = Evaluation(campaign_id=campaign_id, member_user_id=principal.subject, **data.model_dump())
     session.add(evaluation)
     try:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("you have evaluated this supplier already", slug="already-evaluated") from exc
-    await history.record(session, "campaign", campaign_id, "evaluated", principal,
-                         {"supplier_org_id": str(data.supplier_org_id), "score": data.score,
-                          "recommend": data.recommend})
     await session.commit()
     return evaluation
 
@@ -204,8 +215,10 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
     campaign = seen.campaign
+    after_closed_offers = Conflict("an award follows closed offers", slug="invalid-status",
+                                   status_now=campaign.status)
     if campaign.status != "negotiation" or campaign.round_open:
-        raise Conflict("an award follows closed offers", slug="invalid-status", status_now=campaign.status)
+        raise after_closed_offers
     panel = (await session.execute(sa.select(sa.func.count()).select_from(PanelMember)
                                    .where(PanelMember.campaign_id == campaign_id))).scalar()
     if panel < 3:
@@ -229,14 +242,14 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
     if data.supplier_org_id != winner:
         raise InvalidInput("the award goes to the lowest total final price among the suppliers the panel's "
                            f"majority recommends: supplier {winner}", slug="award-rule", expected=str(winner))
+    now = utcnow()
+    ends_at = add_working_days(now, campaign.standstill_days, calendar)
+    await campaigns.transition(session, principal, campaign, "award",
+                               {"supplier_org_id": str(winner), "standstill_ends_at": ends_at.isoformat()},
+                               values={"awarded_supplier_org_id": winner, "standstill_ends_at": ends_at},
+                               where=[Campaign.round_open.is_(False)], refused=after_closed_offers)
     for item_id, item in items.items():
         item.unified_price_fen = prices[winner][item_id][0]
-    now = utcnow()
-    campaign.awarded_supplier_org_id = winner
-    campaign.standstill_ends_at = add_working_days(now, campaign.standstill_days, calendar)
-    await campaigns.transition(session, principal, campaign, "standstill", "award_proposed",
-                               {"supplier_org_id": str(winner), "standstill_ends_at":
-                                campaign.standstill_ends_at.isoformat()})
     if campaign.standstill_days == 0:
         await campaigns.finalize_award(session, campaign, principal, now)
     await session.commit()
@@ -247,13 +260,13 @@ async def lodge_complaint(session: AsyncSession, principal: Principal, campaign_
                           data: schemas.Reason) -> Complaint:
     seen = await access(session, principal, campaign_id, lock=True)
     supplier = seen.supplier_org(principal)
-    campaigns.require_status(seen.campaign, "standstill")
-    complaint = Complaint(campaign_id=campaign_id, supplier_org_id=supplier, reason=data.reason, status="open",
-                          created_by=history.actor_of(principal))
+    campaigns.require_status(seen.campaign, "lodge_complaint")
+    complaint = Complaint(id=new_id(), campaign_id=campaign_id, supplier_org_id=supplier, reason=data.reason,
+                          status="open", created_by=history.actor_of(principal))
+    await campaigns.transition(session, principal, seen.campaign, "lodge_complaint",
+                               {"complaint_id": str(complaint.id)})
     session.add(complaint)
     await session.flush()
-    await history.record(session, "campaign", campaign_id, "complaint_lodged", principal,
-                         {"complaint_id": str(complaint.id)})
     await session.commit()
     return complaint
 
@@ -266,19 +279,17 @@ async def resolve_complaint(session: AsyncSession, principal: Principal, campaig
     complaint = await session.get(Complaint, complaint_id)
     if complaint is None or complaint.campaign_id != campaign_id:
         raise NotFound(f"no complaint {complaint_id} in this campaign")
-    if complaint.status != "open":
-        raise Conflict("the complaint is resolved already", slug="invalid-status", status_now=complaint.status)
-    complaint.status, complaint.resolution, complaint.updated_at = (
-        "upheld" if data.upheld else "dismissed", data.resolution, utcnow())
+    command = "uphold" if data.upheld else "dismiss"
+    COMPLAINT.require(command, complaint.status)
+    await COMPLAINT.apply(session, command, complaint.id, actor=principal, values={"resolution": data.resolution},
+                          data={"complaint_id": str(complaint_id), "resolution": data.resolution},
+                          history_type="campaign", history_id=campaign_id)
     campaign = seen.campaign
     if data.upheld and campaign.status == "standstill":
-        campaign.awarded_supplier_org_id, campaign.standstill_ends_at = None, None
+        await campaigns.transition(session, principal, campaign, "withdraw_award", {"complaint_id": str(complaint_id)},
+                                   values={"awarded_supplier_org_id": None, "standstill_ends_at": None})
         for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
             item.unified_price_fen = None
-        await campaigns.transition(session, principal, campaign, "negotiation", "award_withdrawn",
-                                   {"complaint_id": str(complaint_id)})
-    await history.record(session, "campaign", campaign_id, "complaint_" + complaint.status, principal,
-                         {"complaint_id": str(complaint_id), "resolution": data.resolution})
     await session.commit()
     return complaint
 

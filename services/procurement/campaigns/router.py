@@ -180,6 +180,14 @@ async def cancel(campaign_id: uuid.UUID, data: schemas.Reason, principal: Curren
     return await service.campaign_out(session, await service.cancel_campaign(session, principal, campaign_id, data))
 
 
+@router.post("/campaigns/{campaign_id}/declare-unsuccessful", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+             summary="Ends an open campaign as unsuccessful (流标) and releases every pre-encumbrance.")
+async def declare_unsuccessful(campaign_id: uuid.UUID, data: schemas.Reason, principal: CurrentPrincipal,
+                               session: Session):
+    return await service.campaign_out(session, await service.declare_unsuccessful(session, principal, campaign_id,
+                                                                                  data))
+
+
 @router.get("/campaigns/{campaign_id}/ocds", openapi_extra=READERS,
             summary="The campaign as an OCDS 1.1 release package (framework agreement and call-offs).")
 async def campaign_ocds(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):

@@ -15,14 +15,15 @@ from kernel.contracts import AgreementAwarded, DemandReleased, DemandSubmitted
 from kernel.contracts import AgreementItem as AgreementItemPayload
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
-from kernel.ids import utcnow
+from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_event, add_events
 from services.procurement.agreements.models import Agreement, AgreementItem
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns.access import LEAD_ROLES, Access, access
 from services.procurement.campaigns.models import (
-    OPEN_STATUSES,
+    CAMPAIGN,
+    DEMAND,
     Campaign,
     Complaint,
     Demand,
@@ -37,16 +38,18 @@ from services.procurement.products.models import Product
 SOURCE = "zhengban/procurement"
 
 
-def require_status(campaign: Campaign, *statuses: str) -> None:
-    if campaign.status not in statuses:
-        raise Conflict(f"the campaign is {campaign.status}; this needs it {' or '.join(statuses)}",
-                       slug="invalid-status", status_now=campaign.status)
+def require_status(campaign: Campaign, command: str) -> None:
+    """Refuses early what the campaign's status (as read) does not allow; `transition` is what
+    holds under races."""
+    CAMPAIGN.require(command, campaign.status)
 
 
-async def transition(session: AsyncSession, principal: Principal | str, campaign: Campaign, status: str,
-                     action: str, data: dict | None = None) -> None:
-    campaign.status, campaign.updated_at = status, utcnow()
-    await history.record(session, "campaign", campaign.id, action, principal, data)
+async def transition(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
+                     data: dict | None = None, *, values: dict | None = None, where=(), events=(),
+                     record: bool = True, refused: Conflict | None = None, touch: bool = True) -> None:
+    """Applies `command` to the campaign as a compare-and-set (kernel.transitions)."""
+    await CAMPAIGN.apply(session, command, campaign.id, actor=principal, values=values, where=where, data=data,
+                         events=events, record=record, refused=refused, touch=touch)
 
 
 async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
@@ -124,8 +127,8 @@ async def campaign_out(session: AsyncSession, seen: Access) -> schemas.CampaignO
 async def open_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Access:
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
-    require_status(seen.campaign, "draft")
-    await transition(session, principal, seen.campaign, "demand_open", "demand_opened")
+    require_status(seen.campaign, "open_demand")
+    await transition(session, principal, seen.campaign, "open_demand")
     await session.commit()
     return seen
 
@@ -138,28 +141,32 @@ async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: P
     principal.require(org.path, "procurement")
     if org.id not in seen.participant_ids:
         raise Forbidden(f"org {org.id} is not a participant of this campaign", slug="not-a-participant")
-    require_status(seen.campaign, "demand_open")
+    require_status(seen.campaign, "declare_demand")
     found = (await session.execute(sa.select(Item, Product).join(Product, Product.id == Item.product_id).where(
         Item.id == data.item_id, Item.campaign_id == campaign_id))).first()
     if found is None:
         raise InvalidInput(f"item {data.item_id} is not an item of this campaign", slug="unknown-item")
     item, product = found
-    demand = Demand(campaign_id=campaign_id, org_id=org.id, org_path=org.path, item_id=item.id,
+    demand = Demand(id=new_id(), campaign_id=campaign_id, org_id=org.id, org_path=org.path, item_id=item.id,
                     quantity=data.quantity, budget_line_id=data.budget_line_id,
                     amount_fen=data.quantity * item.cap_unit_price_fen, status="pending_budget",
                     created_by=history.actor_of(principal))
+    # The demand counts only if the campaign is still taking demand when it is written: the
+    # compare-and-set holds the campaign row, so a lock-demand either waits for this demand (and
+    # counts it) or has already moved the campaign on (and this answers 409).
+    await transition(session, principal, seen.campaign, "declare_demand",
+                     {"demand_id": str(demand.id), "org_id": str(org.id), "item_id": str(item.id),
+                      "quantity": data.quantity},
+                     events=[new_event("procurement.demand.submitted", DemandSubmitted(
+                         demand_id=demand.id, campaign_id=campaign_id, org_id=org.id, item_id=item.id,
+                         product_id=product.id, category=product.category, quantity=data.quantity,
+                         cap_unit_price_fen=item.cap_unit_price_fen, amount_fen=demand.amount_fen,
+                         budget_line_id=data.budget_line_id), source=SOURCE, about=demand.id)])
     session.add(demand)
     try:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("this org already has a live demand for this item", slug="duplicate-demand") from exc
-    await history.record(session, "campaign", campaign_id, "demand_declared", principal,
-                         {"demand_id": str(demand.id), "org_id": str(org.id), "item_id": str(item.id),
-                          "quantity": data.quantity})
-    await add_event(session, new_event("procurement.demand.submitted", DemandSubmitted(
-        demand_id=demand.id, campaign_id=campaign_id, org_id=org.id, item_id=item.id, product_id=product.id,
-        category=product.category, quantity=data.quantity, cap_unit_price_fen=item.cap_unit_price_fen,
-        amount_fen=demand.amount_fen, budget_line_id=data.budget_line_id), source=SOURCE, about=demand.id))
     await session.commit()
     return demand
 
@@ -184,7 +191,7 @@ async def get_demand(session: AsyncSession, principal: Principal, campaign_id: u
 async def lock_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Access:
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
-    require_status(seen.campaign, "demand_open")
+    require_status(seen.campaign, "lock_demand")
     pending = (await session.execute(sa.select(sa.func.count()).select_from(Demand).where(
         Demand.campaign_id == campaign_id, Demand.status == "pending_budget"))).scalar()
     if pending:
@@ -193,8 +200,7 @@ async def lock_demand(session: AsyncSession, principal: Principal, campaign_id: 
         Demand.campaign_id == campaign_id, Demand.status == "accepted").group_by(Demand.item_id))).all())
     for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
         item.locked_quantity = int(totals.get(item.id) or 0)
-    await transition(session, principal, seen.campaign, "demand_locked", "demand_locked",
-                     {str(k): int(v) for k, v in totals.items()})
+    await transition(session, principal, seen.campaign, "lock_demand", {str(k): int(v) for k, v in totals.items()})
     await session.commit()
     return seen
 
@@ -203,46 +209,59 @@ async def open_offers(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                       data: schemas.OpenOffers) -> Access:
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
-    require_status(seen.campaign, "demand_locked")
+    require_status(seen.campaign, "open_offers")
     for org_id in dict.fromkeys(data.supplier_org_ids):
         org = await orgs.existing(session, org_id)
         if org.kind != "supplier":
             raise InvalidInput(f"org {org_id} is not a supplier", slug="not-a-supplier")
         session.add(InvitedSupplier(campaign_id=campaign_id, supplier_org_id=org.id, org_path=org.path,
                                     name=org.name))
-    seen.campaign.round, seen.campaign.round_open = 1, True
-    await transition(session, principal, seen.campaign, "tendering", "offers_opened",
-                     {"supplier_org_ids": [str(s) for s in data.supplier_org_ids]})
+    await transition(session, principal, seen.campaign, "open_offers",
+                     {"supplier_org_ids": [str(s) for s in data.supplier_org_ids]},
+                     values={"round": 1, "round_open": True})
     await session.commit()
     return seen
 
 
 async def release_demands(session: AsyncSession, campaign_id: uuid.UUID, reason: str) -> int:
-    """Gives back every pre-encumbrance the campaign's demands hold."""
-    demands = (await session.execute(sa.select(Demand).where(
-        Demand.campaign_id == campaign_id, Demand.status.in_(("pending_budget", "accepted"))))).scalars().all()
-    now = utcnow()
-    for demand in demands:
-        demand.status, demand.updated_at = "released", now
+    """Gives back every pre-encumbrance the campaign's demands hold: one compare-and-set over the
+    demands still live, so a budget answer racing it either landed first (and is released) or finds
+    the demand released (and changes nothing)."""
+    released = (await session.execute(
+        sa.update(Demand).where(Demand.campaign_id == campaign_id, Demand.status.in_(DEMAND.sources("release")))
+        .values(status=DEMAND["release"].target, updated_at=utcnow())
+        .returning(Demand.id, Demand.org_id, Demand.budget_line_id)
+        .execution_options(synchronize_session=False))).all()
     await add_events(session, [new_event("procurement.demand.released", DemandReleased(
-        demand_id=d.id, campaign_id=campaign_id, org_id=d.org_id, budget_line_id=d.budget_line_id, reason=reason),
-        source=SOURCE, about=d.id) for d in demands])
-    return len(demands)
+        demand_id=demand_id, campaign_id=campaign_id, org_id=org_id, budget_line_id=line_id, reason=reason),
+        source=SOURCE, about=demand_id) for demand_id, org_id, line_id in released])
+    return len(released)
 
 
-async def end_campaign(session: AsyncSession, principal: Principal | str, campaign: Campaign, status: str,
+async def end_campaign(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
                        reason: str) -> None:
-    campaign.end_reason = reason
-    released = await release_demands(session, campaign.id, reason)
-    await transition(session, principal, campaign, status, status, {"reason": reason, "demands_released": released})
+    """Ends an open campaign (`cancel` or `declare_unsuccessful`) and releases what its demands hold."""
+    await transition(session, principal, campaign, command, {"reason": reason}, values={"end_reason": reason})
+    await release_demands(session, campaign.id, reason)
 
 
 async def cancel_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
                           data: schemas.Reason) -> Access:
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
-    require_status(seen.campaign, *OPEN_STATUSES)
-    await end_campaign(session, principal, seen.campaign, "cancelled", data.reason)
+    require_status(seen.campaign, "cancel")
+    await end_campaign(session, principal, seen.campaign, "cancel", data.reason)
+    await session.commit()
+    return seen
+
+
+async def declare_unsuccessful(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
+                               data: schemas.Reason) -> Access:
+    """Ends an open campaign as unsuccessful (流标), e.g. when the negotiation finds no acceptable price."""
+    seen = await access(session, principal, campaign_id, lock=True)
+    seen.require_lead(principal)
+    require_status(seen.campaign, "declare_unsuccessful")
+    await end_campaign(session, principal, seen.campaign, "declare_unsuccessful", data.reason)
     await session.commit()
     return seen
 
@@ -255,17 +274,19 @@ async def finalize_award(session: AsyncSession, campaign: Campaign, actor: Princ
     supplier = (await session.execute(sa.select(InvitedSupplier).where(
         InvitedSupplier.campaign_id == campaign.id,
         InvitedSupplier.supplier_org_id == campaign.awarded_supplier_org_id))).scalar_one()
-    agreement = Agreement(campaign_id=campaign.id, supplier_org_id=supplier.supplier_org_id,
+    agreement = Agreement(id=new_id(), campaign_id=campaign.id, supplier_org_id=supplier.supplier_org_id,
                           supplier_org_path=supplier.org_path, lead_org_id=campaign.lead_org_id,
                           lead_org_path=campaign.lead_org_path, valid_from=now,
                           valid_to=add_months(now, campaign.agreement_months), status="active")
+    # A complaint lodged meanwhile holds the standstill open.
+    await transition(session, actor, campaign, "finalize_award", {"agreement_id": str(agreement.id)},
+                     values={"awarded_at": now},
+                     where=[~sa.exists().where(Complaint.campaign_id == Campaign.id, Complaint.status == "open")])
     session.add(agreement)
     await session.flush()
     session.add_all([AgreementItem(agreement_id=agreement.id, item_id=item.id, product_id=item.product_id,
                                    unit_price_fen=item.unified_price_fen, cap_unit_price_fen=item.cap_unit_price_fen)
                      for item, _ in items])
-    campaign.awarded_at = now
-    await transition(session, actor, campaign, "awarded", "awarded", {"agreement_id": str(agreement.id)})
     await history.record(session, "agreement", agreement.id, "created", actor, {"campaign_id": str(campaign.id)})
     await add_event(session, new_event("procurement.agreement.awarded", AgreementAwarded(
         agreement_id=agreement.id, campaign_id=campaign.id, lead_org_id=campaign.lead_org_id,

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.ids import new_id, utcnow
+from kernel.transitions import StateMachine
 from services.procurement.models import Base
 
 
@@ -40,3 +41,13 @@ class Order(Base):
     created_by: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# SPEC: pending_budget → confirmed | rejected (the budget's answer), confirmed → delivered,
+# pending_budget | confirmed → cancelled.
+ORDER = StateMachine("order", Order, ("pending_budget", "confirmed", "rejected", "cancelled", "delivered"), {
+    "confirm": ("pending_budget", "confirmed", "confirmed"),
+    "reject": ("pending_budget", "rejected", "rejected"),
+    "cancel": (("pending_budget", "confirmed"), "cancelled", "cancelled"),
+    "deliver": ("confirmed", "delivered", "delivered"),
+})

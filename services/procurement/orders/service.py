@@ -21,7 +21,7 @@ from services.procurement.agreements.service import visible_agreement
 from services.procurement.campaigns.models import Demand, Participant
 from services.procurement.campaigns.working_days import add_months
 from services.procurement.orders import schemas
-from services.procurement.orders.models import Order
+from services.procurement.orders.models import ORDER, Order
 from services.procurement.products.models import Product
 
 SOURCE = "zhengban/procurement"
@@ -101,18 +101,14 @@ async def cancel_order(session: AsyncSession, principal: Principal, order_id: uu
     order = await visible_order(session, principal, order_id)
     refuse_auditor_writes(principal)
     principal.require(order.org_path, "procurement")
-    done = await session.execute(sa.update(Order).where(
-        Order.id == order.id, Order.status.in_(("pending_budget", "confirmed")))
-        .values(status="cancelled", reason=data.reason, updated_at=utcnow()))
-    if done.rowcount != 1:
-        raise Conflict(f"the order is {order.status}; only pending or confirmed orders are cancelled",
-                       slug="invalid-status", status_now=order.status)
-    await history.record(session, "order", order.id, "cancelled", principal, {"reason": data.reason})
+    ORDER.require("cancel", order.status)
     # Compensation: the budget releases whatever it reserved (or, if the placement has not reached
     # it yet, remembers not to reserve).
-    await add_event(session, new_event("procurement.order.cancelled", OrderCancelled(
-        order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id, amount_fen=order.amount_fen,
-        reason=data.reason), source=SOURCE, about=order.id))
+    await ORDER.apply(session, "cancel", order.id, actor=principal, values={"reason": data.reason},
+                      data={"reason": data.reason},
+                      events=[new_event("procurement.order.cancelled", OrderCancelled(
+                          order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id,
+                          amount_fen=order.amount_fen, reason=data.reason), source=SOURCE, about=order.id)])
     await session.commit()
     return await visible_order(session, principal, order_id)
 
@@ -123,25 +119,21 @@ async def deliver_order(session: AsyncSession, principal: Principal, order_id: u
     refuse_auditor_writes(principal)
     if "supplier" not in principal.roles or principal.org_id != order.supplier_org_id:
         raise Forbidden("only the agreement's supplier delivers")
+    ORDER.require("deliver", order.status)
     product = await session.get(Product, order.product_id)
     valid_from = data.valid_from or utcnow()
     valid_to = data.valid_to
     if valid_to is None and product.term_months:
         valid_to = add_months(valid_from, product.term_months)
-    done = await session.execute(sa.update(Order).where(Order.id == order.id, Order.status == "confirmed")
-                                 .values(status="delivered", valid_from=valid_from, valid_to=valid_to,
-                                         updated_at=utcnow()))
-    if done.rowcount != 1:
-        raise Conflict(f"the order is {order.status}; only confirmed orders are delivered", slug="invalid-status",
-                       status_now=order.status)
-    await history.record(session, "order", order.id, "delivered", principal,
-                         {"valid_from": valid_from.isoformat(), "valid_to": valid_to and valid_to.isoformat(),
-                          "keys": len(data.keys or ())})
-    await add_event(session, new_event("procurement.order.delivered", OrderDelivered(
-        order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id, amount_fen=order.amount_fen,
-        supplier_org_id=order.supplier_org_id, product_id=product.id, product_name=product.name,
-        vendor=product.vendor, category=product.category, metric=product.metric, quantity=order.quantity,
-        term_months=product.term_months, valid_from=valid_from, valid_to=valid_to, keys=data.keys),
-        source=SOURCE, about=order.id))
+    await ORDER.apply(session, "deliver", order.id, actor=principal,
+                      values={"valid_from": valid_from, "valid_to": valid_to},
+                      data={"valid_from": valid_from.isoformat(), "valid_to": valid_to and valid_to.isoformat(),
+                            "keys": len(data.keys or ())},
+                      events=[new_event("procurement.order.delivered", OrderDelivered(
+                          order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id,
+                          amount_fen=order.amount_fen, supplier_org_id=order.supplier_org_id, product_id=product.id,
+                          product_name=product.name, vendor=product.vendor, category=product.category,
+                          metric=product.metric, quantity=order.quantity, term_months=product.term_months,
+                          valid_from=valid_from, valid_to=valid_to, keys=data.keys), source=SOURCE, about=order.id)])
     await session.commit()
     return await visible_order(session, principal, order_id)
