@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -23,12 +24,18 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
     results = json.loads(out.read_text())["results"]
     assert set(results) == {"hot_pool", "many_pools", "gateway_overhead", "order_flow", "scale"}
     hot = results["hot_pool"]
-    assert hot["over_allocated"] == 0 and hot["counter_matches_successes"]
+    assert hot["over_allocated"] == 0 and hot["counter_matches_rows"] and hot["counter_accounts_for_successes"]
     assert hot["small_pool_allocated"] == 50 and hot["burst"]["statuses"] == {"201": 50, "409": 150}
+    assert hot["burst"]["problems"] == ["no-seats-available"]
+    # The 200 went through the group commit, and some of them shared a transaction.
+    assert hot["burst_batched"]["requests"] == 200 and hot["burst_batched"]["batches"] < 200
+    assert hot["result"]["ok"] == hot["result"]["statuses"].get("201", 0) and hot["result"]["unexpected"] == 0
+    assert hot["result"]["generator"] == ("wrk" if shutil.which("wrk") else "python")
+    assert hot["cpu_ms_per_allocation"]["licenses"] > 0
     assert (hot["baseline"] is not None) == bool(TEST_DATABASE_URL)
     for name in ("many_pools", "gateway_overhead"):
         assert results[name]["result"]["requests"] > 0 and results[name]["baseline"]["requests"] > 0
-        assert results[name]["result"]["errors"] == 0
+        assert results[name]["result"]["errors"] == 0 and results[name]["result"]["unexpected"] == 0
     flow = results["order_flow"]
     assert flow["placing"]["statuses"] == {"202": 40} and flow["delivering"]["statuses"] == {"200": 40}
     scale = results["scale"]

@@ -13,37 +13,67 @@ import orjson
 
 @dataclass
 class Result:
+    """One measurement. Throughput counts only the answers the scenario expects (`expected`
+    statuses): a 4xx or 5xx is quick to make and must not raise it."""
+
     name: str
-    requests: int = 0
-    errors: int = 0
+    requests: int = 0  # answers of any status
+    errors: int = 0  # requests that got no answer (connection errors, timeouts)
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    expected: tuple[int, ...] = (200, 201, 202)
+    generator: str = "python"
+    # Precomputed by an external generator (wrk); else taken from `latencies`.
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+    @property
+    def ok(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status in self.expected)
+
+    @property
+    def unexpected(self) -> int:
+        return self.requests - self.ok + self.errors
 
     @property
     def throughput(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        return self.ok / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float:
+        if p in (50, 99) and getattr(self, f"p{p}_ms") is not None:
+            return getattr(self, f"p{p}_ms")
         if not self.latencies:
             return 0.0
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
     def summary(self) -> dict:
-        return {"name": self.name, "requests": self.requests, "errors": self.errors,
+        return {"name": self.name, "generator": self.generator, "requests": self.requests, "ok": self.ok,
+                "unexpected": self.unexpected, "expected": list(self.expected), "errors": self.errors,
                 "seconds": round(self.seconds, 2), "throughput_per_s": round(self.throughput, 1),
                 "p50_ms": round(self.percentile(50), 2), "p99_ms": round(self.percentile(99), 2),
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
 
 
 async def run_load(name: str, call: Callable[[int], Awaitable[int]], *, concurrency: int, seconds: float,
-                   max_requests: int | None = None) -> Result:
-    """Calls `call(n)` (n: a sequence number; returns an HTTP status) from `concurrency` workers."""
-    result = Result(name)
+                   max_requests: int | None = None, expected: tuple[int, ...] = (200, 201, 202),
+                   warmup: float = 0.0) -> Result:
+    """Calls `call(n)` (n: a sequence number; returns an HTTP status) from `concurrency` workers,
+    after `warmup` seconds of the same calls that are not counted. A latency runs from just before
+    the request is sent to its answer."""
     counter = iter(range(10**12))
-    deadline = time.perf_counter() + seconds
+    if warmup:
+        await _closed_loop(Result(name), call, counter, concurrency, time.perf_counter() + warmup, None)
+    result = Result(name, expected=expected)
+    started = time.perf_counter()
+    await _closed_loop(result, call, counter, concurrency, started + seconds, max_requests)
+    result.seconds = time.perf_counter() - started
+    return result
 
+
+async def _closed_loop(result: Result, call, counter, concurrency: int, deadline: float,
+                       max_requests: int | None) -> None:
     async def worker():
         while time.perf_counter() < deadline:
             n = next(counter)
@@ -59,10 +89,7 @@ async def run_load(name: str, call: Callable[[int], Awaitable[int]], *, concurre
             result.statuses[status] = result.statuses.get(status, 0) + 1
             result.requests += 1
 
-    started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    result.seconds = time.perf_counter() - started
-    return result
 
 
 @dataclass

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
+import sqlite3
 import time
 import uuid
+from datetime import UTC, datetime
 
+from zhengban.bench import pgbench, wrk
 from zhengban.bench.load import LoadClient, Result, run_load
 from zhengban.bench.stack import ADMIN_PASSWORD, BenchStack
 from zhengban.demo.client import Api, wait_until
 
 
 class World:
-    """Orgs, an IT admin and tokens made through the API once for all scenarios."""
+    """Orgs, an IT admin, tokens and registered devices made once for all scenarios."""
 
-    def __init__(self, stack: BenchStack):
+    def __init__(self, stack: BenchStack, devices: int):
         self.stack = stack
         self.api = Api(stack.url)
         self.admin = self.api.as_(self.api.token("admin", ADMIN_PASSWORD))
@@ -27,11 +29,17 @@ class World:
                                                    "org_id": self.org["id"], "roles": ["it_admin"]})
         self.headers = self.api.token("bench-it", ADMIN_PASSWORD)
         self.it = self.api.as_(self.headers)
+        # Seats go only to registered devices: these are the assignees of every allocation load.
+        wait_until(lambda: self.admin.get(f"/api/v1/licenses/orgs/{self.org['id']}"), what="org known")
+        self.devices = [str(d) for d in seed_rows(stack, [(DEVICES_SQL, 10, device_rows(self.org, devices,
+                                                                                          tag="BENCH-"))])]
 
-    def pool(self, seats: int, name: str | None = None) -> dict:
+    def pool(self, seats: int, name: str | None = None, category: str = "business") -> dict:
+        # "business": 98号 limits a computer to one seat of os, office and antivirus each; the
+        # bench's devices hold seats of many pools at once, so its pools are of another category.
         entitlement = self.it.post("/api/v1/licenses/entitlements", {
             "org_id": self.org["id"], "product_name": name or f"bench-{uuid.uuid4().hex[:8]}", "vendor": "bench",
-            "category": "office", "metric": "device", "quantity": seats, "source": "manual"})
+            "category": category, "metric": "device", "quantity": seats, "source": "manual"})
         return self.it.get(f"/api/v1/licenses/pools/{entitlement['pool_id']}")
 
 
@@ -39,40 +47,86 @@ def client(base_url: str, connections: int) -> LoadClient:
     return LoadClient(base_url, connections)
 
 
-async def allocate_load(name: str, base_url: str, headers: dict, pool_id: str, *, concurrency: int, seconds: float,
-                        tag: str) -> Result:
+def generator() -> str:
+    return "wrk" if wrk.available() else "python"
+
+
+async def allocate_load(name: str, base_url: str, headers: dict, pool_ids: list[str], devices: list[str], *,
+                        concurrency: int, seconds: float) -> Result:
+    """Allocations spread over `pool_ids`, each (pool, device) pair at most once, so that every
+    answer the scenario expects is a 201. Callers warm up on other pools or devices first."""
+    paths = [world_pool_path(p) for p in pool_ids]
+    if wrk.available():
+        return await wrk.run(base_url, wrk.Load(name, paths, headers, "POST", devices, (201,)),
+                             connections=concurrency, seconds=seconds)
     async with client(base_url, concurrency) as http:
         async def call(n: int) -> int:
-            resp = await http.post(f"/api/v1/licenses/pools/{pool_id}/allocations", headers=headers,
-                                   json={"assignee_type": "device", "assignee_id": f"{tag}-{n}"})
+            resp = await http.post(paths[n % len(paths)], headers=headers, json={
+                "assignee_type": "device", "assignee_id": devices[(n // len(paths)) % len(devices)]})
             return resp.status_code
 
-        return await run_load(name, call, concurrency=concurrency, seconds=seconds)
+        return await run_load(name, call, concurrency=concurrency, seconds=seconds, expected=(201,))
 
 
-async def raw_allocations(database_url: str, pool_id: str, org_path: str, *, concurrency: int,
-                          seconds: float, counter_first: bool) -> Result:
-    """The issue's transaction straight to PostgreSQL with asyncpg: update the pool counter, insert
-    the allocation, insert the outbox row. With `counter_first=False`, in the order the service
-    issues them (the contended counter last); both are reported, the ratio is against the faster."""
+def world_pool_path(pool_id: str) -> str:
+    return f"/api/v1/licenses/pools/{pool_id}/allocations"
+
+
+async def get_load(name: str, base_url: str, headers: dict, path: str, *, concurrency: int, seconds: float,
+                   warmup: float) -> Result:
+    if wrk.available():
+        if warmup:
+            await wrk.run(base_url, wrk.Load("warm-up", [path], headers), connections=concurrency, seconds=warmup)
+        return await wrk.run(base_url, wrk.Load(name, [path], headers), connections=concurrency, seconds=seconds)
+    async with client(base_url, concurrency) as http:
+        async def call(n: int) -> int:
+            return (await http.get(path, headers=headers)).status_code
+
+        return await run_load(name, call, concurrency=concurrency, seconds=seconds, expected=(200,), warmup=warmup)
+
+
+async def raw_allocations(world: World, pool: dict, *, concurrency: int, seconds: float, warmup: float,
+                          counter_first: bool) -> Result:
+    """The service's transaction for one seat straight to PostgreSQL (see bench/pgbench.py for what
+    it holds and leaves out), one transaction per seat. With `counter_first=False` in the order the
+    service issues them (the contended counter last); both are reported, the ratio is against the
+    faster."""
+    order = "counter first" if counter_first else "counter last, as the service"
+    name = f"hot pool: raw transaction, {order}"
+    database_url = world.stack.database_url("licenses")
+    if pgbench.available():
+        text = pgbench.script(pool["id"], world.org["id"], world.org["path"], len(world.devices), counter_first)
+        if warmup:
+            await pgbench.run("warm-up", database_url, text, clients=concurrency, seconds=warmup)
+        return await pgbench.run(name, database_url, text, clients=concurrency, seconds=seconds)
+    return await asyncpg_allocations(name, database_url, pool, world, concurrency=concurrency, seconds=seconds,
+                                     counter_first=counter_first)
+
+
+async def asyncpg_allocations(name: str, database_url: str, pool: dict, world: World, *, concurrency: int,
+                              seconds: float, counter_first: bool) -> Result:
     import asyncpg
 
-    pool = await asyncpg.create_pool(database_url, min_size=concurrency, max_size=concurrency)
-    pool_uuid = uuid.UUID(pool_id)
+    connections = await asyncpg.create_pool(database_url, min_size=concurrency, max_size=concurrency)
+    pool_uuid, org_uuid = uuid.UUID(pool["id"]), uuid.UUID(world.org["id"])
     try:
-        org_id = await pool.fetchval("SELECT org_id FROM pools WHERE id = $1 AND org_path LIKE $2", pool_uuid,
-                                     org_path + "%")
-
         async def call(n: int) -> int:
-            async with pool.acquire() as conn, conn.transaction():
+            async with connections.acquire() as conn, conn.transaction():
+                found = await conn.fetchrow("SELECT org_id, org_path, category FROM pools WHERE id = $1 "
+                                            "AND org_path LIKE $2", pool_uuid, world.org["path"] + "%")
+                await conn.fetchrow("SELECT org_path, status FROM devices WHERE org_id = $1 AND asset_tag = $2 "
+                                    "FOR SHARE", org_uuid, f"BENCH-{n % len(world.devices)}")
                 if counter_first and not await take_seat(conn):
                     return 409
-                allocation_id = uuid.uuid4()
+                allocation_id, event_id = uuid.uuid4(), uuid.uuid4()
                 await conn.execute(
                     "INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, status, "
                     "allocated_at, created_at, updated_at) VALUES ($1, $2, $3, 'device', $4, NULL, 'active', now(), "
-                    "now(), now())", allocation_id, pool_uuid, org_id, f"raw-{n}")
-                event_id = uuid.uuid4()
+                    "now(), now())", allocation_id, pool_uuid, found["org_id"], f"raw-{n}")
+                await conn.execute(
+                    "INSERT INTO allocation_entries (id, allocation_id, pool_id, category, device_id, kind, reason, "
+                    "actor, at) VALUES ($1, $2, $3, $4, NULL, 'allocated', NULL, 'user:bench', now())",
+                    uuid.uuid4(), allocation_id, pool_uuid, found["category"])
                 payload = json.dumps({"specversion": "1.0", "id": str(event_id), "source": "bench",
                                       "type": "licenses.seat.allocated.v1",
                                       "data": {"allocation_id": str(allocation_id)}})
@@ -87,84 +141,130 @@ async def raw_allocations(database_url: str, pool_id: str, org_path: str, *, con
                 "UPDATE pools SET allocated = allocated + 1, updated_at = now() WHERE id = $1 "
                 "AND allocated < total RETURNING total, allocated", pool_uuid) is not None
 
-        order = "counter first" if counter_first else "counter last, as the service"
-        return await run_load(f"hot pool: raw asyncpg transaction, {order}", call, concurrency=concurrency,
-                              seconds=seconds)
+        return await run_load(name, call, concurrency=concurrency, seconds=seconds, expected=(201,))
     finally:
-        await pool.close()
+        await connections.close()
 
 
 def ratio(value: float, baseline: float) -> float | None:
     return round(value / baseline, 3) if baseline else None
 
 
-async def hot_pool(world: World, *, concurrency: int, seconds: float) -> dict:
+async def cpu_per_request(world: World, load) -> tuple[Result, dict[str, float]]:
+    """Runs `load()` and returns its result and the CPU milliseconds each process spent per
+    expected answer (utime + stime from /proc, around the load)."""
+    before = world.stack.cpu_seconds()
+    result = await load()
+    after = world.stack.cpu_seconds()
+    per = {name: round((after[name] - before[name]) * 1000 / result.ok, 3) if result.ok else None
+           for name in before if name in after}
+    return result, per
+
+
+def batch_sizes(world: World) -> tuple[float, float]:
+    """(batches, allocations in them) the licenses process has applied so far (its /metrics)."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{world.stack.port_of('licenses')}/metrics", timeout=10).text
+    figures = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+               if line.startswith("zhengban_seat_batch_size_")}
+    return figures.get("zhengban_seat_batch_size_count", 0.0), figures.get("zhengban_seat_batch_size_sum", 0.0)
+
+
+async def hot_pool(world: World, *, concurrency: int, seconds: float, warmup: float) -> dict:
     seats = 10_000_000
     pool = world.pool(seats)
-    via_gateway = await allocate_load("hot pool: via the gateway", world.stack.url, world.headers, pool["id"],
-                                      concurrency=concurrency, seconds=seconds, tag="hot")
+    warm = world.pool(seats)
+    await allocate_load("warm-up", world.stack.url, world.headers, [warm["id"]], world.devices,
+                        concurrency=concurrency, seconds=warmup)
+    count_before, sum_before = batch_sizes(world)
+    via_gateway, cpu = await cpu_per_request(world, lambda: allocate_load(
+        "hot pool: via the gateway", world.stack.url, world.headers, [pool["id"]], world.devices,
+        concurrency=concurrency, seconds=seconds))
+    count_after, sum_after = batch_sizes(world)
     after = world.it.get(f"/api/v1/licenses/pools/{pool['id']}")
     listed = world.it.get("/api/v1/licenses/allocations", params={"pool_id": pool["id"], "limit": 1})
     baseline, baselines = None, {}
     if world.stack.postgres_url:
         for counter_first in (True, False):
             raw_pool = world.pool(seats)
-            raw = await raw_allocations(world.stack.database_url("licenses"), raw_pool["id"], world.org["path"],
-                                        concurrency=concurrency, seconds=seconds, counter_first=counter_first)
+            raw = await raw_allocations(world, raw_pool, concurrency=concurrency, seconds=seconds, warmup=warmup,
+                                        counter_first=counter_first)
             baselines["counter_first" if counter_first else "counter_last"] = raw.summary()
             if baseline is None or raw.throughput > baseline.throughput:
                 baseline = raw
-    # A separate small pool, hammered past its size: never more allocated than it holds.
-    small = world.pool(50)
-    async with client(world.stack.url, 50) as http:
+    burst = await exactly_k_winners(world, seats=50, requests=200)
+    rows = await asyncio.to_thread(active_rows, world.stack, pool["id"])
+    return {"result": via_gateway.summary(), "baseline": baseline.summary() if baseline else None,
+            "ratio": ratio(via_gateway.throughput, baseline.throughput) if baseline else None, "target": 1.0,
+            "cpu_ms_per_allocation": cpu,
+            "mean_batch": round((sum_after - sum_before) / (count_after - count_before), 2)
+            if count_after > count_before else None,
+            "over_allocated": max(0, after["allocated"] - after["total"]) + burst["over_allocated"],
+            "allocated": after["allocated"], "successes": via_gateway.statuses.get(201, 0),
+            # The counter is what the rows say; wrk stops counting with requests still in flight,
+            # so up to one per connection was allocated without its 201 being counted.
+            "counter_matches_rows": after["allocated"] == rows,
+            "counter_accounts_for_successes": 0 <= after["allocated"] - via_gateway.statuses.get(201, 0)
+            <= concurrency,
+            "small_pool_allocated": burst["allocated"], "listed": bool(listed["items"]), "baselines": baselines,
+            "burst": burst["result"], "burst_batched": burst["batched"]}
+
+
+async def exactly_k_winners(world: World, *, seats: int, requests: int) -> dict:
+    """The correctness check of the group commit: `requests` concurrent allocations of distinct
+    devices against a pool of `seats` give exactly `seats` 201s, the rest 409 no-seats-available."""
+    small = world.pool(seats)
+    count_before, sum_before = batch_sizes(world)
+    problems = set()
+    async with client(world.stack.url, requests) as http:
         async def grab(n: int) -> int:
-            resp = await http.post(f"/api/v1/licenses/pools/{small['id']}/allocations", headers=world.headers,
-                                   json={"assignee_type": "device", "assignee_id": f"cap-{n}"})
+            resp = await http.post(world_pool_path(small["id"]), headers=world.headers,
+                                   json={"assignee_type": "device", "assignee_id": world.devices[n]})
+            if resp.status_code == 409:
+                problems.add(resp.json()["type"].rsplit("/", 1)[1])
             return resp.status_code
 
-        burst = await run_load("hot pool: 50 seats, 200 requests", grab, concurrency=50, seconds=120,
-                               max_requests=200)
-    small_after = world.it.get(f"/api/v1/licenses/pools/{small['id']}")
-    return {"result": via_gateway.summary(), "baseline": baseline.summary() if baseline else None,
-            "ratio": ratio(via_gateway.throughput, baseline.throughput) if baseline else None, "target": 0.5,
-            "over_allocated": max(0, after["allocated"] - after["total"]) + max(0, small_after["allocated"] - 50),
-            "allocated": after["allocated"], "successes": via_gateway.statuses.get(201, 0),
-            "counter_matches_successes": after["allocated"] == via_gateway.statuses.get(201, 0),
-            "small_pool_allocated": small_after["allocated"], "listed": bool(listed["items"]), "baselines": baselines,
-            "burst": burst.summary()}
+        result = await run_load(f"{seats} seats, {requests} requests at once", grab, concurrency=requests,
+                                seconds=120, max_requests=requests, expected=(201,))
+    count_after, sum_after = batch_sizes(world)
+    allocated = world.it.get(f"/api/v1/licenses/pools/{small['id']}")["allocated"]
+    return {"result": {**result.summary(), "problems": sorted(problems)},
+            "over_allocated": max(0, allocated - seats), "allocated": allocated,
+            "batched": {"batches": count_after - count_before, "requests": sum_after - sum_before}}
 
 
-async def many_pools(world: World, *, pools: int, concurrency: int, seconds: float) -> dict:
+async def many_pools(world: World, *, pools: int, concurrency: int, seconds: float, warmup: float) -> dict:
     made = await asyncio.gather(*(asyncio.to_thread(world.pool, 1_000_000) for _ in range(pools)))
     ids = [p["id"] for p in made]
-    rng = random.Random(7)
-    async with client(world.stack.url, concurrency) as http:
-        async def allocate(n: int) -> int:
-            resp = await http.post(f"/api/v1/licenses/pools/{rng.choice(ids)}/allocations", headers=world.headers,
-                                   json={"assignee_type": "device", "assignee_id": f"many-{n}"})
-            return resp.status_code
-
-        async def floor(n: int) -> int:
-            resp = await http.get(f"/api/v1/licenses/orgs/{world.org['id']}", headers=world.headers)
-            return resp.status_code
-
-        spread = await run_load(f"many pools: {pools} pools via the gateway", allocate, concurrency=concurrency,
-                                seconds=seconds)
-        baseline = await run_load("framework floor: a trivial proxied GET", floor, concurrency=concurrency,
-                                  seconds=seconds)
-    return {"result": spread.summary(), "baseline": baseline.summary(),
+    half = len(world.devices) // 2
+    floor_path = f"/api/v1/licenses/orgs/{world.org['id']}"
+    # The warm-up uses the second half of the devices, the measurement the first: every pair new.
+    await allocate_load("warm-up", world.stack.url, world.headers, ids, world.devices[half:],
+                        concurrency=concurrency, seconds=warmup)
+    spread, cpu = await cpu_per_request(world, lambda: allocate_load(
+        f"many pools: {pools} pools via the gateway", world.stack.url, world.headers, ids, world.devices[:half],
+        concurrency=concurrency, seconds=seconds))
+    baseline = await get_load("framework floor: a trivial proxied GET", world.stack.url, world.headers, floor_path,
+                              concurrency=concurrency, seconds=seconds, warmup=warmup)
+    return {"result": spread.summary(), "baseline": baseline.summary(), "cpu_ms_per_allocation": cpu,
             "ratio": ratio(spread.throughput, baseline.throughput), "target": 0.5}
 
 
-async def gateway_overhead(world: World, *, concurrency: int, seconds: float) -> dict:
-    pool = world.pool(10_000_000)
+async def gateway_overhead(world: World, *, concurrency: int, seconds: float, warmup: float) -> dict:
     direct_url = f"http://127.0.0.1:{world.stack.port_of('licenses')}"
-    via = await allocate_load("allocation via the gateway", world.stack.url, world.headers, pool["id"],
-                              concurrency=concurrency, seconds=seconds, tag="via")
-    direct = await allocate_load("allocation straight to licenses", direct_url, world.headers, pool["id"],
-                                 concurrency=concurrency, seconds=seconds, tag="direct")
+    # Over 100 pools, so that the figure is the gateway's cost, not the one pool's lock.
+    made = await asyncio.gather(*(asyncio.to_thread(world.pool, 1_000_000) for _ in range(100)))
+    ids = [p["id"] for p in made]
+    third = len(world.devices) // 3
+    await allocate_load("warm-up", world.stack.url, world.headers, ids, world.devices[2 * third:],
+                        concurrency=concurrency, seconds=warmup)
+    via = await allocate_load("allocation via the gateway", world.stack.url, world.headers, ids,
+                              world.devices[:third], concurrency=concurrency, seconds=seconds)
+    direct = await allocate_load("allocation straight to licenses", direct_url, world.headers, ids,
+                                 world.devices[third:2 * third], concurrency=concurrency, seconds=seconds)
     return {"result": via.summary(), "baseline": direct.summary(), "ratio": ratio(via.throughput, direct.throughput),
-            "target": 0.8}
+            "target": 0.9}
 
 
 async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
@@ -187,33 +287,34 @@ async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
     try:
         async with client(world.stack.url, concurrency) as http:
             async def place(n: int) -> int:
+                sent = time.perf_counter()  # latencies run from when the request left
                 resp = await http.post("/api/v1/procurement/orders", headers={**unit_headers,
                                                                               "Idempotency-Key": f"bench-{n}"},
                                        json={"agreement_id": agreement, "item_id": item, "quantity": 1,
                                              "budget_line_id": line["id"], "org_id": line["org_id"]})
                 if resp.status_code == 202:
-                    placed[resp.json()["id"]] = time.perf_counter()
+                    placed[resp.json()["id"]] = sent
                 return resp.status_code
 
             started = time.perf_counter()
             placing = await run_load("order flow: placing", place, concurrency=concurrency, seconds=600,
-                                     max_requests=orders)
+                                     max_requests=orders, expected=(202,))
             await asyncio.to_thread(wait_until, lambda: len(confirmed.keys() & placed.keys()) == len(placed),
                                     timeout=300, what="every order confirmed")
             confirm_seconds = max(confirmed[o] for o in placed) - started
 
             async def deliver(n: int) -> int:
-                order_id = list(placed)[n]
+                order_id = order_ids[n]
+                placed[order_id] = time.perf_counter()  # from now on: when its delivery was sent
                 resp = await http.post(f"/api/v1/procurement/orders/{order_id}/deliver", headers=supplier, json={})
-                placed[order_id] = time.perf_counter()  # from now on: delivery time
                 return resp.status_code
 
-            placed_at = dict(placed)
+            placed_at, order_ids = dict(placed), list(placed)
             await asyncio.to_thread(wait_until, lambda: not world.admin.get(
                 "/api/v1/procurement/orders", params={"status": "pending_budget", "limit": 1})["items"],
                 timeout=120, what="every order confirmed in procurement")
             delivery = await run_load("order flow: delivering", deliver, concurrency=concurrency, seconds=600,
-                                      max_requests=len(placed))
+                                      max_requests=len(placed), expected=(200,))
             await asyncio.to_thread(wait_until, lambda: len(seated.keys() & placed.keys()) == len(placed),
                                     timeout=300, what="every delivery seated")
     finally:
@@ -287,7 +388,7 @@ async def scale(world: World, *, bulk_seats: int, devices: int) -> dict:
     started = time.perf_counter()
     async with client(world.stack.url, 1) as http:
         for start in range(0, bulk_seats, 10_000):
-            items = [{"assignee_type": "device", "assignee_id": f"bulk-{n}"}
+            items = [{"assignee_type": "device", "assignee_id": world.devices[n]}
                      for n in range(start, min(start + 10_000, bulk_seats))]
             resp = await http.post(f"/api/v1/licenses/pools/{bulk_pool['id']}/allocations:bulk",
                                    headers=world.headers, json={"items": items})
@@ -314,30 +415,35 @@ async def scale(world: World, *, bulk_seats: int, devices: int) -> dict:
     return figures
 
 
+DEVICES_SQL = ("INSERT INTO devices (id, org_id, org_path, asset_tag, hostname, kind, status, last_seen_at, "
+               "created_at, updated_at) VALUES ({})")
+
+
+def device_rows(org: dict, count: int, *, tag: str) -> list[tuple]:
+    now = datetime.now(UTC)
+    return [(uuid.uuid4(), uuid.UUID(org["id"]), org["path"], f"{tag}{n}", f"pc-{tag}{n}", "desktop", "active", now,
+             now, now) for n in range(count)]
+
+
 def seed_devices(world: World, count: int) -> str:
     """An org with `count` devices, each with an inventory report, half of them with a seat.
 
     Written straight into the licenses database (registering 50,000 devices one request at a time
     would measure the setup, not the report); the rows are exactly what the API would write."""
-    import sqlite3
-    from datetime import UTC, datetime
-
     root = world.admin.get("/api/v1/identity/me")["org_id"]
     org = world.admin.post("/api/v1/identity/orgs", {"name": "大型集团", "kind": "soe_group", "parent_id": root})
-    pool = world.pool(count)
+    pool = world.pool(count, category="office")
     wait_until(lambda: world.admin.get(f"/api/v1/licenses/orgs/{org['id']}"), what="org known")
     now = datetime.now(UTC)
-    ids = [uuid.uuid4() for _ in range(count)]
-    devices = [(d, uuid.UUID(org["id"]), org["path"], f"A{n:06d}", f"pc-{n}", "desktop", "active", now, now, now)
-               for n, d in enumerate(ids)]
+    devices = device_rows(org, count, tag="A")
+    ids = [d[0] for d in devices]
     reports = [(uuid.uuid4(), d, now, 1) for d in ids]
     software = [(uuid.uuid4(), d, now, "WPS Office", "office") for d in ids]
     seated = ids[: count // 2]
     allocations = [(uuid.uuid4(), uuid.UUID(pool["id"]), uuid.UUID(org["id"]), str(d), d, now) for d in seated]
     entries = [(uuid.uuid4(), a[0], a[1], a[4], now) for a in allocations]
-    statements = [
-        ("INSERT INTO devices (id, org_id, org_path, asset_tag, hostname, kind, status, last_seen_at, created_at, "
-         "updated_at) VALUES ({})", 10, devices),
+    seed_rows(world.stack, [
+        (DEVICES_SQL, 10, devices),
         ("INSERT INTO inventory_reports (id, device_id, reported_at, items) VALUES ({})", 4, reports),
         ("INSERT INTO installed_software (id, device_id, reported_at, name, category) VALUES ({})", 5, software),
         ("INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, status, allocated_at, "
@@ -345,26 +451,54 @@ def seed_devices(world: World, count: int) -> str:
          allocations),
         ("INSERT INTO allocation_entries (id, allocation_id, pool_id, category, device_id, kind, actor, at) "
          "VALUES ({0}, {1}, {2}, 'office', {3}, 'allocated', 'bench', {4})", None, entries),
-    ]
-    if world.stack.postgres_url:
+        ("UPDATE pools SET allocated = {0} WHERE id = {1}", None, [(len(seated), uuid.UUID(pool["id"]))]),
+    ])
+    return org["id"]
+
+
+def active_rows(stack: BenchStack, pool_id: str) -> int:
+    """Active allocations of a pool, counted in the licenses database itself."""
+    if stack.postgres_url:
+        import asyncpg
+
+        async def count():
+            conn = await asyncpg.connect(stack.database_url("licenses"))
+            try:
+                return await conn.fetchval("SELECT count(*) FROM allocations WHERE pool_id = $1 AND status = 'active'",
+                                           uuid.UUID(pool_id))
+            finally:
+                await conn.close()
+
+        return asyncio.run(count())
+    conn = sqlite3.connect(str(stack.data_dir / "licenses.db"), timeout=60)
+    try:
+        return conn.execute("SELECT count(*) FROM allocations WHERE pool_id = ? AND status = 'active'",
+                            (uuid.UUID(pool_id).hex,)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def seed_rows(stack: BenchStack, statements: list[tuple[str, int | None, list[tuple]]]) -> list:
+    """Writes rows straight into the licenses database in one transaction: each statement's `{}`
+    takes `width` placeholders (or, with width None, its numbered `{0}`, `{1}` … one each).
+    Returns the first column of the first statement's rows."""
+    if stack.postgres_url:
         import asyncpg
 
         async def write():
-            conn = await asyncpg.connect(world.stack.database_url("licenses"))
+            conn = await asyncpg.connect(stack.database_url("licenses"))
             try:
                 async with conn.transaction():
                     for sql, width, rows in statements:
                         marks = [f"${i + 1}" for i in range(len(rows[0]))]
                         text = sql.format(", ".join(marks)) if width else sql.format(*marks)
                         await conn.executemany(text, rows)
-                    await conn.execute("UPDATE pools SET allocated = $1 WHERE id = $2", len(seated),
-                                       uuid.UUID(pool["id"]))
             finally:
                 await conn.close()
 
         asyncio.run(write())
     else:
-        conn = sqlite3.connect(str(world.stack.data_dir / "licenses.db"), timeout=60)
+        conn = sqlite3.connect(str(stack.data_dir / "licenses.db"), timeout=60)
 
         def plain(value):
             if isinstance(value, uuid.UUID):
@@ -378,6 +512,5 @@ def seed_devices(world: World, count: int) -> str:
                 marks = [f"?{i + 1}" for i in range(len(rows[0]))]  # numbered: a template may repeat one
                 text = sql.format(", ".join(marks)) if width else sql.format(*marks)
                 conn.executemany(text, [tuple(plain(v) for v in row) for row in rows])
-            conn.execute("UPDATE pools SET allocated = ? WHERE id = ?", (len(seated), uuid.UUID(pool["id"]).hex))
         conn.close()
-    return org["id"]
+    return [row[0] for row in statements[0][2]]

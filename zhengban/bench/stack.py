@@ -94,6 +94,18 @@ class BenchStack:
                 pass
         return sizes
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each process has used so far, by name."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for name, pid in self.children().items():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+        return used
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
