@@ -18,7 +18,7 @@ from kernel.errors import NotFound
 from kernel.events import Event, new_event
 from kernel.ids import new_id
 from kernel.outbox import OutboxRelay, add_event
-from kernel.schema import dead_letters, outbox
+from kernel.schema import dead_letters, inbox, outbox
 from tests.support.apps import eventually
 
 SUBJECT = "budget.line.approved"
@@ -187,3 +187,53 @@ async def test_replaying_an_unknown_dead_letter_is_not_found(databases, nats):
     async with Kit(await databases.fresh("budget"), nats.url) as kit:
         with pytest.raises(NotFound):
             await kit.consumers.replay(new_id())
+
+
+async def test_a_fetched_batch_is_applied_in_one_transaction_each_event_once(databases, nats):
+    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+        await kit.broker.wait_ready(10)
+        events = [approved() for _ in range(8)]
+        js = kit.broker.js
+        for event in events + events[:2]:  # two of them twice, as a crashed producer would send
+            await js.publish(SUBJECT, event.model_dump_json().encode(), headers={"Nats-Msg-Id": new_id().hex})
+        kit.start_consumers()  # the ten are waiting: the first fetch takes them all
+
+        async def all_applied():
+            return all(e.id in kit.applied for e in events)
+
+        await eventually(all_applied, timeout=20)
+        for event in events:
+            assert await kit.effects(event.payload(LineApproved).line_id) == 1
+        async with kit.db.session() as session:
+            moments = (await session.execute(sa.select(inbox.c.processed_at))).scalars().all()
+        assert len(moments) == 8 and len(set(moments)) == 1  # one transaction wrote all eight
+
+
+async def test_a_poison_event_in_a_batch_holds_back_none_of_the_others(databases, nats):
+    poison = approved(fen=666)
+
+    async def handler(session, event: Event) -> None:
+        if event.id == poison.id:
+            raise RuntimeError("cannot apply this one")
+        await kit.record_effect(session, event)
+
+    async with Kit(await databases.fresh("budget"), nats.url, handler=handler, max_attempts=2) as kit:
+        await kit.broker.wait_ready(10)
+        events = [approved() for _ in range(3)] + [poison] + [approved() for _ in range(3)]
+        for event in events:
+            await kit.broker.js.publish(SUBJECT, event.model_dump_json().encode(),
+                                        headers={"Nats-Msg-Id": str(event.id)})
+        kit.start_consumers()
+
+        async def parked():
+            rows = await kit.consumers.list_dead_letters()
+            return rows if rows else None
+
+        rows = await eventually(parked, timeout=20)
+        assert [r["event_id"] for r in rows] == [poison.id]
+        for event in events:
+            if event is not poison:
+                assert await kit.effects(event.payload(LineApproved).line_id) == 1
+        async with kit.db.session() as session:
+            consumed = set((await session.execute(sa.select(inbox.c.event_id))).scalars())
+        assert consumed == {e.id for e in events if e is not poison}
