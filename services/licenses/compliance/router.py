@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 from fastapi import APIRouter, Response
 
 from kernel.auth import CurrentPrincipal
@@ -21,7 +22,11 @@ async def _report(session, orgs, principal, org_id: uuid.UUID, as_of: str | None
             summary="The compliance position of an org's subtree now or at a past date or time (as_of).")
 async def compliance(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                      as_of: Text(40) | None = None):
-    return await _report(session, orgs, principal, org_id, as_of)
+    # orjson writes the report (tens of thousands of listed devices, for a large group) in one
+    # pass, where FastAPI's generic encoder walks it value by value. `str` for the ids asyncpg
+    # returns as its own UUID type, which orjson does not take for uuid.UUID.
+    return Response(orjson.dumps(await _report(session, orgs, principal, org_id, as_of), default=str),
+                    media_type="application/json")
 
 
 @router.get("/compliance.csv", openapi_extra=READERS, response_class=Response,
