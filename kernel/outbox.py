@@ -13,7 +13,6 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,8 +38,9 @@ async def add_events(session: AsyncSession, events: list[Event]) -> None:
     if not events:
         return
     now = utcnow()
-    rows = [{"event_id": event.id, "subject": event.nats_subject,
-             "payload": orjson.dumps(event.model_dump(mode="json")).decode(), "created_at": now} for event in events]
+    # model_dump_json: pydantic writes the JSON in one pass (no dict of plain values in between).
+    rows = [{"event_id": event.id, "subject": event.nats_subject, "payload": event.model_dump_json(),
+             "created_at": now} for event in events]
     # Rows go as parameters, not .values(): the statement stays the same, so SQLAlchemy's compiled
     # cache serves it without building and keying a new one per event. A list is an executemany.
     await session.execute(sa.insert(outbox), rows[0] if len(rows) == 1 else rows)

@@ -55,7 +55,8 @@ class SeatBatcher:
         outcome = await waiting.answer
         if isinstance(outcome, DomainError):
             raise outcome
-        return outcome
+        row, created = outcome
+        return schemas.AllocationOut(**row), created
 
     async def _drain(self, pool_id: uuid.UUID, queue: list[Waiting]) -> None:
         """Applies the pool's queue batch after batch until it is empty, then lets the pool go."""

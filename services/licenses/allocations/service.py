@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,8 +61,8 @@ class SeatAsk:
         return self.assignee_type, self.assignee_id
 
 
-# (allocation, created), the error to answer, or None: ask again in the next batch.
-Outcome = tuple[schemas.AllocationOut, bool] | DomainError | None
+# (the allocation's row, created), the error to answer, or None: ask again in the next batch.
+Outcome = tuple[dict, bool] | DomainError | None
 
 
 def no_seat(pool_id: uuid.UUID) -> Conflict:
@@ -108,7 +109,7 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     # here: the insert waits for the racer and skips its key, and the seat held is read below.
     # Keys go in in sorted order, so two batches sharing assignees wait for each other in one
     # order only (no deadlock); seats still go to the first come (`rows` keeps the arrival order).
-    ordered = sorted(rows, key=lambda r: (r["assignee_type"], r["assignee_id"]))
+    ordered = sorted(rows, key=itemgetter("assignee_type", "assignee_id"))
     inserted = set((await session.execute(
         insert_ignore(session, Allocation.__table__, index_elements=["pool_id", "assignee_type", "assignee_id"],
                       index_where=sa.text("status = 'active'")).returning(Allocation.__table__.c.id),
@@ -120,7 +121,7 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
         held = await active_allocations(session, pool_id, [(r["assignee_type"], r["assignee_id"])
                                                            for r in rows if r["id"] not in inserted])
     granted, taken = await take_seats(session, pool_id, new)
-    winners = {(r["assignee_type"], r["assignee_id"]): schemas.AllocationOut(**r) for r in new[:granted]}
+    winners = {(r["assignee_type"], r["assignee_id"]): r for r in new[:granted]}
     if granted:
         entries, events = [], []
         for row in new[:granted]:
@@ -128,7 +129,8 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
             entries.append(dict(id=new_id(), allocation_id=row["id"], pool_id=pool_id, category=found.category,
                                 device_id=row["device_id"], kind="allocated", reason=None,
                                 actor=history.actor_of(ask.principal), at=now))
-            events.append(new_event("licenses.seat.allocated", SeatAllocated(
+            # Built from the row just written, so not validated again (a bulk makes 10,000 of them).
+            events.append(new_event("licenses.seat.allocated", SeatAllocated.model_construct(
                 allocation_id=row["id"], pool_id=pool_id, org_id=found.org_id, assignee_type=row["assignee_type"],
                 assignee_id=row["assignee_id"]), source=SOURCE, about=row["id"]))
         await session.execute(sa.insert(AllocationEntry.__table__), entries[0] if granted == 1 else entries)
@@ -178,16 +180,17 @@ async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict])
 
 
 async def active_allocations(session: AsyncSession, pool_id: uuid.UUID, keys: list[tuple[str, str]]
-                             ) -> dict[tuple[str, str], schemas.AllocationOut]:
-    """The seats these assignees hold in the pool, by (assignee_type, assignee_id)."""
+                             ) -> dict[tuple[str, str], dict]:
+    """The rows of the seats these assignees hold in the pool, by (assignee_type, assignee_id)."""
     wanted, held = set(keys), {}
     ids = sorted({assignee_id for _, assignee_id in wanted})
+    table = Allocation.__table__
     for start in range(0, len(ids), 500):
-        rows = (await session.execute(sa.select(Allocation).where(
-            Allocation.pool_id == pool_id, Allocation.status == "active",
-            Allocation.assignee_id.in_(ids[start:start + 500])))).scalars()
-        held.update({(a.assignee_type, a.assignee_id): schemas.AllocationOut.model_validate(a) for a in rows
-                     if (a.assignee_type, a.assignee_id) in wanted})
+        rows = (await session.execute(sa.select(table).where(
+            table.c.pool_id == pool_id, table.c.status == "active",
+            table.c.assignee_id.in_(ids[start:start + 500])))).mappings()
+        held.update({(a["assignee_type"], a["assignee_id"]): dict(a) for a in rows
+                     if (a["assignee_type"], a["assignee_id"]) in wanted})
     return held
 
 
@@ -204,13 +207,16 @@ async def allocate_bulk(session: AsyncSession, principal: Principal, pool_id: uu
     for ask, outcome in zip(asks, outcomes, strict=True):
         if ask.key in results:
             continue  # a repeated item shares the first one's result
+        # Results are built from trusted values, without validation (up to 10,000 of them).
         if isinstance(outcome, tuple):
-            allocation, created = outcome
-            results[ask.key] = schemas.BulkItemResult(assignee_type=ask.assignee_type, assignee_id=ask.assignee_id,
-                                                      status=201 if created else 200, allocation_id=allocation.id)
+            row, created = outcome
+            results[ask.key] = schemas.BulkItemResult.model_construct(
+                assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=201 if created else 200,
+                allocation_id=row["id"], problem=None)
         else:  # no seat left (None, a seat given back while it was read, is refused like one)
-            results[ask.key] = schemas.BulkItemResult(assignee_type=ask.assignee_type, assignee_id=ask.assignee_id,
-                                                      status=409, problem="no-seats-available")
+            results[ask.key] = schemas.BulkItemResult.model_construct(
+                assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=409, allocation_id=None,
+                problem="no-seats-available")
     allocated = sum(1 for r in results.values() if r.status == 201)
     if allocated:
         await history.record(session, "pool", pool_id, "bulk_allocated", principal, {"seats": allocated})
