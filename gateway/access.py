@@ -1,11 +1,11 @@
 """What the gateway does to every request before routing it: API keys become short-lived tokens,
-identity headers from clients are dropped, and each caller is held to its rate limit."""
+identity headers from clients are dropped, and each caller is held to its rate limit (counted
+where every gateway replica sees it: gateway/rate_limits.py)."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,35 +40,6 @@ class ApiKeyTokens:
         self._tokens.pop(key_id, None)
 
 
-@dataclass
-class Bucket:
-    tokens: float
-    stamp: float
-
-
-class RateLimiter:
-    """A token bucket per caller: `rate` requests a second, bursts of `burst`."""
-
-    def __init__(self, rate: float, burst: int, max_callers: int = 100_000):
-        self.rate, self.burst, self.max_callers = rate, burst, max_callers
-        self._buckets: dict[str, Bucket] = {}
-
-    def take(self, caller: str) -> float:
-        """Takes one token; returns 0 when allowed, else the seconds until one is free."""
-        now = time.monotonic()
-        bucket = self._buckets.get(caller)
-        if bucket is None:
-            if len(self._buckets) >= self.max_callers:
-                self._buckets.clear()
-            bucket = self._buckets[caller] = Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
-        bucket.stamp = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.rate
-
-
 class AccessMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -97,9 +68,9 @@ class AccessMiddleware:
 
         client = scope.get("client") or ("unknown", 0)
         if scope["path"] == "/auth/token":
-            wait = state.token_limiter.take(f"ip:{client[0]}")
+            wait = await state.rate_limits.sign_in(client[0])
         else:
-            wait = state.limiter.take(caller or f"ip:{client[0]}")
+            wait = await state.rate_limits.request(caller or f"ip:{client[0]}")
         if wait:
             retry = str(max(1, int(wait + 0.999)))
             return await problem_response(429, "rate-limited", "Too many requests",

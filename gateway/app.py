@@ -13,12 +13,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 
 from gateway import openapi_doc
-from gateway.access import AccessMiddleware, ApiKeyTokens, RateLimiter
+from gateway.access import AccessMiddleware, ApiKeyTokens
 from gateway.console.router import install as install_console
+from gateway.console.sessions import session_store
 from gateway.identity import service as identity
 from gateway.identity.router import auth_router, internal_router
 from gateway.identity.router import router as identity_router
 from gateway.proxy import SERVICES, Upstreams, proxy_router
+from gateway.rate_limits import RateLimits
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import GatewaySettings
 from gateway.tokens import Signer
@@ -80,6 +82,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await app.state.upstreams.close()
+            await app.state.console_store.close()
             await broker.close()
             await db.dispose()
 
@@ -93,8 +96,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     app.state.api_key_tokens = ApiKeyTokens()
-    app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
-    app.state.token_limiter = RateLimiter(settings.token_rate_per_second, settings.token_rate_burst)
+    app.state.rate_limits = RateLimits(settings)
+    app.state.console_store = session_store(settings, db)
     app.state.upstreams = Upstreams({name: getattr(settings, f"{name}_url") for name in SERVICES},
                                     settings.upstream_timeout_seconds)
     app.state.openapi_cache = None

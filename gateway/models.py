@@ -68,3 +68,14 @@ class SigningKey(Base):
     # Set when a newer key took over signing; the key stays in the JWKS until `retire_at`.
     superseded_at: Mapped[datetime | None] = mapped_column()
     retire_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConsoleSessionRecord(Base):
+    """A console sign-in (gateway/console/sessions.py), found by the SHA-256 of its cookie's id."""
+
+    __tablename__ = "console_sessions"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    record: Mapped[dict[str, Any]] = mapped_column()
+    # When it ends unless used again: sessions nobody signed out of are purged after it.
+    expires_at: Mapped[datetime] = mapped_column(index=True)

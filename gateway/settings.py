@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from pydantic import Field
+import limits
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from kernel.settings import ProcessSettings
 
 
 class GatewaySettings(ProcessSettings):
-    model_config = SettingsConfigDict(env_prefix="ZHENGBAN_GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ZHENGBAN_GATEWAY_", extra="ignore", populate_by_name=True)
 
     port: int = 8000
     # Each may list several replicas, comma-separated.
@@ -25,4 +26,20 @@ class GatewaySettings(ProcessSettings):
     rate_burst: int = 400
     token_rate_per_second: float = 2.0
     token_rate_burst: int = 20
+    # Failed sign-ins, in the `limits` notation; past either, even the right password waits.
+    failed_sign_ins_per_address: str = "50 per 15 minutes"
+    failed_sign_ins_per_username: str = "10 per 15 minutes"
+    # Where gateways share rate limits and console sessions (`redis://host:port/db`); empty: rate
+    # limits in this process and console sessions in the gateway's database. `ZHENGBAN_REDIS_URL`
+    # (what `zhengban up` reads) is accepted too.
+    redis_url: str = Field("", validation_alias=AliasChoices("ZHENGBAN_GATEWAY_REDIS_URL", "ZHENGBAN_REDIS_URL",
+                                                             "redis_url"))
+    # Keys in Redis start with this: instances (or test runs) sharing one Redis stay apart.
+    redis_key_prefix: str = "zhengban"
     cors_origins: list[str] = []
+
+    @field_validator("failed_sign_ins_per_address", "failed_sign_ins_per_username")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        limits.parse(value)  # raises ValueError on anything the library cannot read
+        return value

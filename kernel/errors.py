@@ -66,6 +66,10 @@ class InvalidInput(DomainError):
 class TooManyRequests(DomainError):
     status, slug, title = 429, "rate-limited", "Too many requests"
 
+    def __init__(self, detail: str | None = None, *, retry_after: int, **extensions: Any):
+        super().__init__(detail, **extensions)
+        self.headers = {"Retry-After": str(retry_after)}
+
 
 def problem_response(status: int, slug: str, title: str, detail: str | None = None,
                      headers: dict[str, str] | None = None, **extensions: Any) -> JSONResponse:
@@ -112,7 +116,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError):
-        return problem_response(exc.status, exc.slug, exc.title, exc.detail, **exc.extensions)
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, headers=getattr(exc, "headers", None),
+                                **exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError):

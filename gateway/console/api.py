@@ -19,8 +19,10 @@ class ConsoleApi:
     authentication, authorization, validation, idempotency and rate limits as any script."""
 
     def __init__(self, request: Request, session: ConsoleSession | None):
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app), base_url="http://console",
-                                      timeout=60)
+        # The browser's address, so the API's rate limits count this user, not the gateway itself.
+        client = (request.client.host, request.client.port) if request.client else ("127.0.0.1", 123)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app, client=client),
+                                      base_url="http://console", timeout=60)
         self.headers = {"Authorization": f"Bearer {session.token}"} if session else {}
         if request_id := request.headers.get("x-request-id"):
             self.headers["X-Request-Id"] = request_id

@@ -27,10 +27,8 @@ templates.env.globals["form_key"] = new_form_key
 
 
 def store(request: Request) -> SessionStore:
-    state = request.app.state
-    if not hasattr(state, "console_sessions"):
-        state.console_sessions = SessionStore()
-    return state.console_sessions
+    # This request's sessions, loaded and written back by ConsoleSessionsMiddleware.
+    return request.state.console_sessions
 
 
 def secure(request: Request) -> bool:

@@ -9,8 +9,9 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from gateway.console.api import ApiProblem
-from gateway.console.page import Refused, render, signed_in
+from gateway.console.page import COOKIE, Refused, render, signed_in
 from gateway.console.pages import budget, compliance, home, licenses, procurement, signin
+from gateway.console.sessions import ConsoleSessionsMiddleware
 
 PAGES = (signin, home, budget, procurement, licenses, compliance)
 
@@ -18,6 +19,7 @@ PAGES = (signin, home, budget, procurement, licenses, compliance)
 def install(app) -> None:
     for module in PAGES:
         app.include_router(module.router)
+    app.add_middleware(ConsoleSessionsMiddleware, cookie=COOKIE)
 
     async def refused(_request: Request, exc: Refused) -> Response:
         return exc.response

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from typing import Annotated
@@ -13,7 +14,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Text
 from kernel.deps import Session
-from kernel.errors import Forbidden, NotFound, Unauthorized
+from kernel.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from kernel.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
@@ -25,7 +26,15 @@ internal_router = APIRouter(prefix="/internal", include_in_schema=False)
                   openapi_extra={"x-roles": ["public"]})
 async def issue_token(request: Request, session: Session, username: Annotated[Text(200), Form()],
                       password: Annotated[str, Form(max_length=1000)]):
-    user, org = await service.authenticate(session, username, password)
+    limits, address = request.app.state.rate_limits, request.client.host if request.client else "unknown"
+    if wait := await limits.sign_in_refused(address, username):
+        retry = max(1, math.ceil(wait))
+        raise TooManyRequests(f"too many failed sign-ins; try again in {retry} s", retry_after=retry)
+    try:
+        user, org = await service.authenticate(session, username, password)
+    except Unauthorized:
+        await limits.sign_in_failed(address, username)
+        raise
     token, ttl = request.app.state.signer.mint(subject=user.id, org_id=org.id, org_path=org.path, roles=user.roles,
                                                kind="user", name=user.username)
     return schemas.TokenOut(access_token=token, expires_in=ttl)

@@ -199,7 +199,13 @@ async def ensure_admin(session: AsyncSession, *, password: str | None, password_
     await _announce(session, root, "identity.org.created")
     session.add(User(username="admin", password_hash=await hash_password(password), org_id=root.id,
                      roles=["admin"], display_name="Administrator"))
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Another gateway replica starting at the same moment made them first (the root org
+        # goes with its admin, in one transaction).
+        await session.rollback()
+        return None
     if generated:
         password_file.parent.mkdir(parents=True, exist_ok=True)
         password_file.write_text(generated + "\n")

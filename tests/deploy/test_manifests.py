@@ -18,7 +18,8 @@ DEPLOY = ROOT / "deploy"
 K8S_FILES = sorted((DEPLOY / "k8s").rglob("*.yaml"))
 # Variables of the commands and the entrypoint (no settings class), and of third-party images.
 OTHER_VARIABLES = {"ZHENGBAN_DATA_DIR", "ZHENGBAN_DATABASE_URL", "ZHENGBAN_DATABASE_PREFIX", "ZHENGBAN_ADMIN_PASSWORD",
-                   "NATS_URL", "ZHENGBAN_WAIT_FOR", "ZHENGBAN_WAIT_TIMEOUT", "ZHENGBAN_INTERNAL_TOKEN"}
+                   "NATS_URL", "ZHENGBAN_WAIT_FOR", "ZHENGBAN_WAIT_TIMEOUT", "ZHENGBAN_INTERNAL_TOKEN",
+                   "ZHENGBAN_REDIS_URL"}
 POSTGRES_IMAGE_VARIABLES = {"POSTGRES_USER", "POSTGRES_PASSWORD"}
 
 

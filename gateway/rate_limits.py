@@ -1,0 +1,94 @@
+"""The gateway's rate limits, counted where every replica sees them.
+
+Counted in this process on the embedded default, in Redis when `ZHENGBAN_REDIS_URL` is set: with
+several gateways behind a load balancer a caller gets its limit once, not once per replica. The
+windows move (the `limits` library's moving window): a caller may make `burst` requests in any
+`burst / rate` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import limits
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+
+log = logging.getLogger("zhengban.gateway.rate_limits")
+
+
+def per_burst(rate_per_second: float, burst: int, namespace: str) -> limits.RateLimitItem:
+    """`burst` requests in the seconds it takes `rate_per_second` to make them."""
+    return limits.RateLimitItemPerSecond(burst, max(1, math.ceil(burst / rate_per_second)), namespace=namespace)
+
+
+def named(limit: str, namespace: str) -> limits.RateLimitItem:
+    """A limit in the library's notation ("10 per 15 minutes") counted under its own keys."""
+    item = limits.parse(limit)
+    return type(item)(item.amount, item.multiples, namespace=namespace)
+
+
+def storage_for(redis_url: str, key_prefix: str) -> Storage:
+    if not redis_url:
+        return MemoryStorage()
+    uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+    return RedisStorage(uri, implementation="redispy", key_prefix=f"{key_prefix}:limits", wrap_exceptions=True)
+
+
+class RateLimits:
+    """Requests per caller, sign-in attempts per client address, and failed sign-ins per client
+    address and per username (so guessing one user's password from many addresses stops too)."""
+
+    def __init__(self, settings):
+        self.storage = storage_for(settings.redis_url, settings.redis_key_prefix)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.requests = per_burst(settings.rate_per_second, settings.rate_burst, "requests")
+        self.sign_ins = per_burst(settings.token_rate_per_second, settings.token_rate_burst, "sign-ins")
+        self.failures_per_address = named(settings.failed_sign_ins_per_address, "failed-sign-ins-address")
+        self.failures_per_username = named(settings.failed_sign_ins_per_username, "failed-sign-ins-username")
+
+    async def take(self, item: limits.RateLimitItem, caller: str) -> float:
+        """Counts one request; returns 0 when allowed, else the seconds until the caller may retry."""
+        try:
+            if await self.limiter.hit(item, caller):
+                return 0.0
+            return await self._wait(item, caller)
+        except StorageError:
+            # Redis unreachable: serve rather than refuse everyone; the limits return with Redis.
+            log.warning("rate-limit storage unreachable; request not counted", exc_info=True)
+            return 0.0
+
+    async def request(self, caller: str) -> float:
+        return await self.take(self.requests, caller)
+
+    async def sign_in(self, address: str) -> float:
+        return await self.take(self.sign_ins, f"ip:{address}")
+
+    async def sign_in_refused(self, address: str, username: str) -> float:
+        """Seconds until this address or username may try to sign in again (0: now): after too
+        many failures even the right password is refused for a while."""
+        try:
+            waits = [await self._wait(item, key) for item, key in self._failure_keys(address, username)
+                     if not await self.limiter.test(item, key)]
+        except StorageError:
+            log.warning("rate-limit storage unreachable; sign-in failures not checked", exc_info=True)
+            return 0.0
+        return max(waits, default=0.0)
+
+    async def sign_in_failed(self, address: str, username: str) -> None:
+        try:
+            for item, key in self._failure_keys(address, username):
+                await self.limiter.hit(item, key)
+        except StorageError:
+            log.warning("rate-limit storage unreachable; a failed sign-in not counted", exc_info=True)
+
+    def _failure_keys(self, address: str, username: str):
+        return ((self.failures_per_address, f"ip:{address}"),
+                (self.failures_per_username, f"user:{username.strip().lower()[:100]}"))
+
+    async def _wait(self, item: limits.RateLimitItem, key: str) -> float:
+        stats = await self.limiter.get_window_stats(item, key)
+        return max(1.0, stats.reset_time - time.time())
