@@ -46,13 +46,21 @@ async def console_home(client: httpx.AsyncClient, session_id: str) -> httpx.Resp
     return await client.get("/console/", headers={"Cookie": f"zb_console={session_id}"})
 
 
+def signed_in_as_admin(page: httpx.Response) -> bool:
+    """The page is for a signed-in admin (the services are not running here, so the home page
+    itself answers 502 with the problem, but signed in: not sent back to the sign-in form)."""
+    return page.status_code != 303 and 'action="/console/logout"' in page.text and "admin" in page.text
+
+
 async def test_a_console_session_works_on_another_gateway_on_the_same_database(databases, nats, tmp_path):
     url = await databases.fresh("gateway")
-    settings = dict(database_url=url, nats_url=nats.url, data_dir=tmp_path, admin_password=ADMIN_PASSWORD)
+    settings = dict(database_url=url, nats_url=nats.url, data_dir=tmp_path, admin_password=ADMIN_PASSWORD,
+                    budget_url="http://127.0.0.1:9", procurement_url="http://127.0.0.1:9",
+                    licenses_url="http://127.0.0.1:9")
     async with run_app("gateway", **settings) as one, run_app("gateway", **settings) as two:
         session_id = await sign_in_to_console(one.client)
         home = await console_home(two.client, session_id)
-        assert home.status_code == 200 and "admin" in home.text
+        assert signed_in_as_admin(home)
         # Signing out on the second ends it on the first too.
         csrf = re.search(r'name="csrf" value="([^"]+)"', home.text).group(1)
         out = await two.client.post("/console/logout", data={"csrf": csrf},
@@ -148,6 +156,7 @@ async def two_gateways(databases, nats, tmp_path):
         # 100 requests per caller in any 200 s: the test makes them quickly, half on each gateway.
         "ZHENGBAN_GATEWAY_RATE_PER_SECOND": "0.5", "ZHENGBAN_GATEWAY_RATE_BURST": "100",
         "ZHENGBAN_GATEWAY_RUN_BACKGROUND": "false",
+        **{f"ZHENGBAN_GATEWAY_{name}_URL": "http://127.0.0.1:9" for name in ("BUDGET", "PROCUREMENT", "LICENSES")},
     }
     gateways = [GatewayProcess(env, free_port(), tmp_path / f"gateway-{i}.log") for i in (1, 2)]
     try:
@@ -167,14 +176,14 @@ async def test_two_gateway_processes_share_console_sessions_and_rate_limits(two_
                                                                                          timeout=10) as b:
         session_id = await sign_in_to_console(a)
         home = await console_home(b, session_id)
-        assert home.status_code == 200 and "admin" in home.text
+        assert signed_in_as_admin(home)
 
     two.stop()
     await two.start()
     async with httpx.AsyncClient(base_url=one.url, timeout=10) as a, httpx.AsyncClient(base_url=two.url,
                                                                                          timeout=10) as b:
         again = await console_home(b, session_id)
-        assert again.status_code == 200 and "admin" in again.text
+        assert signed_in_as_admin(again)
 
         # The console's own API calls above used a few of admin's 100 requests.
         admin = {"Authorization": f"Bearer {await token(a, 'admin', ADMIN_PASSWORD)}"}
