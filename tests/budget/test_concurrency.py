@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import sqlalchemy as sa
+
+from kernel.schema import outbox
 from services.budget.handlers import on_order_placed
 from tests.budget.conftest import PREFIX, approved_line, assert_ledger_matches, placed
-from tests.support.events import publish, published
+from tests.support.apps import eventually
+from tests.support.events import all_published, publish, published
 
 ORDER_FEN = 10_000
 
@@ -33,9 +37,19 @@ async def test_at_least_200_simultaneous_reservations_never_exceed_the_line(budg
     results = await asyncio.gather(publish(nats.url, *via_events), *(replica_applies(e) for e in side_by_side),
                                    *(finance_cuts() for _ in range(30)))
     cuts = sum(1 for status in results[-30:] if status == 200)
-    answers = await published(nats.url, "budget.reservation.>", count=220, timeout=60)
+    await published(nats.url, "budget.reservation.>", count=220, timeout=60)
+
+    async def outbox_empty():
+        async with budget.db.session() as session:
+            return (await session.execute(sa.select(sa.func.count()).select_from(outbox).where(
+                outbox.c.published_at.is_(None)))).scalar() == 0
+
+    # With every answer on the stream, all of them: exactly one per order, none twice.
+    await eventually(outbox_empty)
+    answers = await all_published(nats.url, "budget.reservation.>")
+    orders = sorted(str(e.data["order_id"]) for e in via_events + side_by_side)
+    assert sorted(a["data"]["order_id"] for a in answers) == orders
     accepted = {a["data"]["order_id"] for a in answers if a["type"] == "budget.reservation.accepted.v1"}
-    assert len(answers) == 220 and len({a["data"]["order_id"] for a in answers}) == 220
 
     figures = await assert_ledger_matches(budget, line["id"])
     assert figures["reserved_fen"] == len(accepted) * ORDER_FEN

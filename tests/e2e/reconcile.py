@@ -76,3 +76,22 @@ def reconcile(scenario: Scenario, timeout: float = 120) -> dict:
     for order in orders:
         statuses[order["status"]] += 1
     return {"orders": len(orders), "statuses": dict(statuses), "lines": len(lines), "pools": len(delivered)}
+
+
+def everything(scenario: Scenario) -> dict:
+    """Every figure the flow leaves behind, in full: each order's status, each line's figures and
+    ledger, each pool's seats and entitlements. Two calls agree only if nothing changed at all."""
+    admin = scenario.admin
+    orders = {o["id"]: (o["status"], o["quantity"], o["amount_fen"]) for o in admin.all("/api/v1/procurement/orders")}
+    lines, pools = {}, {}
+    for unit in scenario.made.orgs.values():
+        if unit.line_id:
+            line = admin.get(f"/api/v1/budget/lines/{unit.line_id}")
+            ledger = sorted((e["kind"], e["amount_fen"], e["ref_id"] or "")
+                            for e in admin.all(f"/api/v1/budget/lines/{unit.line_id}/entries"))
+            lines[unit.line_id] = ({k: v for k, v in line.items() if k.endswith("_fen")}, ledger)
+    for pool in admin.all("/api/v1/licenses/pools"):
+        entitlements = sorted((e["quantity"], e["status"], e["reference"] or "")
+                              for e in admin.all("/api/v1/licenses/entitlements", pool_id=pool["id"]))
+        pools[pool["id"]] = (pool["total"], pool["allocated"], entitlements)
+    return {"orders": orders, "lines": lines, "pools": pools}

@@ -34,11 +34,21 @@ def test_the_whole_flow_reconciles_in_every_service(stack):
 
 
 def test_zhengban_demo_fills_a_running_instance(stack):
+    admin = stack.token()
+
+    def campaigns() -> dict[str, dict]:
+        resp = httpx.get(f"{stack.url}/api/v1/procurement/campaigns", headers=admin, params={"limit": 200})
+        assert resp.status_code == 200 and resp.json()["next_cursor"] is None
+        return {c["id"]: c for c in resp.json()["items"]}
+
+    # The module's stack already holds the previous test's campaign, with the same title: the demo's
+    # is the one campaign that was not there before it ran.
+    before = campaigns()
     done = subprocess.run([sys.executable, "-m", "zhengban", "demo", "--gateway-url", stack.url,
                            "--admin-password", stack.admin_password], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "orders        1 cancelled, 5 delivered, 1 rejected" in done.stdout
     assert "6 non-genuine" in done.stdout
-    admin = stack.token()
-    campaigns = httpx.get(f"{stack.url}/api/v1/procurement/campaigns", headers=admin).json()["items"]
-    assert any(c["title"] == "2026 年度全省办公软件联合采购" and c["status"] == "awarded" for c in campaigns)
+    made = [c for campaign_id, c in campaigns().items() if campaign_id not in before]
+    assert [(c["title"], c["status"]) for c in made] == [("2026 年度全省办公软件联合采购", "awarded")]
+    assert made[0]["agreement_id"] is not None

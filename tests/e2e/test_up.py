@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
-import subprocess
+from pathlib import Path
 
 import httpx
 
 from tests.e2e.stack import RunningStack
 
 
+def still_running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def test_up_is_ready_and_stops_cleanly(tmp_path):
     stack = RunningStack(tmp_path / "data")
-    seconds = stack.start()
     try:
+        seconds = stack.start()
         assert seconds < 60
         ready = httpx.get(f"{stack.url}/readyz").json()
         assert ready == {"status": "ready", "checks": {"nats": True, "database": True, "budget": True,
                                                         "procurement": True, "licenses": True}}
-        # Each child names what it runs, so `ps` tells them apart.
-        ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+        # Each child of this `zhengban up` (and no other process on the machine) names what it runs,
+        # so `ps` tells them apart.
+        children = stack.children()
         for process in ("gateway", "budget", "procurement", "licenses"):
-            assert f"zhengban serve {process} --port" in ps
-    finally:
+            assert sum(f"zhengban serve {process} --port" in args for _, args in children) == 1, children
+        assert sum("nats-server" in args and str(stack.data_dir) in args for _, args in children) == 1, children
         assert stack.stop() == 0
+        assert [pid for pid, _ in children if still_running(pid)] == []  # nats-server is gone too
+    finally:
         stack.close()
-    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
-    assert str(stack.data_dir) not in ps  # nats-server (its store is in the data dir) is gone too
 
 
 def test_org_created_at_the_gateway_is_usable_at_once_in_every_service(stack):

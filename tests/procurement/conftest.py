@@ -119,10 +119,13 @@ class Scenario:
         return await self.call("POST", f"{self.path}/award", self.lead,
                                json={"supplier_org_id": str(self.tree["supplier_y"].id)})
 
-    async def answer_order(self, order: dict, answer: str, reason: str | None = None) -> None:
+    async def answer_order(self, order: dict, answer: str, reason: str | None = None):
+        """Publishes the budget's answer to an order; returns the event."""
         data = ReservationAnswered(order_id=order["id"], line_id=order["budget_line_id"], org_id=order["org_id"],
                                    amount_fen=order["amount_fen"], reason=reason)
-        await publish(self.nats_url, new_event(f"budget.reservation.{answer}", data, source="zhengban/budget"))
+        event = new_event(f"budget.reservation.{answer}", data, source="zhengban/budget")
+        await publish(self.nats_url, event)
+        return event
 
 
 @pytest.fixture

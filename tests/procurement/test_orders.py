@@ -93,17 +93,24 @@ async def test_the_same_idempotency_key_makes_one_order_and_answers_count_once(s
     listed = await scenario.call("GET", "/orders", scenario.unit_1)
     assert len(listed["items"]) == 1
     order = created[0].json()
-    await scenario.answer_order(order, "accepted")
-    await scenario.answer_order(order, "accepted")
-    await scenario.answer_order(order, "rejected", reason="insufficient_funds")  # too late to matter
+    answers = [await scenario.answer_order(order, "accepted"), await scenario.answer_order(order, "accepted"),
+               await scenario.answer_order(order, "rejected", reason="insufficient_funds")]  # the last too late
     await status_of(scenario, order, "confirmed")
     await published(nats.url, "budget.reservation.>", count=3)
 
-    async def all_answers_consumed():
-        history = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
-        return [h["action"] for h in history] == ["placed", "confirmed"]
+    async def every_answer_consumed():
+        async with scenario.svc.db.session() as session:
+            rows = await session.execute(sa.select(inbox.c.consumer, inbox.c.event_id).where(
+                inbox.c.event_id.in_([a.id for a in answers])))
+            return sorted(rows.all()) == sorted(
+                (f"procurement--{a.nats_subject.replace('.', '-')}", a.id) for a in answers)
 
-    await eventually(all_answers_consumed)
+    # The late rejection was read and applied as "nothing to do": the order stays confirmed and its
+    # history has no second decision.
+    await eventually(every_answer_consumed)
+    assert (await scenario.call("GET", f"/orders/{order['id']}", scenario.unit_1))["status"] == "confirmed"
+    history = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
+    assert [h["action"] for h in history] == ["placed", "confirmed"]
 
 
 async def test_who_may_order_and_under_which_agreement(scenario):

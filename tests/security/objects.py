@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tests.security.world import World
+from zhengban.demo.client import wait_until
 
 
 @dataclass
@@ -38,10 +39,10 @@ def makes(pattern: str):
 
 
 def maker_for(path: str) -> Callable[[World], Target] | None:
-    for pattern, fn in MAKERS:
-        if pattern.search(path):
-            return fn
-    return None
+    """The maker of the most specific pattern that matches: an operation that needs its object in
+    a particular state (a submitted line to approve) has a maker of its own."""
+    found = [(pattern, fn) for pattern, fn in MAKERS if pattern.search(path)]
+    return max(found, key=lambda match: len(match[0].pattern))[1] if found else None
 
 
 # --- identity and the kernel's routes --------------------------------------------------------
@@ -66,6 +67,29 @@ def a_budget_line(world: World) -> Target:
         "org_id": world.org_id("dept_a"), "fiscal_year": 2026, "category": "office", "title": "matrix",
         "quantity": 2, "unit_price_fen": 50_000})
     return Target("dept_a", {"line_id": line["id"]}, hints={"approved_fen": 1_000, "delta_fen": 1_000})
+
+
+def _submitted_line(world: World, org: str = "dept_a") -> dict:
+    line = world.ok("POST", "/api/v1/budget/lines", world.admin, json={
+        "org_id": world.org_id(org), "fiscal_year": 2026, "category": "office", "title": "matrix",
+        "quantity": 2, "unit_price_fen": 50_000})
+    return world.ok("POST", f"/api/v1/budget/lines/{line['id']}/submit", world.as_(org, "budget_editor"))
+
+
+def _approved_line(world: World, org: str = "dept_a") -> dict:
+    line = _submitted_line(world, org)
+    return world.ok("POST", f"/api/v1/budget/lines/{line['id']}/approve", world.admin,
+                    json={"approved_fen": line["requested_fen"]})
+
+
+@makes(r"^/api/v1/budget/lines/\{line_id\}/(approve|reject|return)$")
+def a_submitted_line(world: World) -> Target:
+    return Target("dept_a", {"line_id": _submitted_line(world)["id"]}, hints={"approved_fen": 1_000})
+
+
+@makes(r"^/api/v1/budget/lines/\{line_id\}/(close|adjustments)$")
+def an_approved_line(world: World) -> Target:
+    return Target("dept_a", {"line_id": _approved_line(world)["id"]}, hints={"delta_fen": 1_000})
 
 
 @makes(r"^/api/v1/budget/policies/\{org_id\}$")
@@ -154,7 +178,7 @@ def _tendering(world: World, campaign: dict) -> None:
     world.ok("POST", f"{path}/open-offers", world.admin, json={"supplier_org_ids": [world.org_id("supplier_x")]})
 
 
-def _awarded(world: World, *, standstill_days: int = 0) -> dict:
+def _offers_closed(world: World, *, standstill_days: int = 0) -> dict:
     campaign, _ = _campaign(world, standstill_days=standstill_days)
     _tendering(world, campaign)
     path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
@@ -162,12 +186,24 @@ def _awarded(world: World, *, standstill_days: int = 0) -> dict:
     world.ok("POST", f"{path}/offers", world.as_("supplier_x", "supplier"),
              json={"items": [{"item_id": item, "unit_price_fen": 50_000}]})
     world.ok("POST", f"{path}/close-offers", world.admin)
+    return campaign
+
+
+def _evaluated(world: World, *, standstill_days: int = 0) -> dict:
+    campaign = _offers_closed(world, standstill_days=standstill_days)
+    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
     members = [world.new_key("soe", "negotiator") for _ in range(3)]
     world.ok("POST", f"{path}/panel", world.admin, json={"member_user_ids": [subject for _, subject in members]})
     for headers, _ in members:
         world.ok("POST", f"{path}/evaluations", headers, json={
             "supplier_org_id": world.org_id("supplier_x"), "score": 80, "recommend": True})
-    return world.ok("POST", f"{path}/award", world.admin, json={"supplier_org_id": world.org_id("supplier_x")})
+    return campaign
+
+
+def _awarded(world: World, *, standstill_days: int = 0) -> dict:
+    campaign = _evaluated(world, standstill_days=standstill_days)
+    return world.ok("POST", f"{PROCUREMENT}/campaigns/{campaign['id']}/award", world.admin,
+                    json={"supplier_org_id": world.org_id("supplier_x")})
 
 
 def _campaign_hints(world: World, campaign: dict) -> dict:
@@ -211,6 +247,78 @@ def a_campaign(world: World) -> Target:
                   addressed="supplier_x", expect=expect)
 
 
+def _campaign_in(world: World, state: str) -> dict:
+    """A campaign just before the step each operation takes: draft, demand open or demand locked."""
+    campaign, _ = _campaign(world)
+    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
+    if state in ("demand_open", "demand_locked"):
+        world.ok("POST", f"{path}/open-demand", world.admin)
+    if state == "demand_locked":
+        world.ok("POST", f"{path}/lock-demand", world.admin)
+    return campaign
+
+
+def _campaign_target(world: World, campaign: dict, expect: dict | None = None, *, invited: bool = True) -> Target:
+    # Before offers open no supplier is invited, and none sees the campaign.
+    return Target("soe", {"campaign_id": campaign["id"]}, hints=_campaign_hints(world, campaign),
+                  addressed="supplier_x" if invited else None, expect=expect or {})
+
+
+CAMPAIGN_OP = "POST /api/v1/procurement/campaigns/{{campaign_id}}/{tail}"
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/open-demand$")
+def a_draft_campaign(world: World) -> Target:
+    return _campaign_target(world, _campaign_in(world, "draft"), invited=False)
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/(lock-demand|demands)$")
+def a_campaign_taking_demand(world: World) -> Target:
+    return _campaign_target(world, _campaign_in(world, "demand_open"), invited=False)
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/open-offers$")
+def a_campaign_with_demand_locked(world: World) -> Target:
+    return _campaign_target(world, _campaign_in(world, "demand_locked"), invited=False)
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/rounds$")
+def a_campaign_with_offers_closed(world: World) -> Target:
+    return _campaign_target(world, _offers_closed(world))
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/evaluations$")
+def a_campaign_before_its_panel_evaluates(world: World) -> Target:
+    # The same org's negotiator sits on the panel (with two others); the parent's does not, and
+    # evaluating takes a seat on the panel, which no role gives.
+    campaign = _offers_closed(world)
+    members = [world.subject_of("soe", "negotiator"), world.new_key("soe", "negotiator")[1],
+               world.new_key("soe", "negotiator")[1]]
+    world.ok("POST", f"{PROCUREMENT}/campaigns/{campaign['id']}/panel", world.admin,
+             json={"member_user_ids": members})
+    return _campaign_target(world, campaign, {(CAMPAIGN_OP.format(tail="evaluations"), "parent"): 403})
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/award$")
+def an_evaluated_campaign(world: World) -> Target:
+    return _campaign_target(world, _evaluated(world))
+
+
+@makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/complaints$")
+def a_campaign_in_standstill(world: World) -> Target:
+    # Only an invited supplier complains: a supplier-role principal of the lead's own tree is not one.
+    return _campaign_target(world, _awarded(world, standstill_days=5),
+                            {(CAMPAIGN_OP.format(tail="complaints"), relation): status
+                             for relation, status in SUPPLIER_ONLY.items()})
+
+
+@makes(r"^/api/v1/procurement/agreements/\{agreement_id\}/resume$")
+def a_suspended_agreement(world: World) -> Target:
+    campaign = _awarded(world)
+    world.ok("POST", f"{PROCUREMENT}/agreements/{campaign['agreement_id']}/suspend", world.admin)
+    return Target("soe", {"agreement_id": campaign["agreement_id"]}, addressed="supplier_x")
+
+
 @makes(r"^/api/v1/procurement/agreements/\{agreement_id\}")
 def an_agreement(world: World) -> Target:
     campaign = _awarded(world)
@@ -223,6 +331,22 @@ def an_order(world: World) -> Target:
     order = world.ok("POST", f"{PROCUREMENT}/orders", world.admin, json={
         "agreement_id": campaign["agreement_id"], "item_id": campaign["items"][0]["id"], "quantity": 2,
         "budget_line_id": "0190d6a2-0000-7000-8000-00000000000b", "org_id": world.org_id("enterprise_1")})
+    key = "POST /api/v1/procurement/orders/{order_id}/deliver"
+    return Target("enterprise_1", {"order_id": order["id"]}, addressed="supplier_x",
+                  expect={(key, relation): 403 for relation in SUPPLIER_ONLY})
+
+
+@makes(r"^/api/v1/procurement/orders/\{order_id\}/(deliver|cancel)$")
+def a_confirmed_order(world: World) -> Target:
+    # Delivery follows the budget's reservation, and a cancellation races it unless the budget has
+    # answered: the order draws on a real approved line and is confirmed first.
+    campaign = _awarded(world)
+    line = _approved_line(world, "enterprise_1")
+    order = world.ok("POST", f"{PROCUREMENT}/orders", world.admin, json={
+        "agreement_id": campaign["agreement_id"], "item_id": campaign["items"][0]["id"], "quantity": 2,
+        "budget_line_id": line["id"], "org_id": world.org_id("enterprise_1")})
+    wait_until(lambda: world.ok("GET", f"{PROCUREMENT}/orders/{order['id']}", world.admin)["status"] == "confirmed",
+               timeout=30, what="the order confirmed by the budget")
     key = "POST /api/v1/procurement/orders/{order_id}/deliver"
     return Target("enterprise_1", {"order_id": order["id"]}, addressed="supplier_x",
                   expect={(key, relation): 403 for relation in SUPPLIER_ONLY})

@@ -46,6 +46,7 @@ class World:
             resp.raise_for_status()
             self.orgs[name] = resp.json()
         self._keys: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+        self._subjects: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def org_id(self, name: str) -> str:
         return self.orgs[name]["id"]
@@ -59,7 +60,13 @@ class World:
                                         "roles": list(roles)})
             resp.raise_for_status()
             self._keys[key] = {"Authorization": f"Bearer {resp.json()['key']}"}
+            self._subjects[key] = resp.json()["id"]
         return self._keys[key]
+
+    def subject_of(self, org: str, *roles: str) -> str:
+        """The subject (API key id) of the principal `as_(org, *roles)` answers with."""
+        self.as_(org, *roles)
+        return self._subjects[(org, tuple(sorted(roles)))]
 
     def new_key(self, org: str, *roles: str) -> tuple[dict[str, str], str]:
         """A principal of its own (headers and its subject, the key's id), never shared."""

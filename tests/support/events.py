@@ -8,6 +8,7 @@ import json
 import nats as nats_client
 
 from kernel.broker import ensure_streams
+from kernel.contracts import stream_for
 from kernel.events import Event
 
 
@@ -45,3 +46,17 @@ async def published(nats_url: str, subject: str, *, count: int, timeout: float =
     finally:
         await nc.close()
     return got
+
+
+async def all_published(nats_url: str, subject: str) -> list[dict]:
+    """Every event on `subject` now on its stream (the stream counts them, so none is missed and
+    no wait is guessed). Read it after the publisher's outbox is empty."""
+    nc = await nats_client.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        info = await js.stream_info(stream_for(subject), subjects_filter=subject)
+        count = sum((info.state.subjects or {}).values())
+    finally:
+        await nc.close()
+    return await published(nats_url, subject, count=count) if count else []
