@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from markupsafe import Markup
@@ -86,7 +87,9 @@ WORDS = {
     "resolve": ("处理", "Resolve"), "complaint": ("质疑内容", "Complaint"), "lodge_complaint": ("提出质疑", "Lodge"),
     "valid": ("有效期", "Valid"), "campaign": ("联合采购", "Joint purchase"),
     "manage_agreement": ("协议管理", "Manage the agreement"), "suspend": ("暂停", "Suspend"),
-    "resume": ("恢复", "Resume"), "terminate": ("终止", "Terminate"), "place_order": ("下单", "Place an order"),
+    "resume": ("恢复", "Resume"), "terminate": ("终止", "Terminate"),
+    "terminate_sure": ("终止后不可恢复，未下单的需求预占将释放", "Cannot be undone; held demand is released"),
+    "place_order": ("下单", "Place an order"),
     "actions": ("操作", "Actions"), "deliver": ("交付", "Deliver"), "cancel_order": ("取消订单", "Cancel"),
     "metric": ("计量方式", "Metric"), "system": ("系统", "System"),
     "bad_money": ("金额应为大于零的数字，单位为元", "An amount is a number of 元 above zero"),
@@ -196,6 +199,8 @@ SYSTEM_REASONS = {"converted into the order's reservation": ("转为订单冻结
                                         "The budget line's category or year does not match"),
                   "line_closed": ("预算项目已关闭", "The budget line is closed"),
                   "line_not_approved": ("预算项目尚未批准", "The budget line is not approved")}
+SYSTEM_REASON_PATTERNS = [(re.compile(r"device inactive for (\d+) days or more"),
+                           ("设备闲置 {} 天及以上", "Device inactive for {} days or more"))]
 ENUMS = {"status": STATUSES, "category": CATEGORIES, "role": ROLES, "action": ACTIONS, "ledger": LEDGER_KINDS,
          "metric": METRICS, "kind": KINDS}
 
@@ -230,7 +235,12 @@ class Words:
     def reason(self, value: str | None) -> str:
         """A reason: a system's own words translated, a person's as they typed them."""
         words = SYSTEM_REASONS.get(value or "")
-        return words[self.index] if words else (value or "")
+        if words:
+            return words[self.index]
+        for pattern, (zh, en) in SYSTEM_REASON_PATTERNS:
+            if found := pattern.fullmatch(value or ""):
+                return (zh, en)[self.index].format(*found.groups())
+        return value or ""
 
     def category(self, value: str) -> str:
         return self.enum("category", value)

@@ -18,22 +18,22 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    running = RunningStack(tmp_path_factory.mktemp("console"))
+    running = RunningStack(tmp_path_factory.mktemp("console"))  # one stack for every console test
     running.start()
     yield running
     running.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo(stack) -> Scenario:
     scenario = Scenario(stack.url, stack.admin_password)
     scenario.run()
     return scenario
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); .ci/run installs it")

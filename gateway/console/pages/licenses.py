@@ -14,6 +14,7 @@ from gateway.console.page import act, back, poster, render, viewer, words_for
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 API = "/api/v1/licenses"
+DEVICE_PAGES = 5
 
 
 @router.get("/pools")
@@ -33,11 +34,14 @@ async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
         allocations, next_cursor = await api.page(f"{API}/allocations", pool_id=str(pool_id), status="active",
                                                   cursor=cursor)
         orgs = await api.all("/api/v1/identity/orgs") if session.may("it_admin") else []
-        # Device seats read as asset tags: the devices of the pool's org, one page of them per call.
+        # Device seats read as asset tags, from the pool org's devices: a few pages of 200 at most (the
+        # devices API has no look-up by ids); a seat beyond them reads "device".
         devices = {}
         wanted = {a["assignee_id"] for a in allocations if a["assignee_type"] == "device"}
         device_cursor = None
-        while wanted - set(devices):
+        for _ in range(DEVICE_PAGES):
+            if not wanted - set(devices):
+                break
             page, device_cursor = await api.page(f"{API}/devices", org_id=found["org_id"], cursor=device_cursor,
                                                  limit=200)
             devices |= {d["id"]: d["asset_tag"] for d in page if d["id"] in wanted}
@@ -46,8 +50,29 @@ async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
         names = await named(api, [found["org_id"]], [a["assignee_id"] for a in allocations
                                                       if a["assignee_type"] == "user"],
                             known={o["id"]: o["name"] for o in orgs})
+    words = words_for(request)
+
+    def holder(allocation: dict) -> str:
+        """Who holds a seat, as a person reads it: a device's asset tag, a user's name, or the label
+        the seat was given when it names no registered device."""
+        held_by = allocation["assignee_id"]
+        if held_by in devices:
+            return devices[held_by]
+        if allocation["assignee_type"] == "user":
+            return names(held_by)
+        return words("device") if _is_id(held_by) else held_by
+
+    holders = {a["id"]: holder(a) for a in allocations}
     return render(request, "pool.html", session, pool=found, allocations=allocations, next_cursor=next_cursor,
-                  orgs=orgs, names=names, devices=devices)
+                  orgs=orgs, names=names, holders=holders)
+
+
+def _is_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 @router.post("/pools/{pool_id}/allocate")

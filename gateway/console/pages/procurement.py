@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from gateway.console.api import ApiProblem, ConsoleApi, listed
 from gateway.console.forms import BadInput, fen, whole
 from gateway.console.names import named
-from gateway.console.page import act, poster, render, viewer
+from gateway.console.page import act, back, poster, render, viewer, words_for
 from gateway.console.sessions import ConsoleSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -178,6 +178,9 @@ async def agreement_action(request: Request, agreement_id: uuid.UUID, action: st
     session, form = await poster(request)
     if action not in ("suspend", "resume", "terminate"):
         return HTMLResponse(status_code=404)
+    if action == "terminate" and form.get("sure") != "on":  # for good: only when the box says so
+        session.flash = ("error", words_for(request)("terminate_sure"))
+        return back(f"/console/agreements/{agreement_id}")
     return await act(request, session, form, f"/console/agreements/{agreement_id}", "POST",
                      f"{API}/agreements/{agreement_id}/{action}")
 
