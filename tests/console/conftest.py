@@ -33,7 +33,9 @@ def demo(stack) -> Scenario:
     return scenario
 
 
-@pytest.fixture(scope="session")
+# One browser per module, not per session: Playwright's sync API keeps an event loop running in
+# this thread while it is open, which the async tests of other directories cannot share.
+@pytest.fixture(scope="module")
 def browser():
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); .ci/run installs it")
