@@ -42,5 +42,6 @@ def create_app(settings: LicensesSettings | None = None, *, static_jwks: dict | 
         description="Licenses service",
     )
     app.state.seats = SeatBatcher(app.state.db, max_batch=settings.allocation_batch_max,
-                                  window_seconds=settings.allocation_batch_window_ms / 1000)
+                                  window_seconds=settings.allocation_batch_window_ms / 1000,
+                                  in_flight=settings.allocation_batches_in_flight)
     return app

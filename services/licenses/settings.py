@@ -15,3 +15,5 @@ class LicensesSettings(ProcessSettings):
     # pool in one transaction, and under contention the next batch waits this long for stragglers.
     allocation_batch_max: int = Field(default=256, ge=1, le=10_000)
     allocation_batch_window_ms: float = Field(default=2.0, ge=0, le=50)
+    # Batches of one pool applied at once: the next writes its rows while one holds the pool row.
+    allocation_batches_in_flight: int = Field(default=2, ge=1, le=16)

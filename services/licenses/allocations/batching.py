@@ -32,50 +32,64 @@ class Waiting:
     answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+@dataclass
+class PoolQueue:
+    waiting: list[Waiting] = field(default_factory=list)
+    in_flight: int = 0  # batches of this pool being applied now
+
+
 class SeatBatcher:
-    def __init__(self, db: Database, *, max_batch: int = 256, window_seconds: float = 0.002):
+    def __init__(self, db: Database, *, max_batch: int = 256, window_seconds: float = 0.002, in_flight: int = 2):
         self.db = db
         self.max_batch = max_batch
         self.window_seconds = window_seconds
-        self.queues: dict[uuid.UUID, list[Waiting]] = {}
+        self.in_flight = in_flight
+        self.pools: dict[uuid.UUID, PoolQueue] = {}
         self.tasks: set[asyncio.Task] = set()
 
     async def allocate(self, ask: service.SeatAsk, pool_id: uuid.UUID) -> tuple[schemas.AllocationOut, bool]:
         """Takes a seat for `ask` (see service.allocate_seats) in the next batch of its pool."""
         waiting = Waiting(ask)
-        queue = self.queues.get(pool_id)
+        queue = self.pools.get(pool_id)
         if queue is None:
-            # Nothing running on this pool in this process: start a batch now.
-            self.queues[pool_id] = queue = [waiting]
+            queue = self.pools[pool_id] = PoolQueue()
+        queue.waiting.append(waiting)
+        if queue.in_flight < self.in_flight:
+            # Fewer batches of this pool running than allowed: start one now. With two, the next
+            # batch writes its rows while the one before holds the pool's row for its counter
+            # update and commit, instead of waiting for all of that transaction.
+            queue.in_flight += 1
             task = asyncio.get_running_loop().create_task(self._drain(pool_id, queue))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        else:
-            queue.append(waiting)
         outcome = await waiting.answer
         if isinstance(outcome, DomainError):
             raise outcome
         row, created = outcome
         return schemas.AllocationOut(**row), created
 
-    async def _drain(self, pool_id: uuid.UUID, queue: list[Waiting]) -> None:
+    async def _drain(self, pool_id: uuid.UUID, queue: PoolQueue) -> None:
         """Applies the pool's queue batch after batch until it is empty, then lets the pool go."""
         contended = False
         try:
-            while queue:
-                if contended and self.window_seconds and len(queue) < self.max_batch:
+            while queue.waiting:
+                if contended and self.window_seconds and len(queue.waiting) < self.max_batch:
                     # Requests answered by the last batch are sending their next one: a moment's
                     # wait lets them join this batch rather than each wait a whole transaction.
                     await asyncio.sleep(self.window_seconds)
-                batch = queue[:self.max_batch]
-                del queue[:self.max_batch]
+                    if not queue.waiting:
+                        break  # another batch of this pool took them
+                batch = queue.waiting[:self.max_batch]
+                del queue.waiting[:self.max_batch]
                 await self._apply(pool_id, batch)
-                contended = bool(queue)
+                contended = bool(queue.waiting)
         finally:
-            del self.queues[pool_id]
-            for waiting in queue:  # only when cancelled (shutdown): nobody is left hanging
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(asyncio.CancelledError())
+            queue.in_flight -= 1
+            if not queue.in_flight:
+                self.pools.pop(pool_id, None)
+                for waiting in queue.waiting:  # only when cancelled (shutdown): nobody is left hanging
+                    if not waiting.answer.done():
+                        waiting.answer.set_exception(asyncio.CancelledError())
 
     async def _apply(self, pool_id: uuid.UUID, batch: list[Waiting]) -> None:
         SEAT_BATCH_SIZE.observe(len(batch))

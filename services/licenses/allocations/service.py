@@ -20,6 +20,7 @@ from kernel.events import Event, new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory, in_subtree
 from kernel.outbox import add_events
+from kernel.schema import outbox
 from services.licenses.allocations import schemas
 from services.licenses.allocations.models import Allocation, AllocationEntry, ReclaimRun
 from services.licenses.devices.models import Device
@@ -120,23 +121,27 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     if len(new) < len(rows):
         held = await active_allocations(session, pool_id, [(r["assignee_type"], r["assignee_id"])
                                                            for r in rows if r["id"] not in inserted])
-    granted, taken = await take_seats(session, pool_id, new)
-    winners = {(r["assignee_type"], r["assignee_id"]): r for r in new[:granted]}
-    if granted:
-        entries, events = [], []
-        for row in new[:granted]:
-            ask = asks[first[(row["assignee_type"], row["assignee_id"])]]
-            entries.append(dict(id=new_id(), allocation_id=row["id"], pool_id=pool_id, category=found.category,
-                                device_id=row["device_id"], kind="allocated", reason=None,
-                                actor=history.actor_of(ask.principal), at=now))
-            # Built from the row just written, so not validated again (a bulk makes 10,000 of them).
-            events.append(new_event("licenses.seat.allocated", SeatAllocated.model_construct(
-                allocation_id=row["id"], pool_id=pool_id, org_id=found.org_id, assignee_type=row["assignee_type"],
-                assignee_id=row["assignee_id"]), source=SOURCE, about=row["id"]))
-        await session.execute(sa.insert(AllocationEntry.__table__), entries[0] if granted == 1 else entries)
-        if low := low_event(pool_id, found.org_id, taken.total, taken.allocated, taken.low_threshold, granted):
-            events.append(low)
+    # The ledger lines and events of the new seats go in before the counter too, so that the pool's
+    # row stays locked for the counter's update and the commit only; the rare requests that find
+    # no seat left have theirs taken back with their rows.
+    entries, events = [], []
+    for row in new:
+        ask = asks[first[(row["assignee_type"], row["assignee_id"])]]
+        entries.append(dict(id=new_id(), allocation_id=row["id"], pool_id=pool_id, category=found.category,
+                            device_id=row["device_id"], kind="allocated", reason=None,
+                            actor=history.actor_of(ask.principal), at=now))
+        # Built from the row just written, so not validated again (a bulk makes 10,000 of them).
+        events.append(new_event("licenses.seat.allocated", SeatAllocated.model_construct(
+            allocation_id=row["id"], pool_id=pool_id, org_id=found.org_id, assignee_type=row["assignee_type"],
+            assignee_id=row["assignee_id"]), source=SOURCE, about=row["id"]))
+    if new:
+        await session.execute(sa.insert(AllocationEntry.__table__), entries[0] if len(new) == 1 else entries)
         await add_events(session, events)
+    granted, taken = await take_seats(session, pool_id, new, [e.id for e in events])
+    winners = {(r["assignee_type"], r["assignee_id"]): r for r in new[:granted]}
+    if granted and (low := low_event(pool_id, found.org_id, taken.total, taken.allocated, taken.low_threshold,
+                                     granted)):
+        await add_events(session, [low])
     for i, ask in enumerate(asks):
         if outcomes[i] is not None:
             continue
@@ -150,9 +155,10 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     return outcomes
 
 
-async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict]):
+async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict], event_ids: list[uuid.UUID]):
     """Moves the pool's counter by as many of `new` as there are seats; returns (granted, the pool
-    row after) and deletes the rows of those that got none (the last ones: first come, first served)."""
+    row after) and deletes the rows, ledger lines and events (`event_ids`, one per row) of those
+    that got none (the last ones: first come, first served)."""
     if not new:
         return 0, None
     pool = Pool.__table__.c
@@ -169,7 +175,14 @@ async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict])
                                   .with_for_update(key_share=True))).one()
     granted = max(0, min(len(new), left.total - left.allocated))
     losers = [row["id"] for row in new[granted:]]
-    await session.execute(sa.delete(Allocation.__table__).where(Allocation.__table__.c.id.in_(losers)))
+    for start in range(0, len(losers), 500):
+        chunk = losers[start:start + 500]
+        await session.execute(sa.delete(AllocationEntry.__table__).where(
+            AllocationEntry.__table__.c.allocation_id.in_(chunk)))
+        await session.execute(sa.delete(Allocation.__table__).where(Allocation.__table__.c.id.in_(chunk)))
+    dropped = event_ids[granted:]
+    for start in range(0, len(dropped), 500):
+        await session.execute(sa.delete(outbox).where(outbox.c.event_id.in_(dropped[start:start + 500])))
     if not granted:
         return 0, None
     bumped = (await session.execute(
