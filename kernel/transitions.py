@@ -61,11 +61,15 @@ class StateMachine:
 
     `model` is a mapped class or a Core table with an `id` primary key and a `status` column;
     `transitions` maps command → (from-states, to-state) or (from-states, to-state, history action).
+    A lost command answers 409 `invalid-status` unless `conflict_slugs` names the slug its clients
+    already know (a second reclaim of a seat is `already-reclaimed`).
     """
 
     def __init__(self, aggregate: str, model: Any, statuses: Iterable[str],
-                 transitions: Mapping[str, tuple], *, status_column: str = "status", id_column: str = "id"):
+                 transitions: Mapping[str, tuple], *, status_column: str = "status", id_column: str = "id",
+                 conflict_slugs: Mapping[str, str] | None = None):
         self.aggregate = aggregate
+        self.conflict_slugs = dict(conflict_slugs or {})
         self.model = model
         self.statuses = tuple(statuses)
         columns = model.c if isinstance(model, sa.Table) else model.__table__.c
@@ -90,7 +94,8 @@ class StateMachine:
     def conflict(self, command: str, status_now: str | None) -> Conflict:
         allowed = self.table[command].sources
         return Conflict(f"the {self.aggregate} is {status_now}; {command.replace('_', ' ')} needs it "
-                        f"{' or '.join(allowed)}", slug=INVALID_STATUS, status_now=status_now,
+                        f"{' or '.join(allowed)}", slug=self.conflict_slugs.get(command, INVALID_STATUS),
+                        status_now=status_now,
                         command=command, allowed_from=list(allowed))
 
     def require(self, command: str, status_now: str) -> Transition:
@@ -162,9 +167,27 @@ class StateMachine:
         try:
             return await self.apply(session, command, object_id, **kwargs)
         except Conflict as lost:
-            if lost.slug != INVALID_STATUS:
+            if lost.extensions.get("command") != command:
                 raise
             return None  # the UPDATE matched no row: nothing was written
+
+    async def apply_all(self, session: AsyncSession, command: str, where: Iterable[sa.ColumnElement[bool]], *,
+                        values: Mapping[str, Any] | None = None, returning: Iterable[Any] = ()) -> list[sa.Row]:
+        """The same compare-and-set over a set of objects (a campaign's live demands, the seats of
+        a retired device): moves those `where` selects that are still in a from-state, leaves the
+        others, and returns the moved ones' `returning` columns. A racing command over the same
+        objects moves each one once. No history is written here: such sets keep their own record
+        (a ledger, or the entry of the command that moved them)."""
+        transition = self.table[command]
+        changes: dict[str, Any] = dict(values or {})
+        changes[self.status_column.key] = transition.target or self.status_column
+        if "updated_at" in self._table_columns and "updated_at" not in changes:
+            changes["updated_at"] = utcnow()
+        statement = (sa.update(self.model).where(self.status_column.in_(transition.sources), *where)
+                     .values(**changes).returning(self.id_column, *returning))
+        if not isinstance(self.model, sa.Table):
+            statement = statement.execution_options(synchronize_session=False)
+        return list((await session.execute(statement)).all())
 
     def describe(self) -> list[dict[str, Any]]:
         """The table as data (for docs and tests)."""

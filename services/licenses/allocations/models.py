@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.ids import new_id, utcnow
+from kernel.transitions import StateMachine
 from services.licenses.models import Base
 
 
@@ -35,6 +36,12 @@ class Allocation(Base):
     reclaimed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# SPEC: an allocation is `active` or `reclaimed`. Its history is its ledger (AllocationEntry).
+ALLOCATION = StateMachine("allocation", Allocation, ("active", "reclaimed"), {
+    "reclaim": ("active", "reclaimed", "reclaimed"),
+}, conflict_slugs={"reclaim": "already-reclaimed"})
 
 
 class AllocationEntry(Base):

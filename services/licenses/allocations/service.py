@@ -22,7 +22,7 @@ from kernel.orgs import OrgDirectory, in_subtree
 from kernel.outbox import add_events
 from kernel.schema import outbox
 from services.licenses.allocations import schemas
-from services.licenses.allocations.models import Allocation, AllocationEntry, ReclaimRun
+from services.licenses.allocations.models import ALLOCATION, Allocation, AllocationEntry, ReclaimRun
 from services.licenses.devices.models import Device
 from services.licenses.pools import service as pools
 from services.licenses.pools.models import Pool
@@ -246,13 +246,12 @@ async def reclaim_allocations(session: AsyncSession, allocation_ids: list[uuid.U
     now = now or utcnow()
     reclaimed = []
     for start in range(0, len(allocation_ids), 500):
-        rows = (await session.execute(
-            sa.update(Allocation).where(Allocation.id.in_(allocation_ids[start:start + 500]),
-                                        Allocation.status == "active")
-            .values(status="reclaimed", reason=reason, reclaimed_at=now, updated_at=now)
-            .returning(Allocation.id, Allocation.pool_id, Allocation.org_id, Allocation.assignee_type,
-                       Allocation.assignee_id, Allocation.device_id))).all()
-        reclaimed.extend(rows)
+        # One compare-and-set over the seats: a seat two reclaims race for moves once.
+        reclaimed.extend(await ALLOCATION.apply_all(
+            session, "reclaim", [Allocation.id.in_(allocation_ids[start:start + 500])],
+            values={"reason": reason, "reclaimed_at": now, "updated_at": now},
+            returning=(Allocation.pool_id, Allocation.org_id, Allocation.assignee_type, Allocation.assignee_id,
+                       Allocation.device_id)))
     if not reclaimed:
         return []
     per_pool: dict[uuid.UUID, int] = {}
@@ -285,8 +284,9 @@ async def reclaim_seat(session: AsyncSession, principal: Principal, allocation_i
                        data: schemas.Reclaim) -> Allocation:
     allocation, pool = await visible_allocation(session, principal, allocation_id)
     pools.require_writer(principal, pool)
+    ALLOCATION.require("reclaim", allocation.status)
     if not await reclaim_allocations(session, [allocation.id], data.reason, principal):
-        raise Conflict(f"allocation {allocation_id} was already reclaimed", slug="already-reclaimed")
+        raise ALLOCATION.conflict("reclaim", await ALLOCATION.status_of(session, allocation.id))
     await session.commit()
     await session.refresh(allocation)
     return allocation
@@ -336,6 +336,10 @@ async def reclaim_run(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                Device.org_path.startswith(org.path, autoescape=True), in_subtree(Pool.org_path, principal),
                sa.or_(Device.last_seen_at.is_(None), Device.last_seen_at < cutoff))
     ).limit(data.max_seats)
+    if not data.dry_run and session.bind.dialect.name == "postgresql":
+        # Runs at once each take seats no other run holds, rather than all picking the same idlest
+        # seats and all but one finding them gone (SQLite's BEGIN IMMEDIATE runs them in turn).
+        query = query.with_for_update(of=Allocation, skip_locked=True)
     candidates = (await session.execute(query)).all()
     reason = f"device inactive for {data.inactive_days} days or more"
     if not data.dry_run:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.ids import new_id, utcnow
+from kernel.transitions import StateMachine
 from services.licenses.models import Base
 
 KINDS = ("desktop", "laptop", "server")
@@ -35,6 +36,14 @@ class Device(Base):
     retired_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# A device is `active` until retired; retiring gives its seats back. An inventory report keeps the
+# status but is refused once the device is retired.
+DEVICE = StateMachine("device", Device, ("active", "retired"), {
+    "retire": ("active", "retired", "retired"),
+    "report_inventory": ("active", None, "inventory_reported"),
+}, conflict_slugs={"retire": "already-retired", "report_inventory": "device-retired"})
 
 
 class InstalledSoftware(Base):

@@ -16,7 +16,7 @@ from kernel.orgs import OrgDirectory, in_subtree
 from services.licenses.allocations import service as allocations
 from services.licenses.allocations.models import Allocation
 from services.licenses.devices import schemas
-from services.licenses.devices.models import Device, InstalledSoftware, InventoryReport
+from services.licenses.devices.models import DEVICE, Device, InstalledSoftware, InventoryReport
 from services.licenses.pools.service import require_writer
 
 
@@ -55,15 +55,14 @@ def devices_query(principal: Principal, org_id: uuid.UUID | None, status: str | 
 async def retire_device(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> tuple[Device, int]:
     device = await visible_device(session, principal, device_id)
     require_writer(principal, device.org_path)
+    DEVICE.require("retire", device.status)
     now = utcnow()
-    retired = await session.execute(sa.update(Device).where(Device.id == device.id, Device.status == "active")
-                                    .values(status="retired", retired_at=now, updated_at=now))
-    if retired.rowcount != 1:
-        raise Conflict(f"device {device_id} is already retired", slug="already-retired")
+    await DEVICE.apply(session, "retire", device.id, actor=principal, values={"retired_at": now, "updated_at": now})
+    # Read after the compare-and-set: every seat committed before it is seen and given back (each
+    # seat's own reclaim line in the ledger says "device retired").
     held = (await session.execute(sa.select(Allocation.id).where(Allocation.device_id == device.id,
                                                                  Allocation.status == "active"))).scalars().all()
     reclaimed = await allocations.reclaim_allocations(session, list(held), "device retired", principal, now)
-    await history.record(session, "device", device.id, "retired", principal, {"seats_reclaimed": len(reclaimed)})
     await session.commit()
     await session.refresh(device)
     return device, len(reclaimed)
@@ -73,17 +72,17 @@ async def report_inventory(session: AsyncSession, principal: Principal, device_i
                            data: schemas.InventoryReport) -> schemas.InventoryOut:
     device = await visible_device(session, principal, device_id)
     require_writer(principal, device.org_path)
-    if device.status != "active":
-        raise Conflict(f"device {device_id} is retired", slug="device-retired")
+    DEVICE.require("report_inventory", device.status)
     now = utcnow()
+    # Refused if the device was retired meanwhile; the report is not history (it is its own record).
+    await DEVICE.apply(session, "report_inventory", device.id, actor=principal, record=False,
+                       values={"last_seen_at": now, "updated_at": now})
     # Reports are kept, not overwritten: the compliance position at a past date reads the
     # latest report before that date.
     session.add(InventoryReport(id=new_id(), device_id=device.id, reported_at=now, items=len(data.software)))
     if data.software:
         await session.execute(sa.insert(InstalledSoftware), [
             dict(id=new_id(), device_id=device.id, reported_at=now, **item.model_dump()) for item in data.software])
-    device.last_seen_at = now
-    device.updated_at = now
     await session.commit()
     return schemas.InventoryOut(device_id=device.id, reported_at=now, software=data.software)
 

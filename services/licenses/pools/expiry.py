@@ -19,7 +19,7 @@ from kernel.outbox import add_event
 from services.licenses.allocations import service as allocations
 from services.licenses.allocations.models import Allocation
 from services.licenses.devices.models import Device
-from services.licenses.pools.models import Entitlement, Pool
+from services.licenses.pools.models import ENTITLEMENT, Entitlement, Pool
 from services.licenses.pools.service import SOURCE
 
 log = logging.getLogger("zhengban.licenses.expiry")
@@ -32,11 +32,8 @@ async def expire_entitlement(session: AsyncSession, entitlement_id, now: datetim
     # (SQLite's BEGIN IMMEDIATE already holds the write lock).
     pool = (await session.execute(sa.select(Pool).where(Pool.id == entitlement.pool_id).with_for_update()
                                   .execution_options(populate_existing=True))).scalar_one()
-    done = await session.execute(sa.update(Entitlement).where(Entitlement.id == entitlement_id,
-                                                              Entitlement.status == "active")
-                                 .values(status="expired", updated_at=now))
-    if done.rowcount != 1:
-        return None
+    if not await ENTITLEMENT.try_apply(session, "expire", entitlement_id, actor="system", record=False):
+        return None  # expired already (another replica's pass, or an earlier one)
     # Seats transferred away earlier may leave less than the entitlement in the pool.
     new_total = max(pool.total - entitlement.quantity, 0)
     excess = pool.allocated - new_total

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.ids import new_id, utcnow
+from kernel.transitions import StateMachine
 from services.licenses.models import Base
 
 CATEGORIES = ("os", "office", "antivirus", "database", "industrial_design", "business", "other")
@@ -70,6 +71,13 @@ class Entitlement(Base):
     status: Mapped[str] = mapped_column(sa.String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# An entitlement counts in its pool while `active`; a subscription's ends at `valid_to`. Its
+# history is its pool's.
+ENTITLEMENT = StateMachine("entitlement", Entitlement, ("active", "expired"), {
+    "expire": ("active", "expired", "entitlement_expired"),
+})
 
 
 class Transfer(Base):

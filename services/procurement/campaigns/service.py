@@ -227,11 +227,8 @@ async def release_demands(session: AsyncSession, campaign_id: uuid.UUID, reason:
     """Gives back every pre-encumbrance the campaign's demands hold: one compare-and-set over the
     demands still live, so a budget answer racing it either landed first (and is released) or finds
     the demand released (and changes nothing)."""
-    released = (await session.execute(
-        sa.update(Demand).where(Demand.campaign_id == campaign_id, Demand.status.in_(DEMAND.sources("release")))
-        .values(status=DEMAND["release"].target, updated_at=utcnow())
-        .returning(Demand.id, Demand.org_id, Demand.budget_line_id)
-        .execution_options(synchronize_session=False))).all()
+    released = await DEMAND.apply_all(session, "release", [Demand.campaign_id == campaign_id],
+                                      returning=(Demand.org_id, Demand.budget_line_id))
     await add_events(session, [new_event("procurement.demand.released", DemandReleased(
         demand_id=demand_id, campaign_id=campaign_id, org_id=org_id, budget_line_id=line_id, reason=reason),
         source=SOURCE, about=demand_id) for demand_id, org_id, line_id in released])

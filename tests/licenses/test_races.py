@@ -1,0 +1,115 @@
+"""Racing commands on one seat or device take effect once (SPEC Guarantees): one succeeds, the
+others answer 409 problem+json with a stable type, nothing answers 5xx, and the pool's counters and
+the allocation ledger still agree."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections import Counter
+
+import sqlalchemy as sa
+
+from services.licenses.allocations.models import Allocation, AllocationEntry
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
+from tests.support.races import RACERS, ROUNDS, one_winner
+
+
+async def pool_agrees_with_ledger(licenses, admin, pool_id: str) -> dict:
+    """The pool's `allocated` is its active allocations and what its ledger says is still out."""
+    pool = (await licenses.client.get(f"{PREFIX}/pools/{pool_id}", headers=admin.headers)).json()
+    async with licenses.db.session() as session:
+        active = (await session.execute(sa.select(sa.func.count()).select_from(Allocation).where(
+            Allocation.pool_id == uuid.UUID(pool_id), Allocation.status == "active"))).scalar()
+        kinds = dict((await session.execute(sa.select(AllocationEntry.kind, sa.func.count()).where(
+            AllocationEntry.pool_id == uuid.UUID(pool_id)).group_by(AllocationEntry.kind))).all())
+    assert pool["allocated"] == active == kinds.get("allocated", 0) - kinds.get("reclaimed", 0), (pool, kinds)
+    return pool
+
+
+async def reclaim_entries(licenses, allocation_id: str) -> int:
+    async with licenses.db.session() as session:
+        return (await session.execute(sa.select(sa.func.count()).select_from(AllocationEntry).where(
+            AllocationEntry.allocation_id == uuid.UUID(allocation_id), AllocationEntry.kind == "reclaimed"))).scalar()
+
+
+async def test_two_or_more_reclaims_of_one_seat_give_it_back_once(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, admin, quantity=ROUNDS)
+    for round_ in range(ROUNDS):
+        device = await make_device(licenses, admin, f"RR-{round_}")
+        seat = (await allocate(licenses, admin, pool["id"], device["id"])).json()
+        answers = await asyncio.gather(*(
+            licenses.client.post(f"{PREFIX}/allocations/{seat['id']}/reclaim", headers=admin.headers,
+                                 json={"reason": f"回收 {i}"}) for i in range(RACERS)))
+        winner = one_winner(answers, slug="already-reclaimed").json()
+        assert winner["status"] == "reclaimed"
+        assert all(a.json()["status_now"] == "reclaimed" for a in answers if a.status_code == 409)
+        assert await reclaim_entries(licenses, seat["id"]) == 1
+        # Every earlier round's seat was reclaimed too: nothing is out.
+        assert (await pool_agrees_with_ledger(licenses, admin, pool["id"]))["allocated"] == 0
+
+
+async def test_racing_retirements_of_one_device_reclaim_its_seats_once(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    office = await make_pool(licenses, admin, quantity=ROUNDS)
+    antivirus = await make_pool(licenses, admin, quantity=ROUNDS, product="火绒终端", category="antivirus")
+    for round_ in range(ROUNDS):
+        device = await make_device(licenses, admin, f"RT-{round_}")
+        seats = [(await allocate(licenses, admin, pool["id"], device["id"])).json() for pool in (office, antivirus)]
+        answers = await asyncio.gather(*(licenses.client.post(f"{PREFIX}/devices/{device['id']}/retire",
+                                                              headers=admin.headers) for _ in range(RACERS)))
+        winner = one_winner(answers, slug="already-retired").json()
+        assert winner["status"] == "retired" and winner["seats_reclaimed"] == 2
+        for seat in seats:
+            assert await reclaim_entries(licenses, seat["id"]) == 1
+        for pool in (office, antivirus):
+            assert (await pool_agrees_with_ledger(licenses, admin, pool["id"]))["allocated"] == 0
+        history = (await licenses.client.get(f"{PREFIX}/devices/{device['id']}/history",
+                                             headers=admin.headers)).json()
+        assert [h["action"] for h in history] == ["registered", "retired"]
+
+
+async def test_retire_racing_reclaims_and_inventory_reports_of_its_seat(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, admin, quantity=ROUNDS)
+    for round_ in range(ROUNDS):
+        device = await make_device(licenses, admin, f"RX-{round_}")
+        seat = (await allocate(licenses, admin, pool["id"], device["id"])).json()
+        commands = ["retire", "reclaim", "inventory"] * 3
+        random.shuffle(commands)
+        paths = {"retire": f"/devices/{device['id']}/retire", "reclaim": f"/allocations/{seat['id']}/reclaim",
+                 "inventory": f"/devices/{device['id']}/inventory"}
+        bodies = {"retire": None, "reclaim": {"reason": "回收"},
+                  "inventory": {"software": [{"name": "WPS", "vendor": "金山", "version": "12", "category": "office"}]}}
+        answers = await asyncio.gather(*(licenses.client.post(f"{PREFIX}{paths[c]}", headers=admin.headers,
+                                                              json=bodies[c]) for c in commands))
+        assert not [a for a in answers if a.status_code >= 500]
+        by = {c: [a for c2, a in zip(commands, answers, strict=True) if c2 == c] for c in set(commands)}
+        one_winner(by["retire"], slug="already-retired")
+        reclaims = [a for a in by["reclaim"] if a.status_code == 200]
+        assert len(reclaims) <= 1  # the retirement takes the seat back if no reclaim did first
+        assert all(a.json()["type"].endswith("/already-reclaimed") for a in by["reclaim"] if a.status_code != 200)
+        assert all(a.status_code in (200, 201) or a.json()["type"].endswith("/device-retired")
+                   for a in by["inventory"])
+        assert await reclaim_entries(licenses, seat["id"]) == 1
+        assert (await pool_agrees_with_ledger(licenses, admin, pool["id"]))["allocated"] == 0
+
+
+async def test_racing_reclaim_runs_take_each_seat_once(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, admin, quantity=10 * ROUNDS)
+    for round_ in range(ROUNDS):
+        devices = [await make_device(licenses, admin, f"RUN-{round_}-{i}") for i in range(10)]
+        seats = [(await allocate(licenses, admin, pool["id"], d["id"])).json() for d in devices]
+        answers = await asyncio.gather(*(licenses.client.post(f"{PREFIX}/reclaim-runs", headers=admin.headers, json={
+            "org_id": str(admin.org.id), "inactive_days": 30, "max_seats": 4, "dry_run": False})
+            for _ in range(RACERS)))
+        assert [a.status_code for a in answers] == [201] * RACERS, [a.text for a in answers]
+        taken = Counter(s["allocation_id"] for a in answers for s in a.json()["seats"])
+        # Each seat is answered by at most one run, and every seat a run names was reclaimed once.
+        assert set(taken.values()) <= {1} and len(taken) == min(10, 4 * RACERS)
+        for seat in seats:
+            assert await reclaim_entries(licenses, seat["id"]) == (seat["id"] in taken)
+        assert (await pool_agrees_with_ledger(licenses, admin, pool["id"]))["allocated"] == 0
