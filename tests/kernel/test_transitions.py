@@ -5,7 +5,9 @@ history entry and event are written."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -118,3 +120,12 @@ async def test_a_failed_extra_condition_answers_the_given_conflict(db):
             await SWITCH.apply(session, "turn_on", switch_id, actor="user:test", where=[switches.c.note == "x"],
                                refused=Conflict("needs a note", slug="needs-note"))
     assert refused.value.slug == "needs-note"
+
+
+def test_every_race_the_reliability_doc_names_is_a_test_that_exists():
+    """docs/reliability.md's race table names its tests; each must be there to back its row."""
+    root = Path(__file__).resolve().parents[2]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", (root / "docs" / "reliability.md").read_text())
+    assert len(named) >= 15
+    for path, test in named:
+        assert re.search(rf"^(async )?def {test}\(", (root / path).read_text(), re.MULTILINE), test

@@ -162,3 +162,19 @@ async def test_cancel_releases_every_pre_encumbrance(scenario, nats):
     assert pending["id"] in {e["data"]["demand_id"] for e in released}
     again = await scenario.call("POST", f"{scenario.path}/cancel", scenario.lead, 409, json={"reason": "x"})
     assert again["type"].endswith("/invalid-status")
+
+
+async def test_a_campaign_can_be_declared_unsuccessful_from_any_open_status(scenario, nats):
+    await scenario.create()
+    await scenario.call("POST", f"{scenario.path}/open-demand", scenario.lead)
+    await scenario.declare("enterprise_1", 0, 10)
+    ended = await scenario.call("POST", f"{scenario.path}/declare-unsuccessful", scenario.lead,
+                                json={"reason": "供应商均未响应"})
+    assert ended["status"] == "unsuccessful" and ended["end_reason"] == "供应商均未响应"
+    released = await published(nats.url, "procurement.demand.released", count=1)
+    assert released[0]["data"]["budget_line_id"] == str(scenario.lines["enterprise_1"])
+    again = await scenario.call("POST", f"{scenario.path}/cancel", scenario.lead, 409, json={"reason": "x"})
+    assert again["type"].endswith("/invalid-status") and again["status_now"] == "unsuccessful"
+    await scenario.create()
+    assert (await scenario.call("POST", f"{scenario.path}/declare-unsuccessful", scenario.lead,
+                                json={"reason": "取消采购计划"}))["status"] == "unsuccessful"
