@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -40,72 +40,65 @@ def parse_as_of(value: str | None) -> datetime:
 
 async def position(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
                    as_of: datetime) -> dict:
-    """The report, counted by the database: aggregates for the figures, and rows only for the
-    devices the report must name (those without a license), not one Python object per device."""
     org = await orgs.visible(session, principal, org_id)
-    live = sa.and_(Device.org_path.startswith(org.path, autoescape=True), Device.created_at <= as_of,
-                   sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))
-    kinds = dict((await session.execute(sa.select(Device.kind, sa.func.count()).where(live)
-                                        .group_by(Device.kind))).all())
+    in_org = Device.org_path.startswith(org.path, autoescape=True)
+    devices = {row.id: row for row in (await session.execute(
+        sa.select(Device.id, Device.org_id, Device.kind, Device.asset_tag, Device.hostname)
+        .where(in_org, Device.created_at <= as_of, sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))))}
 
     # Seats held at `as_of`: taken before it and not given back before it (the ledger never changes).
     taken = aliased(AllocationEntry, name="taken")
     back = aliased(AllocationEntry, name="back")
     given_back = sa.select(sa.literal(1)).where(back.allocation_id == taken.allocation_id, back.kind == "reclaimed",
                                                 back.at <= as_of).exists()
-    held = (sa.select(taken.device_id, taken.category, Pool.product_name)
-            .join(Pool, Pool.id == taken.pool_id).join(Device, Device.id == taken.device_id)
-            .where(taken.kind == "allocated", taken.at <= as_of, taken.category.in_(CATEGORIES), live, ~given_back)
-            .subquery("held"))
+    held_rows = (await session.execute(
+        sa.select(taken.device_id, taken.category, Pool.product_name)
+        .join(Pool, Pool.id == taken.pool_id).join(Device, Device.id == taken.device_id)
+        .where(taken.kind == "allocated", taken.at <= as_of, taken.category.in_(CATEGORIES), in_org, ~given_back)
+    )).all()
 
-    # What each device had installed at `as_of`: its latest inventory report before then, and of
-    # that, what no seat of its category covers.
+    # What each device had installed at `as_of`: its latest inventory report before then.
     latest = (sa.select(InventoryReport.device_id, sa.func.max(InventoryReport.reported_at).label("at"))
               .join(Device, Device.id == InventoryReport.device_id)
-              .where(live, InventoryReport.reported_at <= as_of).group_by(InventoryReport.device_id).subquery())
-    covered = sa.select(sa.literal(1)).where(held.c.device_id == InstalledSoftware.device_id,
-                                             held.c.category == InstalledSoftware.category).exists()
-    unlicensed = (sa.select(InstalledSoftware.device_id, InstalledSoftware.category, InstalledSoftware.name)
-                  .join(latest, sa.and_(latest.c.device_id == InstalledSoftware.device_id,
-                                        latest.c.at == InstalledSoftware.reported_at))
-                  .where(InstalledSoftware.category.in_(CATEGORIES), ~covered).subquery("unlicensed"))
+              .where(in_org, InventoryReport.reported_at <= as_of).group_by(InventoryReport.device_id).subquery())
+    installed_rows = (await session.execute(
+        sa.select(InstalledSoftware.device_id, InstalledSoftware.category, InstalledSoftware.name)
+        .join(latest, sa.and_(latest.c.device_id == InstalledSoftware.device_id,
+                              latest.c.at == InstalledSoftware.reported_at))
+        .where(InstalledSoftware.category.in_(CATEGORIES)))).all()
 
-    counted: dict[str, dict[str, int]] = defaultdict(dict)  # category → {"genuine": n, "non_genuine": n}
-    software: dict[tuple[str, str], list[dict]] = defaultdict(list)  # (category, kind) → [{name, count}]
-    for kind, rows in (("genuine", held), ("non_genuine", unlicensed)):
-        name = rows.c.product_name if kind == "genuine" else rows.c.name
-        for category, devices in await session.execute(
-                sa.select(rows.c.category, sa.func.count(sa.distinct(rows.c.device_id))).group_by(rows.c.category)):
-            counted[category][kind] = devices
-        for category, label, devices in await session.execute(
-                sa.select(rows.c.category, name, sa.func.count(sa.distinct(rows.c.device_id)))
-                .group_by(rows.c.category, name).order_by(rows.c.category, name)):
-            software[(category, kind)].append({"name": label, "count": devices})
-    without: dict[str, list[dict]] = defaultdict(list)
-    for row in await session.execute(
-            sa.select(unlicensed.c.category, Device.id, Device.org_id, Device.asset_tag, Device.hostname,
-                      unlicensed.c.name).join(Device, Device.id == unlicensed.c.device_id)
-            .order_by(unlicensed.c.category, Device.asset_tag, Device.id, unlicensed.c.name)):
-        listed = without[row.category]
-        if listed and listed[-1]["device_id"] == row.id:
-            if listed[-1]["software"][-1] != row.name:
-                listed[-1]["software"].append(row.name)
-        else:
-            listed.append({"device_id": row.id, "org_id": row.org_id, "asset_tag": row.asset_tag,
-                           "hostname": row.hostname, "software": [row.name]})
+    held: dict[str, dict[uuid.UUID, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for device_id, category, product in held_rows:
+        if device_id in devices:
+            held[category][device_id].add(product)
+    installed: dict[str, dict[uuid.UUID, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for device_id, category, name in installed_rows:
+        if device_id in devices:
+            installed[category][device_id].add(name)
 
+    kinds = Counter(d.kind for d in devices.values())
     result = {"org_id": org.id, "org_name": org.name, "as_of": as_of,
-              "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
-                            "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
+              "computers": {"total": len(devices), "desktop": kinds["desktop"], "laptop": kinds["laptop"],
+                            "server": kinds["server"]}}
     for category in CATEGORIES:
+        licensed = held[category]
+        unlicensed = {d: names for d, names in installed[category].items() if d not in licensed}
         result[category] = {
-            "genuine": counted[category].get("genuine", 0),
-            "non_genuine": counted[category].get("non_genuine", 0),
-            "genuine_software": software[(category, "genuine")],
-            "non_genuine_software": software[(category, "non_genuine")],
-            "devices_without_license": without[category],
+            "genuine": len(licensed),
+            "non_genuine": len(unlicensed),
+            "genuine_software": _counted(licensed),
+            "non_genuine_software": _counted(unlicensed),
+            "devices_without_license": [
+                {"device_id": d, "org_id": devices[d].org_id, "asset_tag": devices[d].asset_tag,
+                 "hostname": devices[d].hostname, "software": sorted(names)}
+                for d, names in sorted(unlicensed.items(), key=lambda item: devices[item[0]].asset_tag)],
         }
     return result
+
+
+def _counted(by_device: dict[uuid.UUID, set[str]]) -> list[dict]:
+    counts = Counter(name for names in by_device.values() for name in names)
+    return [{"name": name, "count": count} for name, count in sorted(counts.items())]
 
 
 def form_rows(report: dict) -> list[list]:
