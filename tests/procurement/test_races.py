@@ -213,3 +213,29 @@ async def test_suspend_terminate_and_resume_racing_follow_the_agreement_table(sc
         assert Counter(command_of[s] for s in steps) == won
         await scenario.create()
         agreement_id = (await scenario.to_award())["agreement_id"]
+
+
+async def test_orders_racing_a_suspension_are_placed_before_it_or_refused(scenario):
+    await scenario.create()
+    agreement_id = (await scenario.to_award())["agreement_id"]
+    deal = await scenario.call("GET", f"/agreements/{agreement_id}", scenario.unit_1)
+    for _ in range(ROUNDS):
+        racers = [post(scenario, "/orders", scenario.unit_1, order_body(scenario, deal, quantity=1))
+                  for _ in range(RACERS)]
+        racers.insert(random.randrange(len(racers) + 1), post(scenario, f"/agreements/{agreement_id}/suspend",
+                                                              scenario.lead))
+        answers = await asyncio.gather(*racers)
+        no_5xx(answers)
+        suspend = next(a for a in answers if a.request.url.path.endswith("/suspend"))
+        orders = [a for a in answers if a is not suspend]
+        assert suspend.status_code == 200, suspend.text
+        placed = [a.json() for a in orders if a.status_code == 202]
+        assert all(a.json()["type"].endswith("/agreement-not-active") and a.json()["status_now"] == "suspended"
+                   for a in orders if a.status_code != 202)
+        # Every order that was taken was written before the suspension, none after it.
+        history = await scenario.call("GET", f"/agreements/{agreement_id}/history", scenario.lead)
+        suspended_at = max(h["at"] for h in history if h["action"] == "suspended")
+        for order in placed:
+            entries = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
+            assert [h["at"] for h in entries if h["action"] == "placed"][0] < suspended_at
+        await scenario.call("POST", f"/agreements/{agreement_id}/resume", scenario.lead)

@@ -44,8 +44,11 @@ class AgreementItem(Base):
     cap_unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
 
 
+# Call-off orders are taken only while the agreement is active: placing one is a guard command
+# that holds the agreement row, so it cannot slip in behind a suspension or termination.
 AGREEMENT = StateMachine("agreement", Agreement, ("active", "suspended", "terminated"), {
     "suspend": ("active", "suspended", "suspended"),
     "resume": ("suspended", "active", "resumed"),
     "terminate": (("active", "suspended"), "terminated", "terminated"),
-})
+    "call_off": ("active", None, "order_placed"),
+}, conflict_slugs={"call_off": "agreement-not-active"})

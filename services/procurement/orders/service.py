@@ -16,7 +16,7 @@ from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory, in_subtree
 from kernel.outbox import add_event
-from services.procurement.agreements.models import Agreement, AgreementItem
+from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.agreements.service import visible_agreement
 from services.procurement.campaigns.models import Demand, Participant
 from services.procurement.campaigns.working_days import add_months
@@ -38,11 +38,10 @@ async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     if participant is None:
         raise Forbidden(f"org {org.id} is not a participant of this agreement's campaign", slug="not-a-participant")
     now = utcnow()
-    if agreement.status != "active":
-        raise Conflict(f"the agreement is {agreement.status}", slug="agreement-not-active",
-                       status_now=agreement.status)
+    AGREEMENT.require("call_off", agreement.status)
+    outside = Conflict("the agreement is outside its validity period", slug="agreement-not-valid-now")
     if not agreement.valid_from <= now <= agreement.valid_to:
-        raise Conflict("the agreement is outside its validity period", slug="agreement-not-valid-now")
+        raise outside
     item = (await session.execute(sa.select(AgreementItem).where(AgreementItem.agreement_id == agreement.id,
                                                                  AgreementItem.item_id == data.item_id))).scalar()
     if item is None:
@@ -59,6 +58,10 @@ async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                   quantity=data.quantity, unit_price_fen=item.unit_price_fen,
                   amount_fen=data.quantity * item.unit_price_fen, status="pending_budget",
                   created_by=history.actor_of(principal), created_at=now, updated_at=now)
+    # The order counts only if the agreement is still active when it is written: the guard holds
+    # the agreement row, so a suspension or termination waits for this order or refuses it first.
+    await AGREEMENT.apply(session, "call_off", agreement.id, actor=principal, record=False, touch=False,
+                          where=[Agreement.valid_from <= now, Agreement.valid_to >= now], refused=outside)
     session.add(order)
     await session.flush()
     await history.record(session, "order", order.id, "placed", principal, data.model_dump(mode="json"))
