@@ -161,7 +161,7 @@ def test_english_by_the_switch_and_by_accept_language(page, demo, stack):
 
 def test_a_page_renders_in_about_the_time_of_the_api_calls_it_wraps(page, demo, stack):
     """The line page shows what its three API calls answer, and takes about as long as they do
-    (docs/console.md has the measured ratio, 1.65; a page that made many more calls, or waited on
+    (docs/console.md has the measured ratio; a page that made many more calls, or waited on
     something, would be several times slower)."""
     line = demo.made.orgs["school_1"].line_id
     sign_in(page, username(demo, "finance", "finance"))

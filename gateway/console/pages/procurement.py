@@ -15,7 +15,6 @@ from gateway.console.api import ApiProblem, ConsoleApi, listed
 from gateway.console.forms import BadInput, fen, whole
 from gateway.console.names import named
 from gateway.console.page import act, back, poster, render, viewer, words_for
-from gateway.console.sessions import ConsoleSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 API = "/api/v1/procurement"
@@ -32,12 +31,11 @@ async def visible(api: ConsoleApi, path: str, **params) -> list[dict]:
         raise
 
 
-async def leads(api: ConsoleApi, session: ConsoleSession, lead_org_id: str) -> bool:
-    """Whether the user buys for the lead org (the lead's subtree, with a buyer's role)."""
-    if not session.may("procurement", "negotiator"):
-        return False
+async def in_subtree(api: ConsoleApi, org_id: str) -> bool:
+    """Whether an org is in the reader's subtree (the lead's subtree reads everything of its
+    campaigns; its buyers act on them)."""
     try:
-        await api.get(f"/api/v1/identity/orgs/{lead_org_id}")
+        await api.get(f"/api/v1/identity/orgs/{org_id}")
     except ApiProblem:
         return False
     return True
@@ -63,7 +61,8 @@ async def campaign(request: Request, campaign_id: uuid.UUID):
         history = await visible(api, f"{path}/history")
         demands = await visible(api, f"{path}/demands")
         complaints = await visible(api, f"{path}/complaints")
-        lead = await leads(api, session, found["lead_org_id"])
+        lead_reader = await in_subtree(api, found["lead_org_id"])
+        lead = lead_reader and session.may("procurement")
         participant = me.get("org_id") in found["participant_org_ids"] and session.may("procurement", "budget_editor")
         budget_lines = []
         if participant and found["status"] == "demand_open":
@@ -77,7 +76,7 @@ async def campaign(request: Request, campaign_id: uuid.UUID):
                             known={o["id"]: o["name"] for o in suppliers})
     invited = me.get("org_id") in found["supplier_org_ids"] and "supplier" in session.roles
     return render(request, "campaign.html", session, campaign=found, offers=offers, history=history, demands=demands,
-                  complaints=complaints, names=names, lead=lead and session.may("procurement"),
+                  complaints=complaints, names=names, lead=lead, lead_reader=lead_reader,
                   participant=participant, budget_lines=budget_lines, suppliers=suppliers,
                   items={i["id"]: i for i in found["items"]},
                   can_offer=invited and found["round_open"], invited=invited,
@@ -160,7 +159,7 @@ async def agreement(request: Request, agreement_id: uuid.UUID):
         found = await api.get(f"{API}/agreements/{agreement_id}")
         campaign_found = await api.get(f"{API}/campaigns/{found['campaign_id']}")
         history = await visible(api, f"{API}/agreements/{agreement_id}/history")
-        lead = await leads(api, session, found["lead_org_id"])
+        lead = session.may("procurement") and await in_subtree(api, found["lead_org_id"])
         buyer = me.get("org_id") in campaign_found["participant_org_ids"] and session.may("procurement")
         budget_lines = []
         if buyer and found["status"] == "active":
@@ -169,7 +168,7 @@ async def agreement(request: Request, agreement_id: uuid.UUID):
         names = await named(api, [found["supplier_org_id"], found["lead_org_id"]], [h["actor"] for h in history])
     products = {i["id"]: i["product_name"] for i in campaign_found["items"]}
     return render(request, "agreement.html", session, agreement=found, campaign=campaign_found, history=history,
-                  names=names, products=products, lead=lead and session.may("procurement"), buyer=buyer,
+                  names=names, products=products, lead=lead, buyer=buyer,
                   budget_lines=budget_lines)
 
 
