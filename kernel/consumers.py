@@ -28,6 +28,7 @@ from kernel.errors import Conflict, NotFound
 from kernel.events import Event, current_traceparent
 from kernel.ids import new_id, utcnow
 from kernel.metrics import EVENTS_CONSUMED
+from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.schema import dead_letters, inbox
 
 log = logging.getLogger("zhengban.consumers")
@@ -193,6 +194,17 @@ class Consumers:
             if not include_replayed:
                 query = query.where(dead_letters.c.replayed_at.is_(None))
             return [dict(r._mapping) for r in (await session.execute(query)).all()]
+
+    async def dead_letter_page(self, *, cursor: str | None, limit: int) -> Page[dict]:
+        """One page of the events parked and not replayed, oldest first."""
+        query = sa.select(dead_letters).where(dead_letters.c.replayed_at.is_(None))
+        if cursor:
+            query = query.where(dead_letters.c.id > decode_cursor(cursor))
+        async with self.db.session() as session:
+            rows = [dict(r._mapping) for r in (await session.execute(
+                query.order_by(dead_letters.c.id).limit(limit + 1))).all()]
+        more, rows = len(rows) > limit, rows[:limit]
+        return Page(items=rows, next_cursor=encode_cursor(rows[-1]["id"]) if more else None)
 
     async def replay(self, dead_letter_id: uuid.UUID) -> dict:
         """Applies a parked event again; it stays parked (with the new error) if it fails again."""

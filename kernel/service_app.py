@@ -20,6 +20,7 @@ from kernel.idempotency import IdempotencyMiddleware
 from kernel.observability import configure_logging, health_router, install_observability
 from kernel.orgs import OrgDirectory
 from kernel.outbox import OutboxRelay
+from kernel.pagination import Cursor, Limit
 from kernel.settings import ProcessSettings
 
 
@@ -49,12 +50,13 @@ def dead_letter_router(prefix: str) -> APIRouter:
 
     @router.get("/dead-letters", summary="Lists parked events (root admin).",
                 openapi_extra={"x-roles": ["admin"]})
-    async def list_dead_letters(request: Request, principal: CurrentPrincipal):
+    async def list_dead_letters(request: Request, principal: CurrentPrincipal, cursor: Cursor = None,
+                                limit: Limit = 100):
         if not principal.is_root_admin:
             raise Forbidden("only the root admin sees parked events")
-        rows = await request.app.state.consumers.list_dead_letters()
+        page = await request.app.state.consumers.dead_letter_page(cursor=cursor, limit=limit)
         return {"items": [{k: (str(v) if v is not None and k not in ("attempts",) else v)
-                           for k, v in row.items()} for row in rows], "next_cursor": None}
+                           for k, v in row.items()} for row in page.items], "next_cursor": page.next_cursor}
 
     @router.post("/dead-letters/{dead_letter_id}/replay", summary="Applies a parked event again (root admin).",
                  openapi_extra={"x-roles": ["admin"]})

@@ -90,11 +90,12 @@ async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: Curr
     return await service.rename_org(session, principal, org_id, data)
 
 
-@router.get("/orgs/{org_id}/history", response_model=list[history.HistoryEntry], summary="Gets an org's history.",
+@router.get("/orgs/{org_id}/history", response_model=Page[history.HistoryEntry], summary="Gets an org's history.",
             openapi_extra={"x-roles": ["authenticated"]})
-async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+        cursor: Cursor = None, limit: Limit = 100):
     await service.visible_org(session, principal, org_id)
-    return await history.history_of(session, org_id)
+    return await history.history_page(session, org_id, cursor=cursor, limit=limit)
 
 
 @router.get("/names", response_model=schemas.Names,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.consumers import Subscription
 from kernel.contracts import PreencumbranceAnswered, ReservationAnswered
 from kernel.events import Event
+from services.procurement import visibility
 from services.procurement.campaigns.models import DEMAND
 from services.procurement.orders.models import ORDER
 
@@ -21,7 +22,8 @@ async def _answer_demand(session: AsyncSession, event: Event, command: str) -> N
     answer = event.payload(PreencumbranceAnswered)
     await DEMAND.try_apply(session, command, answer.demand_id, actor=actor_for(event),
                            values={"reason": answer.reason}, history_type="campaign", history_id=answer.campaign_id,
-                           data={"demand_id": str(answer.demand_id), "reason": answer.reason})
+                           data={"demand_id": str(answer.demand_id), "reason": answer.reason},
+                           audience=visibility.demand_audience(answer.org_id))
 
 
 async def _answer_order(session: AsyncSession, event: Event, command: str) -> None:

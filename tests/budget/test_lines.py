@@ -28,7 +28,8 @@ async def test_draft_submit_approve_with_figures_ledger_and_history(budget, tree
                                         json={"delta_fen": -400_000, "reason": "x"})
     assert too_much.status_code == 409 and too_much.json()["type"].endswith("/insufficient-funds")
     await assert_ledger_matches(budget, line["id"])
-    history = (await budget.client.get(f"{PREFIX}/lines/{line['id']}/history", headers=editor.headers)).json()
+    history = (await budget.client.get(f"{PREFIX}/lines/{line['id']}/history",
+                                       headers=editor.headers)).json()["items"]
     assert [h["action"] for h in history] == ["created", "submitted", "approved", "adjusted"]
     assert history[2]["actor"] == f"user:{finance.subject}" and history[2]["data"]["note"] == "压减两成"
     closed = await budget.client.post(f"{PREFIX}/lines/{line['id']}/close", headers=finance.headers)

@@ -16,7 +16,7 @@ from kernel.contracts import LineApproved
 from kernel.db import Database
 from kernel.errors import NotFound
 from kernel.events import Event, new_event
-from kernel.ids import new_id
+from kernel.ids import new_id, utcnow
 from kernel.outbox import OutboxRelay, add_event
 from kernel.schema import dead_letters, inbox, outbox
 from tests.support.apps import eventually
@@ -237,3 +237,21 @@ async def test_a_poison_event_in_a_batch_holds_back_none_of_the_others(databases
         async with kit.db.session() as session:
             consumed = set((await session.execute(sa.select(inbox.c.event_id))).scalars())
         assert consumed == {e.id for e in events if e is not poison}
+
+
+async def test_parked_events_read_one_page_at_a_time(databases, nats):
+    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+        async with kit.db.session() as session, session.begin():
+            for n in range(5):
+                await session.execute(sa.insert(dead_letters).values(
+                    id=new_id(), consumer="kerneltest", event_id=new_id(), subject=SUBJECT, payload="{}",
+                    error=f"failure {n}", attempts=3, parked_at=utcnow()))
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = await kit.consumers.dead_letter_page(cursor=cursor, limit=2)
+            seen += [row["error"] for row in page.items]
+            pages += 1
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == [f"failure {n}" for n in range(5)] and pages == 3

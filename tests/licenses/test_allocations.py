@@ -92,10 +92,11 @@ async def test_reclaim_gives_the_seat_back_once_and_keeps_the_history(licenses, 
     assert again.status_code == 409 and again.json()["type"].endswith("/already-reclaimed")
     assert (await allocate(licenses, admin, pool["id"], "d-2")).status_code == 201
     history = (await licenses.client.get(f"{PREFIX}/allocations/{allocation['id']}/history",
-                                         headers=admin.headers)).json()
+                                         headers=admin.headers)).json()["items"]
     assert [h["action"] for h in history] == ["allocated", "reclaimed"]
     assert history[1]["data"]["reason"] == "员工离职" and history[0]["actor"] == f"user:{admin.subject}"
-    pool_history = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}/history", headers=admin.headers)).json()
+    pool_history = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}/history",
+                                              headers=admin.headers)).json()["items"]
     assert [h["action"] for h in pool_history] == ["entitlement_added"]
 
 

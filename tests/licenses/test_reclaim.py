@@ -107,5 +107,6 @@ async def test_transfers_move_idle_seats_inside_the_subtree(licenses, tree):
     dept_admin = tree.actor("dept_a", "it_admin")
     outside = await licenses.client.post(f"{PREFIX}/transfers", headers=dept_admin.headers, json={**body, "seats": 1})
     assert outside.status_code == 404
-    history = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}/history", headers=province.headers)).json()
+    history = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}/history",
+                                         headers=province.headers)).json()["items"]
     assert [h["action"] for h in history] == ["entitlement_added", "transferred_out"]

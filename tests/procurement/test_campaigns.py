@@ -30,7 +30,8 @@ async def test_from_draft_to_agreement_with_two_rounds_a_panel_and_savings(scena
     submitted = await published(nats.url, "procurement.demand.submitted", count=3)
     assert {e["data"]["amount_fen"] for e in submitted} == {100 * 60_000, 50 * 60_000, 100 * 10_000}
     history = await scenario.call("GET", f"{scenario.path}/history", scenario.lead)
-    actions = [h["action"] for h in history]
+    assert history["next_cursor"] is None
+    actions = [h["action"] for h in history["items"]]
     for expected in ("created", "demand_opened", "demand_declared", "demand_accepted", "demand_locked",
                      "offers_opened", "offers_closed", "round_opened", "round_closed", "panel_set", "evaluated",
                      "award_proposed", "awarded"):

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
+from services.procurement.campaigns.ocds import ExactJSONResponse, money
+from tests.procurement.conftest import PREFIX
+from tests.procurement.ocds_schema import problems
 from tests.procurement.test_orders import agreement, order_body
 
 
@@ -38,3 +44,33 @@ async def test_the_release_package_has_the_framework_and_its_call_offs(scenario)
     assert call_off["relatedProcesses"][0]["relationship"] == ["framework"]
     assert call_off["relatedProcesses"][0]["identifier"] == framework["ocid"]
     assert call_off["contracts"][0]["value"] == {"amount": 5200.0, "currency": "CNY"}
+
+
+async def test_the_package_is_valid_ocds_1_1_5_with_exact_amounts(scenario):
+    deal = await agreement(scenario)
+    order = await scenario.call("POST", "/orders", scenario.unit_1, 202, json=order_body(scenario, deal, quantity=7))
+    resp = await scenario.svc.client.get(f"{PREFIX}{scenario.path}/ocds", headers=scenario.lead.headers)
+    package = resp.json()
+    assert problems(package) == []
+    # Each contract says which award it comes from: the framework's, and each call-off's own.
+    framework, call_off = package["releases"]
+    assert framework["contracts"][0]["awardID"] == framework["awards"][0]["id"]
+    assert call_off["contracts"][0]["awardID"] == call_off["awards"][0]["id"] == f"{order['id']}-award"
+    # Yuan from integer fen, digit for digit: 7 × 520.00 = 3640.00, never through a float.
+    exact = json.loads(resp.text, parse_float=Decimal)
+    assert exact["releases"][1]["contracts"][0]["value"] == {"amount": Decimal("3640.00"), "currency": "CNY"}
+    assert '"amount":600.00,' in resp.text
+
+
+def test_amounts_beyond_a_float_stay_exact():
+    rendered = ExactJSONResponse({"value": money(900_719_925_474_099_317)}).body.decode()
+    assert rendered == '{"value":{"amount":9007199254740993.17,"currency":"CNY"}}'
+    assert json.loads(rendered, parse_float=Decimal)["value"]["amount"] == Decimal("9007199254740993.17")
+
+
+def test_the_schema_check_itself_catches_a_contract_without_its_award():
+    package = {"uri": "https://example.org/p", "publishedDate": "2026-01-01T00:00:00Z", "version": "1.1",
+               "publisher": {"name": "x"}, "releases": [{
+                   "ocid": "ocds-x-1", "id": "1", "date": "2026-01-01T00:00:00Z", "tag": ["contract"],
+                   "initiationType": "tender", "contracts": [{"id": "c"}]}]}
+    assert any("awardID" in p for p in problems(package))

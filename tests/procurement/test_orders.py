@@ -55,7 +55,7 @@ async def test_an_order_waits_for_the_budget_then_is_confirmed_and_delivered(sce
     assert (event["product_name"], event["vendor"], event["metric"], event["quantity"], event["term_months"]) == (
         "WPS Office", "金山办公", "device", 10, None)
     assert event["org_id"] == str(scenario.tree["enterprise_1"].id) and event["keys"] == ["AAAA-BBBB"]
-    history = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
+    history = (await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1))["items"]
     assert [h["action"] for h in history] == ["placed", "confirmed", "delivered"]
 
 
@@ -109,7 +109,7 @@ async def test_the_same_idempotency_key_makes_one_order_and_answers_count_once(s
     # history has no second decision.
     await eventually(every_answer_consumed)
     assert (await scenario.call("GET", f"/orders/{order['id']}", scenario.unit_1))["status"] == "confirmed"
-    history = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
+    history = (await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1))["items"]
     assert [h["action"] for h in history] == ["placed", "confirmed"]
 
 

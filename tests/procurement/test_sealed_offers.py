@@ -50,15 +50,16 @@ async def test_a_sealed_price_does_not_leak_to_the_lead_or_the_other_supplier(sc
     refused = await scenario.offer(scenario.supplier_y, (70_000, 9_000), expect=422)
     assert str(SECRET_X) not in json.dumps(refused)
 
-    own = await scenario.call("GET", f"{scenario.path}/offers", scenario.supplier_x)
+    own = (await scenario.call("GET", f"{scenario.path}/offers", scenario.supplier_x))["items"]
     assert [o["items"][0]["unit_price_fen"] for o in own] == [SECRET_X]
+    assert own[0]["id"] and own[0]["created_at"] == own[0]["updated_at"]
 
     await scenario.offer(scenario.supplier_y, (SECRET_Y, 9_000))
     await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
-    opened = await scenario.call("GET", f"{scenario.path}/offers", scenario.lead)
+    opened = (await scenario.call("GET", f"{scenario.path}/offers", scenario.lead))["items"]
     assert sorted(o["items"][0]["unit_price_fen"] for o in opened) == [SECRET_X, SECRET_Y]
     # Suppliers never see each other's prices, even after the close.
-    theirs = await scenario.call("GET", f"{scenario.path}/offers", scenario.supplier_y)
+    theirs = (await scenario.call("GET", f"{scenario.path}/offers", scenario.supplier_y))["items"]
     assert [o["supplier_org_id"] for o in theirs] == [str(scenario.tree["supplier_y"].id)]
     ocds = await scenario.call("GET", f"{scenario.path}/ocds", scenario.lead)
     assert ocds["releases"][0]["tender"]["numberOfTenderers"] == 2
@@ -72,10 +73,10 @@ async def test_second_round_prices_stay_sealed_until_that_round_closes(scenario)
     await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
     await scenario.call("POST", f"{scenario.path}/rounds", scenario.lead)
     await scenario.offer(scenario.supplier_x, (51_234, 9_000))
-    lead_view = await scenario.call("GET", f"{scenario.path}/offers", scenario.lead)
+    lead_view = (await scenario.call("GET", f"{scenario.path}/offers", scenario.lead))["items"]
     assert {o["round"] for o in lead_view} == {1} and "51234" not in json.dumps(lead_view)
     await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
-    lead_view = await scenario.call("GET", f"{scenario.path}/offers", scenario.lead)
+    lead_view = (await scenario.call("GET", f"{scenario.path}/offers", scenario.lead))["items"]
     assert any(o["round"] == 2 and o["items"][0]["unit_price_fen"] == 51_234 for o in lead_view)
 
 

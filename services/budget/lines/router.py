@@ -97,11 +97,12 @@ async def line_entries(line_id: uuid.UUID, principal: CurrentPrincipal, session:
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/lines/{line_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/lines/{line_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets a line's history: who did what, when.")
-async def line_history(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+async def line_history(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+        cursor: Cursor = None, limit: Limit = 100):
     await service.visible_line(session, principal, line_id)
-    return await history.history_of(session, line_id)
+    return await history.history_page(session, line_id, cursor=cursor, limit=limit)
 
 
 @router.get("/summary", response_model=schemas.Summary, openapi_extra=READERS,

@@ -14,8 +14,9 @@ from kernel.contracts import LineApproved
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
-from kernel.orgs import OrgDirectory, in_subtree
+from kernel.orgs import OrgDirectory
 from kernel.schema import orgs as orgs_table
+from services.budget import visibility
 from services.budget.ledger import service as ledger
 from services.budget.lines import schemas
 from services.budget.lines.models import LINE, BudgetLine
@@ -28,7 +29,7 @@ FINANCE = ("finance",)
 
 async def visible_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
     line = await session.get(BudgetLine, line_id)
-    if line is None or not principal.covers(line.org_path):
+    if line is None or not visibility.sees(principal, line.org_path):
         raise NotFound(f"no budget line {line_id} in your subtree")
     return line
 
@@ -188,7 +189,7 @@ async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid
 
 
 def lines_query(principal: Principal, org_id, fiscal_year, status, category) -> sa.Select:
-    query = sa.select(BudgetLine).where(in_subtree(BudgetLine.org_path, principal))
+    query = sa.select(BudgetLine).where(visibility.scope(principal, BudgetLine.org_path))
     for column, value in ((BudgetLine.org_id, org_id), (BudgetLine.fiscal_year, fiscal_year),
                           (BudgetLine.status, status), (BudgetLine.category, category)):
         if value is not None:

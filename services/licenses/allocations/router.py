@@ -61,10 +61,11 @@ async def reclaim(allocation_id: uuid.UUID, data: schemas.Reclaim, principal: Cu
     return await service.reclaim_seat(session, principal, allocation_id, data)
 
 
-@router.get("/allocations/{allocation_id}/history", response_model=list[history.HistoryEntry],
+@router.get("/allocations/{allocation_id}/history", response_model=Page[history.HistoryEntry],
             openapi_extra=READERS, summary="Gets an allocation's history (its lines in the allocation ledger).")
-async def allocation_history(allocation_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.allocation_history(session, principal, allocation_id)
+async def allocation_history(allocation_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+        cursor: Cursor = None, limit: Limit = 100):
+    return await service.allocation_history(session, principal, allocation_id, cursor=cursor, limit=limit)
 
 
 @router.post("/reclaim-runs", status_code=201, response_model=schemas.ReclaimRunOut, openapi_extra=WRITERS,

@@ -18,9 +18,11 @@ from kernel.db import insert_ignore
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.events import Event, new_event
 from kernel.ids import new_id, utcnow
-from kernel.orgs import OrgDirectory, in_subtree
+from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
+from kernel.pagination import Page, paginate
 from kernel.schema import outbox
+from services.licenses import visibility
 from services.licenses.allocations import schemas
 from services.licenses.allocations.models import ALLOCATION, Allocation, AllocationEntry, ReclaimRun
 from services.licenses.devices.models import Device
@@ -85,7 +87,7 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
                                    .where(pool.id == pool_id))).first()
     outcomes: list[Outcome] = [None] * len(asks)
     for i, ask in enumerate(asks):
-        if found is None or not ask.principal.covers(found.org_path):
+        if found is None or not visibility.sees(ask.principal, found.org_path):
             outcomes[i] = NotFound(f"no pool {pool_id} in your subtree")
             continue
         try:
@@ -275,7 +277,7 @@ async def visible_allocation(session: AsyncSession, principal: Principal, alloca
                              ) -> tuple[Allocation, Pool]:
     found = (await session.execute(sa.select(Allocation, Pool).join(Pool, Pool.id == Allocation.pool_id)
                                    .where(Allocation.id == allocation_id))).first()
-    if found is None or not principal.covers(found[1].org_path):
+    if found is None or not visibility.sees(principal, found[1].org_path):
         raise NotFound(f"no allocation {allocation_id} in your subtree")
     return found[0], found[1]
 
@@ -294,7 +296,8 @@ async def reclaim_seat(session: AsyncSession, principal: Principal, allocation_i
 
 def allocations_query(principal: Principal, pool_id: uuid.UUID | None, assignee_id: str | None,
                       status: str | None) -> sa.Select:
-    query = sa.select(Allocation).join(Pool, Pool.id == Allocation.pool_id).where(in_subtree(Pool.org_path, principal))
+    query = (sa.select(Allocation).join(Pool, Pool.id == Allocation.pool_id)
+             .where(visibility.scope(principal, Pool.org_path)))
     if pool_id:
         query = query.where(Allocation.pool_id == pool_id)
     if assignee_id:
@@ -304,15 +307,17 @@ def allocations_query(principal: Principal, pool_id: uuid.UUID | None, assignee_
     return query
 
 
-async def allocation_history(session: AsyncSession, principal: Principal, allocation_id: uuid.UUID
-                             ) -> list[history.HistoryEntry]:
+async def allocation_history(session: AsyncSession, principal: Principal, allocation_id: uuid.UUID, *,
+                             cursor: str | None, limit: int) -> Page[history.HistoryEntry]:
     """An allocation's history is its lines in the ledger: who took the seat and who gave it back."""
     await visible_allocation(session, principal, allocation_id)
-    entries = (await session.execute(sa.select(AllocationEntry).where(AllocationEntry.allocation_id == allocation_id)
-                                     .order_by(AllocationEntry.at, AllocationEntry.kind))).scalars()
-    return [history.HistoryEntry(id=e.id, object_type="allocation", object_id=allocation_id, action=e.kind,
-                                 actor=e.actor, at=e.at, data={"pool_id": str(e.pool_id), "reason": e.reason})
-            for e in entries]
+    entries, next_cursor = await paginate(
+        session, sa.select(AllocationEntry).where(AllocationEntry.allocation_id == allocation_id), AllocationEntry.id,
+        cursor=cursor, limit=limit)
+    return Page(items=[history.HistoryEntry(id=e.id, object_type="allocation", object_id=allocation_id,
+                                            action=e.kind, actor=e.actor, at=e.at,
+                                            data={"pool_id": str(e.pool_id), "reason": e.reason}) for e in entries],
+                next_cursor=next_cursor)
 
 
 def idle_first(query: sa.Select) -> sa.Select:
@@ -333,7 +338,7 @@ async def reclaim_run(session: AsyncSession, orgs: OrgDirectory, principal: Prin
         .join(Device, Device.id == Allocation.device_id)
         .join(Pool, Pool.id == Allocation.pool_id)
         .where(Allocation.status == "active", Device.status == "active",
-               Device.org_path.startswith(org.path, autoescape=True), in_subtree(Pool.org_path, principal),
+               Device.org_path.startswith(org.path, autoescape=True), visibility.scope(principal, Pool.org_path),
                sa.or_(Device.last_seen_at.is_(None), Device.last_seen_at < cutoff))
     ).limit(data.max_seats)
     if not data.dry_run and session.bind.dialect.name == "postgresql":

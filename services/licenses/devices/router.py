@@ -57,8 +57,9 @@ async def latest_inventory(device_id: uuid.UUID, principal: CurrentPrincipal, se
     return await service.latest_inventory(session, principal, device_id)
 
 
-@router.get("/devices/{device_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/devices/{device_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets a device's history.")
-async def device_history(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+async def device_history(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+        cursor: Cursor = None, limit: Limit = 100):
     await service.visible_device(session, principal, device_id)
-    return await history.history_of(session, device_id)
+    return await history.history_page(session, device_id, cursor=cursor, limit=limit)

@@ -12,7 +12,8 @@ from kernel import history
 from kernel.auth import Principal
 from kernel.errors import Conflict, NotFound
 from kernel.ids import new_id, utcnow
-from kernel.orgs import OrgDirectory, in_subtree
+from kernel.orgs import OrgDirectory
+from services.licenses import visibility
 from services.licenses.allocations import service as allocations
 from services.licenses.allocations.models import Allocation
 from services.licenses.devices import schemas
@@ -38,13 +39,13 @@ async def register_device(session: AsyncSession, orgs: OrgDirectory, principal: 
 
 async def visible_device(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> Device:
     device = await session.get(Device, device_id)
-    if device is None or not principal.covers(device.org_path):
+    if device is None or not visibility.sees(principal, device.org_path):
         raise NotFound(f"no device {device_id} in your subtree")
     return device
 
 
 def devices_query(principal: Principal, org_id: uuid.UUID | None, status: str | None) -> sa.Select:
-    query = sa.select(Device).where(in_subtree(Device.org_path, principal))
+    query = sa.select(Device).where(visibility.scope(principal, Device.org_path))
     if org_id:
         query = query.where(Device.org_id == org_id)
     if status:

@@ -53,11 +53,12 @@ async def update_pool(pool_id: uuid.UUID, data: schemas.PoolUpdate, principal: C
     return await service.update_pool(session, principal, pool_id, data)
 
 
-@router.get("/pools/{pool_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/pools/{pool_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets a pool's history: entitlements, transfers, thresholds, bulk allocations, expiries.")
-async def pool_history(pool_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+async def pool_history(pool_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+        cursor: Cursor = None, limit: Limit = 100):
     await service.visible_pool(session, principal, pool_id)
-    return await history.history_of(session, pool_id)
+    return await history.history_page(session, pool_id, cursor=cursor, limit=limit)
 
 
 @router.post("/transfers", status_code=201, response_model=schemas.TransferOut, openapi_extra=WRITERS,

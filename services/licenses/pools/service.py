@@ -15,9 +15,10 @@ from kernel.db import insert_ignore
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
-from kernel.orgs import OrgDirectory, OrgRef, in_subtree
+from kernel.orgs import OrgDirectory, OrgRef
 from kernel.outbox import add_event
 from kernel.pagination import paginate
+from services.licenses import visibility
 from services.licenses.pools import schemas
 from services.licenses.pools.models import Entitlement, Pool, Transfer
 
@@ -34,7 +35,7 @@ def product_key(product_id: uuid.UUID | None, vendor: str, product_name: str, me
 
 async def visible_pool(session: AsyncSession, principal: Principal, pool_id: uuid.UUID) -> Pool:
     pool = await session.get(Pool, pool_id)
-    if pool is None or not principal.covers(pool.org_path):
+    if pool is None or not visibility.sees(principal, pool.org_path):
         raise NotFound(f"no pool {pool_id} in your subtree")
     return pool
 
@@ -102,7 +103,7 @@ async def create_entitlement(session: AsyncSession, orgs: OrgDirectory, principa
 
 def entitlements_query(principal: Principal, org_id: uuid.UUID | None, pool_id: uuid.UUID | None) -> sa.Select:
     query = (sa.select(Entitlement).join(Pool, Pool.id == Entitlement.pool_id)
-             .where(in_subtree(Pool.org_path, principal)))
+             .where(visibility.scope(principal, Pool.org_path)))
     if org_id:
         query = query.where(Entitlement.org_id == org_id)
     if pool_id:
@@ -132,7 +133,7 @@ async def get_pool_out(session: AsyncSession, principal: Principal, pool_id: uui
 
 
 async def list_pools(session: AsyncSession, principal: Principal, *, org_id, category, product_id, cursor, limit):
-    query = sa.select(Pool, next_expiry_column()).where(in_subtree(Pool.org_path, principal))
+    query = sa.select(Pool, next_expiry_column()).where(visibility.scope(principal, Pool.org_path))
     if org_id:
         query = query.where(Pool.org_id == org_id)
     if category:
@@ -192,10 +193,11 @@ async def visible_transfer(session: AsyncSession, principal: Principal, transfer
     transfer = await session.get(Transfer, transfer_id)
     if transfer is not None:
         source = await session.get(Pool, transfer.from_pool_id)
-        if principal.covers(source.org_path):
+        if visibility.sees(principal, source.org_path):
             return transfer
     raise NotFound(f"no transfer {transfer_id} in your subtree")
 
 
 def transfers_query(principal: Principal) -> sa.Select:
-    return sa.select(Transfer).join(Pool, Pool.id == Transfer.from_pool_id).where(in_subtree(Pool.org_path, principal))
+    return (sa.select(Transfer).join(Pool, Pool.id == Transfer.from_pool_id)
+            .where(visibility.scope(principal, Pool.org_path)))

@@ -58,8 +58,9 @@ async def terminate(agreement_id: uuid.UUID, principal: CurrentPrincipal, sessio
     return await _change(session, principal, agreement_id, "terminate")
 
 
-@router.get("/agreements/{agreement_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/agreements/{agreement_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets an agreement's history.")
-async def agreement_history(agreement_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+async def agreement_history(agreement_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+        cursor: Cursor = None, limit: Limit = 100):
     await service.visible_agreement(session, principal, agreement_id)
-    return await history.history_of(session, agreement_id)
+    return await history.history_page(session, agreement_id, cursor=cursor, limit=limit)

@@ -1,5 +1,6 @@
 """Who sees a campaign, and as what. Joint procurement crosses subtrees by design: the lead org's
-subtree runs it, participant units declare demand and order, invited suppliers offer."""
+subtree runs it, participant units declare demand and order, invited suppliers offer, the panel's
+members (wherever their org sits) evaluate. What each of them sees is services.procurement.visibility's."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.auth import Principal
 from kernel.errors import Forbidden, NotFound
 from kernel.orgs import in_subtree
-from services.procurement.campaigns.models import Campaign, InvitedSupplier, Participant
+from services.procurement.campaigns.models import Campaign, InvitedSupplier, PanelMember, Participant
+from services.procurement.visibility import Reader, reader_of
 
 LEAD_ROLES = ("procurement",)
 
@@ -23,6 +25,12 @@ class Access:
     lead: bool  # the campaign's lead org is in the caller's subtree
     participant_ids: set[uuid.UUID]  # participant orgs in the caller's subtree
     supplier_ids: set[uuid.UUID]  # invited supplier orgs in the caller's subtree
+    panel: bool = False  # the caller sits on the campaign's panel
+
+    @property
+    def reader(self) -> Reader:
+        return reader_of(self.campaign, lead=self.lead, panel=self.panel, participant_ids=self.participant_ids,
+                         supplier_ids=self.supplier_ids)
 
     def require_lead(self, principal: Principal) -> None:
         if not (self.lead and principal.may(self.campaign.lead_org_path, *LEAD_ROLES)) or _auditor(principal):
@@ -45,6 +53,7 @@ def visible_campaigns(principal: Principal) -> sa.ColumnElement[bool]:
         in_subtree(Campaign.lead_org_path, principal),
         sa.exists().where(Participant.campaign_id == Campaign.id, in_subtree(Participant.org_path, principal)),
         sa.exists().where(InvitedSupplier.campaign_id == Campaign.id, in_subtree(InvitedSupplier.org_path, principal)),
+        sa.exists().where(PanelMember.campaign_id == Campaign.id, PanelMember.user_id == principal.subject),
     )
 
 
@@ -63,6 +72,29 @@ async def access(session: AsyncSession, principal: Principal, campaign_id: uuid.
     seen = Access(campaign, principal.covers(campaign.lead_org_path),
                   {org_id for org_id, path in participants if principal.covers(path)},
                   {org_id for org_id, path in suppliers if principal.covers(path)})
-    if not (seen.lead or seen.participant_ids or seen.supplier_ids):
+    seen.panel = (await session.execute(sa.select(PanelMember.user_id).where(
+        PanelMember.campaign_id == campaign_id, PanelMember.user_id == principal.subject))).first() is not None
+    if not (seen.lead or seen.participant_ids or seen.supplier_ids or seen.panel):
         raise NotFound(f"no campaign {campaign_id}")
     return seen
+
+
+async def accesses(session: AsyncSession, principal: Principal, campaigns: list[Campaign]) -> list[Access]:
+    """What the caller is to each of `campaigns` (all of them visible to it), in three queries."""
+    ids = [c.id for c in campaigns]
+    participants: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for campaign_id, org_id, path in (await session.execute(sa.select(
+            Participant.campaign_id, Participant.org_id, Participant.org_path)
+            .where(Participant.campaign_id.in_(ids)))).all():
+        if principal.covers(path):
+            participants.setdefault(campaign_id, set()).add(org_id)
+    suppliers: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for campaign_id, org_id, path in (await session.execute(sa.select(
+            InvitedSupplier.campaign_id, InvitedSupplier.supplier_org_id, InvitedSupplier.org_path)
+            .where(InvitedSupplier.campaign_id.in_(ids)))).all():
+        if principal.covers(path):
+            suppliers.setdefault(campaign_id, set()).add(org_id)
+    panel = set((await session.execute(sa.select(PanelMember.campaign_id).where(
+        PanelMember.campaign_id.in_(ids), PanelMember.user_id == principal.subject))).scalars())
+    return [Access(c, principal.covers(c.lead_org_path), participants.get(c.id, set()), suppliers.get(c.id, set()),
+                   c.id in panel) for c in campaigns]

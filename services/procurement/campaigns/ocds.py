@@ -1,11 +1,20 @@
 """A campaign as an Open Contracting Data Standard 1.1 release package: the framework agreement's
-own release, and one release per call-off order that points back to it (relatedProcesses)."""
+own release, and one release per call-off order that points back to it (relatedProcesses).
+
+The package holds what its reader may see (services.procurement.visibility): a supplier's export
+names no other supplier, no units' demands and no orders but, for the winner, those under its
+agreement. Amounts are yuan computed from integer fen as Decimal and written as exact JSON numbers.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.ids import utcnow
@@ -16,15 +25,36 @@ from services.procurement.campaigns.models import InvitedSupplier, Participant
 from services.procurement.campaigns.offers import qualifying
 from services.procurement.campaigns.service import items_of
 from services.procurement.orders.models import Order
+from services.procurement.visibility import PANEL, PARTICIPANT
 
 PREFIX = "ocds-zhengban"
 TENDER_STATUS = {"draft": "planning", "demand_open": "planning", "demand_locked": "planned", "tendering": "active",
                  "negotiation": "active", "standstill": "active", "awarded": "complete", "cancelled": "cancelled",
                  "unsuccessful": "unsuccessful"}
 
+ORDER_STATUS = {"pending_budget": "pending", "confirmed": "active", "delivered": "terminated",
+                "rejected": "cancelled", "cancelled": "cancelled"}
+
 
 def money(fen: int) -> dict:
-    return {"amount": fen / 100, "currency": "CNY"}
+    return {"amount": Decimal(fen).scaleb(-2), "currency": "CNY"}
+
+
+class ExactJSONResponse(JSONResponse):
+    """JSON whose Decimal amounts are written digit for digit (json would go through float)."""
+
+    def render(self, content) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=_number_placeholder)
+        return _PLACEHOLDER.sub(lambda m: m.group(1), text).encode()
+
+
+_PLACEHOLDER = re.compile(r'"\\u0000(-?[0-9.]+)\\u0000"')
+
+
+def _number_placeholder(value):
+    if isinstance(value, Decimal):
+        return f"\0{value}\0"
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def stamp(moment: datetime) -> str:
@@ -32,14 +62,27 @@ def stamp(moment: datetime) -> str:
 
 
 async def release_package(session: AsyncSession, seen: Access, base_url: str) -> dict:
-    campaign = seen.campaign
+    campaign, reader = seen.campaign, seen.reader
     ocid = f"{PREFIX}-{campaign.id}"
-    names = dict((await session.execute(sa.select(orgs.c.id, orgs.c.name))).all())
     participants = (await session.execute(sa.select(Participant.org_id)
                                           .where(Participant.campaign_id == campaign.id))).scalars().all()
+    if not reader.kinds & {PANEL, PARTICIPANT} and not reader.everything:
+        participants = []  # a supplier does not learn which units buy
     suppliers = (await session.execute(sa.select(InvitedSupplier.supplier_org_id)
                                        .where(InvitedSupplier.campaign_id == campaign.id))).scalars().all()
     items = await items_of(session, campaign.id)
+    agreement = (await session.execute(sa.select(Agreement).where(Agreement.campaign_id == campaign.id))).scalar()
+    if agreement is not None and not reader.sees_agreement:
+        agreement = None
+    orders_seen = [] if agreement is None else (await session.execute(
+        sa.select(Order).where(Order.agreement_id == agreement.id, reader.orders(Order.org_id))
+        .order_by(Order.id))).scalars().all()
+    named = {campaign.lead_org_id, *participants, *(o.org_id for o in orders_seen)}
+    if reader.sees_competition:
+        named |= set(suppliers)
+    if campaign.awarded_supplier_org_id:
+        named.add(campaign.awarded_supplier_org_id)
+    names = dict((await session.execute(sa.select(orgs.c.id, orgs.c.name).where(orgs.c.id.in_(named)))).all())
     offers_closed = campaign.status in ("negotiation", "standstill", "awarded") or (
         campaign.status == "unsuccessful" and campaign.round >= 1)
 
@@ -54,7 +97,7 @@ async def release_package(session: AsyncSession, seen: Access, base_url: str) ->
     party(campaign.lead_org_id, "procuringEntity")
     for org_id in participants:
         party(org_id, "buyer")
-    if seen.lead:  # who was invited is the lead's to know (and everybody's once offers close)
+    if reader.sees_competition:
         for org_id in suppliers:
             party(org_id, "tenderer")
     tender = {
@@ -69,13 +112,12 @@ async def release_package(session: AsyncSession, seen: Access, base_url: str) ->
                   for item, product in items],
         "value": money(sum(item.cap_unit_price_fen * (item.locked_quantity or 0) for item, _ in items)),
     }
-    if offers_closed:
+    if offers_closed and reader.sees_competition:
         tender["numberOfTenderers"] = len(await qualifying(session, campaign.id))
     release = {"ocid": ocid, "id": f"{campaign.id}-{stamp(campaign.updated_at)}", "date": stamp(campaign.updated_at),
                "tag": ["tender"], "initiationType": "tender", "language": "zh",
                "buyer": {"id": str(campaign.lead_org_id), "name": names.get(campaign.lead_org_id, "")},
                "tender": tender}
-    agreement = (await session.execute(sa.select(Agreement).where(Agreement.campaign_id == campaign.id))).scalar()
     releases = [release]
     if campaign.awarded_supplier_org_id and campaign.status in ("standstill", "awarded"):
         party(campaign.awarded_supplier_org_id, "supplier")
@@ -97,24 +139,22 @@ async def release_package(session: AsyncSession, seen: Access, base_url: str) ->
             "status": {"active": "active", "suspended": "active", "terminated": "terminated"}[agreement.status],
             "period": {"startDate": stamp(agreement.valid_from), "endDate": stamp(agreement.valid_to)},
             "items": [{"id": str(p.item_id), "unit": {"value": money(p.unit_price_fen)}} for p in prices]}]
-        orders = (await session.execute(sa.select(Order).where(Order.agreement_id == agreement.id)
-                                        .order_by(Order.created_at))).scalars().all()
-        for order in orders:
-            if not (seen.lead or order.org_id in seen.participant_ids or seen.supplier_ids):
-                continue
+        supplier = {"id": str(agreement.supplier_org_id), "name": names.get(agreement.supplier_org_id, "")}
+        for order in orders_seen:
             call_off = f"{PREFIX}-{order.id}"
             release.setdefault("relatedProcesses", []).append({
                 "id": str(order.id), "relationship": ["subContract"], "title": "call-off order",
                 "scheme": "ocid", "identifier": call_off})
             releases.append({
                 "ocid": call_off, "id": f"{order.id}-{stamp(order.updated_at)}", "date": stamp(order.updated_at),
-                "tag": ["contract"], "initiationType": "tender", "language": "zh",
+                "tag": ["award", "contract"], "initiationType": "tender", "language": "zh",
                 "buyer": {"id": str(order.org_id), "name": names.get(order.org_id, "")},
                 "relatedProcesses": [{"id": str(agreement.id), "relationship": ["framework"],
                                       "title": campaign.title, "scheme": "ocid", "identifier": ocid}],
-                "contracts": [{"id": str(order.id), "status": {"pending_budget": "pending", "confirmed": "active",
-                                                               "delivered": "terminated", "rejected": "cancelled",
-                                                               "cancelled": "cancelled"}[order.status],
+                "awards": [{"id": f"{order.id}-award", "status": "active", "date": stamp(order.created_at),
+                            "suppliers": [supplier], "value": money(order.amount_fen)}],
+                "contracts": [{"id": str(order.id), "awardID": f"{order.id}-award",
+                               "status": ORDER_STATUS[order.status],
                                "value": money(order.amount_fen),
                                "items": [{"id": str(order.item_id), "quantity": order.quantity,
                                           "unit": {"value": money(order.unit_price_fen)}}]}],

@@ -17,11 +17,14 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.ids import new_id, utcnow
+from kernel.pagination import Page, paginate
+from services.procurement import visibility
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
 from services.procurement.campaigns.access import Access, access
@@ -83,35 +86,49 @@ async def submit_offer(session: AsyncSession, principal: Principal, campaign_id:
     await session.execute(sa.delete(Offer).where(Offer.campaign_id == campaign_id, Offer.supplier_org_id == supplier,
                                                  Offer.round == campaign.round))
     now, actor = utcnow(), history.actor_of(principal)
-    session.add_all([Offer(campaign_id=campaign_id, supplier_org_id=supplier, round=campaign.round,
-                           item_id=i.item_id, unit_price_fen=i.unit_price_fen, created_by=actor, created_at=now,
-                           updated_at=now) for i in data.items])
+    rows = [Offer(id=new_id(), campaign_id=campaign_id, supplier_org_id=supplier, round=campaign.round,
+                  item_id=i.item_id, unit_price_fen=i.unit_price_fen, created_by=actor, created_at=now, updated_at=now)
+            for i in data.items]
+    session.add_all(rows)
     await session.commit()
-    return schemas.OfferOut(campaign_id=campaign_id, supplier_org_id=supplier, round=campaign.round,
-                            items=data.items, created_at=now)
+    return schemas.OfferOut(id=min(r.id for r in rows), campaign_id=campaign_id, supplier_org_id=supplier,
+                            round=campaign.round, items=data.items, created_at=now, updated_at=now)
 
 
-async def list_offers(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> list[schemas.OfferOut]:
+async def list_offers(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *, cursor: str | None,
+                      limit: int) -> Page[schemas.OfferOut]:
+    """One page of the offers the reader may see; an offer is one supplier's prices in one round, and
+    its id the first of their rows (so offers page in the order they were sent)."""
     seen = await access(session, principal, campaign_id)
-    campaign = seen.campaign
-    query = sa.select(Offer).join(Item, Item.id == Offer.item_id).where(Offer.campaign_id == campaign_id)
-    conditions = []
-    if seen.supplier_ids and "supplier" in principal.roles:
-        conditions.append(Offer.supplier_org_id.in_(seen.supplier_ids))
-    if seen.lead:
-        closed_upto = campaign.round - 1 if round_is_open(campaign) else campaign.round
-        conditions.append(Offer.round <= closed_upto)
-    if not conditions:
-        return []
-    rows = (await session.execute(query.where(sa.or_(*conditions)).order_by(Offer.round, Offer.supplier_org_id,
-                                                                             Item.position))).scalars().all()
-    grouped: dict[tuple, list[Offer]] = defaultdict(list)
-    for offer in rows:
-        grouped[(offer.round, offer.supplier_org_id)].append(offer)
-    return [schemas.OfferOut(campaign_id=campaign_id, supplier_org_id=supplier, round=round_,
-                             items=[schemas.OfferItem(item_id=o.item_id, unit_price_fen=o.unit_price_fen)
-                                    for o in offers], created_at=min(o.created_at for o in offers))
-            for (round_, supplier), offers in grouped.items()]
+    earlier = aliased(Offer)
+    firsts = sa.select(Offer).where(
+        Offer.campaign_id == campaign_id, seen.reader.offers(),
+        ~sa.exists().where(earlier.campaign_id == Offer.campaign_id, earlier.round == Offer.round,
+                           earlier.supplier_org_id == Offer.supplier_org_id, earlier.id < Offer.id))
+    groups, next_cursor = await paginate(session, firsts, Offer.id, cursor=cursor, limit=limit)
+    prices: dict[tuple, list[schemas.OfferItem]] = defaultdict(list)
+    if groups:
+        rows = (await session.execute(
+            sa.select(Offer.supplier_org_id, Offer.round, Offer.item_id, Offer.unit_price_fen)
+            .join(Item, Item.id == Offer.item_id)
+            .where(Offer.campaign_id == campaign_id,
+                   sa.tuple_(Offer.supplier_org_id, Offer.round).in_([(g.supplier_org_id, g.round) for g in groups]))
+            .order_by(Item.position))).all()
+        for supplier, round_, item_id, price in rows:
+            prices[(supplier, round_)].append(schemas.OfferItem(item_id=item_id, unit_price_fen=price))
+    # The rows of one offer are written together: the first one's times are the offer's.
+    return Page(items=[schemas.OfferOut(id=g.id, campaign_id=campaign_id, supplier_org_id=g.supplier_org_id,
+                                        round=g.round, items=prices[(g.supplier_org_id, g.round)],
+                                        created_at=g.created_at, updated_at=g.updated_at) for g in groups],
+                next_cursor=next_cursor)
+
+
+async def list_evaluations(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *,
+                           cursor: str | None, limit: int) -> Page[schemas.EvaluationOut]:
+    seen = await access(session, principal, campaign_id)
+    query = sa.select(Evaluation).where(Evaluation.campaign_id == campaign_id, seen.reader.evaluations())
+    rows, next_cursor = await paginate(session, query, Evaluation.id, cursor=cursor, limit=limit)
+    return Page(items=[schemas.EvaluationOut.model_validate(e) for e in rows], next_cursor=next_cursor)
 
 
 async def qualifying(session: AsyncSession, campaign_id: uuid.UUID) -> list[uuid.UUID]:
@@ -140,7 +157,8 @@ async def close_offers(session: AsyncSession, principal: Principal, campaign_id:
         await campaigns.release_demands(session, campaign_id, reason)
     elif campaign.status == "tendering":
         await campaigns.transition(session, principal, campaign, "close_offers",
-                                   {"round": campaign.round, "qualifying_offers": offers}, **closing)
+                                   {"round": campaign.round, "qualifying_offers": offers}, **closing,
+                                   audience=visibility.BUYERS)
     else:
         await campaigns.transition(session, principal, campaign, "close_round", {"round": campaign.round}, **closing)
     await session.commit()
@@ -174,7 +192,8 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
                                        .where(Evaluation.campaign_id == campaign_id))).scalar()
     if evaluated:
         raise Conflict("the panel has started evaluating; it can no longer change", slug="panel-evaluating")
-    await campaigns.transition(session, principal, seen.campaign, "set_panel", {"members": members})
+    await campaigns.transition(session, principal, seen.campaign, "set_panel", {"members": members},
+                               audience=visibility.PANEL_ONLY)
     await session.execute(sa.delete(PanelMember).where(PanelMember.campaign_id == campaign_id))
     session.add_all([PanelMember(campaign_id=campaign_id, user_id=m) for m in members])
     await session.commit()
@@ -198,7 +217,7 @@ async def evaluate(session: AsyncSession, principal: Principal, campaign_id: uui
         raise InvalidInput("that supplier has no qualifying offer in this campaign", slug="not-qualifying")
     await campaigns.transition(session, principal, campaign, "evaluate",
                                {"supplier_org_id": str(data.supplier_org_id), "score": data.score,
-                                "recommend": data.recommend},
+                                "recommend": data.recommend}, audience=visibility.PANEL_ONLY,
                                where=[Campaign.round_open.is_(False)], refused=between_rounds)
     evaluation = Evaluation(campaign_id=campaign_id, member_user_id=principal.subject, **data.model_dump())
     session.add(evaluation)
@@ -264,7 +283,7 @@ async def lodge_complaint(session: AsyncSession, principal: Principal, campaign_
     complaint = Complaint(id=new_id(), campaign_id=campaign_id, supplier_org_id=supplier, reason=data.reason,
                           status="open", created_by=history.actor_of(principal))
     await campaigns.transition(session, principal, seen.campaign, "lodge_complaint",
-                               {"complaint_id": str(complaint.id)})
+                               {"complaint_id": str(complaint.id)}, audience=visibility.supplier_audience(supplier))
     session.add(complaint)
     await session.flush()
     await session.commit()
@@ -283,7 +302,8 @@ async def resolve_complaint(session: AsyncSession, principal: Principal, campaig
     COMPLAINT.require(command, complaint.status)
     await COMPLAINT.apply(session, command, complaint.id, actor=principal, values={"resolution": data.resolution},
                           data={"complaint_id": str(complaint_id), "resolution": data.resolution},
-                          history_type="campaign", history_id=campaign_id)
+                          history_type="campaign", history_id=campaign_id,
+                          audience=visibility.supplier_audience(complaint.supplier_org_id))
     campaign = seen.campaign
     if data.upheld and campaign.status == "standstill":
         await campaigns.transition(session, principal, campaign, "withdraw_award", {"complaint_id": str(complaint_id)},
@@ -294,9 +314,9 @@ async def resolve_complaint(session: AsyncSession, principal: Principal, campaig
     return complaint
 
 
-async def list_complaints(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> list[Complaint]:
+async def list_complaints(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *,
+                          cursor: str | None, limit: int) -> Page[schemas.ComplaintOut]:
     seen = await access(session, principal, campaign_id)
-    query = sa.select(Complaint).where(Complaint.campaign_id == campaign_id).order_by(Complaint.created_at)
-    if not seen.lead:
-        query = query.where(Complaint.supplier_org_id.in_(seen.supplier_ids or {uuid.UUID(int=0)}))
-    return list((await session.execute(query)).scalars())
+    query = sa.select(Complaint).where(Complaint.campaign_id == campaign_id, seen.reader.complaints())
+    rows, next_cursor = await paginate(session, query, Complaint.id, cursor=cursor, limit=limit)
+    return Page(items=[schemas.ComplaintOut.model_validate(c) for c in rows], next_cursor=next_cursor)

@@ -12,7 +12,7 @@ from kernel.bounds import Day, Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.procurement.campaigns import ocds, offers, schemas, service
-from services.procurement.campaigns.access import access, visible_campaigns
+from services.procurement.campaigns.access import access, accesses, visible_campaigns
 from services.procurement.campaigns.models import Campaign, Demand
 from services.procurement.campaigns.working_days import WorkingCalendar, count_working_days, load
 
@@ -56,7 +56,8 @@ async def list_campaigns(principal: CurrentPrincipal, session: Session, status: 
     if status:
         query = query.where(Campaign.status == status)
     rows, next_cursor = await paginate(session, query, Campaign.id, cursor=cursor, limit=limit)
-    return Page(items=[await _out(session, principal, c.id) for c in rows], next_cursor=next_cursor)
+    return Page(items=await service.campaigns_out(session, await accesses(session, principal, list(rows))),
+                next_cursor=next_cursor)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignOut, openapi_extra=READERS,
@@ -115,10 +116,11 @@ async def submit_offer(campaign_id: uuid.UUID, data: schemas.OfferCreate, princi
     return await offers.submit_offer(session, principal, campaign_id, data)
 
 
-@router.get("/campaigns/{campaign_id}/offers", response_model=list[schemas.OfferOut], openapi_extra=READERS,
-            summary="Lists offers: a supplier its own; the lead those of closed rounds.")
-async def list_offers(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await offers.list_offers(session, principal, campaign_id)
+@router.get("/campaigns/{campaign_id}/offers", response_model=Page[schemas.OfferOut], openapi_extra=READERS,
+            summary="Lists offers: a supplier its own at once; the lead, panel and participants closed rounds'.")
+async def list_offers(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, cursor: Cursor = None,
+                      limit: Limit = 100):
+    return await offers.list_offers(session, principal, campaign_id, cursor=cursor, limit=limit)
 
 
 @router.post("/campaigns/{campaign_id}/close-offers", response_model=schemas.CampaignOut, openapi_extra=LEAD,
@@ -147,6 +149,13 @@ async def evaluate(campaign_id: uuid.UUID, data: schemas.EvaluationCreate, princ
     return await offers.evaluate(session, principal, campaign_id, data)
 
 
+@router.get("/campaigns/{campaign_id}/evaluations", response_model=Page[schemas.EvaluationOut],
+            openapi_extra=READERS, summary="Lists the panel's evaluations (the lead and the panel; others none).")
+async def list_evaluations(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+                           cursor: Cursor = None, limit: Limit = 100):
+    return await offers.list_evaluations(session, principal, campaign_id, cursor=cursor, limit=limit)
+
+
 @router.post("/campaigns/{campaign_id}/award", response_model=schemas.CampaignOut, openapi_extra=LEAD,
              summary="Awards to the lowest final price the panel majority recommends; the standstill starts.")
 async def award(campaign_id: uuid.UUID, data: schemas.Award, principal: CurrentPrincipal, session: Session,
@@ -161,10 +170,11 @@ async def lodge_complaint(campaign_id: uuid.UUID, data: schemas.Reason, principa
     return await offers.lodge_complaint(session, principal, campaign_id, data)
 
 
-@router.get("/campaigns/{campaign_id}/complaints", response_model=list[schemas.ComplaintOut], openapi_extra=READERS,
-            summary="Lists complaints: all for the lead, its own for a supplier.")
-async def list_complaints(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await offers.list_complaints(session, principal, campaign_id)
+@router.get("/campaigns/{campaign_id}/complaints", response_model=Page[schemas.ComplaintOut],
+            openapi_extra=READERS, summary="Lists complaints: all for the lead, its own for a supplier.")
+async def list_complaints(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+                          cursor: Cursor = None, limit: Limit = 100):
+    return await offers.list_complaints(session, principal, campaign_id, cursor=cursor, limit=limit)
 
 
 @router.post("/campaigns/{campaign_id}/complaints/{complaint_id}/resolve", response_model=schemas.ComplaintOut,
@@ -188,15 +198,17 @@ async def declare_unsuccessful(campaign_id: uuid.UUID, data: schemas.Reason, pri
                                                                                   data))
 
 
-@router.get("/campaigns/{campaign_id}/ocds", openapi_extra=READERS,
-            summary="The campaign as an OCDS 1.1 release package (framework agreement and call-offs).")
+@router.get("/campaigns/{campaign_id}/ocds", openapi_extra=READERS, response_class=ocds.ExactJSONResponse,
+            summary="The campaign as an OCDS 1.1 release package, holding what the caller may see.")
 async def campaign_ocds(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
     seen = await access(session, principal, campaign_id)
-    return await ocds.release_package(session, seen, str(request.base_url).rstrip("/"))
+    return ocds.ExactJSONResponse(await ocds.release_package(session, seen, str(request.base_url).rstrip("/")))
 
 
-@router.get("/campaigns/{campaign_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
-            summary="Gets a campaign's history (rounds, panel, award, demand answers).")
-async def campaign_history(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    await access(session, principal, campaign_id)
-    return await history.history_of(session, campaign_id)
+@router.get("/campaigns/{campaign_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
+            summary="Gets a campaign's history: the lead all of it, others the entries addressed to them.")
+async def campaign_history(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+                           cursor: Cursor = None, limit: Limit = 100):
+    seen = await access(session, principal, campaign_id)
+    return await history.history_page(session, campaign_id, cursor=cursor, limit=limit,
+                                      readers=seen.reader.history_readers())

@@ -107,11 +107,14 @@ class OfferCreate(RequestSchema):
 
 
 class OfferOut(ResponseSchema):
+    """One supplier's offer in one round. Sending it again replaces it: a new id."""
+    id: uuid.UUID
     campaign_id: uuid.UUID
     supplier_org_id: uuid.UUID
     round: int
     items: list[OfferItem]
     created_at: datetime
+    updated_at: datetime
 
 
 class Panel(RequestSchema):

@@ -18,6 +18,7 @@ from kernel.events import new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_event, add_events
+from services.procurement import visibility
 from services.procurement.agreements.models import Agreement, AgreementItem
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns.access import LEAD_ROLES, Access, access
@@ -46,10 +47,12 @@ def require_status(campaign: Campaign, command: str) -> None:
 
 async def transition(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
                      data: dict | None = None, *, values: dict | None = None, where=(), events=(),
-                     record: bool = True, refused: Conflict | None = None, touch: bool = True) -> None:
-    """Applies `command` to the campaign as a compare-and-set (kernel.transitions)."""
+                     record: bool = True, refused: Conflict | None = None, touch: bool = True,
+                     audience: list[str] | None = history.EVERYONE) -> None:
+    """Applies `command` to the campaign as a compare-and-set (kernel.transitions); its history entry
+    is for `audience` (services.procurement.visibility)."""
     await CAMPAIGN.apply(session, command, campaign.id, actor=principal, values=values, where=where, data=data,
-                         events=events, record=record, refused=refused, touch=touch)
+                         events=events, record=record, refused=refused, touch=touch, audience=audience)
 
 
 async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
@@ -77,7 +80,8 @@ async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: 
     session.add_all([Participant(campaign_id=campaign.id, org_id=p.id, org_path=p.path) for p in participants])
     session.add_all([Item(campaign_id=campaign.id, position=n, product_id=i.product_id,
                           cap_unit_price_fen=i.cap_unit_price_fen) for n, i in enumerate(data.items)])
-    await history.record(session, "campaign", campaign.id, "created", principal, data.model_dump(mode="json"))
+    await history.record(session, "campaign", campaign.id, "created", principal, data.model_dump(mode="json"),
+                         audience=visibility.BUYERS)
     await session.commit()
     return campaign
 
@@ -88,40 +92,62 @@ async def items_of(session: AsyncSession, campaign_id: uuid.UUID) -> list[tuple[
 
 
 async def campaign_out(session: AsyncSession, seen: Access) -> schemas.CampaignOut:
-    campaign = seen.campaign
-    live = dict((await session.execute(
-        sa.select(Demand.item_id, sa.func.sum(Demand.quantity))
-        .where(Demand.campaign_id == campaign.id, Demand.status == "accepted").group_by(Demand.item_id))).all())
-    items, savings = [], None
-    for item, product in await items_of(session, campaign.id):
-        quantity = item.locked_quantity if item.locked_quantity is not None else int(live.get(item.id) or 0)
-        saved = (item.cap_unit_price_fen - item.unified_price_fen) * quantity if item.unified_price_fen else None
-        if saved is not None:
-            savings = (savings or 0) + saved
-        items.append(schemas.ItemOut(id=item.id, product_id=item.product_id, product_name=product.name,
-                                     category=product.category, cap_unit_price_fen=item.cap_unit_price_fen,
-                                     aggregated_quantity=quantity, unified_price_fen=item.unified_price_fen,
-                                     savings_fen=saved))
-    participants = (await session.execute(sa.select(Participant.org_id).where(
-        Participant.campaign_id == campaign.id).order_by(Participant.org_id))).scalars().all()
-    suppliers = (await session.execute(sa.select(InvitedSupplier.supplier_org_id).where(
-        InvitedSupplier.campaign_id == campaign.id).order_by(InvitedSupplier.supplier_org_id))).scalars().all()
-    if not seen.lead:  # a supplier does not learn who it competes with
-        suppliers = [s for s in suppliers if s in seen.supplier_ids]
-    panel = (await session.execute(sa.select(PanelMember.user_id).where(PanelMember.campaign_id == campaign.id)
-                                   .order_by(PanelMember.user_id))).scalars().all() if seen.lead else []
-    agreement_id = (await session.execute(sa.select(Agreement.id).where(Agreement.campaign_id == campaign.id))).scalar()
-    return schemas.CampaignOut(
-        id=campaign.id, title=campaign.title, lead_org_id=campaign.lead_org_id, fiscal_year=campaign.fiscal_year,
-        participant_org_ids=list(participants), items=items, min_offers=campaign.min_offers,
-        standstill_days=campaign.standstill_days, agreement_months=campaign.agreement_months, status=campaign.status,
-        round=campaign.round, round_open=campaign.round_open, supplier_org_ids=list(suppliers),
-        panel_member_user_ids=list(panel), awarded_supplier_org_id=campaign.awarded_supplier_org_id,
-        standstill_ends_at=campaign.standstill_ends_at,
-        standstill_until=end_of_last_day(campaign.standstill_ends_at) if campaign.status == "standstill" else None,
-        awarded_at=campaign.awarded_at,
-        end_reason=campaign.end_reason, savings_fen=savings, agreement_id=agreement_id,
-        created_at=campaign.created_at, updated_at=campaign.updated_at)
+    return (await campaigns_out(session, [seen]))[0]
+
+
+async def campaigns_out(session: AsyncSession, seens: list[Access]) -> list[schemas.CampaignOut]:
+    """Campaigns as their readers may see them, in a fixed number of queries however many."""
+    ids = [seen.campaign.id for seen in seens]
+    live = {(c, i): int(q) for c, i, q in (await session.execute(
+        sa.select(Demand.campaign_id, Demand.item_id, sa.func.sum(Demand.quantity))
+        .where(Demand.campaign_id.in_(ids), Demand.status == "accepted")
+        .group_by(Demand.campaign_id, Demand.item_id))).all()}
+    items = _grouped(await session.execute(
+        sa.select(Item.campaign_id, Item, Product).join(Product, Product.id == Item.product_id)
+        .where(Item.campaign_id.in_(ids)).order_by(Item.campaign_id, Item.position)), pairs=True)
+    participants = _grouped(await session.execute(sa.select(Participant.campaign_id, Participant.org_id).where(
+        Participant.campaign_id.in_(ids)).order_by(Participant.org_id)))
+    suppliers = _grouped(await session.execute(sa.select(InvitedSupplier.campaign_id, InvitedSupplier.supplier_org_id)
+                                               .where(InvitedSupplier.campaign_id.in_(ids))
+                                               .order_by(InvitedSupplier.supplier_org_id)))
+    panel = _grouped(await session.execute(sa.select(PanelMember.campaign_id, PanelMember.user_id).where(
+        PanelMember.campaign_id.in_(ids)).order_by(PanelMember.user_id)))
+    agreements = dict((await session.execute(sa.select(Agreement.campaign_id, Agreement.id)
+                                              .where(Agreement.campaign_id.in_(ids)))).all())
+    out = []
+    for seen in seens:
+        campaign = seen.campaign
+        rows, savings = [], None
+        for item, product in items.get(campaign.id, []):
+            quantity = (item.locked_quantity if item.locked_quantity is not None
+                        else live.get((campaign.id, item.id), 0))
+            saved = (item.cap_unit_price_fen - item.unified_price_fen) * quantity if item.unified_price_fen else None
+            if saved is not None:
+                savings = (savings or 0) + saved
+            rows.append(schemas.ItemOut(id=item.id, product_id=item.product_id, product_name=product.name,
+                                        category=product.category, cap_unit_price_fen=item.cap_unit_price_fen,
+                                        aggregated_quantity=quantity, unified_price_fen=item.unified_price_fen,
+                                        savings_fen=saved))
+        whole = schemas.CampaignOut(
+            id=campaign.id, title=campaign.title, lead_org_id=campaign.lead_org_id, fiscal_year=campaign.fiscal_year,
+            participant_org_ids=participants.get(campaign.id, []), items=rows, min_offers=campaign.min_offers,
+            standstill_days=campaign.standstill_days, agreement_months=campaign.agreement_months,
+            status=campaign.status, round=campaign.round, round_open=campaign.round_open,
+            supplier_org_ids=suppliers.get(campaign.id, []), panel_member_user_ids=panel.get(campaign.id, []),
+            awarded_supplier_org_id=campaign.awarded_supplier_org_id, standstill_ends_at=campaign.standstill_ends_at,
+            standstill_until=end_of_last_day(campaign.standstill_ends_at) if campaign.status == "standstill" else None,
+            awarded_at=campaign.awarded_at, end_reason=campaign.end_reason, savings_fen=savings,
+            agreement_id=agreements.get(campaign.id), created_at=campaign.created_at, updated_at=campaign.updated_at)
+        out.append(seen.reader.redact(whole))
+    return out
+
+
+def _grouped(result, *, pairs: bool = False) -> dict:
+    """Rows of (campaign_id, value…) as campaign_id → [value…] in the rows' order."""
+    grouped: dict = {}
+    for row in result.all():
+        grouped.setdefault(row[0], []).append(tuple(row[1:]) if pairs else row[1])
+    return grouped
 
 
 async def open_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Access:
@@ -156,7 +182,7 @@ async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: P
     # counts it) or has already moved the campaign on (and this answers 409).
     await transition(session, principal, seen.campaign, "declare_demand",
                      {"demand_id": str(demand.id), "org_id": str(org.id), "item_id": str(item.id),
-                      "quantity": data.quantity},
+                      "quantity": data.quantity}, audience=visibility.demand_audience(org.id),
                      events=[new_event("procurement.demand.submitted", DemandSubmitted(
                          demand_id=demand.id, campaign_id=campaign_id, org_id=org.id, item_id=item.id,
                          product_id=product.id, category=product.category, quantity=data.quantity,
@@ -172,11 +198,8 @@ async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: P
 
 
 def demands_query(seen: Access, campaign_id: uuid.UUID) -> sa.Select:
-    """The lead sees every demand; a participant its own; a supplier none."""
-    query = sa.select(Demand).where(Demand.campaign_id == campaign_id)
-    if not seen.lead:
-        query = query.where(Demand.org_id.in_(seen.participant_ids or {uuid.UUID(int=0)}))
-    return query
+    """The demands the reader may see (services.procurement.visibility)."""
+    return sa.select(Demand).where(Demand.campaign_id == campaign_id, seen.reader.demands())
 
 
 async def get_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
@@ -218,7 +241,7 @@ async def open_offers(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                                     name=org.name))
     await transition(session, principal, seen.campaign, "open_offers",
                      {"supplier_org_ids": [str(s) for s in data.supplier_org_ids]},
-                     values={"round": 1, "round_open": True})
+                     values={"round": 1, "round_open": True}, audience=visibility.BUYERS)
     await session.commit()
     return seen
 
@@ -277,7 +300,7 @@ async def finalize_award(session: AsyncSession, campaign: Campaign, actor: Princ
                           valid_to=add_months(now, campaign.agreement_months), status="active")
     # A complaint lodged meanwhile holds the standstill open.
     await transition(session, actor, campaign, "finalize_award", {"agreement_id": str(agreement.id)},
-                     values={"awarded_at": now},
+                     values={"awarded_at": now}, audience=visibility.AGREEMENT,
                      where=[~sa.exists().where(Complaint.campaign_id == Campaign.id, Complaint.status == "open")])
     session.add(agreement)
     await session.flush()

@@ -50,8 +50,9 @@ async def deliver_order(order_id: uuid.UUID, principal: CurrentPrincipal, sessio
     return await service.deliver_order(session, principal, order_id, data or schemas.Delivery())
 
 
-@router.get("/orders/{order_id}/history", response_model=list[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/orders/{order_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets an order's history.")
-async def order_history(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+async def order_history(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+        cursor: Cursor = None, limit: Limit = 100):
     await service.visible_order(session, principal, order_id)
-    return await history.history_of(session, order_id)
+    return await history.history_page(session, order_id, cursor=cursor, limit=limit)

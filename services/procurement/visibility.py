@@ -1,0 +1,263 @@
+"""Who sees what of a campaign: SPEC's table (Identity and access) as the one policy every read of
+the procurement service goes through — the campaign, its lists, its history, its OCDS export.
+
+`access` finds what the caller is to one campaign; `Reader` turns that into reader kinds, and
+every read asks the reader (a query condition, a redaction, the history tokens), never the
+principal. In a negotiation no supplier learns another's identity, price or score (财政部令第74号).
+
+`READS` names every read path of the service with what each kind sees there. docs/authorization.md
+renders it (`python -m services.procurement.visibility --write`), and the confidentiality test
+(tests/procurement/test_confidentiality.py) fails for a GET path that has no entry here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from kernel.history import org_token
+from services.procurement.campaigns.models import Campaign, Complaint, Demand, Offer
+
+LEAD = "lead"  # the lead org's subtree (`procurement`, `negotiator`) and auditors over it
+PANEL = "panel"  # a member of the campaign's evaluation panel
+PARTICIPANT = "participant"  # a participant unit (its own demands and orders)
+SUPPLIER = "supplier"  # an invited supplier
+WINNER = "winner"  # the invited supplier the campaign is awarded to (its agreement and orders)
+KINDS = (LEAD, PANEL, PARTICIPANT, SUPPLIER, WINNER)
+KIND_NAMES = {LEAD: "lead org subtree and auditors over it", PANEL: "panel member",
+              PARTICIPANT: "participant unit", SUPPLIER: "invited supplier (losing or not yet awarded)",
+              WINNER: "invited supplier awarded the campaign", None: "anyone else (an uninvited supplier)"}
+
+# Statuses in which the award is known: the winner and the unified price are every reader's.
+AWARD_KNOWN = ("standstill", "awarded")
+NOWHERE = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One caller as a reader of one campaign."""
+
+    campaign: Campaign
+    kinds: frozenset[str]
+    participant_ids: frozenset[uuid.UUID]  # participant orgs the caller speaks for
+    supplier_ids: frozenset[uuid.UUID]  # invited supplier orgs the caller speaks for
+
+    @property
+    def everything(self) -> bool:
+        return LEAD in self.kinds
+
+    @property
+    def closed_round(self) -> int:
+        """The last round whose offers are unsealed (0: none yet)."""
+        campaign = self.campaign
+        open_now = campaign.status in ("tendering", "negotiation") and campaign.round_open
+        return campaign.round - 1 if open_now else campaign.round
+
+    @property
+    def sees_competition(self) -> bool:
+        """Who was invited: the lead's, and the panel's and participants' once offers have closed."""
+        return self.everything or (bool(self.kinds & {PANEL, PARTICIPANT}) and self.closed_round >= 1)
+
+    @property
+    def sees_agreement(self) -> bool:
+        return bool(self.kinds & {LEAD, PANEL, PARTICIPANT, WINNER})
+
+    # --- conditions on the campaign's lists --------------------------------------------------
+
+    def offers(self) -> sa.ColumnElement[bool]:
+        """A supplier its own offers at once; the lead, the panel and participants closed rounds'."""
+        conditions = [Offer.supplier_org_id.in_(self.supplier_ids or {NOWHERE})]
+        if self.kinds & {LEAD, PANEL, PARTICIPANT}:
+            conditions.append(Offer.round <= self.closed_round)
+        return sa.or_(*conditions)
+
+    def demands(self) -> sa.ColumnElement[bool]:
+        """The lead every demand, a participant its own, nobody else any."""
+        if self.everything:
+            return sa.true()
+        return Demand.org_id.in_(self.participant_ids or {NOWHERE})
+
+    def evaluations(self) -> sa.ColumnElement[bool]:
+        return sa.true() if self.kinds & {LEAD, PANEL} else sa.false()
+
+    def complaints(self) -> sa.ColumnElement[bool]:
+        """The lead every complaint, a supplier its own."""
+        if self.everything:
+            return sa.true()
+        return Complaint.supplier_org_id.in_(self.supplier_ids or {NOWHERE})
+
+    def orders(self, order_org_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+        """Orders under the campaign's agreement: the lead's and the winner's all, a unit its own."""
+        if self.kinds & {LEAD, WINNER}:
+            return sa.true()
+        return order_org_id.in_(self.participant_ids or {NOWHERE})
+
+    def history_readers(self) -> set[str] | None:
+        """The audience tokens the caller holds in the campaign's history (None: every entry)."""
+        if self.everything:
+            return None
+        return set(self.kinds) | {org_token(o) for o in self.participant_ids | self.supplier_ids}
+
+    # --- the campaign itself -----------------------------------------------------------------
+
+    def redact(self, out):
+        """The campaign as this reader may see it (a CampaignOut)."""
+        if self.everything:
+            return out
+        changes: dict = {}
+        if not self.kinds & {PANEL, PARTICIPANT}:  # suppliers: the units are not theirs to know
+            changes["participant_org_ids"] = []
+        if not self.sees_competition:
+            changes["supplier_org_ids"] = [s for s in out.supplier_org_ids if s in self.supplier_ids]
+        if PANEL not in self.kinds:
+            changes["panel_member_user_ids"] = []
+        if not self.sees_agreement:
+            changes["agreement_id"] = None
+        return out.model_copy(update=changes)
+
+
+def reader_of(campaign: Campaign, *, lead: bool, panel: bool, participant_ids: set[uuid.UUID],
+              supplier_ids: set[uuid.UUID]) -> Reader:
+    kinds = set()
+    if lead:
+        kinds.add(LEAD)
+    if panel:
+        kinds.add(PANEL)
+    if participant_ids:
+        kinds.add(PARTICIPANT)
+    if supplier_ids:
+        kinds.add(SUPPLIER)
+        if campaign.awarded_supplier_org_id in supplier_ids and campaign.status in AWARD_KNOWN:
+            kinds.add(WINNER)
+    return Reader(campaign, frozenset(kinds), frozenset(participant_ids), frozenset(supplier_ids))
+
+
+# --- who may read each history entry of a campaign ---------------------------------------------
+# Entries not named here (status changes without data only the lead should know) are for everyone.
+
+def demand_audience(org_id: uuid.UUID) -> list[str]:
+    return [org_token(org_id)]
+
+
+def supplier_audience(org_id: uuid.UUID) -> list[str]:
+    return [org_token(org_id)]
+
+
+BUYERS = [PANEL, PARTICIPANT]  # the campaign's details, who was invited, how many offered
+PANEL_ONLY = [PANEL]  # the panel's names, the scores
+AGREEMENT = [PANEL, PARTICIPANT, WINNER]
+
+# --- the read paths and what each kind sees there ----------------------------------------------
+P = "/api/v1/procurement"
+READS: dict[str, dict[str | None, str]] = {
+    f"{P}/campaigns": {
+        LEAD: "every campaign it leads, whole", PANEL: "campaigns whose panel it sits on",
+        PARTICIPANT: "campaigns it takes part in", SUPPLIER: "campaigns it is invited to, redacted as below",
+        None: "none"},
+    f"{P}/campaigns/{{campaign_id}}": {
+        LEAD: "everything: participants, invited suppliers, panel, agreement",
+        PANEL: "the campaign with participants, the panel, invited suppliers once offers close",
+        PARTICIPANT: "the campaign with aggregated demand; invited suppliers once offers close; no panel",
+        SUPPLIER: "title, items with caps and aggregated quantities, status and dates, itself among the "
+                  "suppliers; after the award the winner and unified prices",
+        WINNER: "as a supplier, and the agreement", None: "404"},
+    f"{P}/campaigns/{{campaign_id}}/demands": {
+        LEAD: "every demand", PARTICIPANT: "its own demands", PANEL: "none (an empty page)",
+        SUPPLIER: "none (an empty page)", None: "404"},
+    f"{P}/campaigns/{{campaign_id}}/demands/{{demand_id}}": {
+        LEAD: "any demand", PARTICIPANT: "its own demands; another unit's is 404", PANEL: "404", SUPPLIER: "404",
+        None: "404"},
+    f"{P}/campaigns/{{campaign_id}}/offers": {
+        LEAD: "offers of closed rounds", PANEL: "offers of closed rounds", PARTICIPANT: "offers of closed rounds",
+        SUPPLIER: "its own offers in every round, at once", None: "404"},
+    f"{P}/campaigns/{{campaign_id}}/evaluations": {
+        LEAD: "every evaluation", PANEL: "every evaluation", PARTICIPANT: "none (an empty page)",
+        SUPPLIER: "none (an empty page)", None: "404"},
+    f"{P}/campaigns/{{campaign_id}}/complaints": {
+        LEAD: "every complaint", SUPPLIER: "its own complaints", PANEL: "none", PARTICIPANT: "none", None: "404"},
+    f"{P}/campaigns/{{campaign_id}}/history": {
+        LEAD: "every entry",
+        PANEL: "status changes, the campaign's details, the panel and the evaluations; no demand or offer",
+        PARTICIPANT: "status changes, the campaign's details, its own demands' entries; no scores",
+        SUPPLIER: "status changes and the award, its own complaints' entries; nobody else's",
+        WINNER: "as a supplier, and the agreement's making", None: "404"},
+    f"{P}/campaigns/{{campaign_id}}/ocds": {
+        LEAD: "the whole release package: tenderers, award, agreement and every call-off",
+        PANEL: "the tender, the award and agreement, tenderers once offers close; no call-offs",
+        PARTICIPANT: "the tender, the award and agreement; its own call-offs only",
+        SUPPLIER: "the tender (no buyers' units, no tenderers); the award once made",
+        WINNER: "as a supplier, and the agreement with every call-off under it", None: "404"},
+    f"{P}/agreements": {
+        LEAD: "agreements of its campaigns", PARTICIPANT: "agreements of campaigns it takes part in",
+        WINNER: "its own agreements", PANEL: "none", SUPPLIER: "none", None: "none"},
+    f"{P}/agreements/{{agreement_id}}": {
+        LEAD: "yes", PARTICIPANT: "yes", WINNER: "yes", PANEL: "404", SUPPLIER: "404", None: "404"},
+    f"{P}/agreements/{{agreement_id}}/history": {
+        LEAD: "yes", PARTICIPANT: "yes", WINNER: "yes", PANEL: "404", SUPPLIER: "404", None: "404"},
+    f"{P}/orders": {
+        LEAD: "orders under its agreements", PARTICIPANT: "its own orders", WINNER: "orders under its agreements",
+        PANEL: "none", SUPPLIER: "none", None: "none"},
+    f"{P}/orders/{{order_id}}": {
+        LEAD: "yes", PARTICIPANT: "its own; another unit's is 404", WINNER: "yes", PANEL: "404", SUPPLIER: "404",
+        None: "404"},
+    f"{P}/orders/{{order_id}}/history": {
+        LEAD: "yes", PARTICIPANT: "its own; another unit's is 404", WINNER: "yes", PANEL: "404", SUPPLIER: "404",
+        None: "404"},
+    # Not about any campaign: the shared catalogue and calendar, the service's own plumbing.
+    f"{P}/products": {None: "the shared catalogue: every caller"},
+    f"{P}/products/{{product_id}}": {None: "the shared catalogue: every caller"},
+    f"{P}/working-days": {None: "the calendar: every caller"},
+    f"{P}/dead-letters": {None: "admin only; no campaign data beyond event payloads"},
+    f"{P}/orgs/{{org_id}}": {None: "the org directory, scoped to the caller's subtree"},
+}
+COLUMNS = (LEAD, PANEL, PARTICIPANT, SUPPLIER, WINNER, None)
+
+
+# --- the table in docs/authorization.md ----------------------------------------------------------
+DOC_BEGIN, DOC_END = "<!-- visibility-table:begin -->", "<!-- visibility-table:end -->"
+
+
+def render() -> str:
+    """READS as the markdown table of docs/authorization.md."""
+    lines = ["| Read | " + " | ".join(KIND_NAMES[k] for k in COLUMNS) + " |",
+             "|---|" + "---|" * len(COLUMNS)]
+    for path, seen in READS.items():
+        if set(seen) == {None}:  # the same for every reader
+            lines.append(f"| `GET {path}` | " + " | ".join([seen[None]] * len(COLUMNS)) + " |")
+            continue
+        lines.append(f"| `GET {path}` | " + " | ".join(_cell(seen, k) for k in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def _cell(seen: dict[str | None, str], kind: str | None) -> str:
+    if kind in seen:
+        return seen[kind]
+    if kind == WINNER:  # the winner is an invited supplier first
+        return seen.get(SUPPLIER, "")
+    return ""
+
+
+def write_doc(doc_path) -> None:
+    text = doc_path.read_text(encoding="utf-8")
+    head, rest = text.split(DOC_BEGIN, 1)
+    tail = rest.split(DOC_END, 1)[1]
+    doc_path.write_text(f"{head}{DOC_BEGIN}\n{render()}\n{DOC_END}{tail}", encoding="utf-8")
+
+
+def documented(doc_path) -> str:
+    return doc_path.read_text(encoding="utf-8").split(DOC_BEGIN, 1)[1].split(DOC_END, 1)[0].strip()
+
+
+if __name__ == "__main__":
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="The visibility table of docs/authorization.md.")
+    parser.add_argument("--write", action="store_true", help="rewrite the table in docs/authorization.md")
+    doc = Path(__file__).resolve().parents[2] / "docs" / "authorization.md"
+    if parser.parse_args().write:
+        write_doc(doc)
+    else:
+        print(render())

@@ -1,0 +1,225 @@
+"""Who sees what of a campaign, through every read: the generated confidentiality test.
+
+One campaign goes through demand, two offer rounds, a panel, the award and call-off orders, with a
+distinct marker value for each secret: each supplier's prices per round, each score, each unit's
+demand quantity, each order id. Then every GET operation of the merged OpenAPI document that
+touches procurement is called by every reader kind of SPEC's table, and the markers found in each
+answer must be exactly those EXPECTED says. A read path with no entry in EXPECTED, or none in the
+service's visibility policy, fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+
+from services.procurement import visibility
+from tests.procurement.conftest import Scenario
+from tests.procurement.ocds_schema import problems
+from tests.security.role_table import local_document, operations_of
+
+# Prices in fen, per supplier and round, for the two items (caps 600.00 and 100.00 yuan).
+PRICES = {("x", 1): (55_017, 9_013), ("y", 1): (58_023, 9_511), ("x", 2): (54_019, 8_951), ("y", 2): (52_027, 8_957)}
+# Demand quantities per unit and item; ordered quantities are not markers.
+DEMANDS = {("e1", 0): 1013, ("e2", 0): 517, ("e1", 1): 1109, ("e2", 1): 211}
+# Scores per panel member (0, 1, 2) and supplier.
+SCORES = {(0, "x"): 61, (0, "y"): 67, (1, "x"): 71, (1, "y"): 73, (2, "x"): 79, (2, "y"): 83}
+
+READERS = ("lead", "auditor", "panel", "unit_1", "unit_2", "loser", "winner", "uninvited")
+
+
+def price_markers(supplier: str, round_: int) -> set[str]:
+    return {f"price {supplier}{round_}/{item}" for item in (0, 1)}
+
+
+ALL_PRICES = set().union(*(price_markers(s, r) for s, r in PRICES))
+UNIFIED = price_markers("y", 2)  # the winner's last prices become the campaign's unified prices
+SCORE_MARKERS = {f"score {m}{s}" for m, s in SCORES}
+D1, D2 = {"demand e1/0", "demand e1/1"}, {"demand e2/0", "demand e2/1"}
+O1, O2 = {"order e1"}, {"order e2"}
+ORDERED = {"price y2/0"}  # both orders are for item 0
+CAMPAIGN_READERS = ("lead", "auditor", "panel", "unit_1", "unit_2", "loser", "winner")
+
+
+def _each(readers, markers) -> dict[str, set[str]]:
+    return {r: set(markers) for r in readers}
+
+
+def _none() -> dict[str, set[str]]:
+    return {r: set() for r in READERS}
+
+
+C = "/api/v1/procurement/campaigns/{campaign_id}"
+EXPECTED: dict[str, dict[str, set[str]]] = {
+    "/api/v1/procurement/campaigns": _none() | _each(CAMPAIGN_READERS, UNIFIED),
+    C: _none() | _each(CAMPAIGN_READERS, UNIFIED),
+    f"{C}/demands": _none() | _each(("lead", "auditor"), D1 | D2) | {"unit_1": D1, "unit_2": D2},
+    f"{C}/demands/{{demand_id}}": _none() | _each(("lead", "auditor", "unit_1"), {"demand e1/0"}),
+    f"{C}/offers": _none() | _each(("lead", "auditor", "panel", "unit_1", "unit_2"), ALL_PRICES)
+    | {"loser": price_markers("x", 1) | price_markers("x", 2), "winner": price_markers("y", 1) | UNIFIED},
+    f"{C}/evaluations": _none() | _each(("lead", "auditor", "panel"), SCORE_MARKERS),
+    f"{C}/complaints": _none(),
+    f"{C}/history": _none() | _each(("lead", "auditor"), SCORE_MARKERS | D1 | D2)
+    | {"panel": SCORE_MARKERS, "unit_1": D1, "unit_2": D2},
+    f"{C}/ocds": _none() | _each(("lead", "auditor", "winner"), UNIFIED | O1 | O2)
+    | {"panel": UNIFIED, "unit_1": UNIFIED | O1, "unit_2": UNIFIED | O2, "loser": UNIFIED},
+    "/api/v1/procurement/agreements": _none() | _each(("lead", "auditor", "unit_1", "unit_2", "winner"), UNIFIED),
+    "/api/v1/procurement/agreements/{agreement_id}":
+        _none() | _each(("lead", "auditor", "unit_1", "unit_2", "winner"), UNIFIED),
+    "/api/v1/procurement/agreements/{agreement_id}/history": _none(),
+    # An order carries its unit price: the agreement's, the winner's last price for that item.
+    "/api/v1/procurement/orders": _none() | _each(("lead", "auditor", "winner"), O1 | O2 | ORDERED)
+    | {"unit_1": O1 | ORDERED, "unit_2": O2 | ORDERED},
+    "/api/v1/procurement/orders/{order_id}": _none() | _each(("lead", "auditor", "unit_1", "winner"), O1 | ORDERED),
+    "/api/v1/procurement/orders/{order_id}/history": _none() | _each(("lead", "auditor", "unit_1", "winner"), O1),
+    "/api/v1/procurement/products": _none(),
+    "/api/v1/procurement/products/{product_id}": _none(),
+    "/api/v1/procurement/working-days": _none(),
+    "/api/v1/procurement/dead-letters": _none(),
+    "/api/v1/procurement/orgs/{org_id}": _none(),
+}
+
+
+def procurement_reads() -> list[str]:
+    return sorted({op.path for op in operations_of(local_document())
+                   if op.method == "GET" and op.path.startswith("/api/v1/procurement")})
+
+
+def test_every_procurement_read_has_a_policy_entry_and_an_expectation():
+    reads = procurement_reads()
+    assert [p for p in reads if p not in visibility.READS] == [], "add them to services/procurement/visibility.py"
+    assert [p for p in reads if p not in EXPECTED] == [], "add them to EXPECTED in this test"
+
+
+class World(Scenario):
+    """The campaign with its markers, and a principal for each reader kind."""
+
+    async def build(self) -> None:
+        tree = self.tree
+        # Outside experts: their org is neither the lead's nor a participant's.
+        self.panel = [tree.actor("dept_b", "negotiator") for _ in range(3)]
+        self.readers = {
+            "lead": self.lead, "auditor": tree.actor("sasac", "auditor"),
+            "panel": self.panel[0], "unit_1": self.unit_1, "unit_2": self.unit_2,
+            "loser": self.supplier_x, "winner": self.supplier_y,
+            "uninvited": tree.actor("supplier_z", "supplier")}
+        await self.create()
+        await self.call("POST", f"{self.path}/open-demand", self.lead)
+        self.demands = {key: await self.declare("enterprise_1" if key[0] == "e1" else "enterprise_2", key[1], q)
+                        for key, q in DEMANDS.items()}
+        await self.call("POST", f"{self.path}/lock-demand", self.lead)
+        await self.call("POST", f"{self.path}/open-offers", self.lead, json={
+            "supplier_org_ids": [str(tree["supplier_x"].id), str(tree["supplier_y"].id)]})
+        suppliers = {"x": self.supplier_x, "y": self.supplier_y}
+        for round_ in (1, 2):
+            if round_ == 2:
+                await self.call("POST", f"{self.path}/rounds", self.lead)
+            for name, actor in suppliers.items():
+                await self.offer(actor, PRICES[(name, round_)])
+            await self.call("POST", f"{self.path}/close-offers", self.lead)
+        await self.call("POST", f"{self.path}/panel", self.lead,
+                        json={"member_user_ids": [str(m.subject) for m in self.panel]})
+        for (member, supplier), score in SCORES.items():
+            await self.call("POST", f"{self.path}/evaluations", self.panel[member], 201, json={
+                "supplier_org_id": str(tree[f"supplier_{supplier}"].id), "score": score, "recommend": True})
+        awarded = await self.call("POST", f"{self.path}/award", self.lead,
+                                  json={"supplier_org_id": str(tree["supplier_y"].id)})
+        assert awarded["status"] == "awarded"
+        self.agreement_id = awarded["agreement_id"]
+        self.orders = {}
+        for unit, actor in (("e1", self.unit_1), ("e2", self.unit_2)):
+            org = "enterprise_1" if unit == "e1" else "enterprise_2"
+            self.orders[unit] = await self.call("POST", "/orders", actor, 202, json={
+                "agreement_id": self.agreement_id, "item_id": self.items[0]["id"], "quantity": 3,
+                "budget_line_id": str(self.lines[org]), "org_id": str(tree[org].id)})
+        self.params = {"campaign_id": self.campaign["id"], "demand_id": self.demands[("e1", 0)]["id"],
+                       "agreement_id": self.agreement_id, "order_id": self.orders["e1"]["id"],
+                       "product_id": self.products[0]["id"], "org_id": str(tree["soe"].id)}
+
+    def markers(self) -> dict[str, object]:
+        """marker name → the value whose presence in an answer reveals it."""
+        found: dict[str, object] = {}
+        for (supplier, round_), prices in PRICES.items():
+            for item, fen in enumerate(prices):
+                found[f"price {supplier}{round_}/{item}"] = fen
+        for (member, supplier), score in SCORES.items():
+            found[f"score {member}{supplier}"] = score
+        for (unit, item), quantity in DEMANDS.items():
+            found[f"demand {unit}/{item}"] = quantity
+        for unit, order in self.orders.items():
+            found[f"order {unit}"] = order["id"]
+        return found
+
+
+def values_in(body) -> tuple[set, list[str]]:
+    """The numbers and the strings anywhere in a JSON body (numbers in yuan count in fen too)."""
+    numbers, strings = set(), []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                strings.append(str(key))
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, bool) or node is None:
+            return
+        elif isinstance(node, int | Decimal):
+            numbers.add(Decimal(node))
+            numbers.add(Decimal(node) * 100)  # an amount in yuan
+        else:
+            strings.append(str(node))
+
+    walk(body)
+    return numbers, strings
+
+
+def seen_markers(markers: dict[str, object], text: str) -> set[str]:
+    try:
+        body = json.loads(text, parse_float=Decimal)
+    except ValueError:
+        body = text
+    numbers, strings = values_in(body)
+    found = set()
+    for name, value in markers.items():
+        if isinstance(value, int):
+            if Decimal(value) in numbers:
+                found.add(name)
+        elif any(value in s for s in strings):
+            found.add(name)
+    return found
+
+
+@pytest.fixture
+async def world(start_service, tree, nats) -> World:
+    tree.add("supplier_z", "supplier")
+    svc = await start_service("procurement")
+    built = World(svc, tree, nats.url)
+    await built.build()
+    return built
+
+
+async def test_each_reader_sees_exactly_its_markers_through_every_read(world):
+    markers = world.markers()
+    assert len(set(map(str, markers.values()))) == len(markers), "marker values must be distinct"
+    wrong = []
+    for path in procurement_reads():
+        url = re.sub(r"{(\w+)}", lambda m: world.params[m.group(1)], path)
+        for reader in READERS:
+            resp = await world.svc.client.get(url, headers=world.readers[reader].headers)
+            assert resp.status_code < 500, f"{path} as {reader}: {resp.status_code} {resp.text}"
+            got = seen_markers(markers, resp.text) if resp.status_code == 200 else set()
+            if got != EXPECTED[path][reader]:
+                wrong.append(f"{path} as {reader}: extra {sorted(got - EXPECTED[path][reader])}, "
+                             f"missing {sorted(EXPECTED[path][reader] - got)}")
+    assert wrong == [], "\n".join(wrong)
+
+
+async def test_every_readers_ocds_export_is_valid_ocds(world):
+    for reader in CAMPAIGN_READERS:
+        package = await world.call("GET", f"{world.path}/ocds", world.readers[reader])
+        assert problems(package) == [], reader
