@@ -30,7 +30,7 @@ def decision(budget, tree, line: dict, command: str):
 
 async def history_actions(budget, tree, line_id) -> list[str]:
     resp = await budget.client.get(f"{PREFIX}/lines/{line_id}/history", headers=tree.actor("root", "auditor").headers)
-    return [h["action"] for h in resp.json()]
+    return [h["action"] for h in resp.json()["items"]]
 
 
 async def test_racing_approvals_of_one_line_fund_it_once(budget, tree):

@@ -24,7 +24,7 @@ def post(scenario, path: str, actor, body: dict | None = None):
 
 
 async def actions(scenario, path: str) -> list[str]:
-    return [h["action"] for h in await scenario.call("GET", f"{path}/history", scenario.lead)]
+    return [h["action"] for h in (await scenario.call("GET", f"{path}/history", scenario.lead))["items"]]
 
 
 async def evaluated(scenario) -> None:
@@ -158,7 +158,8 @@ async def test_cancel_racing_deliver_of_a_confirmed_order(scenario, nats):
             else post(scenario, f"/orders/{order['id']}/deliver", scenario.supplier_y, {}) for c in commands))
         winner = one_winner(answers).json()
         winners[winner["status"]] += 1
-        history = [h["action"] for h in await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)]
+        history = [h["action"] for h in (await scenario.call("GET", f"/orders/{order['id']}/history",
+                                                             scenario.unit_1))["items"]]
         assert history == ["placed", "confirmed", winner["status"]]
     events = await published(nats.url, "procurement.order.>", count=ROUNDS * 2, timeout=10)
     ends = Counter(e["type"] for e in events if not e["type"].startswith("procurement.order.placed"))
@@ -177,7 +178,8 @@ async def test_cancel_racing_the_budget_answer_and_itself(scenario):
         answers, _ = await asyncio.gather(asyncio.gather(*cancels), scenario.answer_order(order, "accepted"))
         assert one_winner(answers).json()["status"] == "cancelled"
         await status_of(scenario, order, "cancelled")
-        history = [h["action"] for h in await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)]
+        history = [h["action"] for h in (await scenario.call("GET", f"/orders/{order['id']}/history",
+                                                             scenario.unit_1))["items"]]
         # The budget's answer counted only if it came first; it never undoes the cancellation.
         assert history in (["placed", "cancelled"], ["placed", "confirmed", "cancelled"])
 
@@ -202,7 +204,7 @@ async def test_suspend_terminate_and_resume_racing_follow_the_agreement_table(sc
             assert lost.status_code == 409 and lost.json()["type"].endswith("/invalid-status"), lost.text
         won = Counter(c for c, a in zip(commands, answers, strict=True) if a.status_code == 200)
         assert won["terminate"] == 1  # terminate is allowed from active and suspended: it always lands once
-        history = await scenario.call("GET", f"/agreements/{agreement_id}/history", scenario.lead)
+        history = (await scenario.call("GET", f"/agreements/{agreement_id}/history", scenario.lead))["items"]
         steps = [h["action"] for h in history if h["action"] in ("suspended", "resumed", "terminated")]
         status = "active"
         command_of = {"suspended": "suspend", "resumed": "resume", "terminated": "terminate"}
