@@ -30,3 +30,13 @@ def test_every_list_takes_a_bounded_limit_and_a_cursor():
 
 def test_every_operation_says_what_it_does():
     assert [(m, p) for m, p, op in operations() if not op.get("summary")] == []
+
+
+def test_no_read_answers_a_bare_array():
+    """Lists answer `{items, next_cursor}` and page (SPEC): a bare array could not."""
+    bare = []
+    for method, path, op in operations():
+        schema = op.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema")
+        if method == "GET" and schema and resolve(schema, DOC).get("type") == "array":
+            bare.append(path)
+    assert bare == []
