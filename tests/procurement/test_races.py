@@ -235,9 +235,9 @@ async def test_orders_racing_a_suspension_are_placed_before_it_or_refused(scenar
         assert all(a.json()["type"].endswith("/agreement-not-active") and a.json()["status_now"] == "suspended"
                    for a in orders if a.status_code != 202)
         # Every order that was taken was written before the suspension, none after it.
-        history = await scenario.call("GET", f"/agreements/{agreement_id}/history", scenario.lead)
+        history = (await scenario.call("GET", f"/agreements/{agreement_id}/history", scenario.lead))["items"]
         suspended_at = max(h["at"] for h in history if h["action"] == "suspended")
         for order in placed:
-            entries = await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1)
+            entries = (await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1))["items"]
             assert [h["at"] for h in entries if h["action"] == "placed"][0] < suspended_at
         await scenario.call("POST", f"/agreements/{agreement_id}/resume", scenario.lead)
