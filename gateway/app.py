@@ -24,6 +24,7 @@ from gateway.rate_limits import RateLimits
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import GatewaySettings
 from gateway.tokens import Signer
+from kernel import tracing
 from kernel.auth import KeySet, TokenVerifier
 from kernel.broker import Broker
 from kernel.db import Database
@@ -46,6 +47,7 @@ def database_url(settings: GatewaySettings) -> str:
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    tracing.configure("gateway")
     db = Database(database_url(settings), pool_size=settings.database_pool_size)
     broker = Broker(settings.nats_url, name="zhengban-gateway", stream_replicas=settings.nats_stream_replicas)
     relay = OutboxRelay(db, broker)
@@ -154,6 +156,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"])
     app.add_middleware(SecurityHeadersMiddleware)
     install_observability(app)
+    tracing.instrument_app(app, db.engine)
     return app
 
 

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from multidict import CIMultiDict
 from yarl import URL
 
+from kernel import tracing
 from kernel.errors import problem_for_status
-from kernel.events import current_request_id, current_traceparent
+from kernel.events import current_request_id
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never passed on.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -94,7 +95,7 @@ def proxy_router() -> APIRouter:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
                    if k.decode("latin-1").lower() not in HOP_BY_HOP | {"x-request-id", "traceparent"}]
         headers += [("x-request-id", current_request_id.get() or ""),
-                    ("traceparent", current_traceparent.get() or "")]
+                    ("traceparent", tracing.traceparent() or "")]
         target = quote(f"/api/v1/{service}/{path}", safe="/:@!$&'()*+,;=-._~")
         if query := request.scope.get("query_string", b"").decode("latin-1"):
             target += f"?{query}"

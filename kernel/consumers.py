@@ -21,6 +21,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel import tracing
 from kernel.broker import Broker
 from kernel.contracts import stream_for
 from kernel.db import Database, insert_ignore
@@ -99,7 +100,7 @@ class Consumers:
         events = []
         for msg in msgs:
             try:
-                events.append((msg, Event.model_validate_json(msg.data)))
+                events.append((msg, tracing.received(Event.model_validate_json(msg.data), msg.headers)))
             except ValidationError:
                 await self._process(name, sub, msg)  # parks it
         if len(events) > 1:
@@ -117,7 +118,7 @@ class Consumers:
 
     async def _process(self, name: str, sub: Subscription, msg) -> None:
         try:
-            event = Event.model_validate_json(msg.data)
+            event = tracing.received(Event.model_validate_json(msg.data), msg.headers)
         except ValidationError as exc:
             await self._park(name, None, sub.subject, msg.data.decode(errors="replace"), f"undecodable: {exc}",
                              msg.metadata.num_delivered)
@@ -144,13 +145,14 @@ class Consumers:
         """Applies `event` once for consumer `name`; False when it had been applied already."""
         token = current_traceparent.set(event.traceparent)
         try:
-            async with self.db.session() as session, session.begin():
-                result = await session.execute(
-                    insert_ignore(session, inbox, index_elements=["consumer", "event_id"])
-                    .values(consumer=name, event_id=event.id, processed_at=utcnow()))
-                if result.rowcount == 0:
-                    return False
-                await sub.handle(session, event)
+            with tracing.consuming(name, event):
+                async with self.db.session() as session, session.begin():
+                    result = await session.execute(
+                        insert_ignore(session, inbox, index_elements=["consumer", "event_id"])
+                        .values(consumer=name, event_id=event.id, processed_at=utcnow()))
+                    if result.rowcount == 0:
+                        return False
+                    await sub.handle(session, event)
             return True
         finally:
             current_traceparent.reset(token)
@@ -171,7 +173,8 @@ class Consumers:
                 done.add(event.id)
                 token = current_traceparent.set(event.traceparent)
                 try:
-                    await sub.handle(session, event)
+                    with tracing.consuming(name, event):
+                        await sub.handle(session, event)
                 finally:
                     current_traceparent.reset(token)
         seen: set[uuid.UUID] = set()

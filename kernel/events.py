@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kernel import tracing
 from kernel.ids import new_id, utcnow
 
 current_traceparent: ContextVar[str | None] = ContextVar("current_traceparent", default=None)
@@ -55,5 +56,8 @@ def new_event(subject: str, data: BaseModel, *, source: str, about: uuid.UUID | 
         data=data.model_dump(mode="json"),
         correlationid=correlation,
         causationid=str(cause.id) if cause else None,
-        traceparent=(cause.traceparent if cause else None) or current_traceparent.get(),
+        # The current span when tracing is on (a handler's consume span, a request's span), so the
+        # event's hops hang under what caused them; else the cause's or the request's traceparent.
+        traceparent=(tracing.traceparent() if tracing.enabled() else None)
+        or (cause.traceparent if cause else None) or current_traceparent.get(),
     )

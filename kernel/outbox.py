@@ -16,6 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel import tracing
 from kernel.broker import Broker
 from kernel.db import Database
 from kernel.events import Event
@@ -103,8 +104,8 @@ class OutboxRelay:
                     return 0
                 # Published together, they still leave in order over the one connection.
                 acks = await asyncio.gather(
-                    *(js.publish(r.subject, r.payload.encode(), headers={"Nats-Msg-Id": str(r.event_id)})
-                      for r in rows),
+                    *(js.publish(r.subject, r.payload.encode(), headers=tracing.publish_headers(
+                        r.subject, r.payload, {"Nats-Msg-Id": str(r.event_id)})) for r in rows),
                     return_exceptions=True,
                 )
                 done = [r.seq for r, ack in zip(rows, acks, strict=True) if not isinstance(ack, BaseException)]

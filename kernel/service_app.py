@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from fastapi import APIRouter, FastAPI, Request
 from starlette.types import Scope
 
+from kernel import tracing
 from kernel.auth import CurrentPrincipal, KeySet, TokenVerifier
 from kernel.broker import Broker
 from kernel.consumers import Consumers, Subscription
@@ -95,6 +96,7 @@ def create_service_app(
 ) -> FastAPI:
     """`background_tasks`: coroutine functions taking the app, run for the app's lifetime."""
     configure_logging(name, settings.log_level)
+    tracing.configure(name)
     db = Database(database_url, pool_size=settings.database_pool_size)
     broker = Broker(settings.nats_url, name=f"zhengban-{name}", stream_replicas=settings.nats_stream_replicas)
     orgs = OrgDirectory(settings.gateway_url, settings.internal_token)
@@ -149,4 +151,5 @@ def create_service_app(
     app.include_router(dead_letter_router(f"/api/v1/{name}"))
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject)
     install_observability(app)
+    tracing.instrument_app(app, db.engine)
     return app
