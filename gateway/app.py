@@ -30,7 +30,7 @@ from kernel.broker import Broker
 from kernel.db import Database
 from kernel.errors import install_problem_handlers
 from kernel.idempotency import IdempotencyMiddleware
-from kernel.observability import configure_logging, health_router, install_observability
+from kernel.observability import BacklogGauges, configure_logging, health_router, install_observability
 from kernel.outbox import OutboxRelay
 from kernel.service_app import principal_subject
 
@@ -94,6 +94,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.db = db
     app.state.broker = broker
     app.state.relay = relay
+    app.state.backlog_gauges = BacklogGauges(db, broker)
     app.state.signer = signer
     app.state.keys = keys
     app.state.verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -9,13 +10,26 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kernel.contracts import stream_for
 from kernel.events import current_request_id, current_traceparent
-from kernel.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from kernel.ids import utcnow
+from kernel.metrics import (
+    CONSUMER_PENDING,
+    DB_POOL_IN_USE,
+    DB_POOL_SIZE,
+    DEAD_LETTERS,
+    HTTP_LATENCY,
+    HTTP_REQUESTS,
+    OUTBOX_OLDEST,
+    OUTBOX_PENDING,
+)
+from kernel.schema import dead_letters, outbox
 
 access_log = logging.getLogger("zhengban.access")
 
@@ -119,7 +133,9 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
                             status_code=200 if ready else 503)
 
     @router.get("/metrics")
-    async def metrics():
+    async def metrics(request: Request):
+        if backlogs := getattr(request.app.state, "backlog_gauges", None):
+            await backlogs.refresh()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -127,3 +143,46 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
 
 def install_observability(app: FastAPI) -> None:
     app.add_middleware(RequestContextMiddleware)
+
+
+class BacklogGauges:
+    """Outbox lag, consumer lag, dead letters and pool use, sampled when Prometheus scrapes (at
+    most every `min_interval` seconds): a few cheap queries per scrape instead of bookkeeping on
+    every request or event, and no background task to stop."""
+
+    def __init__(self, db, broker, consumers=None, *, min_interval: float = 5.0):
+        self.db, self.broker, self.consumers, self.min_interval = db, broker, consumers, min_interval
+        self._sampled_at = float("-inf")
+
+    async def refresh(self) -> None:
+        if time.monotonic() - self._sampled_at < self.min_interval:
+            return
+        self._sampled_at = time.monotonic()
+        try:
+            await self._sample()
+        except Exception:  # noqa: BLE001 - a scrape answers with what it has
+            logging.getLogger("zhengban.metrics").warning("sampling backlog metrics failed", exc_info=True)
+
+    async def _sample(self) -> None:
+        pool = self.db.engine.pool
+        if hasattr(pool, "checkedout"):
+            DB_POOL_IN_USE.set(pool.checkedout())
+            DB_POOL_SIZE.set(pool.size())
+        async with self.db.session() as session:
+            pending, oldest = (await session.execute(
+                sa.select(sa.func.count(), sa.func.min(outbox.c.created_at))
+                .where(outbox.c.published_at.is_(None)))).one()
+            parked = (await session.execute(sa.select(sa.func.count()).select_from(dead_letters)
+                                            .where(dead_letters.c.replayed_at.is_(None)))).scalar_one()
+        OUTBOX_PENDING.set(pending)
+        OUTBOX_OLDEST.set((utcnow() - oldest).total_seconds() if oldest else 0)
+        DEAD_LETTERS.set(parked)
+        js = self.broker.js
+        if js is None or self.consumers is None:
+            return
+        for name, sub in self.consumers.by_name.items():
+            try:
+                info = await asyncio.wait_for(js.consumer_info(stream_for(sub.subject), name), 2)
+            except Exception:  # noqa: BLE001 - not created yet, or NATS away: the next scrape
+                continue
+            CONSUMER_PENDING.labels(name).set(info.num_pending + info.num_ack_pending)

@@ -18,7 +18,7 @@ from kernel.consumers import Consumers, Subscription
 from kernel.db import Database
 from kernel.errors import Forbidden, Unauthorized, install_problem_handlers
 from kernel.idempotency import IdempotencyMiddleware
-from kernel.observability import configure_logging, health_router, install_observability
+from kernel.observability import BacklogGauges, configure_logging, health_router, install_observability
 from kernel.orgs import OrgDirectory
 from kernel.outbox import OutboxRelay
 from kernel.pagination import Cursor, Limit
@@ -132,6 +132,7 @@ def create_service_app(
     app.state.broker = broker
     app.state.orgs = orgs
     app.state.consumers = consumers
+    app.state.backlog_gauges = BacklogGauges(db, broker, consumers)
     app.state.relay = relay
     app.state.verifier = make_verifier(settings, static_jwks)
 

@@ -39,3 +39,26 @@ async def test_missing_and_forged_tokens_are_problems(start_service, process, tr
     # Parked events belong to the whole installation: an admin of one province may not see them.
     province_admin = await svc.client.get(path, headers=tree.actor("province", "admin").headers)
     assert province_admin.status_code == 403 and province_admin.json()["type"].endswith("/forbidden")
+
+
+async def test_backlog_gauges_show_outbox_lag_dead_letters_and_pool_use(start_service, process):
+    import re
+    import uuid
+
+    import sqlalchemy as sa
+
+    from kernel.ids import utcnow
+    from kernel.schema import dead_letters, outbox
+
+    svc = await start_service(process, run_background=False)  # nothing publishes the row below
+    async with svc.db.session() as session, session.begin():
+        await session.execute(sa.insert(outbox).values(event_id=uuid.uuid4(), subject="x.y", payload="{}",
+                                                       created_at=utcnow()))
+        await session.execute(sa.insert(dead_letters).values(
+            id=uuid.uuid4(), consumer="c", event_id=uuid.uuid4(), subject="x.y", payload="{}", error="boom",
+            attempts=5, parked_at=utcnow()))
+    text = (await svc.client.get("/metrics")).text
+    values = dict(re.findall(r"^(zhengban_(?:outbox_pending|outbox_oldest_seconds|dead_letters|db_pool_size)) (\S+)$",
+                             text, re.M))
+    assert values["zhengban_outbox_pending"] == "1.0" and values["zhengban_dead_letters"] == "1.0"
+    assert float(values["zhengban_outbox_oldest_seconds"]) >= 0 and float(values["zhengban_db_pool_size"]) >= 1
