@@ -52,21 +52,36 @@ def _up(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from zhengban.demo import admin_password, run_demo
+    from zhengban.demo import admin_password, gateway_problem, run_demo
+    from zhengban.demo.client import ApiError
 
-    run_demo(args.gateway_url, admin_password(Path(args.data_dir), args.admin_password))
+    if problem := gateway_problem(args.gateway_url):
+        sys.exit(f"zhengban demo: {problem}")
+    try:
+        run_demo(args.gateway_url, admin_password(Path(args.data_dir), args.admin_password))
+    except ApiError as exc:
+        hint = " (wrong admin password? pass --admin-password)" if "/auth/token" in str(exc) else ""
+        sys.exit(f"\nzhengban demo: {exc}{hint}")
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from zhengban.bench import SCENARIOS, main
+    from zhengban.bench import SCENARIOS, main, postgres_available
 
+    if args.database == "postgres" and not postgres_available(args.postgres_url):
+        sys.exit(f"zhengban bench: no PostgreSQL answers at {args.postgres_url}; start one, pass --postgres-url, "
+                 "or run with --database sqlite")
     main(args.scenario or list(SCENARIOS), quick=args.quick, json_path=args.json, database=args.database,
          postgres_url=args.postgres_url)
 
 
 def _wait(args: argparse.Namespace) -> None:
-    from zhengban.wait import wait_for
+    from zhengban.wait import address_of, wait_for
 
+    for target in args.targets:
+        try:
+            address_of(target)
+        except ValueError:
+            sys.exit(f"zhengban wait: {target!r} is neither host:port nor a URL (e.g. db:5432, nats://nats:4222)")
     wait_for(args.targets, args.timeout)
 
 

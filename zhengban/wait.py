@@ -15,6 +15,8 @@ def address_of(target: str) -> tuple[str, int]:
         default = {"postgresql": 5432, "postgres": 5432, "nats": 4222, "http": 80, "https": 443}.get(parts.scheme, 0)
         return parts.hostname or "localhost", parts.port or default
     host, _, port = target.rpartition(":")
+    if not host:
+        raise ValueError(f"no port in {target!r}")
     return host, int(port)
 
 
@@ -29,5 +31,6 @@ def wait_for(targets: list[str], timeout: float) -> None:
                     break
             except OSError as exc:
                 if time.monotonic() > deadline:
-                    sys.exit(f"zhengban wait: {host}:{port} did not answer within {timeout:.0f} s ({exc})")
+                    sys.exit(f"zhengban wait: {host}:{port} did not answer within {timeout:.0f} s ({exc}); "
+                             "start it, or check the address and --timeout")
                 time.sleep(1)

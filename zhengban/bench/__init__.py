@@ -110,7 +110,13 @@ def main(names: list[str], *, quick: bool, json_path: str, database: str, postgr
     print(f"zhengban bench: {'PostgreSQL' if use_postgres else 'SQLite'}, {'quick' if quick else 'full'} run, "
           f"{os.cpu_count()} CPUs; starting the processes …", flush=True)
     started = time.time()
-    stack.start()
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as exc:
+        stack.stop()
+        last = [line for line in str(exc).splitlines() if line.strip()][-1:] or ["no output"]
+        sys.exit(f"zhengban bench: the processes did not start ({last[0][:300]}); "
+                 f"see {stack.data_dir / 'up.out'}, or try --database sqlite")
     try:
         results = asyncio.run(run_scenarios(stack, names, quick))
     finally:

@@ -27,6 +27,29 @@ def progress_bar(step: str, done: int, total: int) -> None:
         sys.stdout.write("\n")
 
 
+def gateway_problem(gateway_url: str) -> str | None:
+    """What keeps the demo from running against `gateway_url`, in one sentence with what to run;
+    None when the gateway is up and ready. Asked once, quickly, instead of retrying for a minute."""
+    import httpx
+
+    try:
+        resp = httpx.get(f"{gateway_url.rstrip('/')}/readyz", timeout=5)
+    except httpx.HTTPError as exc:
+        return (f"no gateway answers at {gateway_url} ({type(exc).__name__}); start one with `make up` "
+                "(or `zhengban up`) and run this again, or pass --gateway-url")
+    if resp.status_code == 200:
+        return None
+    try:
+        down = [name for name, ok in resp.json().get("checks", {}).items() if not ok]
+    except ValueError:
+        return f"{gateway_url} answered /readyz with {resp.status_code}; is it a Zhengban gateway? check --gateway-url"
+    if "database" in down:
+        return (f"the gateway at {gateway_url} cannot reach its database; check that PostgreSQL is running "
+                "(or the --database-url given to `zhengban up`), then run this again")
+    return (f"the gateway at {gateway_url} is not ready yet ({', '.join(down) or 'starting'} not reachable); "
+            "wait for `make up` to print the URL (or look at its log), then run this again")
+
+
 def admin_password(data_dir: Path, given: str | None) -> str:
     if given:
         return given
