@@ -19,7 +19,8 @@ K8S_FILES = sorted((DEPLOY / "k8s").rglob("*.yaml"))
 # Variables of the commands and the entrypoint (no settings class), and of third-party images.
 OTHER_VARIABLES = {"ZHENGBAN_DATA_DIR", "ZHENGBAN_DATABASE_URL", "ZHENGBAN_DATABASE_PREFIX", "ZHENGBAN_ADMIN_PASSWORD",
                    "NATS_URL", "ZHENGBAN_WAIT_FOR", "ZHENGBAN_WAIT_TIMEOUT", "ZHENGBAN_INTERNAL_TOKEN",
-                   "ZHENGBAN_REDIS_URL"}
+                   "ZHENGBAN_REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
+                   "OTEL_SERVICE_NAME", "ZHENGBAN_TRACES_DIR"}
 POSTGRES_IMAGE_VARIABLES = {"POSTGRES_USER", "POSTGRES_PASSWORD"}
 
 
@@ -86,8 +87,9 @@ def test_every_deployment_has_a_disruption_budget_an_autoscaler_and_a_service():
     docs = k8s_documents()
     deployments = {d["metadata"]["name"] for d in docs if d.get("kind") == "Deployment"}
     assert deployments == {f"zhengban-{p}" for p in PROCESSES}
-    for kind in ("PodDisruptionBudget", "Service"):
-        assert {d["metadata"]["name"] for d in docs if d.get("kind") == kind} == deployments
+    assert {d["metadata"]["name"] for d in docs if d.get("kind") == "PodDisruptionBudget"} == deployments
+    # Redis (a StatefulSet) has a Service too.
+    assert {d["metadata"]["name"] for d in docs if d.get("kind") == "Service"} == deployments | {"zhengban-redis"}
     scaled = {d["spec"]["scaleTargetRef"]["name"] for d in docs if d.get("kind") == "HorizontalPodAutoscaler"}
     assert scaled == deployments
 
