@@ -26,7 +26,7 @@ async def list_agreements(principal: CurrentPrincipal, session: Session, status:
     if status:
         query = query.where(Agreement.status == status)
     rows, next_cursor = await paginate(session, query, Agreement.id, cursor=cursor, limit=limit)
-    return Page(items=[await service.agreement_out(session, a) for a in rows], next_cursor=next_cursor)
+    return Page(items=await service.agreements_out(session, list(rows)), next_cursor=next_cursor)
 
 
 @router.get("/agreements/{agreement_id}", response_model=schemas.AgreementOut, openapi_extra=READERS,

@@ -1,0 +1,41 @@
+"""A list's page costs the same number of queries however many rows it holds (no query per row)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import sqlalchemy as sa
+
+from tests.procurement.test_orders import agreement
+
+
+@contextlib.contextmanager
+def counted(engine):
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_the_campaign_list_does_not_query_per_campaign(scenario):
+    await agreement(scenario)
+    engine = scenario.svc.db.engine
+
+    async def cost(path: str, limit: int) -> int:
+        with counted(engine) as statements:
+            page = await scenario.call("GET", path, scenario.lead, params={"limit": limit})
+        assert len(page["items"]) == limit
+        return len(statements)
+
+    for _ in range(3):  # more campaigns of the lead's
+        await scenario.call("POST", "/campaigns", scenario.lead, 201, json={
+            "title": "more", "lead_org_id": str(scenario.tree["soe"].id), "fiscal_year": 2026,
+            "participant_org_ids": [str(scenario.tree["enterprise_1"].id)],
+            "items": [{"product_id": scenario.products[0]["id"], "cap_unit_price_fen": 60_000}]})
+    assert await cost("/campaigns", 1) == await cost("/campaigns", 4)
