@@ -40,65 +40,78 @@ def parse_as_of(value: str | None) -> datetime:
 
 async def position(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
                    as_of: datetime) -> dict:
+    """The report in four set-based statements: the computers per kind, the devices holding a seat
+    per category and per product, and the rows of the devices the report must name (installed
+    software no seat of its category covers). No statement repeats another's work per row: the
+    seats held are an anti-join on the ledger, which both PostgreSQL and SQLite plan as one pass
+    (a hash anti-join, or one index probe per row on the ledger's unique (allocation_id, kind))."""
     org = await orgs.visible(session, principal, org_id)
-    in_org = Device.org_path.startswith(org.path, autoescape=True)
-    devices = {row.id: row for row in (await session.execute(
-        sa.select(Device.id, Device.org_id, Device.kind, Device.asset_tag, Device.hostname)
-        .where(in_org, Device.created_at <= as_of, sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))))}
+    live = sa.and_(Device.org_path.startswith(org.path, autoescape=True), Device.created_at <= as_of,
+                   sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))
+    kinds = dict((await session.execute(sa.select(Device.kind, sa.func.count()).where(live)
+                                        .group_by(Device.kind))).all())
 
     # Seats held at `as_of`: taken before it and not given back before it (the ledger never changes).
     taken = aliased(AllocationEntry, name="taken")
     back = aliased(AllocationEntry, name="back")
-    given_back = sa.select(sa.literal(1)).where(back.allocation_id == taken.allocation_id, back.kind == "reclaimed",
-                                                back.at <= as_of).exists()
-    held_rows = (await session.execute(
-        sa.select(taken.device_id, taken.category, Pool.product_name)
-        .join(Pool, Pool.id == taken.pool_id).join(Device, Device.id == taken.device_id)
-        .where(taken.kind == "allocated", taken.at <= as_of, taken.category.in_(CATEGORIES), in_org, ~given_back)
-    )).all()
+    not_given_back = sa.and_(back.allocation_id == taken.allocation_id, back.kind == "reclaimed", back.at <= as_of)
+    held = (sa.select(taken.category, Pool.product_name, taken.device_id)
+            .join(Pool, Pool.id == taken.pool_id).join(Device, Device.id == taken.device_id)
+            .outerjoin(back, not_given_back)
+            .where(taken.kind == "allocated", taken.at <= as_of, taken.category.in_(CATEGORIES), live,
+                   back.id.is_(None))
+            .subquery("held"))
+    devices = sa.func.count(sa.distinct(held.c.device_id))
+    genuine = dict((await session.execute(sa.select(held.c.category, devices).group_by(held.c.category))).all())
+    genuine_software: dict[str, list[dict]] = defaultdict(list)
+    for category, product, count in sorted((await session.execute(
+            sa.select(held.c.category, held.c.product_name, devices)
+            .group_by(held.c.category, held.c.product_name))).all()):
+        genuine_software[category].append({"name": product, "count": count})
 
-    # What each device had installed at `as_of`: its latest inventory report before then.
+    # What each live device had installed at `as_of` (its latest inventory report before then) that
+    # no seat of the same category held at `as_of` covers.
     latest = (sa.select(InventoryReport.device_id, sa.func.max(InventoryReport.reported_at).label("at"))
               .join(Device, Device.id == InventoryReport.device_id)
-              .where(in_org, InventoryReport.reported_at <= as_of).group_by(InventoryReport.device_id).subquery())
-    installed_rows = (await session.execute(
-        sa.select(InstalledSoftware.device_id, InstalledSoftware.category, InstalledSoftware.name)
+              .where(live, InventoryReport.reported_at <= as_of).group_by(InventoryReport.device_id).subquery())
+    seat = (sa.select(sa.literal(1)).select_from(taken).outerjoin(back, not_given_back)
+            .where(taken.device_id == InstalledSoftware.device_id, taken.category == InstalledSoftware.category,
+                   taken.kind == "allocated", taken.at <= as_of, back.id.is_(None)))
+    unlicensed = await session.execute(
+        sa.select(InstalledSoftware.category, Device.id, Device.org_id, Device.asset_tag, Device.hostname,
+                  InstalledSoftware.name)
         .join(latest, sa.and_(latest.c.device_id == InstalledSoftware.device_id,
                               latest.c.at == InstalledSoftware.reported_at))
-        .where(InstalledSoftware.category.in_(CATEGORIES)))).all()
+        .join(Device, Device.id == InstalledSoftware.device_id)
+        .where(InstalledSoftware.category.in_(CATEGORIES), ~seat.exists()))
 
-    held: dict[str, dict[uuid.UUID, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for device_id, category, product in held_rows:
-        if device_id in devices:
-            held[category][device_id].add(product)
-    installed: dict[str, dict[uuid.UUID, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for device_id, category, name in installed_rows:
-        if device_id in devices:
-            installed[category][device_id].add(name)
+    # These rows are the report's own list of devices, so their counts are taken from them here
+    # rather than by a second pass of the same anti-join in the database.
+    named: dict[str, dict] = defaultdict(dict)  # category → {device_id: (row, {names})}
+    for category, device_id, device_org, asset_tag, hostname, name in unlicensed:
+        entry = named[category].get(device_id)
+        if entry is None:
+            named[category][device_id] = ((device_id, device_org, asset_tag, hostname), {name})
+        else:
+            entry[1].add(name)
 
-    kinds = Counter(d.kind for d in devices.values())
     result = {"org_id": org.id, "org_name": org.name, "as_of": as_of,
-              "computers": {"total": len(devices), "desktop": kinds["desktop"], "laptop": kinds["laptop"],
-                            "server": kinds["server"]}}
+              "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
+                            "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
     for category in CATEGORIES:
-        licensed = held[category]
-        unlicensed = {d: names for d, names in installed[category].items() if d not in licensed}
+        without = sorted(named[category].values(), key=lambda entry: (entry[0][2], str(entry[0][0])))
+        counts = Counter(name for _, names in without for name in names)
         result[category] = {
-            "genuine": len(licensed),
-            "non_genuine": len(unlicensed),
-            "genuine_software": _counted(licensed),
-            "non_genuine_software": _counted(unlicensed),
+            "genuine": genuine.get(category, 0),
+            "non_genuine": len(without),
+            "genuine_software": genuine_software[category],
+            "non_genuine_software": [{"name": name, "count": count} for name, count in sorted(counts.items())],
             "devices_without_license": [
-                {"device_id": d, "org_id": devices[d].org_id, "asset_tag": devices[d].asset_tag,
-                 "hostname": devices[d].hostname, "software": sorted(names)}
-                for d, names in sorted(unlicensed.items(), key=lambda item: devices[item[0]].asset_tag)],
+                {"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag, "hostname": hostname,
+                 "software": sorted(names)}
+                for (device_id, device_org, asset_tag, hostname), names in without],
         }
     return result
-
-
-def _counted(by_device: dict[uuid.UUID, set[str]]) -> list[dict]:
-    counts = Counter(name for names in by_device.values() for name in names)
-    return [{"name": name, "count": count} for name, count in sorted(counts.items())]
 
 
 def form_rows(report: dict) -> list[list]:
