@@ -42,9 +42,10 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
                    as_of: datetime) -> dict:
     """The report in four set-based statements: the computers per kind, the devices holding a seat
     per category and per product, and the rows of the devices the report must name (installed
-    software no seat of its category covers). No statement repeats another's work per row: the
-    seats held are an anti-join on the ledger, which both PostgreSQL and SQLite plan as one pass
-    (a hash anti-join, or one index probe per row on the ledger's unique (allocation_id, kind))."""
+    software no seat of its category covers). No statement runs a subquery per row: the seats given
+    back are a LEFT JOIN on the ledger's unique (allocation_id, kind), and the software no seat
+    covers a LEFT JOIN against the (device, category) pairs held, which PostgreSQL hashes and SQLite
+    materialises and indexes once."""
     org = await orgs.visible(session, principal, org_id)
     live = sa.and_(Device.org_path.startswith(org.path, autoescape=True), Device.created_at <= as_of,
                    sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))
@@ -74,33 +75,38 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
     latest = (sa.select(InventoryReport.device_id, sa.func.max(InventoryReport.reported_at).label("at"))
               .join(Device, Device.id == InventoryReport.device_id)
               .where(live, InventoryReport.reported_at <= as_of).group_by(InventoryReport.device_id).subquery())
-    seat = (sa.select(sa.literal(1)).select_from(taken).outerjoin(back, not_given_back)
-            .where(taken.device_id == InstalledSoftware.device_id, taken.category == InstalledSoftware.category,
-                   taken.kind == "allocated", taken.at <= as_of, back.id.is_(None)))
+    covered = sa.select(held.c.device_id, held.c.category).distinct().subquery("covered")
     unlicensed = await session.execute(
         sa.select(InstalledSoftware.category, Device.id, Device.org_id, Device.asset_tag, Device.hostname,
                   InstalledSoftware.name)
         .join(latest, sa.and_(latest.c.device_id == InstalledSoftware.device_id,
                               latest.c.at == InstalledSoftware.reported_at))
         .join(Device, Device.id == InstalledSoftware.device_id)
-        .where(InstalledSoftware.category.in_(CATEGORIES), ~seat.exists()))
+        .outerjoin(covered, sa.and_(covered.c.device_id == InstalledSoftware.device_id,
+                                    covered.c.category == InstalledSoftware.category))
+        .where(InstalledSoftware.category.in_(CATEGORIES), covered.c.device_id.is_(None))
+        .order_by(InstalledSoftware.category, Device.id, InstalledSoftware.name))
 
     # These rows are the report's own list of devices, so their counts are taken from them here
-    # rather than by a second pass of the same anti-join in the database.
-    named: dict[str, dict] = defaultdict(dict)  # category → {device_id: (row, {names})}
+    # rather than by a second pass of the same anti-join in the database. They come grouped by
+    # device and with the names in order, so a device's rows are consecutive.
+    named: dict[str, list[list]] = defaultdict(list)  # category → [[id, org, tag, host, [names]]]
+    last = None
     for category, device_id, device_org, asset_tag, hostname, name in unlicensed:
-        entry = named[category].get(device_id)
-        if entry is None:
-            named[category][device_id] = ((device_id, device_org, asset_tag, hostname), {name})
-        else:
-            entry[1].add(name)
+        if last is not None and last[0] == device_id and last[5] == category:
+            if last[4][-1] != name:
+                last[4].append(name)
+            continue
+        last = [device_id, device_org, asset_tag, hostname, [name], category]
+        named[category].append(last)
 
     result = {"org_id": org.id, "org_name": org.name, "as_of": as_of,
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
     for category in CATEGORIES:
-        without = sorted(named[category].values(), key=lambda entry: (entry[0][2], str(entry[0][0])))
-        counts = Counter(name for _, names in without for name in names)
+        # Python's order, not the database's collation: the same on PostgreSQL and SQLite.
+        without = sorted(named[category], key=lambda entry: (entry[2], str(entry[0])))
+        counts = Counter(name for entry in without for name in entry[4])
         result[category] = {
             "genuine": genuine.get(category, 0),
             "non_genuine": len(without),
@@ -108,8 +114,8 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
             "non_genuine_software": [{"name": name, "count": count} for name, count in sorted(counts.items())],
             "devices_without_license": [
                 {"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag, "hostname": hostname,
-                 "software": sorted(names)}
-                for (device_id, device_org, asset_tag, hostname), names in without],
+                 "software": names if len(names) == 1 else sorted(names)}
+                for device_id, device_org, asset_tag, hostname, names, _ in without],
         }
     return result
 
