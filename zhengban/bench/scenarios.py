@@ -399,17 +399,29 @@ async def scale(world: World, *, bulk_seats: int, devices: int) -> dict:
     figures["bulk_pool_allocated"] = world.it.get(f"/api/v1/licenses/pools/{bulk_pool['id']}")["allocated"]
 
     compliance_org = await asyncio.to_thread(seed_devices, world, devices)
-    timings = []
-    async with client(world.stack.url, 1) as http:
-        for _ in range(3):
-            started = time.perf_counter()
-            resp = await http.get("/api/v1/licenses/compliance", params={"org_id": compliance_org},
-                                  headers=world.admin.http.headers)
-            resp.raise_for_status()
-            timings.append(time.perf_counter() - started)
+    # The relay publishing the bulk's events runs in the licenses process: the report is timed
+    # after it is done, so that the figure is the report's own.
+    try:
+        await asyncio.to_thread(wait_until, lambda: unpublished_events(world.stack) == 0, timeout=300,
+                                what="the bulk's events published")
+    except TimeoutError:
+        figures["compliance_measured_with_events_unpublished"] = await asyncio.to_thread(unpublished_events,
+                                                                                         world.stack)
+    # Via the gateway (the figure) and straight to licenses, which separates the report's work
+    # from carrying its answer (25,000 devices listed, about 4 MB) through the gateway.
+    direct = f"http://127.0.0.1:{world.stack.port_of('licenses')}"
+    for name, url in (("compliance_ms", world.stack.url), ("compliance_direct_ms", direct)):
+        timings = []
+        async with client(url, 1) as http:
+            for _ in range(3):
+                started = time.perf_counter()
+                resp = await http.get("/api/v1/licenses/compliance", params={"org_id": compliance_org},
+                                      headers=world.admin.http.headers)
+                resp.raise_for_status()
+                timings.append(time.perf_counter() - started)
+        figures[name] = round(sorted(timings)[1] * 1000, 1)
     body = resp.json()
     figures["compliance_devices"] = body["computers"]["total"]
-    figures["compliance_ms"] = round(sorted(timings)[1] * 1000, 1)
     figures["compliance_office"] = {"genuine": body["office"]["genuine"], "non_genuine": body["office"]["non_genuine"]}
     figures["rss_mb"] = world.stack.rss_mb()
     return figures
@@ -458,22 +470,32 @@ def seed_devices(world: World, count: int) -> str:
 
 def active_rows(stack: BenchStack, pool_id: str) -> int:
     """Active allocations of a pool, counted in the licenses database itself."""
+    return licenses_count(stack, "SELECT count(*) FROM allocations WHERE pool_id = {} AND status = 'active'",
+                          uuid.UUID(pool_id))
+
+
+def unpublished_events(stack: BenchStack) -> int:
+    """Events in the licenses outbox its relay has not published yet."""
+    return licenses_count(stack, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+def licenses_count(stack: BenchStack, sql: str, *args) -> int:
+    """One count from the licenses database; `sql` has a `{}` per argument."""
     if stack.postgres_url:
         import asyncpg
 
         async def count():
             conn = await asyncpg.connect(stack.database_url("licenses"))
             try:
-                return await conn.fetchval("SELECT count(*) FROM allocations WHERE pool_id = $1 AND status = 'active'",
-                                           uuid.UUID(pool_id))
+                return await conn.fetchval(sql.format(*(f"${i + 1}" for i in range(len(args)))), *args)
             finally:
                 await conn.close()
 
         return asyncio.run(count())
     conn = sqlite3.connect(str(stack.data_dir / "licenses.db"), timeout=60)
     try:
-        return conn.execute("SELECT count(*) FROM allocations WHERE pool_id = ? AND status = 'active'",
-                            (uuid.UUID(pool_id).hex,)).fetchone()[0]
+        return conn.execute(sql.format(*("?" for _ in args)),
+                            tuple(a.hex if isinstance(a, uuid.UUID) else a for a in args)).fetchone()[0]
     finally:
         conn.close()
 
