@@ -82,9 +82,10 @@ def _approved_line(world: World, org: str = "dept_a") -> dict:
                     json={"approved_fen": line["requested_fen"]})
 
 
-@makes(r"^/api/v1/budget/lines/\{line_id\}/(approve|reject|return)$")
+@makes(r"^/api/v1/budget/lines/\{line_id\}/(approve|reject|return|control)$")
 def a_submitted_line(world: World) -> Target:
-    return Target("dept_a", {"line_id": _submitted_line(world)["id"]}, hints={"approved_fen": 1_000})
+    return Target("dept_a", {"line_id": _submitted_line(world)["id"]},
+                  hints={"approved_fen": 1_000, "control_fen": 1_000})
 
 
 @makes(r"^/api/v1/budget/lines/\{line_id\}/(close|adjustments)$")

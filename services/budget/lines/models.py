@@ -45,6 +45,9 @@ class BudgetLine(Base):
     cap_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     special_need: Mapped[bool] = mapped_column(default=False)
     procurement_method: Mapped[str] = mapped_column(sa.String(40))
+    # 二上二下: the control figure finance set (一下) when it sent the line back; a resubmission
+    # (二上) must keep within it. None on a line that took the short path.
+    control_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     approved_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     adjusted_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     pre_encumbered_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -75,6 +75,12 @@ async def return_line(line_id: uuid.UUID, data: schemas.Reason, principal: Curre
     return await service.return_line(session, principal, line_id, data)
 
 
+@router.post("/lines/{line_id}/control", response_model=schemas.LineOut, openapi_extra=FINANCE,
+             summary="Sets a control figure on a submitted line and returns it to draft (二上二下).")
+async def control_line(line_id: uuid.UUID, data: schemas.Control, principal: CurrentPrincipal, session: Session):
+    return await service.control_line(session, principal, line_id, data)
+
+
 @router.post("/lines/{line_id}/close", response_model=schemas.LineOut, openapi_extra=FINANCE,
              summary="Closes an approved line at year end.")
 async def close_line(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session):

@@ -30,6 +30,11 @@ class Approve(RequestSchema):
     note: Text(2000, min_length=0) | None = None
 
 
+class Control(RequestSchema):
+    control_fen: PositiveFen
+    note: Text(2000, min_length=0) | None = None
+
+
 class Reason(RequestSchema):
     reason: Text(2000)
 
@@ -50,6 +55,7 @@ class LineOut(ResponseSchema):
     justification: str | None
     status: str
     requested_fen: int
+    control_fen: int | None
     approved_fen: int
     adjusted_fen: int
     pre_encumbered_fen: int

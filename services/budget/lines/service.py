@@ -103,9 +103,16 @@ async def submit_line(session: AsyncSession, principal: Principal, line_id: uuid
     line = await visible_line(session, principal, line_id)
     _require(principal, line, EDITORS)
     LINE.require("submit", line.status)
+    if line.control_fen is not None and line.requested_fen > line.control_fen:
+        raise _above_control(line.requested_fen, line.control_fen)
     now = utcnow()
+    # The control figure is checked again in the compare-and-set: an edit that raised the
+    # request after the read above must not slip through with this submission.
     await LINE.apply(session, "submit", line.id, actor=principal,
-                     values={"submitted_by": history.actor_of(principal), "submitted_at": now})
+                     values={"submitted_by": history.actor_of(principal), "submitted_at": now},
+                     where=[sa.or_(BudgetLine.control_fen.is_(None),
+                                   BudgetLine.requested_fen <= BudgetLine.control_fen)],
+                     refused=Conflict("the line was edited meanwhile; read it again", slug="edited-meanwhile"))
     await session.commit()
     return line
 
@@ -158,6 +165,23 @@ async def return_line(session: AsyncSession, principal: Principal, line_id: uuid
                      values={"return_reason": data.reason, "submitted_by": None, "submitted_at": None})
     await session.commit()
     return line
+
+
+async def control_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
+                       data: schemas.Control) -> BudgetLine:
+    """一下: finance sets a control figure on a submitted line and sends it back to the unit, which
+    resubmits (二上) within it before the approval (二下)."""
+    line = await _decide(session, principal, line_id, "control")
+    await LINE.apply(session, "control", line.id, actor=principal, data=data.model_dump(),
+                     values={"control_fen": data.control_fen, "submitted_by": None, "submitted_at": None})
+    await session.commit()
+    return line
+
+
+def _above_control(requested_fen: int, control_fen: int) -> InvalidInput:
+    return InvalidInput(f"the {requested_fen} fen requested are above the control figure of {control_fen} fen; "
+                        "reduce the request to resubmit", slug="above-control-figure", control_fen=control_fen,
+                        requested_fen=requested_fen)
 
 
 async def close_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
