@@ -10,3 +10,4 @@ def load_all() -> None:
     from services.budget.ledger import models as _ledger  # noqa: F401
     from services.budget.lines import models as _lines  # noqa: F401
     from services.budget.policies import models as _policies  # noqa: F401
+    from services.budget.transfers import models as _transfers  # noqa: F401

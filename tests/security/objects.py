@@ -99,6 +99,14 @@ def a_policy(world: World) -> Target:
                   hints={"caps": {"office": 60_000}, "special_caps": {}, "decentralized_threshold_fen": 60_000_000})
 
 
+@makes(r"^/api/v1/budget/transfers/\{transfer_id\}")
+def a_budget_transfer(world: World) -> Target:
+    source, target = _approved_line(world), _approved_line(world)
+    transfer = world.ok("POST", "/api/v1/budget/transfers", world.as_("dept_a", "budget_editor"), json={
+        "from_line_id": source["id"], "to_line_id": target["id"], "amount_fen": 1_000, "reason": "matrix"})
+    return Target("dept_a", {"transfer_id": transfer["id"]}, hints={"reason": "matrix"})
+
+
 # --- licenses -------------------------------------------------------------------------------
 
 def _pool(world: World) -> dict:

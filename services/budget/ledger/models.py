@@ -11,14 +11,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kernel.ids import new_id, utcnow
 from services.budget.models import Base
 
-KINDS = ("approve", "adjust", "preencumber", "release_preencumbrance", "reserve", "release", "spend")
+# A `transfer` is signed like an adjustment: negative on the line it leaves, positive on the one it
+# reaches; its ref_id is the transfer.
+KINDS = ("approve", "adjust", "transfer", "preencumber", "release_preencumbrance", "reserve", "release", "spend")
 
 
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('approve', 'adjust', 'preencumber', 'release_preencumbrance', 'reserve', "
-                           "'release', 'spend')", name="kind_known"),
+        sa.CheckConstraint("kind IN ('approve', 'adjust', 'transfer', 'preencumber', 'release_preencumbrance', "
+                           "'reserve', 'release', 'spend')", name="kind_known"),
         # One effect per business fact: a demand pre-encumbers once, an order reserves, releases
         # and spends once each, whichever event (or copy of it) brings the fact.
         sa.UniqueConstraint("line_id", "kind", "ref_id"),

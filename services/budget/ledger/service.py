@@ -72,7 +72,7 @@ async def ledger_totals(session: AsyncSession, line_id: uuid.UUID) -> dict[str, 
     rows = dict((await session.execute(sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen))
                                        .where(LedgerEntry.line_id == line_id).group_by(LedgerEntry.kind))).all())
     get = lambda kind: int(rows.get(kind) or 0)  # noqa: E731
-    return {"approved_fen": get("approve"), "adjusted_fen": get("adjust"),
+    return {"approved_fen": get("approve"), "adjusted_fen": get("adjust") + get("transfer"),
             "pre_encumbered_fen": get("preencumber") + get("release_preencumbrance"),
             "reserved_fen": get("reserve") + get("release"),
             "spent_fen": get("spend")}

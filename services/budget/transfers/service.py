@@ -1,0 +1,105 @@
+"""A budget transfer's life: requested by a budget editor between two approved lines of one org and
+fiscal year, approved or rejected by finance (never the requester); the approval moves the money."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel import history
+from kernel.auth import Principal, refuse_auditor_writes
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.ids import utcnow
+from services.budget import visibility
+from services.budget.ledger import service as ledger
+from services.budget.lines.schemas import Reason
+from services.budget.lines.service import visible_line
+from services.budget.transfers import schemas
+from services.budget.transfers.models import TRANSFER, BudgetTransfer
+
+EDITORS = ("budget_editor",)
+FINANCE = ("finance",)
+
+
+async def visible_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> BudgetTransfer:
+    transfer = await session.get(BudgetTransfer, transfer_id)
+    if transfer is None or not visibility.sees(principal, transfer.org_path):
+        raise NotFound(f"no budget transfer {transfer_id} in your subtree")
+    return transfer
+
+
+async def request_transfer(session: AsyncSession, principal: Principal,
+                           data: schemas.TransferCreate) -> BudgetTransfer:
+    source = await visible_line(session, principal, data.from_line_id)
+    target = await visible_line(session, principal, data.to_line_id)
+    refuse_auditor_writes(principal)
+    principal.require(source.org_path, *EDITORS)
+    if source.id == target.id:
+        raise InvalidInput("a transfer needs two different lines", slug="transfer-same-line")
+    if (source.org_id, source.fiscal_year) != (target.org_id, target.fiscal_year):
+        raise InvalidInput("a transfer stays within one org and fiscal year", slug="transfer-across-orgs-or-years")
+    for line in (source, target):
+        if line.status != "approved":
+            raise Conflict(f"line {line.id} is {line.status}; a transfer is between approved lines",
+                           slug="invalid-status", status_now=line.status)
+    transfer = BudgetTransfer(org_id=source.org_id, org_path=source.org_path, fiscal_year=source.fiscal_year,
+                              status="pending", requested_by=history.actor_of(principal), **data.model_dump())
+    session.add(transfer)
+    await session.flush()
+    await history.record(session, "transfer", transfer.id, "requested", principal, data.model_dump(mode="json"))
+    await session.commit()
+    return transfer
+
+
+async def _decide(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID,
+                  command: str) -> BudgetTransfer:
+    transfer = await visible_transfer(session, principal, transfer_id)
+    refuse_auditor_writes(principal)
+    principal.require(transfer.org_path, *FINANCE)
+    TRANSFER.require(command, transfer.status)
+    # Four eyes: whoever asked for a transfer may not decide on it, whatever roles they hold.
+    if transfer.requested_by == history.actor_of(principal):
+        raise Forbidden("the approver cannot be the requester", slug="approver-is-requester")
+    return transfer
+
+
+async def approve_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> BudgetTransfer:
+    transfer = await _decide(session, principal, transfer_id, "approve")
+    actor = history.actor_of(principal)
+    await TRANSFER.apply(session, "approve", transfer.id, actor=principal,
+                         values={"decided_by": actor, "decided_at": utcnow()})
+    # Only the approval that won moves money, and only what the source line has available; both
+    # moves are conditional UPDATEs in this transaction, taken in line-id order so that two
+    # transfers in opposite directions cannot deadlock.
+    moves = {transfer.from_line_id: -transfer.amount_fen, transfer.to_line_id: transfer.amount_fen}
+    for line_id in sorted(moves):
+        delta = moves[line_id]
+        entry = {"kind": "transfer", "amount_fen": delta, "ref_id": transfer.id, "reason": transfer.reason}
+        if not await ledger.move(session, line_id, {"adjusted_fen": delta}, [entry], actor=actor,
+                                 only_if_status=("approved",)):
+            if delta < 0:
+                raise Conflict(f"the source line does not have {transfer.amount_fen} fen available",
+                               slug="insufficient-funds")
+            raise Conflict("the receiving line is no longer approved", slug="invalid-status")
+    await session.commit()
+    return transfer
+
+
+async def reject_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID,
+                          data: Reason) -> BudgetTransfer:
+    transfer = await _decide(session, principal, transfer_id, "reject")
+    await TRANSFER.apply(session, "reject", transfer.id, actor=principal, data={"reason": data.reason},
+                         values={"reject_reason": data.reason, "decided_by": history.actor_of(principal),
+                                 "decided_at": utcnow()})
+    await session.commit()
+    return transfer
+
+
+def transfers_query(principal: Principal, org_id: uuid.UUID | None, status: str | None) -> sa.Select:
+    query = sa.select(BudgetTransfer).where(visibility.scope(principal, BudgetTransfer.org_path))
+    for column, value in ((BudgetTransfer.org_id, org_id), (BudgetTransfer.status, status)):
+        if value is not None:
+            query = query.where(column == value)
+    return query
