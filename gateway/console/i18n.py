@@ -148,7 +148,8 @@ ACTIONS = {
     "approved": ("批准", "Approved"), "rejected": ("驳回", "Rejected"), "returned": ("退回修改", "Returned"),
     "closed": ("关闭", "Closed"), "adjusted": ("调整", "Adjusted"), "set": ("设置", "Set"),
     "control_set": ("下达控制数", "Control figure set"), "controlled": ("下达控制数", "Control figure set"),
-    "transfer_requested": ("申请调剂", "Transfer requested"), "transferred_out": ("调出", "Transferred out"),
+    "requested": ("提出申请", "Requested"), "transfer_requested": ("申请调剂", "Transfer requested"),
+    "transferred_out": ("调出", "Transferred out"),
     "transferred_in": ("调入", "Transferred in"), "renamed": ("更名", "Renamed"), "deleted": ("删除", "Deleted"),
     "rotated": ("轮换密钥", "Key rotated"), "demand_opened": ("开始征集需求", "Demand opened"),
     "demand_declared": ("申报需求", "Demand declared"), "demand_accepted": ("需求获预算确认", "Demand accepted"),
@@ -173,7 +174,8 @@ LEDGER_KINDS = {"approve": ("批复", "Approval"), "adjust": ("调整", "Adjustm
                 "preencumber": ("预占", "Pre-encumbrance"),
                 "release_preencumbrance": ("释放预占", "Pre-encumbrance released"), "reserve": ("冻结", "Reservation"),
                 "release": ("释放冻结", "Reservation released"), "spend": ("支出", "Spending"),
-                "transfer_in": ("调入", "Transfer in"), "transfer_out": ("调出", "Transfer out")}
+                "transfer": ("调剂", "Transfer"), "transfer_in": ("调入", "Transfer in"),
+                "transfer_out": ("调出", "Transfer out")}
 METRICS = {"device": ("按设备", "Per device"), "user": ("按用户", "Per user"), "concurrent": ("按并发", "Concurrent")}
 # Every other closed set a person reads: device kinds, org kinds, entitlement sources, assignees, editions.
 KINDS = {"desktop": ("台式机", "Desktop"), "laptop": ("笔记本", "Laptop"), "server": ("服务器", "Server"),
