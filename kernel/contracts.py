@@ -25,6 +25,14 @@ class OrgChanged(Payload):
     path: str
 
 
+class UserCreated(Payload):
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    # The org's path travels with the user, so that a consumer scopes the user without a lookup.
+    org_path: str
+    username: str
+
+
 # budget
 class LineApproved(Payload):
     line_id: uuid.UUID
@@ -187,6 +195,7 @@ class PoolLow(Payload):
 SUBJECTS: dict[str, type[Payload]] = {
     "identity.org.created": OrgChanged,
     "identity.org.updated": OrgChanged,
+    "identity.user.created": UserCreated,
     "budget.line.approved": LineApproved,
     "budget.preencumbrance.accepted": PreencumbranceAnswered,
     "budget.preencumbrance.rejected": PreencumbranceAnswered,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from kernel.auth import Principal
 from kernel.contracts import OrgChanged
 from kernel.errors import NotFound
 from kernel.events import Event
+from kernel.gateway_lookup import ask_gateway
 from kernel.ids import utcnow
 from kernel.schema import orgs
 
@@ -68,15 +68,9 @@ class OrgDirectory:
         return ref
 
     async def _fetch(self, org_id: uuid.UUID) -> OrgRef | None:
-        try:
-            async with httpx.AsyncClient(timeout=3) as client:
-                resp = await client.get(f"{self.gateway_url}/internal/orgs/{org_id}",
-                                        headers={"Authorization": f"Bearer {self.internal_token}"})
-        except httpx.HTTPError:
+        body = await ask_gateway(self.gateway_url, self.internal_token, f"orgs/{org_id}")
+        if body is None:
             return None
-        if resp.status_code != 200:
-            return None
-        body = resp.json()
         return OrgRef(uuid.UUID(body["id"]), uuid.UUID(body["parent_id"]) if body.get("parent_id") else None,
                       body["name"], body["kind"], body["path"])
 

@@ -93,13 +93,15 @@ def create_service_app(
     description: str = "",
     static_jwks: dict | None = None,
     background_tasks: Sequence = (),
+    orgs: OrgDirectory | None = None,
 ) -> FastAPI:
-    """`background_tasks`: coroutine functions taking the app, run for the app's lifetime."""
+    """`background_tasks`: coroutine functions taking the app, run for the app's lifetime; `orgs`:
+    the org directory, when the service's event handlers need the one its requests use."""
     configure_logging(name, settings.log_level)
     tracing.configure(name)
     db = Database(database_url, pool_size=settings.database_pool_size)
     broker = Broker(settings.nats_url, name=f"zhengban-{name}", stream_replicas=settings.nats_stream_replicas)
-    orgs = OrgDirectory(settings.gateway_url, settings.internal_token)
+    orgs = orgs or OrgDirectory(settings.gateway_url, settings.internal_token)
     all_subscriptions = [
         Subscription("identity.org.created", orgs.on_org_event),
         Subscription("identity.org.updated", orgs.on_org_event),

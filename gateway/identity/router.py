@@ -5,6 +5,7 @@ import secrets
 import uuid
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -156,13 +157,30 @@ async def rotate_signing_key(request: Request, principal: CurrentPrincipal, sess
     return {"kid": kid, "keys": [k["kid"] for k in request.app.state.signer.jwks["keys"]]}
 
 
-@internal_router.get("/orgs/{org_id}")
-async def internal_org(org_id: uuid.UUID, request: Request, session: Session):
-    """Lets a service learn an org it has not heard of yet (shared internal token only)."""
+def require_internal_token(request: Request) -> None:
+    """/internal answers only to the services' shared token; anyone else finds nothing there."""
     expected = f"Bearer {request.app.state.settings.internal_token}"
     if not secrets.compare_digest(request.headers.get("authorization", "").encode(), expected.encode()):
         raise NotFound()
+
+
+@internal_router.get("/orgs/{org_id}")
+async def internal_org(org_id: uuid.UUID, request: Request, session: Session):
+    """Lets a service learn an org it has not heard of yet (shared internal token only)."""
+    require_internal_token(request)
     org = await session.get(Org, org_id)
     if org is None:
         raise NotFound(f"no org {org_id}")
     return schemas.OrgOut.model_validate(org)
+
+
+@internal_router.get("/users/{user_id}")
+async def internal_user(user_id: uuid.UUID, request: Request, session: Session):
+    """Lets a service learn a user it has not heard of yet: who, and in which org (internal token only)."""
+    require_internal_token(request)
+    found = (await session.execute(sa.select(User, Org).join(Org, Org.id == User.org_id)
+                                   .where(User.id == user_id))).first()
+    if found is None:
+        raise NotFound(f"no user {user_id}")
+    user, org = found
+    return {"id": str(user.id), "org_id": str(org.id), "org_path": org.path, "username": user.username}

@@ -18,7 +18,7 @@ from gateway.identity import schemas
 from gateway.models import ApiKey, Org, User
 from kernel import history
 from kernel.auth import Principal
-from kernel.contracts import OrgChanged
+from kernel.contracts import OrgChanged, UserCreated
 from kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
@@ -112,7 +112,7 @@ def list_orgs_query(principal: Principal) -> sa.Select:
 
 
 async def create_user(session: AsyncSession, principal: Principal, data: schemas.UserCreate) -> User:
-    await visible_org(session, principal, data.org_id)
+    org = await visible_org(session, principal, data.org_id)
     _require_admin(principal)
     user = User(username=data.username, password_hash=await hash_password(data.password), org_id=data.org_id,
                 roles=data.roles, display_name=data.display_name)
@@ -122,6 +122,9 @@ async def create_user(session: AsyncSession, principal: Principal, data: schemas
     except IntegrityError as exc:
         raise Conflict(f"the username {data.username!r} is taken", slug="username-taken",
                        title="Username taken") from exc
+    # Services that give things to users (seats) learn of them from this event.
+    await add_event(session, new_event("identity.user.created", UserCreated(
+        user_id=user.id, org_id=org.id, org_path=org.path, username=user.username), source=SOURCE, about=user.id))
     await history.record(session, "user", user.id, "created", principal, {"roles": data.roles})
     await session.commit()
     return user
@@ -197,9 +200,14 @@ async def ensure_admin(session: AsyncSession, *, password: str | None, password_
     session.add(root)
     await session.flush()
     await _announce(session, root, "identity.org.created")
-    session.add(User(username="admin", password_hash=await hash_password(password), org_id=root.id,
-                     roles=["admin"], display_name="Administrator"))
+    admin = User(username="admin", password_hash=await hash_password(password), org_id=root.id,
+                 roles=["admin"], display_name="Administrator")
+    session.add(admin)
     try:
+        await session.flush()
+        await add_event(session, new_event("identity.user.created", UserCreated(
+            user_id=admin.id, org_id=root.id, org_path=root.path, username=admin.username), source=SOURCE,
+            about=admin.id))
         await session.commit()
     except IntegrityError:
         # Another gateway replica starting at the same moment made them first (the root org

@@ -6,15 +6,17 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from kernel.orgs import OrgDirectory
 from kernel.service_app import create_service_app
+from services.licenses import handlers
 from services.licenses.allocations.batching import SeatBatcher
 from services.licenses.allocations.router import router as allocations_router
 from services.licenses.compliance.router import router as compliance_router
 from services.licenses.devices.router import router as devices_router
-from services.licenses.handlers import SUBSCRIPTIONS
 from services.licenses.pools.expiry import expire_subscriptions
 from services.licenses.pools.router import router as pools_router
 from services.licenses.settings import LicensesSettings
+from services.licenses.users.directory import UserDirectory
 
 NAME = "licenses"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,13 +37,17 @@ def database_url(settings: LicensesSettings) -> str:
 
 def create_app(settings: LicensesSettings | None = None, *, static_jwks: dict | None = None) -> FastAPI:
     settings = settings or LicensesSettings()
+    orgs = OrgDirectory(settings.gateway_url, settings.internal_token)
+    users = UserDirectory(settings.gateway_url, settings.internal_token)
     app = create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
-        routers=[pools_router, allocations_router, devices_router, compliance_router], subscriptions=SUBSCRIPTIONS,
+        routers=[pools_router, allocations_router, devices_router, compliance_router],
+        subscriptions=handlers.subscriptions(orgs, users), orgs=orgs,
         background_tasks=[expire_subscriptions],
         description="Licenses service",
     )
-    app.state.seats = SeatBatcher(app.state.db, max_batch=settings.allocation_batch_max,
+    app.state.users = users
+    app.state.seats = SeatBatcher(app.state.db, users, max_batch=settings.allocation_batch_max,
                                   window_seconds=settings.allocation_batch_window_ms / 1000,
                                   in_flight=settings.allocation_batches_in_flight)
     return app

@@ -10,3 +10,4 @@ def load_all() -> None:
     from services.licenses.allocations import models as _allocations  # noqa: F401
     from services.licenses.devices import models as _devices  # noqa: F401
     from services.licenses.pools import models as _pools  # noqa: F401
+    from services.licenses.users import models as _users  # noqa: F401

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from kernel.ids import new_id, utcnow
+from services.licenses.users.models import KnownUser
 from tests.support.identity import Actor
 
 PREFIX = "/api/v1/licenses"
@@ -36,3 +39,19 @@ async def make_device(svc, actor: Actor, tag: str, *, kind: str = "desktop", org
 async def allocate(svc, actor: Actor, pool_id: str, assignee_id: str, assignee_type: str = "device", **kwargs):
     return await svc.client.post(f"{PREFIX}/pools/{pool_id}/allocations", headers={**actor.headers, **kwargs},
                                  json={"assignee_type": assignee_type, "assignee_id": assignee_id})
+
+
+async def make_devices(svc, actor: Actor, count: int, prefix: str, **kwargs) -> list[str]:
+    """Registers `count` devices and returns their ids (what device seats are given to)."""
+    return [(await make_device(svc, actor, f"{prefix}-{n}", **kwargs))["id"] for n in range(count)]
+
+
+async def make_user(svc, org, username: str | None = None) -> str:
+    """Writes a user into the service's copy, as identity.user.created would; returns its id."""
+    user_id = new_id()
+    async with svc.db.session() as session:
+        await session.execute(sa.insert(KnownUser).values(id=user_id, org_id=org.id, org_path=org.path,
+                                                          username=username or f"user-{user_id.hex[:8]}",
+                                                          updated_at=utcnow()))
+        await session.commit()
+    return str(user_id)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
-from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
+from kernel.contracts import UserCreated
+from kernel.events import new_event
+from kernel.ids import new_id, utcnow
+from services.licenses.pools.expiry import expire_due
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool, make_user
+from tests.support.apps import eventually
+from tests.support.events import publish
 
 
 async def test_a_pool_is_one_row_per_product_and_org_with_counters(licenses, tree):
@@ -39,7 +46,8 @@ async def test_allocate_then_same_assignee_again_then_no_seat_left(licenses, tre
     assert body["status"] == "active" and body["assignee_id"] == device["id"] and body["pool_id"] == pool["id"]
     again = await allocate(licenses, admin, pool["id"], device["id"])
     assert again.status_code == 200 and again.json()["id"] == body["id"]
-    refused = await allocate(licenses, admin, pool["id"], "another-device")
+    another = await make_device(licenses, admin, "A-002")
+    refused = await allocate(licenses, admin, pool["id"], another["id"])
     assert refused.status_code == 409
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"] == "https://zhengban.dev/problems/no-seats-available"
@@ -51,11 +59,12 @@ async def test_allocate_then_same_assignee_again_then_no_seat_left(licenses, tre
 async def test_an_idempotency_key_makes_one_allocation(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=5)
-    first = await allocate(licenses, admin, pool["id"], "user-1", "user", **{"Idempotency-Key": "k-1"})
-    replay = await allocate(licenses, admin, pool["id"], "user-1", "user", **{"Idempotency-Key": "k-1"})
+    user_1, user_2 = await make_user(licenses, tree["dept_a"]), await make_user(licenses, tree["school_a1"])
+    first = await allocate(licenses, admin, pool["id"], user_1, "user", **{"Idempotency-Key": "k-1"})
+    replay = await allocate(licenses, admin, pool["id"], user_1, "user", **{"Idempotency-Key": "k-1"})
     assert first.status_code == replay.status_code == 201
     assert replay.json() == first.json() and replay.headers.get("idempotent-replayed") == "true"
-    other = await allocate(licenses, admin, pool["id"], "user-2", "user", **{"Idempotency-Key": "k-1"})
+    other = await allocate(licenses, admin, pool["id"], user_2, "user", **{"Idempotency-Key": "k-1"})
     assert other.status_code == 422
     assert (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers)).json()["allocated"] == 1
 
@@ -63,8 +72,9 @@ async def test_an_idempotency_key_makes_one_allocation(licenses, tree):
 async def test_bulk_allocation_answers_per_item(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=3)
-    assert (await allocate(licenses, admin, pool["id"], "d-0")).status_code == 201
-    items = [{"assignee_type": "device", "assignee_id": f"d-{i}"} for i in range(5)]
+    devices = await make_devices(licenses, admin, 5, "d")
+    assert (await allocate(licenses, admin, pool["id"], devices[0])).status_code == 201
+    items = [{"assignee_type": "device", "assignee_id": device} for device in devices]
     resp = await licenses.client.post(f"{PREFIX}/pools/{pool['id']}/allocations:bulk", headers=admin.headers,
                                       json={"items": items})
     assert resp.status_code == 200, resp.text
@@ -76,13 +86,14 @@ async def test_bulk_allocation_answers_per_item(licenses, tree):
     assert after["allocated"] == 3
     listed = (await licenses.client.get(f"{PREFIX}/allocations", params={"pool_id": pool["id"]},
                                         headers=admin.headers)).json()
-    assert sorted(a["assignee_id"] for a in listed["items"]) == ["d-0", "d-1", "d-2"]
+    assert sorted(a["assignee_id"] for a in listed["items"]) == sorted(devices[:3])
 
 
 async def test_reclaim_gives_the_seat_back_once_and_keeps_the_history(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=1)
-    allocation = (await allocate(licenses, admin, pool["id"], "d-1")).json()
+    devices = await make_devices(licenses, admin, 2, "d")
+    allocation = (await allocate(licenses, admin, pool["id"], devices[0])).json()
     resp = await licenses.client.post(f"{PREFIX}/allocations/{allocation['id']}/reclaim", headers=admin.headers,
                                       json={"reason": "员工离职"})
     assert resp.status_code == 200
@@ -90,7 +101,7 @@ async def test_reclaim_gives_the_seat_back_once_and_keeps_the_history(licenses, 
     again = await licenses.client.post(f"{PREFIX}/allocations/{allocation['id']}/reclaim", headers=admin.headers,
                                        json={"reason": "again"})
     assert again.status_code == 409 and again.json()["type"].endswith("/already-reclaimed")
-    assert (await allocate(licenses, admin, pool["id"], "d-2")).status_code == 201
+    assert (await allocate(licenses, admin, pool["id"], devices[1])).status_code == 201
     history = (await licenses.client.get(f"{PREFIX}/allocations/{allocation['id']}/history",
                                          headers=admin.headers)).json()["items"]
     assert [h["action"] for h in history] == ["allocated", "reclaimed"]
@@ -117,8 +128,8 @@ async def test_a_low_threshold_and_bad_input(licenses, tree):
 async def test_pools_and_allocations_page_through_every_item_once(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     made = [await make_pool(licenses, admin, product=f"产品-{n}", quantity=3) for n in range(3)]
-    for n in range(3):
-        assert (await allocate(licenses, admin, made[0]["id"], f"PC-{n}")).status_code == 201
+    for device in await make_devices(licenses, admin, 3, "PC"):
+        assert (await allocate(licenses, admin, made[0]["id"], device)).status_code == 201
 
     async def every(path: str, **params) -> list[str]:
         seen, cursor = [], None
@@ -134,3 +145,93 @@ async def test_pools_and_allocations_page_through_every_item_once(licenses, tree
     assert await every("/pools", org_id=str(tree["dept_a"].id)) == sorted(p["id"] for p in made)
     allocations = await every("/allocations", pool_id=made[0]["id"])
     assert len(allocations) == len(set(allocations)) == 3
+
+
+async def test_a_seat_goes_only_to_a_registered_live_device_of_the_pool_orgs_subtree(licenses, tree):
+    """SPEC Licenses: unknown, foreign and retired devices are refused, and no seat is held for them."""
+    admin = tree.actor("province", "it_admin")
+    pool = await make_pool(licenses, admin, org=tree["dept_a"], quantity=5)
+    own = await make_device(licenses, admin, "OWN-1", org=tree["school_a1"])
+    foreign = await make_device(licenses, admin, "FOREIGN-1", org=tree["dept_b"])
+    retired = await make_device(licenses, admin, "OLD-1", org=tree["dept_a"])
+    assert (await licenses.client.post(f"{PREFIX}/devices/{retired['id']}/retire",
+                                       headers=admin.headers)).status_code == 200
+    outsider = tree.actor("soe", "it_admin")
+    elsewhere = await make_device(licenses, outsider, "SOE-1")
+    cases = {
+        "unknown": (str(new_id()), 422, "unknown-assignee"),
+        "not a device id": ("PC-0042", 422, "unknown-assignee"),
+        "outside the caller's subtree": (elsewhere["id"], 422, "unknown-assignee"),
+        "another branch of the tree": (foreign["id"], 422, "assignee-outside-pool-org"),
+        "retired": (retired["id"], 409, "device-retired"),
+    }
+    for case, (assignee, status, slug) in cases.items():
+        refused = await allocate(licenses, admin, pool["id"], assignee)
+        assert refused.status_code == status, (case, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["type"] == f"https://zhengban.dev/problems/{slug}", case
+        assert refused.json()["status"] == status
+    items = [{"assignee_type": "device", "assignee_id": assignee} for assignee, _, _ in cases.values()]
+    items.append({"assignee_type": "device", "assignee_id": own["id"]})
+    bulk = (await licenses.client.post(f"{PREFIX}/pools/{pool['id']}/allocations:bulk", headers=admin.headers,
+                                       json={"items": items})).json()
+    assert [(i["status"], i["problem"]) for i in bulk["items"]] == [
+        (status, slug) for _, status, slug in cases.values()] + [(201, None)]
+    assert (bulk["allocated"], bulk["existing"], bulk["refused"]) == (1, 0, 5)
+    after = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers)).json()
+    assert after["allocated"] == 1
+    seats = (await licenses.client.get(f"{PREFIX}/allocations", params={"pool_id": pool["id"]},
+                                       headers=admin.headers)).json()["items"]
+    assert [s["assignee_id"] for s in seats] == [own["id"]]
+
+
+async def test_a_user_seat_goes_only_to_a_user_of_the_pool_orgs_subtree(licenses, tree):
+    admin = tree.actor("province", "it_admin")
+    pool = await make_pool(licenses, admin, org=tree["dept_a"], quantity=5, metric="user")
+    own = await make_user(licenses, tree["school_a1"])
+    foreign = await make_user(licenses, tree["dept_b"])
+    unknown = str(new_id())  # nobody announced it, and the gateway (not running here) cannot say
+    for assignee, slug in ((unknown, "unknown-assignee"), (foreign, "assignee-outside-pool-org")):
+        refused = await allocate(licenses, admin, pool["id"], assignee, "user")
+        assert refused.status_code == 422 and refused.json()["type"].endswith(f"/{slug}"), refused.text
+    given = await allocate(licenses, admin, pool["id"], own, "user")
+    assert given.status_code == 201 and given.json()["assignee_type"] == "user"
+    after = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers)).json()
+    assert after["allocated"] == 1
+
+
+async def test_users_are_learned_from_identity_events(licenses, tree, nats):
+    admin = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, admin, quantity=2, metric="user")
+    user_id = new_id()
+    await publish(nats.url, new_event("identity.user.created", UserCreated(
+        user_id=user_id, org_id=tree["school_a1"].id, org_path=tree["school_a1"].path, username="张老师"),
+        source="zhengban/gateway", about=user_id))
+
+    async def given():
+        resp = await allocate(licenses, admin, pool["id"], str(user_id), "user")
+        return resp if resp.status_code == 201 else None
+
+    assert (await eventually(given)).json()["assignee_id"] == str(user_id)
+
+
+async def test_transferred_seats_expire_with_the_entitlement_they_came_from(licenses, tree):
+    """SPEC transfers: seats keep their term. Four seats of a subscription move to school_a1; when the
+    subscription ends they leave school_a1's pool too (its perpetual seats stay)."""
+    admin = tree.actor("dept_a", "it_admin")
+    soon = utcnow() + timedelta(days=30)
+    pool = await make_pool(licenses, admin, quantity=10, valid_to=soon.isoformat())
+    await make_pool(licenses, admin, org=tree["school_a1"], quantity=2, reference="永久-001")
+    moved = await licenses.client.post(f"{PREFIX}/transfers", headers=admin.headers, json={
+        "from_pool_id": pool["id"], "to_org_id": str(tree["school_a1"].id), "seats": 4, "reason": "调配"})
+    assert moved.status_code == 201, moved.text
+    target_id = moved.json()["to_pool_id"]
+    target = (await licenses.client.get(f"{PREFIX}/pools/{target_id}", headers=admin.headers)).json()
+    assert target["total"] == 6 and target["next_expiry"] is not None
+    assert datetime.fromisoformat(target["next_expiry"]) == soon
+    expired = await expire_due(licenses.db, now=soon + timedelta(seconds=1))
+    assert expired == 2  # the subscription and the part of it that moved
+    source = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers)).json()
+    target = (await licenses.client.get(f"{PREFIX}/pools/{target_id}", headers=admin.headers)).json()
+    assert (source["total"], target["total"]) == (0, 2)
+    assert target["next_expiry"] is None

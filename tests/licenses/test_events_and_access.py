@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from kernel.contracts import OrderDelivered
 from kernel.events import new_event
 from kernel.schema import outbox
-from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool
 from tests.support.apps import eventually
 from tests.support.events import all_published, publish, published
 
@@ -47,10 +47,11 @@ async def test_allocations_announce_themselves_and_a_low_pool(licenses, tree, na
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=3)
     await licenses.client.put(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers, json={"low_threshold": 2})
-    for i in range(3):
-        assert (await allocate(licenses, admin, pool["id"], f"low-{i}")).status_code == 201
+    devices = await make_devices(licenses, admin, 3, "low")
+    for device in devices:
+        assert (await allocate(licenses, admin, pool["id"], device)).status_code == 201
     seats = await published(nats.url, "licenses.seat.allocated", count=3)
-    assert sorted(e["data"]["assignee_id"] for e in seats) == ["low-0", "low-1", "low-2"]
+    assert sorted(e["data"]["assignee_id"] for e in seats) == sorted(devices)
     assert all(e["type"] == "licenses.seat.allocated.v1" and e["id"] for e in seats)
 
     async def outbox_empty():
@@ -78,13 +79,14 @@ async def test_only_it_admins_over_the_pool_see_and_change_it(licenses, tree):
         listed = await licenses.client.get(f"{PREFIX}/pools", headers=stranger.headers)
         assert listed.json()["items"] == []
     parent = tree.actor("province", "it_admin")
-    assert (await allocate(licenses, parent, pool["id"], "from-parent")).status_code == 201
+    from_parent = await make_device(licenses, parent, "FROM-PARENT", org=tree["dept_a"])
+    assert (await allocate(licenses, parent, pool["id"], from_parent["id"])).status_code == 201
 
     auditor = tree.actor("dept_a", "auditor")
     assert (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=auditor.headers)).status_code == 200
     compliance = await licenses.client.get(f"{PREFIX}/compliance", params={"org_id": str(tree["dept_a"].id)},
                                            headers=auditor.headers)
-    assert compliance.status_code == 200 and compliance.json()["computers"]["total"] == 1
+    assert compliance.status_code == 200 and compliance.json()["computers"]["total"] == 2
     refused = await allocate(licenses, auditor, pool["id"], device["id"])
     assert refused.status_code == 403 and refused.json()["type"].endswith("/forbidden")
     editor = tree.actor("dept_a", "budget_editor")

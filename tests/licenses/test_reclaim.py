@@ -85,14 +85,16 @@ async def test_expiry_removes_the_seats_and_reclaims_the_excess_idle_first(licen
     # Of the two never-seen devices the newest allocation goes; the device that reported stays.
     assert [(a["assignee_id"], a["reason"]) for a in reclaimed] == [(newest["id"], "subscription expired")]
     assert await expire_due(licenses.db, soon + timedelta(seconds=2)) == 0  # once only
-    refused = await allocate(licenses, admin, pool["id"], "one-more")
+    one_more = await make_device(licenses, admin, "ONE-MORE")
+    refused = await allocate(licenses, admin, pool["id"], one_more["id"])
     assert refused.status_code == 409
 
 
 async def test_transfers_move_idle_seats_inside_the_subtree(licenses, tree):
     province = tree.actor("province", "it_admin")
     pool = await make_pool(licenses, province, org=tree["dept_a"], quantity=5)
-    assert (await allocate(licenses, province, pool["id"], "busy-1")).status_code == 201
+    busy = await make_device(licenses, province, "BUSY-1", org=tree["dept_a"])
+    assert (await allocate(licenses, province, pool["id"], busy["id"])).status_code == 201
     body = {"from_pool_id": pool["id"], "to_org_id": str(tree["dept_b"].id), "seats": 3, "reason": "调配给教育处"}
     moved = await licenses.client.post(f"{PREFIX}/transfers", headers=province.headers, json=body)
     assert moved.status_code == 201, moved.text

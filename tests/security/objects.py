@@ -126,14 +126,16 @@ def _device(world: World) -> dict:
 
 @makes(r"^/api/v1/licenses/pools/\{pool_id\}")
 def a_pool(world: World) -> Target:
-    return Target("dept_a", {"pool_id": _pool(world)["id"]}, hints={"low_threshold": 1, "assignee_id": "matrix-pc"})
+    # A seat goes only to a registered device of the pool's subtree.
+    return Target("dept_a", {"pool_id": _pool(world)["id"]},
+                  hints={"low_threshold": 1, "assignee_id": _device(world)["id"]})
 
 
 @makes(r"^/api/v1/licenses/allocations/\{allocation_id\}")
 def an_allocation(world: World) -> Target:
     pool = _pool(world)
     allocation = world.ok("POST", f"/api/v1/licenses/pools/{pool['id']}/allocations", world.admin,
-                          json={"assignee_type": "device", "assignee_id": "matrix-pc"})
+                          json={"assignee_type": "device", "assignee_id": _device(world)["id"]})
     return Target("dept_a", {"allocation_id": allocation["id"]})
 
 

@@ -22,6 +22,7 @@ from kernel.db import Database
 from kernel.errors import DomainError
 from kernel.metrics import SEAT_BATCH_SIZE
 from services.licenses.allocations import schemas, service
+from services.licenses.users.directory import UserDirectory
 
 log = logging.getLogger("zhengban.licenses.batching")
 
@@ -39,8 +40,10 @@ class PoolQueue:
 
 
 class SeatBatcher:
-    def __init__(self, db: Database, *, max_batch: int = 256, window_seconds: float = 0.002, in_flight: int = 2):
+    def __init__(self, db: Database, users: UserDirectory, *, max_batch: int = 256, window_seconds: float = 0.002,
+                 in_flight: int = 2):
         self.db = db
+        self.users = users
         self.max_batch = max_batch
         self.window_seconds = window_seconds
         self.in_flight = in_flight
@@ -95,7 +98,7 @@ class SeatBatcher:
         SEAT_BATCH_SIZE.observe(len(batch))
         try:
             async with self.db.session() as session:
-                outcomes = await service.allocate_seats(session, pool_id, [w.ask for w in batch])
+                outcomes = await service.allocate_seats(session, pool_id, [w.ask for w in batch], self.users)
                 await session.commit()
         except Exception as failure:  # noqa: BLE001 - handed to the request(s) it belongs to
             if len(batch) == 1:

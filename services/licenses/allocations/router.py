@@ -11,15 +11,21 @@ from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.allocations import schemas, service
 from services.licenses.allocations.models import Allocation
+from services.licenses.users.directory import Users
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["allocations"])
 READERS = {"x-roles": ["authenticated"]}
 WRITERS = {"x-roles": ["it_admin"]}
+ALLOCATE_ANSWERS = {
+    200: {"description": "the assignee already holds a seat of this pool"},
+    409: {"description": "no seat left (no-seats-available), or the device is retired (device-retired)"},
+    422: {"description": "no such device or user in the pool org's subtree (unknown-assignee, "
+                         "assignee-outside-pool-org)"},
+}
 
 
 @router.post("/pools/{pool_id}/allocations", status_code=201, response_model=schemas.AllocationOut,
-             openapi_extra=WRITERS, responses={200: {"description": "the assignee already holds a seat of this pool"},
-                                               409: {"description": "no seat left (no-seats-available)"}},
+             openapi_extra=WRITERS, responses=ALLOCATE_ANSWERS,
              summary="Allocates a seat to a device or a user; the same assignee again gets its seat (200).")
 async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal: CurrentPrincipal,
                    request: Request, response: Response):
@@ -34,8 +40,8 @@ async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal
 @router.post("/pools/{pool_id}/allocations:bulk", response_model=schemas.BulkResult, openapi_extra=WRITERS,
              summary="Allocates seats to many assignees at once (up to 10,000), with a result per item.")
 async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, principal: CurrentPrincipal,
-                        session: Session):
-    return await service.allocate_bulk(session, principal, pool_id, data)
+                        session: Session, users: Users):
+    return await service.allocate_bulk(session, principal, users, pool_id, data)
 
 
 @router.get("/allocations", response_model=Page[schemas.AllocationOut], openapi_extra=READERS,

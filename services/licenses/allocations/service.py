@@ -23,11 +23,12 @@ from kernel.outbox import add_events
 from kernel.pagination import Page, paginate
 from kernel.schema import outbox
 from services.licenses import visibility
-from services.licenses.allocations import schemas
+from services.licenses.allocations import assignees, schemas
 from services.licenses.allocations.models import ALLOCATION, Allocation, AllocationEntry, ReclaimRun
 from services.licenses.devices.models import Device
 from services.licenses.pools import service as pools
 from services.licenses.pools.models import Pool
+from services.licenses.users.directory import UserDirectory
 
 SOURCE = pools.SOURCE
 
@@ -73,15 +74,17 @@ def no_seat(pool_id: uuid.UUID) -> Conflict:
                     title="No seats available in this pool")
 
 
-async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[SeatAsk]) -> list[Outcome]:
+async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[SeatAsk],
+                         users: UserDirectory) -> list[Outcome]:
     """Takes one seat for each ask in the session's transaction, which the caller commits (the
     group commit of allocations.batching, and the bulk allocation).
 
     Each ask gets what it would have got alone: (allocation, True) when new, (existing, False) when
-    its assignee already holds a seat of the pool, or the error to answer (not found, forbidden, no
-    seat left). When only k seats remain, the first k new assignees win. The database stays the
-    arbiter, so replicas batching on their own stay correct: the partial unique index decides who
-    holds a seat, the guarded counter update (CHECK allocated <= total behind it) who gets one."""
+    its assignee already holds a seat of the pool, or the error to answer (not found, forbidden, not
+    an assignee of this pool (assignees.py), no seat left). When only k seats remain, the first k
+    new assignees win. The database stays the arbiter, so replicas batching on their own stay
+    correct: the partial unique index decides who holds a seat, the guarded counter update (CHECK
+    allocated <= total behind it) who gets one."""
     pool = Pool.__table__.c
     found = (await session.execute(sa.select(pool.org_id, pool.org_path, pool.category)
                                    .where(pool.id == pool_id))).first()
@@ -94,6 +97,11 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
             pools.require_writer(ask.principal, found.org_path)
         except DomainError as refused:
             outcomes[i] = refused
+    checked = [i for i in range(len(asks)) if outcomes[i] is None]
+    refused = await assignees.refusals(session, users, found.org_path if found else "",
+                                       [(asks[i].principal, asks[i].key) for i in checked])
+    for i, refusal in zip(checked, refused, strict=True):
+        outcomes[i] = refusal
     # The first ask of each assignee inserts; a repeat in the same batch shares its answer.
     first: dict[tuple[str, str], int] = {}
     for i, ask in enumerate(asks):
@@ -209,7 +217,7 @@ async def active_allocations(session: AsyncSession, pool_id: uuid.UUID, keys: li
     return held
 
 
-async def allocate_bulk(session: AsyncSession, principal: Principal, pool_id: uuid.UUID,
+async def allocate_bulk(session: AsyncSession, principal: Principal, users: UserDirectory, pool_id: uuid.UUID,
                         data: schemas.BulkAllocationCreate) -> schemas.BulkResult:
     """Allocates to many assignees at once, as many as there are seats, in the order given: the
     same statements as a batch of single allocations, so a bulk racing single requests for the
@@ -217,7 +225,7 @@ async def allocate_bulk(session: AsyncSession, principal: Principal, pool_id: uu
     pool = await pools.visible_pool(session, principal, pool_id)
     pools.require_writer(principal, pool)
     asks = [SeatAsk(principal, i.assignee_type, i.assignee_id) for i in data.items]
-    outcomes = await allocate_seats(session, pool_id, asks)
+    outcomes = await allocate_seats(session, pool_id, asks, users)
     results: dict[tuple[str, str], schemas.BulkItemResult] = {}
     for ask, outcome in zip(asks, outcomes, strict=True):
         if ask.key in results:
@@ -228,7 +236,11 @@ async def allocate_bulk(session: AsyncSession, principal: Principal, pool_id: uu
             results[ask.key] = schemas.BulkItemResult.model_construct(
                 assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=201 if created else 200,
                 allocation_id=row["id"], problem=None)
-        else:  # no seat left (None, a seat given back while it was read, is refused like one)
+        elif isinstance(outcome, DomainError):  # not an assignee of this pool, or no seat left
+            results[ask.key] = schemas.BulkItemResult.model_construct(
+                assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=outcome.status,
+                allocation_id=None, problem=outcome.slug)
+        else:  # a seat given back while it was read is refused like no seat left
             results[ask.key] = schemas.BulkItemResult.model_construct(
                 assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=409, allocation_id=None,
                 problem="no-seats-available")
@@ -239,7 +251,7 @@ async def allocate_bulk(session: AsyncSession, principal: Principal, pool_id: uu
     items = [results[(i.assignee_type, i.assignee_id)] for i in data.items]
     return schemas.BulkResult(pool_id=pool_id, allocated=allocated,
                               existing=sum(1 for r in results.values() if r.status == 200),
-                              refused=sum(1 for i in items if i.status == 409), items=items)
+                              refused=sum(1 for i in items if i.status >= 400), items=items)
 
 
 async def reclaim_allocations(session: AsyncSession, allocation_ids: list[uuid.UUID], reason: str,

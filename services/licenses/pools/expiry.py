@@ -27,15 +27,17 @@ log = logging.getLogger("zhengban.licenses.expiry")
 
 async def expire_entitlement(session: AsyncSession, entitlement_id, now: datetime) -> int | None:
     """Expires one entitlement (if still active); returns the seats reclaimed because of it."""
-    entitlement = await session.get(Entitlement, entitlement_id)
-    # The pool row is locked first, so allocations cannot slip in between the count and the update
-    # (SQLite's BEGIN IMMEDIATE already holds the write lock).
-    pool = (await session.execute(sa.select(Pool).where(Pool.id == entitlement.pool_id).with_for_update()
+    pool_id = (await session.execute(sa.select(Entitlement.pool_id)
+                                     .where(Entitlement.id == entitlement_id))).scalar_one()
+    # The pool row is locked first, so allocations and transfers cannot slip in between the count and
+    # the update (SQLite's BEGIN IMMEDIATE already holds the write lock).
+    pool = (await session.execute(sa.select(Pool).where(Pool.id == pool_id).with_for_update()
                                   .execution_options(populate_existing=True))).scalar_one()
     if not await ENTITLEMENT.try_apply(session, "expire", entitlement_id, actor="system", record=False):
         return None  # expired already (another replica's pass, or an earlier one)
-    # Seats transferred away earlier may leave less than the entitlement in the pool.
-    new_total = max(pool.total - entitlement.quantity, 0)
+    entitlement = await session.get(Entitlement, entitlement_id, populate_existing=True)
+    # Seats transferred away earlier left with their term; they expire from the pools they went to.
+    new_total = max(pool.total - (entitlement.quantity - entitlement.transferred_out), 0)
     excess = pool.allocated - new_total
     reclaimed: list = []
     if excess > 0:

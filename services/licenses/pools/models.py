@@ -14,7 +14,8 @@ from services.licenses.models import Base
 
 CATEGORIES = ("os", "office", "antivirus", "database", "industrial_design", "business", "other")
 METRICS = ("device", "user", "concurrent")
-SOURCES = ("order", "manual", "oem")
+# `transfer`: seats moved in from another org's pool, keeping the term of the entitlement they left.
+SOURCES = ("order", "manual", "oem", "transfer")
 
 
 class Pool(Base):
@@ -50,6 +51,7 @@ class Entitlement(Base):
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("status IN ('active', 'expired')", name="status_known"),
+        sa.CheckConstraint("transferred_out >= 0 AND transferred_out <= quantity", name="transferred_within_quantity"),
         # One entitlement per delivered order, however often the delivery event arrives.
         sa.Index("uq_entitlements_order_reference", "reference", unique=True,
                  sqlite_where=sa.text("source = 'order'"), postgresql_where=sa.text("source = 'order'")),
@@ -64,6 +66,9 @@ class Entitlement(Base):
     category: Mapped[str] = mapped_column(sa.String(40))
     metric: Mapped[str] = mapped_column(sa.String(20))
     quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    # Seats of this entitlement moved to other pools by transfers: they count there (as entitlements
+    # of source `transfer` with this one's term), so this one's expiry takes only the rest away.
+    transferred_out: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     valid_from: Mapped[datetime | None] = mapped_column()
     valid_to: Mapped[datetime | None] = mapped_column(index=True)
     source: Mapped[str] = mapped_column(sa.String(20))

@@ -165,7 +165,8 @@ async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: P
     if target_org.id == source.org_id:
         raise InvalidInput("seats move to another org, not to the same pool", slug="same-pool")
     now = utcnow()
-    # Only idle seats move, and never more than there are: one conditional update decides.
+    # Only idle seats move, and never more than there are: one conditional update decides (and
+    # locks the pool's row, so the terms below are read after any other transfer or expiry of it).
     moved = await session.execute(
         sa.update(Pool).where(Pool.id == source.id, Pool.total - Pool.allocated >= data.seats)
         .values(total=Pool.total - data.seats, updated_at=now))
@@ -173,12 +174,14 @@ async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: P
         raise Conflict(f"pool {source.id} has fewer than {data.seats} idle seats", slug="not-enough-idle-seats")
     target = await ensure_pool(session, target_org, product_id=source.product_id, product_name=source.product_name,
                                vendor=source.vendor, category=source.category, metric=source.metric)
-    await session.execute(sa.update(Pool).where(Pool.id == target.id)
-                          .values(total=Pool.total + data.seats, updated_at=now))
-    transfer = Transfer(from_pool_id=source.id, to_pool_id=target.id, to_org_id=target_org.id, seats=data.seats,
-                        reason=data.reason, created_by=history.actor_of(principal), created_at=now, updated_at=now)
+    transfer = Transfer(id=new_id(), from_pool_id=source.id, to_pool_id=target.id, to_org_id=target_org.id,
+                        seats=data.seats, reason=data.reason, created_by=history.actor_of(principal), created_at=now,
+                        updated_at=now)
     session.add(transfer)
     await session.flush()
+    await move_terms(session, source, target, transfer, now)
+    await session.execute(sa.update(Pool).where(Pool.id == target.id)
+                          .values(total=Pool.total + data.seats, updated_at=now))
     detail = {"transfer_id": str(transfer.id), "seats": data.seats, "reason": data.reason}
     await history.record(session, "pool", source.id, "transferred_out", principal,
                          {**detail, "to_pool_id": str(target.id)})
@@ -187,6 +190,36 @@ async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: P
     await history.record(session, "transfer", transfer.id, "created", principal, detail)
     await session.commit()
     return transfer
+
+
+async def move_terms(session: AsyncSession, source: Pool, target: Pool, transfer: Transfer, now: datetime) -> None:
+    """Transferred seats keep their term (SPEC): they are taken from the source's entitlements, those
+    ending first first, and arrive as entitlements of the target with the same `valid_to`, which the
+    expiry task then ends like any other."""
+    left = transfer.seats
+    terms = (await session.execute(
+        sa.select(Entitlement).where(Entitlement.pool_id == source.id, Entitlement.status == "active",
+                                     Entitlement.transferred_out < Entitlement.quantity)
+        .order_by(sa.nulls_last(Entitlement.valid_to.asc()), Entitlement.created_at, Entitlement.id)
+        .execution_options(populate_existing=True))).scalars().all()
+    portions: list[tuple[Entitlement | None, int]] = []
+    for entitlement in terms:
+        if left == 0:
+            break
+        take = min(left, entitlement.quantity - entitlement.transferred_out)
+        await session.execute(sa.update(Entitlement).where(Entitlement.id == entitlement.id)
+                              .values(transferred_out=Entitlement.transferred_out + take, updated_at=now))
+        portions.append((entitlement, take))
+        left -= take
+    if left:
+        # Seats no live entitlement backs (moved in before terms travelled with them) stay perpetual.
+        portions.append((None, left))
+    await session.execute(sa.insert(Entitlement), [dict(
+        id=new_id(), pool_id=target.id, org_id=target.org_id, product_id=source.product_id,
+        product_name=source.product_name, vendor=source.vendor, category=source.category, metric=source.metric,
+        quantity=take, transferred_out=0, valid_from=origin.valid_from if origin else None,
+        valid_to=origin.valid_to if origin else None, source="transfer", reference=str(transfer.id),
+        status="active", created_at=now, updated_at=now) for origin, take in portions])
 
 
 async def visible_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> Transfer:

@@ -1,0 +1,75 @@
+"""Who may hold a seat of a pool: a registered, non-retired device of the pool org's subtree, or a
+user of that subtree (SPEC Licenses). The one check single and bulk allocation both go through."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.auth import Principal
+from kernel.errors import Conflict, DomainError, InvalidInput
+from services.licenses.devices.models import Device
+from services.licenses.users.directory import UserDirectory
+
+Assignee = tuple[str, str]  # (assignee_type, assignee_id)
+
+
+def unknown(assignee_type: str, assignee_id: str) -> DomainError:
+    return InvalidInput(f"no {assignee_type} {assignee_id} is registered in your subtree", slug="unknown-assignee",
+                        title="Unknown assignee")
+
+
+def outside(assignee_type: str, assignee_id: str) -> DomainError:
+    return InvalidInput(f"{assignee_type} {assignee_id} does not belong to the pool's org or its suborgs",
+                        slug="assignee-outside-pool-org", title="Assignee outside the pool's org")
+
+
+def retired(assignee_id: str) -> DomainError:
+    return Conflict(f"device {assignee_id} is retired", slug="device-retired", title="Device retired")
+
+
+def as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
+                   asks: Sequence[tuple[Principal, Assignee]]) -> list[DomainError | None]:
+    """Why each asker's assignee may not hold a seat of the pool at `pool_path` (None: it may), for
+    many at once: one query for the devices, one (and gateway look-ups for the unheard-of) for users.
+
+    The devices' rows are share-locked until the commit: a retirement running at the same time
+    waits, and then reclaims the seat given here, instead of leaving a seat on a retired device
+    (SQLite's BEGIN IMMEDIATE already serializes the two)."""
+    ids = {key: as_uuid(key[1]) for _, key in asks}
+    device_ids = sorted({i for (kind, _), i in ids.items() if kind == "device" and i is not None})
+    user_ids = {i for (kind, _), i in ids.items() if kind == "user" and i is not None}
+    devices: dict[uuid.UUID, tuple[str, str]] = {}
+    for start in range(0, len(device_ids), 500):
+        rows = await session.execute(sa.select(Device.id, Device.org_path, Device.status)
+                                     .where(Device.id.in_(device_ids[start:start + 500]))
+                                     .with_for_update(read=True))
+        devices.update({r.id: (r.org_path, r.status) for r in rows})
+    user_paths = await users.org_paths(session, user_ids) if user_ids else {}
+    answers: list[DomainError | None] = []
+    for principal, (kind, text) in asks:
+        found = ids[kind, text]
+        if kind == "device":
+            path, status = devices.get(found, (None, None))
+        else:
+            path, status = user_paths.get(found), "active"
+        # Something outside the caller's own subtree is not theirs to learn about: unknown.
+        if path is None or not principal.covers(path):
+            answers.append(unknown(kind, text))
+        elif not path.startswith(pool_path):
+            answers.append(outside(kind, text))
+        elif status != "active":
+            answers.append(retired(text))
+        else:
+            answers.append(None)
+    return answers
