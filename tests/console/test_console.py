@@ -71,11 +71,11 @@ def test_it_admin_allocates_the_last_seat_and_the_next_attempt_says_none_left(pa
         "metric": "device", "quantity": 1, "source": "manual"})
     sign_in(page, username(demo, "school_1", "it_admin"))
     page.goto(f"/console/pools/{entitlement['pool_id']}")
-    page.get_by_label("设备或用户编号").fill("SCHOOL_1-001")
+    page.get_by_label("分配给设备").select_option(label="SCHOOL_1-001 · school_1-pc-001")
     page.get_by_role("button", name="分配席位").click()
     page.wait_for_selector(".alert.ok")
     assert page.locator('[data-figure="available"]').inner_text() == "0"
-    page.get_by_label("设备或用户编号").fill("SCHOOL_1-002")
+    page.get_by_label("分配给设备").select_option(label="SCHOOL_1-002 · school_1-pc-002")
     page.get_by_role("button", name="分配席位").click()
     assert page.locator(".alert.error").inner_text() == "池中已无可分配的席位"
     assert accessible(page) == []

@@ -34,6 +34,9 @@ async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
         allocations, next_cursor = await api.page(f"{API}/allocations", pool_id=str(pool_id), status="active",
                                                   cursor=cursor)
         orgs = await api.all("/api/v1/identity/orgs") if session.may("it_admin") else []
+        # A seat goes only to a registered, live device: the form offers the org's, by asset tag.
+        assignable = (await api.page(f"{API}/devices", org_id=found["org_id"], status="active", limit=200))[0] \
+            if session.may("it_admin") else []
         # Device seats read as asset tags, from the pool org's devices: a few pages of 200 at most (the
         # devices API has no look-up by ids); a seat beyond them reads "device".
         devices = {}
@@ -64,7 +67,8 @@ async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
 
     holders = {a["id"]: holder(a) for a in allocations}
     return render(request, "pool.html", session, pool=found, allocations=allocations, next_cursor=next_cursor,
-                  orgs=orgs, names=names, holders=holders)
+                  orgs=orgs, names=names, holders=holders,
+                  assignable=sorted(assignable, key=lambda d: d["asset_tag"]))
 
 
 def _is_id(text: str) -> bool:
@@ -80,7 +84,7 @@ async def allocate(request: Request, pool_id: uuid.UUID):
     session, form = await poster(request)
     return await act(request, session, form, f"/console/pools/{pool_id}", "POST",
                      f"{API}/pools/{pool_id}/allocations",
-                     {"assignee_type": form.get("assignee_type", "device"), "assignee_id": form.get("assignee_id", "")})
+                     {"assignee_type": "device", "assignee_id": form.get("assignee_id", "")})
 
 
 @router.post("/allocations/{allocation_id}/reclaim")
