@@ -1,7 +1,9 @@
 """Typed payloads of every event subject in SPEC.md: the contract between the services.
 
 Producers build these models; consumers parse with them. A field added later must be optional,
-so that a newer producer does not break an older consumer (and the other way round).
+so that a newer producer does not break an older consumer (and the other way round). A field that
+must be there is a new version of the contract (`….v2`, a subclass here): producers publish the
+newest, consumers read every version still in flight with `read(event, ...)`.
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ class DemandSubmitted(Payload):
     budget_line_id: uuid.UUID
 
 
+class DemandSubmittedV2(DemandSubmitted):
+    """v2: the campaign's fiscal year travels with the demand, so that the budget can refuse a line of
+    another year (SPEC Budget); v1 events, still in flight during an upgrade, carry none."""
+
+    fiscal_year: int
+
+
 class DemandReleased(Payload):
     demand_id: uuid.UUID
     campaign_id: uuid.UUID
@@ -120,6 +129,12 @@ class OrderPlaced(Payload):
     # The demand this org declared for the same item, if any: its pre-encumbrance becomes
     # the order's reservation instead of being held twice.
     demand_id: uuid.UUID | None = None
+
+
+class OrderPlacedV2(OrderPlaced):
+    """v2: the campaign's fiscal year travels with the order (see DemandSubmittedV2)."""
+
+    fiscal_year: int
 
 
 class OrderCancelled(Payload):
@@ -192,6 +207,7 @@ class PoolLow(Payload):
     threshold: int
 
 
+# The newest version of each subject's contract, which producers publish.
 SUBJECTS: dict[str, type[Payload]] = {
     "identity.org.created": OrgChanged,
     "identity.org.updated": OrgChanged,
@@ -203,10 +219,10 @@ SUBJECTS: dict[str, type[Payload]] = {
     "budget.reservation.rejected": ReservationAnswered,
     "budget.reservation.released": ReservationAnswered,
     "budget.funds.spent": FundsSpent,
-    "procurement.demand.submitted": DemandSubmitted,
+    "procurement.demand.submitted": DemandSubmittedV2,
     "procurement.demand.released": DemandReleased,
     "procurement.agreement.awarded": AgreementAwarded,
-    "procurement.order.placed": OrderPlaced,
+    "procurement.order.placed": OrderPlacedV2,
     "procurement.order.cancelled": OrderCancelled,
     "procurement.order.delivered": OrderDelivered,
     "licenses.entitlement.added": EntitlementAdded,
@@ -215,6 +231,30 @@ SUBJECTS: dict[str, type[Payload]] = {
     "licenses.seat.reclaimed": SeatReclaimed,
     "licenses.pool.low": PoolLow,
 }
+
+# Every version a consumer may still meet, by event type.
+VERSIONS: dict[str, type[Payload]] = {
+    **{f"{subject}.v1": model for subject, model in SUBJECTS.items()},
+    "procurement.demand.submitted.v1": DemandSubmitted,
+    "procurement.demand.submitted.v2": DemandSubmittedV2,
+    "procurement.order.placed.v1": OrderPlaced,
+    "procurement.order.placed.v2": OrderPlacedV2,
+}
+
+
+def version_of(payload: type[Payload]) -> int:
+    """The contract version a payload class is (what `new_event` puts in the type); 1 if unlisted."""
+    return next((int(t.rsplit(".v", 1)[1]) for t, model in VERSIONS.items() if model is payload), 1)
+
+
+def read(event, *models: type[Payload]):
+    """The event's payload as the model of its type's version; one of `models` (the versions this
+    consumer understands), else a ValueError (the consumer parks it rather than misread it)."""
+    model = VERSIONS.get(event.type)
+    if model not in models:
+        raise ValueError(f"{event.type} is not a contract version this consumer reads")
+    return event.payload(model)
+
 
 # One stream per owning process; the first token of a subject names its owner.
 STREAMS: dict[str, str] = {

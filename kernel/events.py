@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from kernel import tracing
+from kernel.contracts import version_of
 from kernel.ids import new_id, utcnow
 
 current_traceparent: ContextVar[str | None] = ContextVar("current_traceparent", default=None)
@@ -46,8 +47,10 @@ class Event(BaseModel):
 
 
 def new_event(subject: str, data: BaseModel, *, source: str, about: uuid.UUID | str | None = None,
-              cause: Event | None = None, version: int = 1) -> Event:
-    """Builds an event; a `cause` passes its correlation id on and becomes the causation id."""
+              cause: Event | None = None, version: int | None = None) -> Event:
+    """Builds an event; a `cause` passes its correlation id on and becomes the causation id. The
+    version in `type` is the payload's contract version unless given."""
+    version = version or version_of(type(data))
     correlation = (cause.correlationid or str(cause.id)) if cause else current_request_id.get()
     return Event(
         source=source,

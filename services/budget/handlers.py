@@ -10,14 +10,17 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel import contracts
 from kernel.consumers import Subscription
 from kernel.contracts import (
     DemandReleased,
     DemandSubmitted,
+    DemandSubmittedV2,
     FundsSpent,
     OrderCancelled,
     OrderDelivered,
     OrderPlaced,
+    OrderPlacedV2,
     PreencumbranceAnswered,
     ReservationAnswered,
 )
@@ -36,14 +39,19 @@ async def locked_line(session: AsyncSession, line_id: uuid.UUID) -> BudgetLine |
                                   .execution_options(populate_existing=True))).scalar_one_or_none()
 
 
-def refusal(line: BudgetLine | None, org_id: uuid.UUID, category: str | None) -> str | None:
-    """Why this line cannot take new commitments for this org and category (None if it can)."""
+def refusal(line: BudgetLine | None, org_id: uuid.UUID, category: str | None,
+            fiscal_year: int | None) -> str | None:
+    """Why this line cannot take new commitments for this org, category and fiscal year (None if it
+    can). SPEC Budget: only an approved line of the campaign's year and the product's category;
+    v1 events carry no year, and are held to the rest."""
     if line is None:
         return "unknown_line"
     if line.org_id != org_id:
         return "wrong_org"
     if category is not None and line.category != category:
         return "category_mismatch"
+    if fiscal_year is not None and line.fiscal_year != fiscal_year:
+        return "fiscal_year_mismatch"
     if line.status == "closed":
         return "line_closed"
     if line.status != "approved":
@@ -56,11 +64,11 @@ def actor_for(event: Event) -> str:
 
 
 async def on_demand_submitted(session: AsyncSession, event: Event) -> None:
-    demand = event.payload(DemandSubmitted)
+    demand = contracts.read(event, DemandSubmitted, DemandSubmittedV2)
     line = await locked_line(session, demand.budget_line_id)
     if line is not None and await ledger.has_entry(session, line.id, "preencumber", demand.demand_id):
         return
-    reason = refusal(line, demand.org_id, demand.category)
+    reason = refusal(line, demand.org_id, demand.category, getattr(demand, "fiscal_year", None))
     if reason is None:
         entry = {"kind": "preencumber", "amount_fen": demand.amount_fen, "ref_id": demand.demand_id,
                  "demand_id": demand.demand_id}
@@ -86,12 +94,12 @@ async def on_demand_released(session: AsyncSession, event: Event) -> None:
 
 
 async def on_order_placed(session: AsyncSession, event: Event) -> None:
-    order = event.payload(OrderPlaced)
+    order = contracts.read(event, OrderPlaced, OrderPlacedV2)
     line = await locked_line(session, order.budget_line_id)
     if line is not None and (await ledger.has_entry(session, line.id, "reserve", order.order_id)
                              or await ledger.has_entry(session, line.id, "release", order.order_id)):
         return  # reserved already, or cancelled before this event arrived
-    reason = refusal(line, order.org_id, order.category)
+    reason = refusal(line, order.org_id, order.category, getattr(order, "fiscal_year", None))
     if reason is None:
         # The demand this org declared for the item already holds money at the cap price; the
         # order takes it over (up to its own amount) instead of holding the same money twice.

@@ -6,7 +6,14 @@ import uuid
 
 import pytest
 
-from kernel.contracts import DemandSubmitted, OrderCancelled, OrderDelivered, OrderPlaced
+from kernel.contracts import (
+    DemandSubmitted,
+    DemandSubmittedV2,
+    OrderCancelled,
+    OrderDelivered,
+    OrderPlaced,
+    OrderPlacedV2,
+)
 from kernel.events import new_event
 from services.budget.ledger.service import ledger_totals
 
@@ -54,19 +61,24 @@ async def assert_ledger_matches(svc, line_id) -> dict:
     return figures
 
 
-def demand(line: dict, *, amount_fen=100_000, org_id=None, category="office", demand_id=None):
-    data = DemandSubmitted(demand_id=demand_id or uuid.uuid4(), campaign_id=uuid.uuid4(),
-                           org_id=org_id or line["org_id"], item_id=uuid.uuid4(), product_id=uuid.uuid4(),
-                           category=category, quantity=2, cap_unit_price_fen=amount_fen // 2, amount_fen=amount_fen,
-                           budget_line_id=line["id"])
+def demand(line: dict, *, amount_fen=100_000, org_id=None, category="office", demand_id=None, fiscal_year=2026,
+           version=2):
+    """procurement.demand.submitted as procurement publishes it (v2), or as v1 (no fiscal year)."""
+    fields = dict(demand_id=demand_id or uuid.uuid4(), campaign_id=uuid.uuid4(), org_id=org_id or line["org_id"],
+                  item_id=uuid.uuid4(), product_id=uuid.uuid4(), category=category, quantity=2,
+                  cap_unit_price_fen=amount_fen // 2, amount_fen=amount_fen, budget_line_id=line["id"])
+    data = DemandSubmittedV2(fiscal_year=fiscal_year, **fields) if version == 2 else DemandSubmitted(**fields)
     return new_event("procurement.demand.submitted", data, source="zhengban/procurement", about=data.demand_id)
 
 
-def placed(line: dict, *, amount_fen=100_000, order_id=None, demand_id=None, org_id=None, category="office"):
-    data = OrderPlaced(order_id=order_id or uuid.uuid4(), agreement_id=uuid.uuid4(), campaign_id=uuid.uuid4(),
-                       item_id=uuid.uuid4(), product_id=uuid.uuid4(), category=category,
-                       org_id=org_id or line["org_id"], budget_line_id=line["id"], quantity=2,
-                       unit_price_fen=amount_fen // 2, amount_fen=amount_fen, demand_id=demand_id)
+def placed(line: dict, *, amount_fen=100_000, order_id=None, demand_id=None, org_id=None, category="office",
+           fiscal_year=2026, version=2):
+    """procurement.order.placed as procurement publishes it (v2), or as v1 (no fiscal year)."""
+    fields = dict(order_id=order_id or uuid.uuid4(), agreement_id=uuid.uuid4(), campaign_id=uuid.uuid4(),
+                  item_id=uuid.uuid4(), product_id=uuid.uuid4(), category=category, org_id=org_id or line["org_id"],
+                  budget_line_id=line["id"], quantity=2, unit_price_fen=amount_fen // 2, amount_fen=amount_fen,
+                  demand_id=demand_id)
+    data = OrderPlacedV2(fiscal_year=fiscal_year, **fields) if version == 2 else OrderPlaced(**fields)
     return new_event("procurement.order.placed", data, source="zhengban/procurement", about=data.order_id)
 
 

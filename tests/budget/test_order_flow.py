@@ -66,6 +66,55 @@ async def test_every_refusal_has_its_reason(budget, tree, nats):
     assert rejected["data"]["reason"] == "insufficient_funds"
 
 
+async def test_money_of_the_right_year_and_kind_only(budget, tree, nats):
+    """SPEC Budget: a demand or an order draws only on an approved line of the campaign's fiscal year
+    and of the product's category; any other line is refused with a reason and nothing is held."""
+    last_year = await approved_line(budget, tree, quantity=10, unit_price_fen=50_000, fiscal_year=2025)
+    office = await approved_line(budget, tree, quantity=10, unit_price_fen=50_000)
+    refused = [demand(last_year, fiscal_year=2026), demand(office, category="antivirus"),
+               demand(office, fiscal_year=2027)]
+    await publish(nats.url, *refused)
+    answers = await published(nats.url, "budget.preencumbrance.rejected", count=3)
+    reasons = {a["data"]["demand_id"]: a["data"]["reason"] for a in answers}
+    assert [reasons[e.data["demand_id"]] for e in refused] == [
+        "fiscal_year_mismatch", "category_mismatch", "fiscal_year_mismatch"]
+    orders = [placed(last_year, fiscal_year=2026), placed(office, category="os")]
+    await publish(nats.url, *orders)
+    answers = await published(nats.url, "budget.reservation.rejected", count=2)
+    reasons = {a["data"]["order_id"]: a["data"]["reason"] for a in answers}
+    assert [reasons[e.data["order_id"]] for e in orders] == ["fiscal_year_mismatch", "category_mismatch"]
+    for line in (last_year, office):
+        figures = await assert_ledger_matches(budget, line["id"])
+        assert figures["pre_encumbered_fen"] == figures["reserved_fen"] == 0
+        entries = (await budget.client.get(f"{PREFIX}/lines/{line['id']}/entries",
+                                           headers=tree.actor("root", "auditor").headers)).json()
+        assert [e["kind"] for e in entries["items"]] == ["approve"]
+    # The same demand on the right line draws on it.
+    fitting = demand(last_year, fiscal_year=2025)
+    await publish(nats.url, fitting)
+    accepted = (await published(nats.url, "budget.preencumbrance.accepted", count=1))[0]
+    assert accepted["data"]["demand_id"] == fitting.data["demand_id"]
+
+
+async def test_version_1_events_still_in_flight_are_read(budget, tree, nats):
+    """Events published before the upgrade carry no fiscal year: the rest of the rules still hold."""
+    line = await approved_line(budget, tree, quantity=10, unit_price_fen=50_000)
+    old = [demand(line, amount_fen=100_000, version=1), demand(line, category="os", version=1)]
+    assert [e.type for e in old] == ["procurement.demand.submitted.v1"] * 2
+    await publish(nats.url, *old)
+    accepted = (await published(nats.url, "budget.preencumbrance.accepted", count=1))[0]
+    rejected = (await published(nats.url, "budget.preencumbrance.rejected", count=1))[0]
+    assert accepted["data"]["demand_id"] == old[0].data["demand_id"]
+    assert (rejected["data"]["demand_id"], rejected["data"]["reason"]) == (old[1].data["demand_id"],
+                                                                          "category_mismatch")
+    order = placed(line, amount_fen=50_000, version=1)
+    await publish(nats.url, order)
+    reserved = (await published(nats.url, "budget.reservation.accepted", count=1))[0]
+    assert reserved["data"]["order_id"] == order.data["order_id"]
+    figures = await assert_ledger_matches(budget, line["id"])
+    assert (figures["pre_encumbered_fen"], figures["reserved_fen"]) == (100_000, 50_000)
+
+
 async def test_order_reserves_from_its_demand_then_is_spent_or_released(budget, tree, nats):
     line = await approved_line(budget, tree, quantity=10, unit_price_fen=50_000)
     declared = demand(line, amount_fen=120_000)

@@ -18,11 +18,12 @@ async def both(start_service, tree, nats):
     return budget, Scenario(procurement, tree, nats.url)
 
 
-async def office_line(budget, tree, unit: str, quantity: int) -> dict:
+async def office_line(budget, tree, unit: str, quantity: int, *, fiscal_year: int = 2026,
+                      category: str = "office") -> dict:
     editor = tree.actor(unit, "budget_editor")
     line = (await budget.client.post("/api/v1/budget/lines", headers=editor.headers, json={
-        "org_id": str(tree[unit].id), "fiscal_year": 2026, "category": "office", "title": "WPS 正版化",
-        "quantity": quantity, "unit_price_fen": 60_000})).json()
+        "org_id": str(tree[unit].id), "fiscal_year": fiscal_year, "category": category, "title": "WPS 正版化",
+        "quantity": quantity, "unit_price_fen": 6_000 if category == "antivirus" else 60_000})).json()
     await budget.client.post(f"/api/v1/budget/lines/{line['id']}/submit", headers=editor.headers)
     approved = await budget.client.post(f"/api/v1/budget/lines/{line['id']}/approve",
                                         headers=tree.actor("sasac", "finance").headers,
@@ -111,3 +112,27 @@ async def test_the_whole_order_flow_with_the_budget_service(both, tree):
     assert (line_2_now["reserved_fen"], line_2_now["available_fen"]) == (50 * 52_000, 0)
     await assert_ledger_matches(budget, line_2["id"])
     assert {d["id"] for d in demands}
+
+
+async def test_a_demand_on_a_line_of_another_year_or_kind_ends_rejected_and_holds_nothing(both, tree):
+    """SPEC Budget: the 2026 campaign's office item draws only on a 2026 office line."""
+    budget, sc = both
+    last_year = await office_line(budget, tree, "enterprise_1", 100, fiscal_year=2025)
+    antivirus = await office_line(budget, tree, "enterprise_2", 100, category="antivirus")
+    sc.lines = {"enterprise_1": last_year["id"], "enterprise_2": antivirus["id"]}
+    await sc.create()
+    await sc.call("POST", f"{sc.path}/open-demand", sc.lead)
+    demands = [await sc.declare("enterprise_1", 0, 10, answer=None),
+               await sc.declare("enterprise_2", 0, 10, answer=None)]
+
+    async def answered():
+        got = [await sc.call("GET", f"{sc.path}/demands/{d['id']}", sc.lead) for d in demands]
+        return got if all(d["status"] != "pending_budget" for d in got) else None
+
+    got = await eventually(answered)
+    assert [(d["status"], d["reason"]) for d in got] == [("rejected", "fiscal_year_mismatch"),
+                                                         ("rejected", "category_mismatch")]
+    for line in (last_year, antivirus):
+        now = await figures(budget, tree, line["id"])
+        assert (now["pre_encumbered_fen"], now["available_fen"]) == (0, line["approved_fen"])
+        await assert_ledger_matches(budget, line["id"])

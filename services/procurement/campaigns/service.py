@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
-from kernel.contracts import AgreementAwarded, DemandReleased, DemandSubmitted
+from kernel.contracts import AgreementAwarded, DemandReleased, DemandSubmittedV2
 from kernel.contracts import AgreementItem as AgreementItemPayload
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
@@ -183,11 +183,12 @@ async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: P
     await transition(session, principal, seen.campaign, "declare_demand",
                      {"demand_id": str(demand.id), "org_id": str(org.id), "item_id": str(item.id),
                       "quantity": data.quantity}, audience=visibility.demand_audience(org.id),
-                     events=[new_event("procurement.demand.submitted", DemandSubmitted(
+                     events=[new_event("procurement.demand.submitted", DemandSubmittedV2(
                          demand_id=demand.id, campaign_id=campaign_id, org_id=org.id, item_id=item.id,
-                         product_id=product.id, category=product.category, quantity=data.quantity,
-                         cap_unit_price_fen=item.cap_unit_price_fen, amount_fen=demand.amount_fen,
-                         budget_line_id=data.budget_line_id), source=SOURCE, about=demand.id)])
+                         product_id=product.id, category=product.category, fiscal_year=seen.campaign.fiscal_year,
+                         quantity=data.quantity, cap_unit_price_fen=item.cap_unit_price_fen,
+                         amount_fen=demand.amount_fen, budget_line_id=data.budget_line_id),
+                         source=SOURCE, about=demand.id)])
     session.add(demand)
     try:
         await session.flush()

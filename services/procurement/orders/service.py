@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
-from kernel.contracts import OrderCancelled, OrderDelivered, OrderPlaced
+from kernel.contracts import OrderCancelled, OrderDelivered, OrderPlacedV2
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
@@ -18,7 +18,7 @@ from kernel.orgs import OrgDirectory, in_subtree
 from kernel.outbox import add_event
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.agreements.service import visible_agreement
-from services.procurement.campaigns.models import Demand, Participant
+from services.procurement.campaigns.models import Campaign, Demand, Participant
 from services.procurement.campaigns.working_days import add_months
 from services.procurement.orders import schemas
 from services.procurement.orders.models import ORDER, Order
@@ -47,6 +47,8 @@ async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     if item is None:
         raise InvalidInput(f"item {data.item_id} is not in this agreement", slug="unknown-item")
     product = await session.get(Product, item.product_id)
+    fiscal_year = (await session.execute(sa.select(Campaign.fiscal_year)
+                                         .where(Campaign.id == agreement.campaign_id))).scalar_one()
     # The unit's accepted demand for this item on the same budget line: the budget turns its
     # pre-encumbrance into this order's reservation.
     demand_id = (await session.execute(sa.select(Demand.id).where(
@@ -65,9 +67,10 @@ async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     session.add(order)
     await session.flush()
     await history.record(session, "order", order.id, "placed", principal, data.model_dump(mode="json"))
-    await add_event(session, new_event("procurement.order.placed", OrderPlaced(
+    await add_event(session, new_event("procurement.order.placed", OrderPlacedV2(
         order_id=order.id, agreement_id=agreement.id, campaign_id=agreement.campaign_id, item_id=item.item_id,
-        product_id=item.product_id, category=product.category, org_id=org.id, budget_line_id=data.budget_line_id,
+        product_id=item.product_id, category=product.category, fiscal_year=fiscal_year, org_id=org.id,
+        budget_line_id=data.budget_line_id,
         quantity=data.quantity, unit_price_fen=item.unit_price_fen, amount_fen=order.amount_fen,
         demand_id=demand_id), source=SOURCE, about=order.id))
     await session.commit()
