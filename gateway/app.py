@@ -32,6 +32,7 @@ from kernel.errors import install_problem_handlers
 from kernel.idempotency import IdempotencyMiddleware
 from kernel.observability import BacklogGauges, configure_logging, health_router, install_observability
 from kernel.outbox import OutboxRelay
+from kernel.retention import prune_forever
 from kernel.service_app import principal_subject
 
 NAME = "gateway"
@@ -77,6 +78,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             broker.start()
             tasks.append(asyncio.create_task(relay.run(), name="gateway-outbox-relay"))
             tasks.append(asyncio.create_task(reload_keys(), name="gateway-reload-keys"))
+            tasks.append(asyncio.create_task(prune_forever(app), name="gateway-prune"))
         try:
             yield
         finally:
@@ -149,7 +151,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_console(app)
     # Identity POSTs get idempotency here; proxied ones get it in the service that owns them.
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,
-                       path_prefixes=("/api/v1/identity/",))
+                       path_prefixes=("/api/v1/identity/",),
+                       crash_after_commit_for_key=settings.crash_after_commit_for_key)
     app.add_middleware(AccessMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

@@ -112,6 +112,22 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+# Set in a session's `info` by kernel.idempotency while a request's answer is to commit with its
+# work: the use-case's commit then only flushes, and the middleware commits once the answer is known.
+HELD_COMMIT = "zhengban.held_commit"
+
+
+class RequestSession(AsyncSession):
+    """An AsyncSession whose commit the idempotency middleware may hold (see HELD_COMMIT)."""
+
+    async def commit(self) -> None:
+        held = self.info.get(HELD_COMMIT)
+        if held is None:
+            return await super().commit()
+        await self.flush()
+        held.committed = True
+
+
 class Database:
     """An engine and its session factory. Sessions committing outbox rows wake the relay."""
 
@@ -124,7 +140,7 @@ class Database:
 
         self.session_class = _Session
         self.sessionmaker = async_sessionmaker(
-            self.engine, expire_on_commit=False, sync_session_class=_Session
+            self.engine, class_=RequestSession, expire_on_commit=False, sync_session_class=_Session
         )
 
     @property

@@ -10,11 +10,17 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.bounds import check_texts
+from kernel.idempotency import current_claim
 from kernel.orgs import OrgDirectory
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session per request; use-cases commit it themselves, before the response is built."""
+    """A session per request; use-cases commit it themselves, before the response is built. Under an
+    Idempotency-Key the middleware owns it: it commits the work with the answer, then closes it."""
+    claim = current_claim.get()
+    if claim is not None:
+        yield claim.open_session()
+        return
     async with request.app.state.db.session() as session:
         yield session
 

@@ -22,6 +22,7 @@ from kernel.observability import BacklogGauges, configure_logging, health_router
 from kernel.orgs import OrgDirectory
 from kernel.outbox import OutboxRelay
 from kernel.pagination import Cursor, Limit
+from kernel.retention import prune_forever
 from kernel.settings import ProcessSettings
 
 
@@ -117,7 +118,8 @@ def create_service_app(
             broker.start()
             tasks.append(asyncio.create_task(relay.run(), name=f"{name}-outbox-relay"))
             consumers.start()
-            tasks += [asyncio.create_task(fn(app), name=f"{name}-{fn.__name__}") for fn in background_tasks]
+            tasks += [asyncio.create_task(fn(app), name=f"{name}-{fn.__name__}")
+                      for fn in (*background_tasks, prune_forever)]
         try:
             yield
         finally:
@@ -152,7 +154,8 @@ def create_service_app(
         app.include_router(router)
     app.include_router(orgs_router(f"/api/v1/{name}"))
     app.include_router(dead_letter_router(f"/api/v1/{name}"))
-    app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject)
+    app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,
+                       crash_after_commit_for_key=settings.crash_after_commit_for_key)
     install_observability(app)
     tracing.instrument_app(app, db.engine)
     return app

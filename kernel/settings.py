@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only ever accepted in development: a fresh clone must run without any configuration, and a
@@ -41,6 +41,14 @@ class ProcessSettings(BaseSettings):
     max_delivery_attempts: int = 5
     # Start the outbox relay and the event consumers (off in some unit tests).
     run_background: bool = True
+    # An Idempotency-Key answers retries this long (SPEC: at least 24 hours), then it is pruned.
+    idempotency_key_retention_hours: int = Field(default=48, ge=24, le=24 * 366)
+    # Inbox rows (events applied) are pruned after this long: far past any redelivery.
+    inbox_retention_days: int = Field(default=30, ge=1, le=3660)
+    retention_prune_interval_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # Fault injection for the tests only: the process kills itself right after committing the work
+    # of the request with this Idempotency-Key, before answering it. Empty: never.
+    crash_after_commit_for_key: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self):
