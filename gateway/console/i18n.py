@@ -72,6 +72,7 @@ WORDS = {
     "control": ("控制数", "Control figure"), "edit_line": ("修改预算项目", "Edit the line"), "save": ("保存", "Save"),
     "resubmit": ("重新提交", "Resubmit"), "decide": ("审批", "Decide"),
     "control_amount": ("控制数（元）", "Control figure (元)"), "issue_control": ("下达控制数", "Issue control figure"),
+    "control_note": ("控制数说明", "Note on the control figure"),
     "winner": ("成交供应商", "Winner"),
     "sealed_note": ("报价在截止前密封，其他供应商看不到。",
                     "Offers stay sealed until offers close; no other supplier sees them."),

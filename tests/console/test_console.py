@@ -52,6 +52,26 @@ def test_finance_signs_in_approves_a_line_and_sees_its_ledger_change(page, demo)
     shoot(page, "summary")
 
 
+def test_finance_issues_a_control_figure_and_the_editor_resubmits_within_it(page, demo):
+    line = submitted_line(demo)
+    sign_in(page, username(demo, "finance", "finance"))
+    page.goto(f"/console/budget/lines/{line['id']}")
+    page.get_by_label("控制数（元）").fill("5000.00")
+    page.get_by_label("控制数说明").fill("一下：压减至五千元")
+    page.get_by_role("button", name="下达控制数").click()
+    page.wait_for_selector(".alert.ok")
+    assert accessible(page) == []
+    after = demo.unit("school_1").get(f"/api/v1/budget/lines/{line['id']}")
+    assert (after["status"], after["control_fen"]) == ("draft", 500_000)
+    assert "下达控制数" in page.locator("body").inner_text()  # the history names it in Chinese
+    # 二上: above the control figure the resubmission is refused; within it, it goes to finance again.
+    unit = demo.unit("school_1")
+    refused = unit.post(f"/api/v1/budget/lines/{line['id']}/submit", expect=(422,))
+    assert refused["type"].endswith("above-control-figure")
+    unit.request("PATCH", f"/api/v1/budget/lines/{line['id']}", json={"quantity": 9})
+    assert unit.post(f"/api/v1/budget/lines/{line['id']}/submit")["status"] == "submitted"
+
+
 def test_the_approver_cannot_be_the_submitter_says_so_in_words(page, demo, stack):
     both = demo.user("school_2", "budget_editor", "finance", label="both")
     line = both.post("/api/v1/budget/lines", {"org_id": demo.org_id("school_2"), "fiscal_year": 2027,
