@@ -98,12 +98,24 @@ WORDS = {
     "money_decimals": ("金额最多保留两位小数（分）", "An amount has at most two decimals (fen)"),
     "bad_number": ("请填写整数", "Please enter a whole number"),
     "reason_needed": ("请填写理由", "Please give a reason"),
+    "transfers": ("预算调剂", "Budget transfers"),
+    "transfers_blurb": ("同一单位同一年度已批准预算项目之间的资金调剂：申请与审批",
+                        "Money moved between approved lines of one org and year: request and decide"),
+    "request_transfer": ("申请调剂", "Request a transfer"), "from_line": ("调出项目", "From line"),
+    "to_line": ("调入项目", "To line"), "requested_by": ("申请人", "Requested by"),
+    "decided_by": ("审批人", "Decided by"),
+    "transfer_needs_lines": ("本单位至少有两个已批准的预算项目时才能申请调剂",
+                             "A transfer needs two approved lines of your org"),
 }
 
 # Problem types of the API as plain sentences next to the form.
 PROBLEMS = {
     "no-seats-available": ("池中已无可分配的席位", "No seats available in this pool"),
     "approver-is-submitter": ("审批人不能是提交人", "The approver cannot be the submitter"),
+    "approver-is-requester": ("审批人不能是申请人", "The approver cannot be the requester"),
+    "transfer-same-line": ("调出和调入不能是同一个预算项目", "A transfer needs two different lines"),
+    "transfer-across-orgs-or-years": ("调剂只能在同一单位、同一年度的预算项目之间进行",
+                                      "A transfer stays within one org and fiscal year"),
     "insufficient-funds": ("预算可用余额不足", "The budget line does not have enough funds"),
     "price-above-cap": ("单价超过限价", "The unit price is above the cap"),
     "price-above-special-cap": ("单价超过特殊需求限价", "The unit price is above even the special-need cap"),

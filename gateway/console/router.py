@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from gateway.console.api import ApiProblem
 from gateway.console.page import COOKIE, Refused, render, signed_in
-from gateway.console.pages import budget, compliance, home, licenses, procurement, signin
+from gateway.console.pages import budget, compliance, home, licenses, procurement, signin, transfers
 from gateway.console.sessions import ConsoleSessionsMiddleware
 
-PAGES = (signin, home, budget, procurement, licenses, compliance)
+PAGES = (signin, home, budget, transfers, procurement, licenses, compliance)
 
 
 def install(app) -> None:
