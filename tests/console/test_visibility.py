@@ -130,7 +130,7 @@ def test_the_campaign_pages_show_each_reader_only_what_spec_lets_it_see(browser,
     text, html = read[page]
     assert names["kingsoft"] in text and shown(PRICES["kingsoft", 2]) in text  # the winner, the unified price
     assert shown(PRICES["yozo", 1]) in text and shown(PRICES["yozo", 2]) in text  # its own offers
-    assert shown(PRICES["kingsoft", 1]) not in text and scores(text) == []
+    assert shown(PRICES["kingsoft", 1]) not in text and scores(text) == [] and 'id="evaluations"' not in html
     assert after["expert"] not in text and username(demo, "kingsoft", "supplier") not in text
     assert not any(has_number(text, q) for q in DEMANDS.values())
     for path in ("/console/orders", "/console/agreements"):
@@ -150,11 +150,13 @@ def test_the_campaign_pages_show_each_reader_only_what_spec_lets_it_see(browser,
     text, html = read["/console/orders"]
     assert orders["health"] in html and orders["school_1"] not in html
 
-    # A panel member: the offers and the panel; no unit's demand and no order.
+    # A panel member: the offers, the panel and its scores; no unit's demand and no order.
     read = reading(browser, stack, after["expert"], [page, "/console/orders"])
     text, html = read[page]
     assert all(shown(price) in text for price in PRICES.values())
     assert after["expert"] in text  # the panel, named to its members
+    evaluations = read[page][1]
+    assert 'id="evaluations"' in evaluations and scores(text) == list(SCORES.values())
     assert has_number(text, sum(DEMANDS.values()))
     assert not any(has_number(text, q) for q in DEMANDS.values())
     text, html = read["/console/orders"]

@@ -61,6 +61,7 @@ async def campaign(request: Request, campaign_id: uuid.UUID):
         history = await visible(api, f"{path}/history")
         demands = await visible(api, f"{path}/demands")
         complaints = await visible(api, f"{path}/complaints")
+        evaluations = await visible(api, f"{path}/evaluations")  # the lead's subtree and the panel only
         lead_reader = await in_subtree(api, found["lead_org_id"])
         lead = lead_reader and session.may("procurement")
         participant = me.get("org_id") in found["participant_org_ids"] and session.may("procurement", "budget_editor")
@@ -73,10 +74,11 @@ async def campaign(request: Request, campaign_id: uuid.UUID):
                             found["participant_org_ids"], found["supplier_org_ids"], found["panel_member_user_ids"],
                             [o["supplier_org_id"] for o in offers], [d["org_id"] for d in demands],
                             [c["supplier_org_id"] for c in complaints], [h["actor"] for h in history],
+                            [e["member_user_id"] for e in evaluations], [e["supplier_org_id"] for e in evaluations],
                             known={o["id"]: o["name"] for o in suppliers})
     invited = me.get("org_id") in found["supplier_org_ids"] and "supplier" in session.roles
     return render(request, "campaign.html", session, campaign=found, offers=offers, history=history, demands=demands,
-                  complaints=complaints, names=names, lead=lead, lead_reader=lead_reader,
+                  complaints=complaints, evaluations=evaluations, names=names, lead=lead, lead_reader=lead_reader,
                   participant=participant, budget_lines=budget_lines, suppliers=suppliers,
                   items={i["id"]: i for i in found["items"]},
                   can_offer=invited and found["round_open"], invited=invited,
