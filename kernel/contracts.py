@@ -68,6 +68,30 @@ class FundsSpent(Payload):
     amount_fen: int
 
 
+class LineClosed(Payload):
+    """A line closed at year end, with what the close released of what it still held."""
+    line_id: uuid.UUID
+    org_id: uuid.UUID
+    fiscal_year: int
+    category: str
+    released_pre_encumbered_fen: int
+    released_reserved_fen: int
+    demand_ids: list[uuid.UUID] = []  # the demands whose pre-encumbrance was released
+    order_ids: list[uuid.UUID] = []  # the orders whose reservation was released
+
+
+class TransferChanged(Payload):
+    """A budget transfer (调剂) requested, approved (the money moved) or rejected."""
+    transfer_id: uuid.UUID
+    org_id: uuid.UUID
+    fiscal_year: int
+    from_line_id: uuid.UUID
+    to_line_id: uuid.UUID
+    amount_fen: int
+    status: str
+    reason: str | None = None  # the request's reason, or the rejection's
+
+
 # procurement
 class DemandSubmitted(Payload):
     demand_id: uuid.UUID
@@ -219,6 +243,11 @@ SUBJECTS: dict[str, type[Payload]] = {
     "budget.reservation.rejected": ReservationAnswered,
     "budget.reservation.released": ReservationAnswered,
     "budget.funds.spent": FundsSpent,
+    # Beyond SPEC's table (docs/budget.md): the year-end close and budget transfers.
+    "budget.line.closed": LineClosed,
+    "budget.transfer.requested": TransferChanged,
+    "budget.transfer.approved": TransferChanged,
+    "budget.transfer.rejected": TransferChanged,
     "procurement.demand.submitted": DemandSubmittedV2,
     "procurement.demand.released": DemandReleased,
     "procurement.agreement.awarded": AgreementAwarded,

@@ -12,6 +12,7 @@ from services.budget.lines.router import router as lines_router
 from services.budget.policies.router import router as policies_router
 from services.budget.settings import BudgetSettings
 from services.budget.transfers.router import router as transfers_router
+from services.budget.years.router import router as years_router
 
 NAME = "budget"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,6 +35,6 @@ def create_app(settings: BudgetSettings | None = None, *, static_jwks: dict | No
     settings = settings or BudgetSettings()
     return create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
-        routers=[lines_router, transfers_router, policies_router], subscriptions=SUBSCRIPTIONS,
+        routers=[lines_router, transfers_router, policies_router, years_router], subscriptions=SUBSCRIPTIONS,
         description="Budget lines, approvals and the funds ledger",
     )

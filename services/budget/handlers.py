@@ -151,7 +151,17 @@ async def on_order_delivered(session: AsyncSession, event: Event) -> None:
     if line is not None and await ledger.has_entry(session, line.id, "spend", order.order_id):
         return
     reserved = await ledger.sum_for(session, line.id, "reserve", ref_id=order.order_id) if line else 0
-    if line is None or not reserved or await ledger.has_entry(session, line.id, "release", order.order_id):
+    released = line is not None and await ledger.has_entry(session, line.id, "release", order.order_id)
+    if line is not None and line.status == "closed" and (not reserved or released):
+        # The year-end close released this order's reservation (or the line closed before it was
+        # ever reserved): nothing funds the delivery any more, and waiting will not change that.
+        # The answer is a refusal with its reason, not a retry that ends parked.
+        answer = ReservationAnswered(order_id=order.order_id, line_id=line.id, org_id=order.org_id,
+                                     amount_fen=order.amount_fen, reason="line_closed")
+        await add_event(session, new_event("budget.reservation.rejected", answer, source=SOURCE,
+                                           about=order.order_id, cause=event))
+        return
+    if line is None or not reserved or released:
         # Delivery follows confirmation, which follows the reservation: if it is not here yet,
         # failing makes the broker bring this event again later (and park it if it never is).
         raise LookupError(f"no live reservation for order {order.order_id} on line {order.budget_line_id}")

@@ -82,7 +82,8 @@ async def test_close_racing_adjustments_never_moves_money_on_a_closed_line(budge
         closes = [answers[0], answers[-1]]
         one_winner(closes)
         adjusted = [a for a in answers[1:-1] if a.status_code == 200]
-        assert all(a.status_code == 409 and a.json()["type"].endswith("/invalid-status")
+        # An adjustment the close beat is told the line is closed, whichever way it lost.
+        assert all(a.status_code == 409 and a.json()["type"].endswith("/line-closed")
                    for a in answers[1:-1] if a.status_code != 200)
         figures = await assert_ledger_matches(budget, line["id"])
         assert figures["adjusted_fen"] == -1_000 * len(adjusted)
@@ -124,3 +125,58 @@ async def test_two_first_policies_for_one_org_both_apply_and_one_remains(budget,
             rows = (await session.execute(sa.select(sa.func.count()).select_from(Policy)
                                           .where(Policy.org_id == org.id))).scalar()
         assert rows == 1
+
+
+async def test_year_end_close_racing_reservations_transfers_and_a_second_close(budget, tree):
+    """Close vs reserve/approve at once: every order is answered once (reserved then released by the
+    close, or refused `line_closed`), a transfer either moved before the close or is refused
+    `line-closed`, exactly one close closes the line, and the ledger explains every figure."""
+    from services.budget.handlers import on_order_placed
+    from tests.budget.conftest import placed
+    from tests.budget.test_year_end import answers
+
+    finance, editor = tree.actor("province", "finance"), tree.actor("dept_a", "budget_editor")
+    for round_ in range(ROUNDS):
+        year = 2030 + round_
+        line = await approved_line(budget, tree, quantity=20, unit_price_fen=50_000, fiscal_year=year)  # 1,000,000
+        other = await approved_line(budget, tree, category="antivirus", quantity=5, unit_price_fen=8_000,
+                                    fiscal_year=year)
+        transfer = (await budget.client.post(f"{PREFIX}/transfers", headers=editor.headers, json={
+            "from_line_id": line["id"], "to_line_id": other["id"], "amount_fen": 7_000, "reason": "调剂"})).json()
+        orders = [placed(line, amount_fen=10_000, fiscal_year=year) for _ in range(RACERS)]
+
+        async def reserve(event):  # as a consumer replica applies it
+            async with budget.db.session() as session:
+                await on_order_placed(session, event)
+                await session.commit()
+
+        def close(year=year):
+            return budget.client.post(f"{PREFIX}/fiscal-years/{year}/close", headers=finance.headers,
+                                      json={"org_id": str(tree["dept_a"].id)})
+
+        results = await asyncio.gather(close(), *(reserve(o) for o in orders),
+                                       budget.client.post(f"{PREFIX}/transfers/{transfer['id']}/approve",
+                                                          headers=finance.headers), close())
+        closes, moved = [results[0], results[-1]], results[-2]
+        assert [c.status_code for c in closes] == [200, 200], [c.text for c in closes]
+        reports = [c.json() for c in closes]
+        assert sorted(r["totals"]["lines_closed"] for r in reports) == [0, 2]
+        assert moved.status_code in (200, 409), moved.text
+        if moved.status_code == 409:
+            assert moved.json()["type"].endswith("/line-closed"), moved.text
+
+        ids = {o.data["order_id"] for o in orders}
+        accepted = {a["data"]["order_id"] for a in await answers(budget, "budget.reservation.accepted")} & ids
+        rejected = {a["data"]["order_id"]: a["data"]["reason"]
+                    for a in await answers(budget, "budget.reservation.rejected") if a["data"]["order_id"] in ids}
+        assert accepted.isdisjoint(rejected) and accepted | set(rejected) == ids
+        assert set(rejected.values()) <= {"line_closed"}
+        # What was reserved before the close, the close released, and said so.
+        released = {o for r in reports for entry in r["lines"] for o in entry["order_ids"]}
+        assert released == accepted
+        assert sum(r["totals"]["released_reserved_fen"] for r in reports) == 10_000 * len(accepted)
+        figures = await assert_ledger_matches(budget, line["id"])
+        assert (figures["reserved_fen"], figures["adjusted_fen"]) == (0, -7_000 if moved.status_code == 200 else 0)
+        await assert_ledger_matches(budget, other["id"])
+        for each in (line, other):
+            assert (await line_now(budget, tree, each["id"]))["status"] == "closed"

@@ -152,3 +152,45 @@ async def test_opposite_transfers_approved_at_once_never_overdraw_or_deadlock(bu
             assert figures["approved_fen"] + figures["adjusted_fen"] >= 0
         total = sum([(await line_now(budget, tree, line["id"]))["available_fen"] for line in (office, antivirus)])
         assert total == 540_000
+
+
+async def test_transfers_announce_each_change_and_keep_a_history(budget, tree):
+    """budget.transfer.requested/approved/rejected go out through the outbox with the change; the
+    history says who requested and who decided."""
+    from tests.budget.test_year_end import answers
+
+    editor, finance = tree.actor("dept_a", "budget_editor"), tree.actor("province", "finance")
+    office, antivirus = await two_lines(budget, tree)
+    approved = (await request(budget, editor, office, antivirus, 10_000)).json()
+    rejected = (await request(budget, editor, antivirus, office, 5_000, reason="退回")).json()
+    assert (await decide(budget, finance, approved["id"], "approve")).status_code == 200
+    assert (await decide(budget, finance, rejected["id"], "reject")).status_code == 200
+    refused = await decide(budget, finance, approved["id"], "reject")  # lost: no event, no history
+    assert refused.status_code == 409
+
+    def fields(event):
+        data = event["data"]
+        return (data["transfer_id"], data["status"], data["amount_fen"], data["reason"])
+
+    assert [fields(e) for e in await answers(budget, "budget.transfer.requested")] == [
+        (approved["id"], "requested", 10_000, "年中调剂"), (rejected["id"], "requested", 5_000, "退回")]
+    [moved] = await answers(budget, "budget.transfer.approved")
+    assert fields(moved) == (approved["id"], "approved", 10_000, "年中调剂")
+    assert (moved["type"], moved["subject"], moved["data"]["from_line_id"], moved["data"]["to_line_id"],
+            moved["data"]["org_id"], moved["data"]["fiscal_year"]) == (
+        "budget.transfer.approved.v1", approved["id"], office["id"], antivirus["id"], office["org_id"], 2026)
+    assert [fields(e) for e in await answers(budget, "budget.transfer.rejected")] == [
+        (rejected["id"], "rejected", 5_000, "不同意")]
+
+    history = await budget.client.get(f"{PREFIX}/transfers/{approved['id']}/history", headers=editor.headers)
+    assert history.status_code == 200, history.text
+    assert [(h["action"], h["actor"]) for h in history.json()["items"]] == [
+        ("requested", f"user:{editor.subject}"), ("approved", f"user:{finance.subject}")]
+    assert history.json()["items"][0]["data"]["amount_fen"] == 10_000
+    rejected_history = (await budget.client.get(f"{PREFIX}/transfers/{rejected['id']}/history",
+                                                headers=tree.actor("root", "auditor").headers)).json()
+    assert [h["action"] for h in rejected_history["items"]] == ["requested", "rejected"]
+    assert rejected_history["items"][1]["data"] == {"reason": "不同意"}
+    for outsider in (tree.actor("dept_b", "budget_editor"), tree.actor("supplier_x", "supplier")):
+        hidden = await budget.client.get(f"{PREFIX}/transfers/{approved['id']}/history", headers=outsider.headers)
+        assert hidden.status_code == 404 and hidden.headers["content-type"].startswith("application/problem+json")

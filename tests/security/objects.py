@@ -99,6 +99,13 @@ def a_policy(world: World) -> Target:
                   hints={"caps": {"office": 60_000}, "special_caps": {}, "decentralized_threshold_fen": 60_000_000})
 
 
+@makes(r"^/api/v1/budget/fiscal-years/\{fiscal_year\}/close$")
+def a_fiscal_year(world: World) -> Target:
+    # The year's object is the org subtree named in the body; a year of its own, so that closing it
+    # closes no line another operation of the matrix needs approved.
+    return Target("dept_a", {"fiscal_year": "2099"}, hints={"org_id": world.org_id("dept_a")})
+
+
 @makes(r"^/api/v1/budget/transfers/\{transfer_id\}")
 def a_budget_transfer(world: World) -> Target:
     source, target = _approved_line(world), _approved_line(world)

@@ -194,14 +194,27 @@ async def close_line(session: AsyncSession, principal: Principal, line_id: uuid.
     return line
 
 
+def closed_refusal(line_id: uuid.UUID) -> Conflict:
+    """A closed line takes no new money and no new commitments (SPEC Budget: closed at year end)."""
+    return Conflict(f"line {line_id} is closed: it takes no adjustments, transfers or new commitments",
+                    slug="line-closed", status_now="closed")
+
+
 async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                       data: schemas.Adjustment) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
     _require(principal, line, FINANCE)
+    if line.status == "closed":
+        raise closed_refusal(line.id)
     LINE.require("adjust", line.status)
     if data.delta_fen == 0:
         raise InvalidInput("an adjustment of 0 changes nothing", slug="empty-adjustment")
-    await LINE.apply(session, "adjust", line.id, actor=principal, data=data.model_dump())
+    try:
+        await LINE.apply(session, "adjust", line.id, actor=principal, data=data.model_dump())
+    except Conflict as lost:  # a close won the race for the line
+        if lost.extensions.get("status_now") == "closed":
+            raise closed_refusal(line.id) from None
+        raise
     ok = await ledger.move(session, line.id, {"adjusted_fen": data.delta_fen},
                            [{"kind": "adjust", "amount_fen": data.delta_fen, "reason": data.reason}],
                            actor=history.actor_of(principal), only_if_status=("approved",))

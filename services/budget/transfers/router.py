@@ -4,6 +4,7 @@ import uuid
 
 from fastapi import APIRouter
 
+from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Session
@@ -37,6 +38,14 @@ async def list_transfers(principal: CurrentPrincipal, session: Session, org_id: 
             summary="Gets a budget transfer.")
 async def get_transfer(transfer_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.visible_transfer(session, principal, transfer_id)
+
+
+@router.get("/transfers/{transfer_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
+            summary="Gets a transfer's history: who requested and who decided it, when.")
+async def transfer_history(transfer_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+                           cursor: Cursor = None, limit: Limit = 100):
+    await service.visible_transfer(session, principal, transfer_id)
+    return await history.history_page(session, transfer_id, cursor=cursor, limit=limit)
 
 
 @router.post("/transfers/{transfer_id}/approve", response_model=schemas.TransferOut, openapi_extra=FINANCE,

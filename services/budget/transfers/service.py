@@ -10,17 +10,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
+from kernel.contracts import TransferChanged
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.events import new_event
 from kernel.ids import utcnow
+from kernel.outbox import add_event
 from services.budget import visibility
 from services.budget.ledger import service as ledger
+from services.budget.lines.models import LINE
 from services.budget.lines.schemas import Reason
-from services.budget.lines.service import visible_line
+from services.budget.lines.service import closed_refusal, visible_line
 from services.budget.transfers import schemas
 from services.budget.transfers.models import TRANSFER, BudgetTransfer
 
+SOURCE = "zhengban/budget"
 EDITORS = ("budget_editor",)
 FINANCE = ("finance",)
+
+
+def announce(transfer: BudgetTransfer, status: str, reason: str | None):
+    """budget.transfer.<status>: the transfer as it is after the change (beyond SPEC's event table,
+    see docs/budget.md); written to the outbox in the change's own transaction."""
+    return new_event(f"budget.transfer.{status}", TransferChanged(
+        transfer_id=transfer.id, org_id=transfer.org_id, fiscal_year=transfer.fiscal_year,
+        from_line_id=transfer.from_line_id, to_line_id=transfer.to_line_id, amount_fen=transfer.amount_fen,
+        status=status, reason=reason), source=SOURCE, about=transfer.id)
 
 
 async def visible_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> BudgetTransfer:
@@ -41,6 +55,8 @@ async def request_transfer(session: AsyncSession, principal: Principal,
     if (source.org_id, source.fiscal_year) != (target.org_id, target.fiscal_year):
         raise InvalidInput("a transfer stays within one org and fiscal year", slug="transfer-across-orgs-or-years")
     for line in (source, target):
+        if line.status == "closed":
+            raise closed_refusal(line.id)
         if line.status != "approved":
             raise Conflict(f"line {line.id} is {line.status}; a transfer is between approved lines",
                            slug="invalid-status", status_now=line.status)
@@ -49,6 +65,7 @@ async def request_transfer(session: AsyncSession, principal: Principal,
     session.add(transfer)
     await session.flush()
     await history.record(session, "transfer", transfer.id, "requested", principal, data.model_dump(mode="json"))
+    await add_event(session, announce(transfer, "requested", transfer.reason))
     await session.commit()
     return transfer
 
@@ -69,7 +86,8 @@ async def approve_transfer(session: AsyncSession, principal: Principal, transfer
     transfer = await _decide(session, principal, transfer_id, "approve")
     actor = history.actor_of(principal)
     await TRANSFER.apply(session, "approve", transfer.id, actor=principal,
-                         values={"decided_by": actor, "decided_at": utcnow()})
+                         values={"decided_by": actor, "decided_at": utcnow()},
+                         events=[announce(transfer, "approved", transfer.reason)])
     # Only the approval that won moves money, and only what the source line has available; both
     # moves are conditional UPDATEs in this transaction, taken in line-id order so that two
     # transfers in opposite directions cannot deadlock.
@@ -79,6 +97,8 @@ async def approve_transfer(session: AsyncSession, principal: Principal, transfer
         entry = {"kind": "transfer", "amount_fen": delta, "ref_id": transfer.id, "reason": transfer.reason}
         if not await ledger.move(session, line_id, {"adjusted_fen": delta}, [entry], actor=actor,
                                  only_if_status=("approved",)):
+            if await LINE.status_of(session, line_id) == "closed":
+                raise closed_refusal(line_id)
             if delta < 0:
                 raise Conflict(f"the source line does not have {transfer.amount_fen} fen available",
                                slug="insufficient-funds")
@@ -92,7 +112,8 @@ async def reject_transfer(session: AsyncSession, principal: Principal, transfer_
     transfer = await _decide(session, principal, transfer_id, "reject")
     await TRANSFER.apply(session, "reject", transfer.id, actor=principal, data={"reason": data.reason},
                          values={"reject_reason": data.reason, "decided_by": history.actor_of(principal),
-                                 "decided_at": utcnow()})
+                                 "decided_at": utcnow()},
+                         events=[announce(transfer, "rejected", data.reason)])
     await session.commit()
     return transfer
 
