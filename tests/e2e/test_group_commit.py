@@ -31,13 +31,15 @@ def test_two_replicas_batching_one_pool_give_exactly_its_seats(tmp_path):
 async def race(gateway: str, replicas: list[str], headers: dict) -> None:
     async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=60) as api:
         org = (await api.get("/api/v1/identity/me")).json()["org_id"]
-        devices = []
-        for n in range(48):
-            resp = await api.post(f"{API}/devices", json={"org_id": org, "asset_tag": f"REP-{n:03d}",
-                                                          "hostname": f"rep-{n}", "kind": "desktop"})
-            assert resp.status_code == 201, resp.text
-            devices.append(resp.json()["id"])
         for round_, seats in enumerate((11, 1, 30)):
+            # Each round's devices are its own: a computer holds one office seat (98号), so a device
+            # seated in an earlier round would be refused for its category, not for want of seats.
+            devices = []
+            for n in range(48):
+                resp = await api.post(f"{API}/devices", json={"org_id": org, "asset_tag": f"REP-{round_}-{n:03d}",
+                                                              "hostname": f"rep-{round_}-{n}", "kind": "desktop"})
+                assert resp.status_code == 201, resp.text
+                devices.append(resp.json()["id"])
             entitlement = await api.post(f"{API}/entitlements", json={
                 "org_id": org, "product_name": f"replicas-{round_}", "vendor": "e2e", "category": "office",
                 "metric": "device", "quantity": seats, "source": "manual"})

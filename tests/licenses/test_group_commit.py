@@ -34,7 +34,8 @@ async def test_k_seats_give_exactly_k_winners_each_with_its_own_allocation_and_e
     devices = [(await make_device(licenses, admin, f"GC-{n:03d}"))["id"] for n in range(40)]
     count_before, sum_before = batches()
     for round_ in range(3):
-        pool = await make_pool(licenses, admin, quantity=7, product=f"Group commit {round_}")
+        # The same devices take a seat of each round's pool: a category without a per-device limit.
+        pool = await make_pool(licenses, admin, quantity=7, product=f"Group commit {round_}", category="business")
         answers = await asyncio.gather(*(allocate(licenses, admin, pool["id"], d) for d in devices))
         assert Counter(a.status_code for a in answers) == {201: 7, 409: 33}
         assert all(a.json()["type"].endswith("/no-seats-available") for a in answers if a.status_code == 409)
@@ -86,7 +87,7 @@ async def test_a_bulk_racing_single_requests_for_the_same_assignees_answers_with
     admin = tree.actor("dept_a", "it_admin")
     devices = [(await make_device(licenses, admin, f"RACE-{n:02d}"))["id"] for n in range(12)]
     for round_ in range(3):
-        pool = await make_pool(licenses, admin, quantity=100, product=f"Bulk race {round_}")
+        pool = await make_pool(licenses, admin, quantity=100, product=f"Bulk race {round_}", category="business")
         items = [{"assignee_type": "device", "assignee_id": d} for d in devices]
         bulk = licenses.client.post(f"{PREFIX}/pools/{pool['id']}/allocations:bulk", headers=admin.headers,
                                     json={"items": items})

@@ -113,3 +113,49 @@ async def test_racing_reclaim_runs_take_each_seat_once(licenses, tree):
         for seat in seats:
             assert await reclaim_entries(licenses, seat["id"]) == (seat["id"] in taken)
         assert (await pool_agrees_with_ledger(licenses, admin, pool["id"]))["allocated"] == 0
+
+
+async def office_seats_held(licenses, device_id: str) -> list[uuid.UUID]:
+    async with licenses.db.session() as session:
+        return (await session.execute(sa.select(Allocation.pool_id).where(
+            Allocation.device_id == uuid.UUID(device_id), Allocation.category == "office",
+            Allocation.status == "active"))).scalars().all()
+
+
+async def test_racing_allocations_of_different_office_pools_give_a_computer_one_seat(licenses, tree):
+    """98号: one office seat per computer, though each request is for another pool (so each runs in
+    its own batch and transaction, and no pool's lock orders them)."""
+    admin = tree.actor("dept_a", "it_admin")
+    pools = [await make_pool(licenses, admin, quantity=ROUNDS, product=f"Office {n}") for n in range(RACERS)]
+    for round_ in range(ROUNDS):
+        device = await make_device(licenses, admin, f"RC-{round_}")
+        answers = await asyncio.gather(*(allocate(licenses, admin, pool["id"], device["id"]) for pool in pools))
+        winner = one_winner(answers, slug="category-already-licensed", winners=(201,)).json()
+        assert await office_seats_held(licenses, device["id"]) == [uuid.UUID(winner["pool_id"])]
+        for pool in pools:
+            await pool_agrees_with_ledger(licenses, admin, pool["id"])
+    allocated = [(await licenses.client.get(f"{PREFIX}/pools/{p['id']}", headers=admin.headers)).json()["allocated"]
+                 for p in pools]
+    assert sum(allocated) == ROUNDS
+
+
+async def test_racing_single_and_bulk_allocations_of_office_pools_give_a_computer_one_seat(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    pools = [await make_pool(licenses, admin, quantity=ROUNDS, product=f"Office mix {n}") for n in range(RACERS)]
+    for round_ in range(ROUNDS):
+        device = await make_device(licenses, admin, f"RM-{round_}")
+        singles, bulks = pools[:RACERS // 2], pools[RACERS // 2:]
+        answers = await asyncio.gather(
+            *(allocate(licenses, admin, pool["id"], device["id"]) for pool in singles),
+            *(licenses.client.post(f"{PREFIX}/pools/{pool['id']}/allocations:bulk", headers=admin.headers,
+                                   json={"items": [{"assignee_type": "device", "assignee_id": device["id"]}]})
+              for pool in bulks))
+        assert not [a for a in answers if a.status_code >= 500], [a.text for a in answers]
+        outcomes = [(a.status_code, a.json()["type"].rsplit("/", 1)[1] if a.status_code >= 400 else None)
+                    for a in answers[:len(singles)]]
+        outcomes += [(a.json()["items"][0]["status"], a.json()["items"][0]["problem"]) for a in answers[len(singles):]]
+        assert sorted(outcomes, key=str) == sorted([(201, None)] + [(409, "category-already-licensed")] * (RACERS - 1),
+                                                   key=str), outcomes
+        assert len(await office_seats_held(licenses, device["id"])) == 1
+        for pool in pools:
+            await pool_agrees_with_ledger(licenses, admin, pool["id"])

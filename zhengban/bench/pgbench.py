@@ -26,9 +26,10 @@ STATEMENTS = {
     "lookup": "SELECT org_id, org_path, category FROM pools WHERE id = '$pool' AND org_path LIKE '$path%';",
     "device": "SELECT org_path, status FROM devices WHERE org_id = '$org' AND asset_tag = 'BENCH-' || CAST(:d AS text) "
               "FOR SHARE;",
-    "allocation": "INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, status, "
-                  "allocated_at, created_at, updated_at) VALUES (gen_random_uuid(), '$pool', '$org', 'device', "
-                  "gen_random_uuid()::text, NULL, 'active', now(), now(), now()) RETURNING id AS aid \\gset",
+    "allocation": "INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, category, "
+                  "status, allocated_at, created_at, updated_at) VALUES (gen_random_uuid(), '$pool', '$org', "
+                  "'device', gen_random_uuid()::text, NULL, 'business', 'active', now(), now(), now()) "
+                  "RETURNING id AS aid \\gset",
     "entry": "INSERT INTO allocation_entries (id, allocation_id, pool_id, category, device_id, kind, reason, actor, "
              "at) VALUES (gen_random_uuid(), :aid, '$pool', 'business', NULL, 'allocated', NULL, 'user-bench', "
              "now());",

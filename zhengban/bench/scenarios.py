@@ -120,9 +120,10 @@ async def asyncpg_allocations(name: str, database_url: str, pool: dict, world: W
                     return 409
                 allocation_id, event_id = uuid.uuid4(), uuid.uuid4()
                 await conn.execute(
-                    "INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, status, "
-                    "allocated_at, created_at, updated_at) VALUES ($1, $2, $3, 'device', $4, NULL, 'active', now(), "
-                    "now(), now())", allocation_id, pool_uuid, found["org_id"], f"raw-{n}")
+                    "INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, category, "
+                    "status, allocated_at, created_at, updated_at) VALUES ($1, $2, $3, 'device', $4, NULL, $5, "
+                    "'active', now(), now(), now())", allocation_id, pool_uuid, found["org_id"], f"raw-{n}",
+                    found["category"])
                 await conn.execute(
                     "INSERT INTO allocation_entries (id, allocation_id, pool_id, category, device_id, kind, reason, "
                     "actor, at) VALUES ($1, $2, $3, $4, NULL, 'allocated', NULL, 'user:bench', now())",
@@ -460,9 +461,10 @@ def seed_devices(world: World, count: int) -> str:
         (DEVICES_SQL, 10, devices),
         ("INSERT INTO inventory_reports (id, device_id, reported_at, items) VALUES ({})", 4, reports),
         ("INSERT INTO installed_software (id, device_id, reported_at, name, category) VALUES ({})", 5, software),
-        ("INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, status, allocated_at, "
-         "created_at, updated_at) VALUES ({0}, {1}, {2}, 'device', {3}, {4}, 'active', {5}, {5}, {5})", None,
-         allocations),
+        # One office seat per computer: slot 1 of the category (98号, docs/licenses.md).
+        ("INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, category, slot, "
+         "status, allocated_at, created_at, updated_at) VALUES ({0}, {1}, {2}, 'device', {3}, {4}, 'office', 1, "
+         "'active', {5}, {5}, {5})", None, allocations),
         ("INSERT INTO allocation_entries (id, allocation_id, pool_id, category, device_id, kind, actor, at) "
          "VALUES ({0}, {1}, {2}, 'office', {3}, 'allocated', 'bench', {4})", None, entries),
         ("UPDATE pools SET allocated = {0} WHERE id = {1}", None, [(len(seated), uuid.UUID(pool["id"]))]),

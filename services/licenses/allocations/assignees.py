@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,10 +39,16 @@ def as_uuid(text: str) -> uuid.UUID | None:
         return None
 
 
+class Checked(NamedTuple):
+    refusals: list[DomainError | None]  # one per ask
+    device_paths: dict[uuid.UUID, str]  # the org path of each device asked for that exists
+
+
 async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
-                   asks: Sequence[tuple[Principal, Assignee]]) -> list[DomainError | None]:
+                   asks: Sequence[tuple[Principal, Assignee]]) -> Checked:
     """Why each asker's assignee may not hold a seat of the pool at `pool_path` (None: it may), for
     many at once: one query for the devices, one (and gateway look-ups for the unheard-of) for users.
+    The devices' org paths come with the answer: they choose the policy that limits seats per device.
 
     The devices' rows are share-locked until the commit: a retirement running at the same time
     waits, and then reclaims the seat given here, instead of leaving a seat on a retired device
@@ -72,4 +79,4 @@ async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
             answers.append(retired(text))
         else:
             answers.append(None)
-    return answers
+    return Checked(answers, {device_id: path for device_id, (path, _) in devices.items()})

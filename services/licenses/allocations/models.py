@@ -21,6 +21,13 @@ class Allocation(Base):
         # One live seat per assignee and pool: two racing requests for the same device get one seat.
         sa.Index("uq_allocations_active_assignee", "pool_id", "assignee_type", "assignee_id", unique=True,
                  sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
+        # Per 98号 a computer holds at most one seat each of os, office and antivirus (a policy may
+        # allow n): such a seat takes one of the device's numbered slots 1..n of its category, and
+        # two live seats never share a slot, however many pools and replicas race for the device.
+        sa.CheckConstraint("slot IS NULL OR (slot >= 1 AND device_id IS NOT NULL)", name="slot_of_a_device"),
+        sa.Index("uq_allocations_active_device_slot", "device_id", "category", "slot", unique=True,
+                 sqlite_where=sa.text("status = 'active' AND slot IS NOT NULL"),
+                 postgresql_where=sa.text("status = 'active' AND slot IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -30,6 +37,11 @@ class Allocation(Base):
     assignee_id: Mapped[str] = mapped_column(sa.String(200), index=True)
     # Set when the assignee is a device id: what compliance, retirement and reclaim runs follow.
     device_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # The pool's category, copied so that the per-device limit is one index over this table.
+    category: Mapped[str] = mapped_column(sa.String(40))
+    # Which of the device's seats of its category this is, when the category is limited per device
+    # (SPEC Licenses, 98号); None for users and unlimited categories.
+    slot: Mapped[int | None] = mapped_column(sa.SmallInteger)
     status: Mapped[str] = mapped_column(sa.String(20), default="active")
     reason: Mapped[str | None] = mapped_column(sa.String(500))
     allocated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,7 +18,8 @@ READERS = {"x-roles": ["authenticated"]}
 WRITERS = {"x-roles": ["it_admin"]}
 ALLOCATE_ANSWERS = {
     200: {"description": "the assignee already holds a seat of this pool"},
-    409: {"description": "no seat left (no-seats-available), or the device is retired (device-retired)"},
+    409: {"description": "no seat left (no-seats-available), the device is retired (device-retired), or the "
+                         "computer already holds its seats of the pool's category (category-already-licensed)"},
     422: {"description": "no such device or user in the pool org's subtree (unknown-assignee, "
                          "assignee-outside-pool-org)"},
 }

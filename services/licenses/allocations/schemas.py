@@ -38,7 +38,9 @@ class AllocationOut(ResponseSchema):
 class BulkItemResult(ResponseSchema):
     assignee_type: str
     assignee_id: str
-    status: int  # 201 allocated now, 200 already held, 409 no seat left or device retired, 422 no such assignee
+    # 201 allocated now, 200 already held, 409 no seat left, device retired or category already licensed,
+    # 422 no such assignee
+    status: int
     allocation_id: uuid.UUID | None = None
     problem: str | None = None
 

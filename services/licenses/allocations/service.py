@@ -23,7 +23,7 @@ from kernel.outbox import add_events
 from kernel.pagination import Page, paginate
 from kernel.schema import outbox
 from services.licenses import visibility
-from services.licenses.allocations import assignees, schemas
+from services.licenses.allocations import assignees, schemas, seat_limits
 from services.licenses.allocations.models import ALLOCATION, Allocation, AllocationEntry, ReclaimRun
 from services.licenses.devices.models import Device
 from services.licenses.pools import service as pools
@@ -81,10 +81,11 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
 
     Each ask gets what it would have got alone: (allocation, True) when new, (existing, False) when
     its assignee already holds a seat of the pool, or the error to answer (not found, forbidden, not
-    an assignee of this pool (assignees.py), no seat left). When only k seats remain, the first k
-    new assignees win. The database stays the arbiter, so replicas batching on their own stay
-    correct: the partial unique index decides who holds a seat, the guarded counter update (CHECK
-    allocated <= total behind it) who gets one."""
+    an assignee of this pool (assignees.py), a computer that holds its seats of the category
+    already, no seat left). When only k seats remain, the first k new assignees win. The database
+    stays the arbiter, so replicas batching on their own stay correct: the partial unique indexes
+    decide who holds a seat and which computer may take one more of a category, the guarded counter
+    update (CHECK allocated <= total behind it) who gets one."""
     pool = Pool.__table__.c
     found = (await session.execute(sa.select(pool.org_id, pool.org_path, pool.category)
                                    .where(pool.id == pool_id))).first()
@@ -98,8 +99,8 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
         except DomainError as refused:
             outcomes[i] = refused
     checked = [i for i in range(len(asks)) if outcomes[i] is None]
-    refused = await assignees.refusals(session, users, found.org_path if found else "",
-                                       [(asks[i].principal, asks[i].key) for i in checked])
+    refused, device_paths = await assignees.refusals(session, users, found.org_path if found else "",
+                                                     [(asks[i].principal, asks[i].key) for i in checked])
     for i, refusal in zip(checked, refused, strict=True):
         outcomes[i] = refusal
     # The first ask of each assignee inserts; a repeat in the same batch shares its answer.
@@ -113,24 +114,13 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     rows = []
     for key in first:
         rows.append(dict(id=new_id(), pool_id=pool_id, org_id=found.org_id, assignee_type=key[0],
-                         assignee_id=key[1], device_id=device_id_of(*key), status="active", reason=None,
-                         allocated_at=now, reclaimed_at=None, created_at=now, updated_at=now))
-    # Rows are written first and the contended counter moves last (docs/performance.md). An
-    # assignee that already holds a seat, or is taking one in a racing transaction, inserts nothing
-    # here: the insert waits for the racer and skips its key, and the seat held is read below.
-    # Keys go in in sorted order, so two batches sharing assignees wait for each other in one
-    # order only (no deadlock); seats still go to the first come (`rows` keeps the arrival order).
-    ordered = sorted(rows, key=itemgetter("assignee_type", "assignee_id"))
-    inserted = set((await session.execute(
-        insert_ignore(session, Allocation.__table__, index_elements=["pool_id", "assignee_type", "assignee_id"],
-                      index_where=sa.text("status = 'active'")).returning(Allocation.__table__.c.id),
-        ordered[0] if len(ordered) == 1 else ordered)).scalars())
+                         assignee_id=key[1], device_id=device_id_of(*key), category=found.category, slot=None,
+                         status="active", reason=None, allocated_at=now, reclaimed_at=None, created_at=now,
+                         updated_at=now))
+    limits = await device_limits(session, found.category, rows, device_paths)
+    inserted, held, over_limit = await insert_allocations(session, pool_id, found.category, rows, limits)
     rows_by_key = {(r["assignee_type"], r["assignee_id"]): r for r in rows}
     new = [row for row in rows if row["id"] in inserted]
-    held = {}
-    if len(new) < len(rows):
-        held = await active_allocations(session, pool_id, [(r["assignee_type"], r["assignee_id"])
-                                                           for r in rows if r["id"] not in inserted])
     # The ledger lines and events of the new seats go in before the counter too, so that the pool's
     # row stays locked for the counter's update and the commit only; the rare requests that find
     # no seat left have theirs taken back with their rows.
@@ -159,10 +149,92 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
             outcomes[i] = (winners[ask.key], first[ask.key] == i)
         elif ask.key in held:
             outcomes[i] = (held[ask.key], False)
+        elif ask.key in over_limit:
+            outcomes[i] = category_taken(found.category, ask.assignee_id, over_limit[ask.key])
         elif ask.key in rows_by_key and rows_by_key[ask.key]["id"] in inserted:
             outcomes[i] = no_seat(pool_id)
         # else: its key collided with a seat given back before it could be read; None: ask again.
     return outcomes
+
+
+def category_taken(category: str, device_id: str, limit: int) -> Conflict:
+    return Conflict(f"device {device_id} already holds {limit} seat(s) of category {category}, "
+                    f"as many as one computer may", slug="category-already-licensed",
+                    title="This computer already holds a seat of that category", category=category,
+                    seats_per_device=limit)
+
+
+async def device_limits(session: AsyncSession, category: str, rows: list[dict],
+                        device_paths: dict[uuid.UUID, str]) -> dict[uuid.UUID, int]:
+    """The most seats of `category` each device of `rows` may hold, for the devices limited."""
+    paths = {device_paths[r["device_id"]] for r in rows if r["device_id"] in device_paths}
+    if not paths:
+        return {}
+    per_path = await seat_limits.seats_per_device(session, category, paths)
+    return {r["device_id"]: per_path[device_paths[r["device_id"]]] for r in rows
+            if r["device_id"] in device_paths and per_path[device_paths[r["device_id"]]] is not None}
+
+
+# A device whose limit is above one tries its lowest free slot again when a racer took it first.
+SLOT_ATTEMPTS = 4
+
+
+async def insert_allocations(session: AsyncSession, pool_id: uuid.UUID, category: str, rows: list[dict],
+                             limits: dict[uuid.UUID, int]) -> tuple[set, dict, dict]:
+    """Inserts the rows that may go in; returns (the ids inserted, the seats of this pool held
+    already by the others' assignees, the limit of each device refused for its category).
+
+    Two partial unique indexes decide, not a read before the write: one active seat per pool and
+    assignee, and one active seat per slot of a device's limited category. A row that meets either
+    (or a racing transaction's row, which it waits for) is skipped; it is then answered with the
+    seat of this pool its assignee holds (SPEC: that answer comes first), or refused when its
+    device holds as many seats of the category as its limit, or tried again on a free slot."""
+    for row in rows:
+        if row["device_id"] in limits:
+            row["slot"] = 1  # the only slot when the limit is one; the first to try otherwise
+    table = Allocation.__table__
+    # Keys go in in sorted order, so two batches sharing assignees wait for each other in one
+    # order only (no deadlock); seats still go to the first come (`rows` keeps the arrival order).
+    pending = sorted(rows, key=itemgetter("assignee_type", "assignee_id"))
+    inserted, held, over_limit = set(), {}, {}
+    for _ in range(SLOT_ATTEMPTS):
+        # Rows are written first and the contended counter moves last (docs/performance.md).
+        inserted.update((await session.execute(
+            insert_ignore(session, table, index_elements=None).returning(table.c.id),
+            pending[0] if len(pending) == 1 else pending)).scalars())
+        skipped = [r for r in pending if r["id"] not in inserted]
+        if not skipped:
+            break
+        held.update(await active_allocations(session, pool_id, [(r["assignee_type"], r["assignee_id"])
+                                                                for r in skipped]))
+        limited = [r for r in skipped if r["slot"] is not None and (r["assignee_type"], r["assignee_id"]) not in held]
+        if not limited:
+            break
+        taken = await slots_taken(session, category, [r["device_id"] for r in limited])
+        pending = []
+        for row in limited:
+            free = [n for n in range(1, limits[row["device_id"]] + 1) if n not in taken.get(row["device_id"], ())]
+            if free:
+                row["slot"] = free[0]
+                pending.append(row)
+            else:
+                over_limit[row["assignee_type"], row["assignee_id"]] = limits[row["device_id"]]
+        if not pending:
+            break
+    return inserted, held, over_limit
+
+
+async def slots_taken(session: AsyncSession, category: str, device_ids: list[uuid.UUID]
+                      ) -> dict[uuid.UUID, set[int]]:
+    """The slots of `category` the devices' active seats take now (seats of any pool)."""
+    table = Allocation.__table__
+    rows = await session.execute(sa.select(table.c.device_id, table.c.slot).where(
+        table.c.device_id.in_(sorted(set(device_ids))), table.c.category == category, table.c.status == "active",
+        table.c.slot.is_not(None)))
+    taken: dict[uuid.UUID, set[int]] = {}
+    for device_id, slot in rows:
+        taken.setdefault(device_id, set()).add(slot)
+    return taken
 
 
 async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict], event_ids: list[uuid.UUID]):

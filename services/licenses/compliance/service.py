@@ -18,6 +18,7 @@ from kernel.bounds import moment_or_day
 from kernel.errors import InvalidInput
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
+from services.licenses.allocations import seat_limits
 from services.licenses.allocations.models import AllocationEntry
 from services.licenses.devices.models import Device, InstalledSoftware, InventoryReport
 from services.licenses.pools.models import Pool
@@ -40,9 +41,10 @@ def parse_as_of(value: str | None) -> datetime:
 
 async def position(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
                    as_of: datetime) -> dict:
-    """The report in four set-based statements: the computers per kind, the devices holding a seat
-    per category and per product, and the rows of the devices the report must name (installed
-    software no seat of its category covers). No statement runs a subquery per row: the seats given
+    """The report in five set-based statements: the computers per kind, the devices holding a seat
+    per category and per product, the rows of the devices the report must name (installed
+    software no seat of its category covers), and those of the computers holding more than one
+    seat of a category (devices_over_limit). No statement runs a subquery per row: the seats given
     back are a LEFT JOIN on the ledger's unique (allocation_id, kind), and the software no seat
     covers a LEFT JOIN against the (device, category) pairs held, which PostgreSQL hashes and SQLite
     materialises and indexes once."""
@@ -100,6 +102,8 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
         last = [device_id, device_org, asset_tag, hostname, [name], category]
         named[category].append(last)
 
+    over_limit = await devices_over_limit(session, held)
+
     result = {"org_id": org.id, "org_name": org.name, "as_of": as_of,
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
@@ -116,8 +120,43 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
                 {"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag, "hostname": hostname,
                  "software": names if len(names) == 1 else sorted(names)}
                 for device_id, device_org, asset_tag, hostname, names, _ in without],
+            "devices_over_limit": over_limit[category],
         }
     return result
+
+
+async def devices_over_limit(session: AsyncSession, held: sa.Subquery) -> dict[str, list[dict]]:
+    """Per category, the computers holding more seats of it than one computer may (98号: one each
+    of os, office and antivirus, unless a policy of the device's subtree allows more).
+
+    The database counts the seats per device and category and returns only the rows of the devices
+    holding two or more (no limit is below one); only those are compared with their limit here. A
+    computer can be over its limit through seats taken before the rule, or a policy lowered since."""
+    several = (sa.select(held.c.category, held.c.device_id).group_by(held.c.category, held.c.device_id)
+               .having(sa.func.count() > 1).subquery("several"))
+    rows = (await session.execute(
+        sa.select(held.c.category, Device.id, Device.org_id, Device.org_path, Device.asset_tag, Device.hostname,
+                  held.c.product_name)
+        .join(several, sa.and_(several.c.category == held.c.category, several.c.device_id == held.c.device_id))
+        .join(Device, Device.id == held.c.device_id))).all()
+    holders: dict[tuple[str, uuid.UUID], dict] = {}
+    for category, device_id, device_org, org_path, asset_tag, hostname, product in rows:
+        entry = holders.setdefault((category, device_id), {
+            "device_id": device_id, "org_id": device_org, "org_path": org_path, "asset_tag": asset_tag,
+            "hostname": hostname, "seats": 0, "software": []})
+        entry["seats"] += 1
+        entry["software"].append(product)
+    listed: dict[str, list[dict]] = defaultdict(list)
+    for category in {category for category, _ in holders}:
+        entries = [entry for (c, _), entry in holders.items() if c == category]
+        limits = await seat_limits.seats_per_device(session, category, {e["org_path"] for e in entries})
+        for entry in entries:
+            limit = limits[entry.pop("org_path")]
+            if limit is not None and entry["seats"] > limit:
+                listed[category].append({**entry, "seats_per_device": limit, "software": sorted(entry["software"])})
+    for entries in listed.values():
+        entries.sort(key=lambda entry: (entry["asset_tag"], str(entry["device_id"])))
+    return listed
 
 
 def form_rows(report: dict) -> list[list]:
@@ -130,7 +169,13 @@ def form_rows(report: dict) -> list[list]:
         part = report[category]
         names = "、".join(f"{s['name']}（{s['count']}）" for s in part["genuine_software"])
         bad = "、".join(f"{s['name']}（{s['count']}）" for s in part["non_genuine_software"])
-        note = "未授权设备：" + "、".join(d["asset_tag"] for d in part["devices_without_license"]) if bad else ""
+        notes = []
+        if bad:
+            notes.append("未授权设备：" + "、".join(d["asset_tag"] for d in part["devices_without_license"]))
+        if part["devices_over_limit"]:
+            notes.append("超出每台限额设备：" + "、".join(f"{d['asset_tag']}（{d['seats']}套）"
+                                                 for d in part["devices_over_limit"]))
+        note = "；".join(notes)
         rows.append([label, names, part["genuine"], bad, part["non_genuine"], note])
     c = report["computers"]
     summary = f"总数：{c['total']}台，其中台式{c['desktop']}台，便携式{c['laptop']}台，服务器{c['server']}台"
