@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,6 +43,18 @@ class LineApproved(Payload):
     fiscal_year: int
     category: str
     approved_fen: int
+
+
+class PolicyChanged(Payload):
+    """An org's own policy document as it now stands (a PUT replaces it): the fields it sets, in the
+    shape of `kernel.policies.PolicyDocument`. `revision` grows with each change of the org's
+    document, so a copy keeps the highest it has seen whatever order the events arrive in."""
+
+    org_id: uuid.UUID
+    org_path: str
+    document: dict[str, Any]
+    revision: int
+    changed_at: datetime
 
 
 class PreencumbranceAnswered(Payload):
@@ -237,6 +250,7 @@ SUBJECTS: dict[str, type[Payload]] = {
     "identity.org.updated": OrgChanged,
     "identity.user.created": UserCreated,
     "budget.line.approved": LineApproved,
+    "budget.policy.changed": PolicyChanged,
     "budget.preencumbrance.accepted": PreencumbranceAnswered,
     "budget.preencumbrance.rejected": PreencumbranceAnswered,
     "budget.reservation.accepted": ReservationAnswered,

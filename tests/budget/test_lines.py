@@ -9,7 +9,7 @@ async def test_draft_submit_approve_with_figures_ledger_and_history(budget, tree
     editor = tree.actor("dept_a", "budget_editor")
     line = await draft_line(budget, editor, quantity=10, unit_price_fen=50_000)
     assert line["status"] == "draft" and line["requested_fen"] == 500_000
-    assert line["procurement_method"] == "decentralized" and line["cap_fen"] == 60_000
+    assert line["procurement_method"] == "below_threshold" and line["cap_fen"] == 60_000
     submitted = await budget.client.post(f"{PREFIX}/lines/{line['id']}/submit", headers=editor.headers)
     assert submitted.json()["status"] == "submitted"
     finance = tree.actor("province", "finance")
@@ -78,17 +78,20 @@ async def test_price_caps_special_need_and_inherited_policies(budget, tree):
         "quantity": 1, "unit_price_fen": 150_000, "justification": "x"})
     assert beyond.status_code == 422 and beyond.json()["type"].endswith("/price-above-special-cap")
     big = await draft_line(budget, editor, quantity=1000, unit_price_fen=60_000)
-    assert big["procurement_method"] == "government_procurement"
+    assert big["procurement_method"] == "decentralized_procurement"
 
     defaults = (await budget.client.get(f"{PREFIX}/policies/{tree['school_a1'].id}", headers=editor.headers)).json()
     assert defaults["source_org_id"] is None and defaults["caps"] == {"office": 60_000, "antivirus": 10_000}
+    assert defaults["sources"]["caps.office"]["from"] == "default"
     finance = tree.actor("province", "finance")
     put = await budget.client.put(f"{PREFIX}/policies/{tree['dept_a'].id}", headers=finance.headers, json={
         "caps": {"office": 50_000}, "special_caps": {"office": 80_000}, "decentralized_threshold_fen": 1_000_000})
     assert put.status_code == 200 and put.json()["inherited"] is False
     inherited = (await budget.client.get(f"{PREFIX}/policies/{tree['school_a1'].id}", headers=editor.headers)).json()
     assert (inherited["source_org_id"], inherited["inherited"]) == (str(tree["dept_a"].id), True)
-    assert inherited["caps"] == {"office": 50_000}
+    # Field by field: the office cap is dept_a's, the antivirus cap still the default.
+    assert inherited["caps"] == {"office": 50_000, "antivirus": 10_000}
+    assert inherited["sources"]["caps.office"]["from"] == str(tree["dept_a"].id)
     now_refused = await budget.client.post(f"{PREFIX}/lines", headers=editor.headers, json={
         "org_id": str(tree["school_a1"].id), "fiscal_year": 2026, "category": "office", "title": "x",
         "quantity": 1, "unit_price_fen": 55_000})

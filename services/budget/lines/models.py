@@ -34,6 +34,7 @@ class BudgetLine(Base):
     org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
     fiscal_year: Mapped[int] = mapped_column(index=True)
     category: Mapped[str] = mapped_column(sa.String(40))
+    edition: Mapped[str | None] = mapped_column(sa.String(20))
     title: Mapped[str] = mapped_column(sa.String(300))
     quantity: Mapped[int] = mapped_column(sa.BigInteger)
     unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
@@ -41,7 +42,8 @@ class BudgetLine(Base):
     justification: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(20), default="draft")
     # What the policy said when the line was written: the cap that applied and whether the
-    # special-need cap was used, and the procurement method its amount implies.
+    # special-need cap was used, and the procurement method its amount implies in its fiscal year
+    # (below_threshold, decentralized_procurement, public_tender).
     cap_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     special_need: Mapped[bool] = mapped_column(default=False)
     procurement_method: Mapped[str] = mapped_column(sa.String(40))

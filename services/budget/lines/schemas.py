@@ -5,13 +5,16 @@ from datetime import datetime
 
 from kernel.bounds import FenDelta, FiscalYear, PositiveFen, Quantity, Text, UnitPriceFen
 from kernel.deps import RequestSchema, ResponseSchema
-from services.budget.policies.schemas import Category
+from kernel.policies import Category, Edition
 
 
 class LineCreate(RequestSchema):
     org_id: uuid.UUID
     fiscal_year: FiscalYear
     category: Category
+    # Which edition the line buys, where caps differ by edition (antivirus client or server); an
+    # antivirus line without one is held to the client's cap.
+    edition: Edition | None = None
     title: Text(300)
     quantity: Quantity
     unit_price_fen: UnitPriceFen
@@ -49,6 +52,7 @@ class LineOut(ResponseSchema):
     org_id: uuid.UUID
     fiscal_year: int
     category: str
+    edition: str | None
     title: str
     quantity: int
     unit_price_fen: int

@@ -45,23 +45,33 @@ def _require_not_submitter(principal: Principal, line: BudgetLine) -> None:
         raise Forbidden("the approver cannot be the submitter", slug="approver-is-submitter")
 
 
-async def _price_check(session: AsyncSession, org, category: str, unit_price_fen: int, quantity: int,
-                       justification: str | None) -> dict:
-    """What the policy says of a price: refused above the cap unless a justified special need fits."""
+async def _price_check(session: AsyncSession, org, category: str, edition: str | None, fiscal_year: int,
+                       unit_price_fen: int, quantity: int, justification: str | None) -> dict:
+    """What the policy says of a line: its price refused above the cap unless a justified special
+    need fits, an OS line refused without a justification, and the procurement method its amount
+    calls for in its fiscal year."""
     policy = await policies.effective_policy(session, org)
-    cap = policy.caps.get(category)
+    if category == "os" and policy.os_needs_justification and not justification:
+        raise InvalidInput("the OS comes with the computer (财行〔2013〕98号); an os line needs a justification",
+                           slug="os-needs-justification")
+    cap = policy.cap_for(category, edition)
     special = False
     if cap is not None and unit_price_fen > cap:
-        special_cap = policy.special_caps.get(category)
+        special_cap = policy.cap_for(category, edition, special=True)
+        what = f"{category} {edition}" if edition else category
+        # A special-need cap no higher than the cap (an antivirus client's) admits no special need.
+        if special_cap is not None and special_cap <= cap:
+            raise InvalidInput(f"the unit price {unit_price_fen} fen is above the {what} cap of {cap} fen, "
+                               "which has no special-need cap", slug="price-above-special-cap", cap_fen=cap)
         if not justification:
-            raise InvalidInput(f"the unit price {unit_price_fen} fen is above the {category} cap of {cap} fen; a "
+            raise InvalidInput(f"the unit price {unit_price_fen} fen is above the {what} cap of {cap} fen; a "
                                "justification is needed for a special need", slug="price-above-cap", cap_fen=cap)
-        if special_cap is None or unit_price_fen > special_cap:
+        if special_cap is not None and unit_price_fen > special_cap:
             raise InvalidInput(f"the unit price {unit_price_fen} fen is above even the special-need cap "
                                f"({special_cap} fen)", slug="price-above-special-cap", cap_fen=special_cap)
         cap, special = special_cap, True
     requested = unit_price_fen * quantity
-    method = "decentralized" if requested < policy.decentralized_threshold_fen else "government_procurement"
+    method = policy.thresholds_for(fiscal_year).method_for(requested)
     return {"cap_fen": cap, "special_need": special, "requested_fen": requested, "procurement_method": method}
 
 
@@ -69,7 +79,8 @@ async def create_line(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                       data: schemas.LineCreate) -> BudgetLine:
     org = await orgs.visible(session, principal, data.org_id)
     _require(principal, org.path, EDITORS)
-    priced = await _price_check(session, org, data.category, data.unit_price_fen, data.quantity, data.justification)
+    priced = await _price_check(session, org, data.category, data.edition, data.fiscal_year, data.unit_price_fen,
+                                data.quantity, data.justification)
     line = BudgetLine(org_path=org.path, status="draft", created_by=history.actor_of(principal), **priced,
                       **data.model_dump())
     session.add(line)
@@ -88,8 +99,8 @@ async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     merged = {field: changes.get(field, getattr(line, field))
               for field in ("title", "quantity", "unit_price_fen", "justification")}
     org = await orgs.existing(session, line.org_id)
-    priced = await _price_check(session, org, line.category, merged["unit_price_fen"], merged["quantity"],
-                                merged["justification"])
+    priced = await _price_check(session, org, line.category, line.edition, line.fiscal_year,
+                                merged["unit_price_fen"], merged["quantity"], merged["justification"])
     # The price check read this version of the line; an edit that landed meanwhile would make
     # its figures disagree with the merged fields, so this one is refused rather than mixed in.
     await LINE.apply(session, "edit", line.id, actor=principal, values={**changes, **priced}, data=changes,

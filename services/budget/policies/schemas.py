@@ -2,29 +2,44 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict
 
-from kernel.bounds import PositiveFen, UnitPriceFen
-from kernel.deps import RequestSchema, ResponseSchema
+from kernel.deps import ResponseSchema
+from kernel.policies import Category, PolicyDocument
 
-Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
+__all__ = ["Category", "PolicyIn", "PolicyOut"]
 
 
-class PolicyIn(RequestSchema):
-    caps: dict[Category, UnitPriceFen] = Field(description="unit price cap per category, in fen")
-    special_caps: dict[Category, UnitPriceFen] = Field(
-        description="cap for a line with a justified special need, in fen")
-    decentralized_threshold_fen: PositiveFen
+class PolicyIn(PolicyDocument):
+    """An org's own policy: every field optional, absent fields inherited. A PUT replaces the
+    org's whole document."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
 
 
 class PolicyOut(ResponseSchema):
     org_id: uuid.UUID
-    # The org whose own policy this is (an ancestor's when inherited; null for the national defaults).
+    # The nearest org (itself or an ancestor) with a document of its own; null where none has.
     source_org_id: uuid.UUID | None
+    # True when the org has no document of its own.
     inherited: bool
-    caps: dict[str, int]
-    special_caps: dict[str, int]
+    # The org's own document, as PUT (null when it has none).
+    own: dict[str, Any] | None
+    caps: dict[str, int | None]
+    special_caps: dict[str, int | None]
+    edition_caps: dict[str, int | None]
+    os_needs_justification: bool
+    seats_per_device: dict[str, int | None]
     decentralized_threshold_fen: int
+    public_tender_threshold_fen: int
+    thresholds: list[dict[str, int]]
+    standstill_days: int
+    panel_min_members: int
+    panel_odd_members: bool
+    panel_max_buyer_share: str
+    # Per field (per key for caps and seats, per year for thresholds): {from: org id | "default",
+    # notice: the notice behind a default, org_path}.
+    sources: dict[str, dict[str, Any]]
     updated_at: datetime | None

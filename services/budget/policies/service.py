@@ -1,8 +1,9 @@
-"""Price caps and the procurement threshold, per jurisdiction, inherited down the org tree.
+"""The notices' rules as policy data, per jurisdiction, inherited down the org tree field by field.
 
-The defaults are those of 财行〔2013〕98号: office software at most 600 元 a licence (1,400 元
-with a justified special need), antivirus 100 元 a client (1,400 元 for a server edition, which
-needs a justification), and decentralized procurement below 60 万元.
+The vocabulary and the defaults (财行〔2013〕98号 caps, the OS rule, one seat per device, the
+thresholds per fiscal year, standstill, panel) are `kernel.policies`. Budget keeps each org's own
+document and publishes every change (`budget.policy.changed`), so that procurement and licenses
+resolve the same effective policy from their copies without calling budget.
 """
 
 from __future__ import annotations
@@ -15,53 +16,51 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
+from kernel.contracts import PolicyChanged
 from kernel.db import insert_ignore
+from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory, OrgRef
+from kernel.outbox import add_event
+from kernel.policies import EffectivePolicy, ancestors_and_self, resolve
 from services.budget.policies import schemas
 from services.budget.policies.models import Policy
 
-DEFAULT_CAPS = {"office": 60_000, "antivirus": 10_000}
-DEFAULT_SPECIAL_CAPS = {"office": 140_000, "antivirus": 140_000}
-DEFAULT_THRESHOLD_FEN = 60_000_000
+SOURCE = "zhengban/budget"
 
 
 @dataclass(frozen=True)
 class Effective:
-    source_org_id: uuid.UUID | None
-    caps: dict[str, int]
-    special_caps: dict[str, int]
-    decentralized_threshold_fen: int
-    updated_at: object = None
+    policy: EffectivePolicy
+    own: Policy | None  # the org's own document, if it has one
+    nearest: Policy | None  # the nearest org on the path with a document
 
 
-def ancestors_and_self(path: str) -> list[str]:
-    """`/a/b/c/` → [`/a/`, `/a/b/`, `/a/b/c/`]."""
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+async def effective(session: AsyncSession, org: OrgRef) -> Effective:
+    """The effective policy of an org, from the documents of the orgs on its path."""
+    rows = (await session.execute(sa.select(Policy).where(Policy.org_path.in_(ancestors_and_self(org.path)))
+                                  .order_by(sa.func.length(Policy.org_path).desc()))).scalars().all()
+    policy = resolve([(row.org_path, row.org_id, row.document) for row in rows], org.path)
+    own = next((row for row in rows if row.org_id == org.id), None)
+    return Effective(policy, own, rows[0] if rows else None)
 
 
-async def effective_policy(session: AsyncSession, org: OrgRef) -> Effective:
-    """The org's own policy, else its nearest ancestor's, else the defaults."""
-    own = (await session.execute(sa.select(Policy).where(Policy.org_path.in_(ancestors_and_self(org.path)))
-                                 .order_by(sa.func.length(Policy.org_path).desc()).limit(1))).scalar_one_or_none()
-    if own is None:
-        return Effective(None, DEFAULT_CAPS, DEFAULT_SPECIAL_CAPS, DEFAULT_THRESHOLD_FEN)
-    return Effective(own.org_id, own.caps, own.special_caps, own.decentralized_threshold_fen, own.updated_at)
+async def effective_policy(session: AsyncSession, org: OrgRef) -> EffectivePolicy:
+    return (await effective(session, org)).policy
 
 
-def policy_out(org: OrgRef, policy: Effective) -> schemas.PolicyOut:
-    return schemas.PolicyOut(org_id=org.id, source_org_id=policy.source_org_id,
-                             inherited=policy.source_org_id != org.id, caps=policy.caps,
-                             special_caps=policy.special_caps,
-                             decentralized_threshold_fen=policy.decentralized_threshold_fen,
-                             updated_at=policy.updated_at)
+def policy_out(org: OrgRef, found: Effective) -> schemas.PolicyOut:
+    body = found.policy.as_json()
+    return schemas.PolicyOut(
+        org_id=org.id, source_org_id=found.nearest.org_id if found.nearest else None, inherited=found.own is None,
+        own=found.own.document if found.own else None, **body,
+        updated_at=found.nearest.updated_at if found.nearest else None)
 
 
 async def get_policy(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                      org_id: uuid.UUID) -> schemas.PolicyOut:
     org = await orgs.visible(session, principal, org_id)
-    return policy_out(org, await effective_policy(session, org))
+    return policy_out(org, await effective(session, org))
 
 
 async def put_policy(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
@@ -70,16 +69,22 @@ async def put_policy(session: AsyncSession, orgs: OrgDirectory, principal: Princ
     refuse_auditor_writes(principal)
     principal.require(org.path, "finance")
     now, actor = utcnow(), history.actor_of(principal)
-    values = {"caps": dict(data.caps), "special_caps": dict(data.special_caps),
-              "decentralized_threshold_fen": data.decentralized_threshold_fen, "updated_by": actor, "updated_at": now}
+    document = data.values()
     # Two first PUTs for one org race to create the row: insert-or-nothing on the key, then one
     # update, so the later one waits for the earlier and overwrites it (a PUT replaces) — never a
     # duplicate-key error. No conflict target: the org's path is unique too, and a race on either
-    # key must be absorbed.
+    # key must be absorbed. The revision is counted in the update, under its row lock, so each PUT
+    # has its own and the last to commit has the highest.
     await session.execute(insert_ignore(session, Policy.__table__, index_elements=None).values(
-        org_id=org.id, org_path=org.path, created_at=now, **values))
-    await session.execute(sa.update(Policy).where(Policy.org_id == org.id).values(**values)
-                          .execution_options(synchronize_session=False))
-    await history.record(session, "policy", org.id, "set", principal, data.model_dump())
+        org_id=org.id, org_path=org.path, document=document, revision=0, updated_by=actor, created_at=now,
+        updated_at=now))
+    revision = (await session.execute(
+        sa.update(Policy).where(Policy.org_id == org.id)
+        .values(document=document, revision=Policy.revision + 1, updated_by=actor, updated_at=now)
+        .returning(Policy.revision).execution_options(synchronize_session=False))).scalar_one()
+    await history.record(session, "policy", org.id, "set", principal, document)
+    await add_event(session, new_event("budget.policy.changed", PolicyChanged(
+        org_id=org.id, org_path=org.path, document=document, revision=revision, changed_at=now),
+        source=SOURCE, about=org.id))
     await session.commit()
-    return policy_out(org, await effective_policy(session, org))
+    return policy_out(org, await effective(session, org))
