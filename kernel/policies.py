@@ -151,13 +151,15 @@ class PolicyDocument(BaseModel):
     public_tender_threshold_fen: PositiveFen | None = Field(
         None, description="public-tender threshold for years without their own entry")
     thresholds: list[YearThresholds] | None = Field(
-        None, description="thresholds per fiscal year: [{fiscal_year, decentralized_fen, public_tender_fen}]")
+        None, max_length=200,
+        description="thresholds per fiscal year: [{fiscal_year, decentralized_fen, public_tender_fen}]")
     standstill_days: Annotated[int, Interval(ge=0, le=60)] | None = Field(
         None, description="working days between the award and the agreement")
     panel_min_members: Annotated[int, Interval(ge=1, le=99)] | None = None
     panel_odd_members: bool | None = None
     panel_max_buyer_share: str | None = Field(
-        None, description='the largest share of buyer representatives on a panel, a fraction such as "1/3"')
+        None, max_length=20,
+        description='the largest share of buyer representatives on a panel, a fraction such as "1/3"')
 
     @field_validator("panel_max_buyer_share")
     @classmethod

@@ -10,6 +10,7 @@ from kernel.consumers import Subscription
 from kernel.contracts import OrderDelivered
 from kernel.events import Event
 from kernel.orgs import OrgDirectory
+from services.licenses import policies
 from services.licenses.pools.service import add_entitlement
 from services.licenses.users.directory import UserDirectory
 
@@ -32,4 +33,5 @@ def subscriptions(orgs: OrgDirectory, users: UserDirectory) -> list[Subscription
     return [
         Subscription("procurement.order.delivered", functools.partial(on_order_delivered, orgs=orgs)),
         Subscription("identity.user.created", users.on_user_created),
+        policies.COPIES.subscription(),
     ]

@@ -7,6 +7,7 @@ Base = make_base()
 
 def load_all() -> None:
     """Imports every domain's tables so that `Base.metadata` knows them all."""
+    from services.licenses import policies as _policies  # noqa: F401
     from services.licenses.allocations import models as _allocations  # noqa: F401
     from services.licenses.devices import models as _devices  # noqa: F401
     from services.licenses.pools import models as _pools  # noqa: F401

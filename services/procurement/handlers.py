@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.consumers import Subscription
 from kernel.contracts import PreencumbranceAnswered, ReservationAnswered
 from kernel.events import Event
-from services.procurement import visibility
+from services.procurement import policies, visibility
 from services.procurement.campaigns.models import DEMAND
 from services.procurement.orders.models import ORDER
 
@@ -53,4 +53,5 @@ SUBSCRIPTIONS = [
     Subscription("budget.preencumbrance.rejected", on_preencumbrance_rejected),
     Subscription("budget.reservation.accepted", on_reservation_accepted),
     Subscription("budget.reservation.rejected", on_reservation_rejected),
+    policies.COPIES.subscription(),
 ]

@@ -7,6 +7,7 @@ Base = make_base()
 
 def load_all() -> None:
     """Imports every domain's tables so that `Base.metadata` knows them all."""
+    from services.procurement import policies as _policies  # noqa: F401
     from services.procurement.agreements import models as _agreements  # noqa: F401
     from services.procurement.campaigns import models as _campaigns  # noqa: F401
     from services.procurement.orders import models as _orders  # noqa: F401
