@@ -1,15 +1,15 @@
 """The copy of the orgs' own policy documents, kept by budget.policy.changed events (issue #20).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
 import kernel.db
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
