@@ -14,6 +14,19 @@ from zhengban.demo.scenario import Scenario
 
 pytestmark = pytest.mark.slow
 
+def assert_issue_20_steps(made) -> None:
+    """The demo's 二上二下 line, budget transfer and refused second office seat."""
+    assert made.control == {"line_id": made.control["line_id"], "title": "国产数据库正版化", "requested_fen": 600_000,
+                            "control_fen": 450_000, "status_after_control": "draft", "resubmitted_fen": 450_000,
+                            "approved_fen": 450_000, "status": "approved"}
+    transfer = made.transfer
+    assert (transfer["status"], transfer["amount_fen"], transfer["from_available_fen"],
+            transfer["to_available_fen"]) == ("approved", 50_000, 250_000, 500_000)
+    assert len({transfer["requested_by"], transfer["decided_by"], transfer["control_set_by"]}) == 3
+    seat = made.second_seat
+    assert (seat["device"], seat["status"]) == ("SALES-001", 409) and seat["type"].endswith(
+        "/category-already-licensed"), seat
+
 
 def test_the_whole_flow_reconciles_in_every_service(stack):
     scenario = Scenario(stack.url, stack.admin_password)
@@ -30,6 +43,7 @@ def test_the_whole_flow_reconciles_in_every_service(stack):
     cancelled = next(o for k, o in scenario.made.orders.items() if k.startswith("sales#"))
     line = scenario.admin.get(f"/api/v1/budget/lines/{cancelled['budget_line_id']}")
     assert line["reserved_fen"] == 0 and line["spent_fen"] == 0  # the cancellation released it all
+    assert_issue_20_steps(scenario.made)
     print(f"\nwhole flow: {figures}")
 
 
@@ -49,6 +63,10 @@ def test_zhengban_demo_fills_a_running_instance(stack):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "orders        1 cancelled, 5 delivered, 1 rejected" in done.stdout
     assert "6 non-genuine" in done.stdout
+    assert "control figure 450000 fen (line back to draft)" in done.stdout
+    assert "resubmitted 450000 fen, approved 450000 fen" in done.stdout
+    assert "50000 fen from the OA line to the database line: approved" in done.stdout
+    assert "a second office suite on SALES-001 refused: 409 category-already-licensed" in done.stdout
     made = [c for campaign_id, c in campaigns().items() if campaign_id not in before]
     assert [(c["title"], c["status"]) for c in made] == [("2026 年度全省办公软件联合采购", "awarded")]
     assert made[0]["agreement_id"] is not None

@@ -13,7 +13,9 @@ LABELS = {
     "run_campaign": "联合采购：需求、报价、两轮谈判、评审、授标 campaign",
     "place_orders": "下单 call-off orders", "wait_for_budget_answers": "预算冻结 budget answers",
     "cancel_and_deliver": "撤单与交付 cancel & deliver", "wait_for_seats": "授权入池 seats arrive",
-    "register_devices_and_allocate": "登记设备、分配席位 devices & seats", "compliance": "正版化检查 compliance",
+    "register_devices_and_allocate": "登记设备、分配席位 devices & seats",
+    "control_figure": "二上二下：控制数 control figure", "budget_transfer": "预算调剂 budget transfer",
+    "second_office_seat": "一机一套办公软件 second office seat", "compliance": "正版化检查 compliance",
     "done": "完成 done",
 }
 
@@ -75,6 +77,13 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
         statuses[order["status"]] = statuses.get(order["status"], 0) + 1
     office = report["office"]
     unlicensed = ", ".join(d["asset_tag"] for d in office["devices_without_license"])
+    control, transfer, seat = made.control, made.transfer, made.second_seat
+    control_outcome = (f"{control['title']}: requested {control['requested_fen']} fen, control figure "
+                       f"{control['control_fen']} fen (line back to {control['status_after_control']}),\n"
+                       f"                  resubmitted {control['resubmitted_fen']} fen, "
+                       f"{control['status']} {control['approved_fen']} fen")
+    seat_outcome = (f"a second office suite on {seat['device']} refused: {seat['status']} "
+                    f"{seat['type'].rsplit('/', 1)[-1]}")
     print(f"""
   Made in {seconds:.0f} s (run tag {made.tag}):
     orgs          {len(made.orgs)}: a province (财政厅, 教育厅, two schools, 卫健委), a SASAC with an SOE group
@@ -85,6 +94,10 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
     orders        {", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))}
     devices       {len(made.devices)}, compliance of 省财政厅's subtree: office {office['genuine']} genuine,
                   {office['non_genuine']} non-genuine ({unlicensed})
+    二上二下       {control_outcome}
+    调剂 transfer  {transfer['amount_fen']} fen from the OA line to the database line: {transfer['status']}
+                  (requested by {transfer['requested_by']}, decided by {transfer['decided_by']})
+    second seat   {seat_outcome}
 
   Sign in (console {url}/console/ or POST {url}/auth/token) as any of these, password {PASSWORD}:""")
     for username, label in made.users.items():

@@ -37,6 +37,9 @@ class Made:
     agreement_id: str = ""
     orders: dict[str, dict] = field(default_factory=dict)
     devices: list[dict] = field(default_factory=list)
+    control: dict = field(default_factory=dict)  # the 二上二下 line, step by step
+    transfer: dict = field(default_factory=dict)  # the budget transfer (调剂), as approved
+    second_seat: dict = field(default_factory=dict)  # the refused second office seat on one computer
 
 
 # (key, name, kind, parent key); "root" is the installation's root org.
@@ -82,6 +85,9 @@ class Scenario:
             self.actors[username] = self.api.as_(self.api.token(username, PASSWORD))
             self.made.users[username] = label
         return self.actors[username]
+
+    def username(self, actor: Api) -> str:
+        return next(name for name, known in self.actors.items() if known is actor)
 
     def unit(self, key: str) -> Api:
         """The budget editor and buyer of a participant unit."""
@@ -236,12 +242,75 @@ class Scenario:
                 "metric": "device", "quantity": len(mine), "source": "oem", "reference": "随机预装"})
             admin.post(f"/api/v1/licenses/pools/{oem['pool_id']}/allocations:bulk", {"items": mine})
 
+    def control_figure(self) -> None:
+        """二上二下: 卫健委 asks for four database licences (一上), the finance bureau sets a control
+        figure and sends the line back (一下), the unit cuts it to three and resubmits (二上), and
+        finance approves it (二下)."""
+        editor = self.unit("health")
+        finance = self.user("finance", "finance", label="省财政厅 财务审批")
+        line = editor.post("/api/v1/budget/lines", {
+            "org_id": self.org_id("health"), "fiscal_year": 2026, "category": "database",
+            "title": "国产数据库正版化", "quantity": 4, "unit_price_fen": 150_000})
+        path = f"/api/v1/budget/lines/{line['id']}"
+        editor.post(f"{path}/submit")
+        controlled = finance.post(f"{path}/control", {"control_fen": 450_000, "note": "控制数：压减一套"})
+        editor.request("PATCH", path, json={"quantity": 3})
+        resubmitted = editor.post(f"{path}/submit")
+        approved = finance.post(f"{path}/approve", {"approved_fen": resubmitted["requested_fen"], "note": "同意"})
+        self.made.control = {"line_id": line["id"], "title": line["title"], "requested_fen": line["requested_fen"],
+                             "control_fen": controlled["control_fen"], "status_after_control": controlled["status"],
+                             "resubmitted_fen": resubmitted["requested_fen"], "approved_fen": approved["approved_fen"],
+                             "status": approved["status"]}
+
+    def budget_transfer(self) -> None:
+        """调剂: 卫健委 moves part of its OA line to the database line; a second finance user (not the
+        one who set the control figure, and never the requester) approves it."""
+        editor = self.unit("health")
+        finance = self.user("finance", "finance", label="省财政厅 财务审批")
+        oa = editor.post("/api/v1/budget/lines", {
+            "org_id": self.org_id("health"), "fiscal_year": 2026, "category": "business",
+            "title": "办公自动化（OA）系统授权", "quantity": 10, "unit_price_fen": 30_000})
+        editor.post(f"/api/v1/budget/lines/{oa['id']}/submit")
+        finance.post(f"/api/v1/budget/lines/{oa['id']}/approve", {"approved_fen": oa["requested_fen"], "note": "同意"})
+        requested = editor.post("/api/v1/budget/transfers", {
+            "from_line_id": oa["id"], "to_line_id": self.made.control["line_id"], "amount_fen": 50_000,
+            "reason": "OA 项目节余，调剂至数据库授权"})
+        approver = self.user("health", "finance", label="卫健委 财务处（调剂审批）")
+        approved = approver.post(f"/api/v1/budget/transfers/{requested['id']}/approve")
+        source = approver.get(f"/api/v1/budget/lines/{oa['id']}")
+        target = approver.get(f"/api/v1/budget/lines/{self.made.control['line_id']}")
+        self.made.transfer = {"id": approved["id"], "status": approved["status"], "amount_fen": approved["amount_fen"],
+                              "requested_by": self.username(editor), "decided_by": self.username(approver),
+                              "control_set_by": self.username(finance),
+                              "from_available_fen": source["available_fen"],
+                              "to_available_fen": target["available_fen"]}
+
+    def second_office_seat(self) -> None:
+        """One computer, two office suites: 售电公司's computer holds a WPS seat, and a seat of a second
+        office suite for the same computer is refused (财行〔2013〕98号: one office suite per computer)."""
+        admin = self.user("sales", "it_admin", label=f"{self.made.orgs['sales'].name} 信息中心")
+        device = admin.post("/api/v1/licenses/devices", {
+            "org_id": self.org_id("sales"), "asset_tag": "SALES-001", "hostname": "sales-pc-001", "kind": "desktop",
+            "os_name": "统信 UOS 20"})
+        pools = []
+        for product, vendor in (("WPS Office（历史采购）", "金山办公"), ("永中 Office", "永中软件")):
+            entitlement = admin.post("/api/v1/licenses/entitlements", {
+                "org_id": self.org_id("sales"), "product_name": product, "vendor": vendor, "category": "office",
+                "metric": "device", "quantity": 1, "source": "manual", "reference": f"存量授权 {self.made.tag}"})
+            pools.append(entitlement["pool_id"])
+        seat = {"assignee_type": "device", "assignee_id": device["id"]}
+        admin.post(f"/api/v1/licenses/pools/{pools[0]}/allocations", seat)
+        refused = admin.request("POST", f"/api/v1/licenses/pools/{pools[1]}/allocations", json=seat, expect=(409,))
+        self.made.second_seat = {"device": device["asset_tag"], "status": refused["status"], "type": refused["type"],
+                                 "detail": refused.get("detail")}
+
     def compliance(self) -> dict:
         auditor = self.user("finance", "auditor", label="省财政厅 审计（只读）")
         return auditor.get("/api/v1/licenses/compliance", params={"org_id": self.org_id("finance")})
 
     STEPS = ("create_orgs", "approve_budgets", "run_campaign", "place_orders", "wait_for_budget_answers",
-             "cancel_and_deliver", "wait_for_seats", "register_devices_and_allocate", "compliance")
+             "cancel_and_deliver", "wait_for_seats", "register_devices_and_allocate", "control_figure",
+             "budget_transfer", "second_office_seat", "compliance")
 
     def run(self) -> dict:
         result = None
