@@ -48,10 +48,22 @@ async def on_reservation_rejected(session: AsyncSession, event: Event) -> None:
     await _answer_order(session, event, "reject")
 
 
+async def on_reservation_released(session: AsyncSession, event: Event) -> None:
+    """The budget's year-end close released a confirmed order's reservation (reason `line_closed`):
+    the money lapsed with the year, so the order is cancelled with that reason and can no longer be
+    delivered. Any other release follows the order's own cancellation and changes nothing here."""
+    answer = event.payload(ReservationAnswered)
+    if answer.reason != "line_closed":
+        return
+    await ORDER.try_apply(session, "cancel", answer.order_id, actor=actor_for(event),
+                          values={"reason": answer.reason}, data={"reason": answer.reason})
+
+
 SUBSCRIPTIONS = [
     Subscription("budget.preencumbrance.accepted", on_preencumbrance_accepted),
     Subscription("budget.preencumbrance.rejected", on_preencumbrance_rejected),
     Subscription("budget.reservation.accepted", on_reservation_accepted),
     Subscription("budget.reservation.rejected", on_reservation_rejected),
+    Subscription("budget.reservation.released", on_reservation_released),
     policies.COPIES.subscription(),
 ]

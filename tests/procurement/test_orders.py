@@ -133,3 +133,38 @@ async def test_who_may_order_and_under_which_agreement(scenario):
     # The winner sees its agreement; the loser does not.
     await scenario.call("GET", f"/agreements/{deal['id']}", scenario.supplier_y)
     await scenario.call("GET", f"/agreements/{deal['id']}", scenario.supplier_x, 404)
+
+
+async def test_a_reservation_released_at_year_end_cancels_the_confirmed_order(scenario, nats):
+    """The budget's year-end close released the order's reservation (reason line_closed): the order
+    is cancelled with that reason and the supplier can no longer deliver it. A release that follows
+    the order's own cancellation changes nothing."""
+    deal = await agreement(scenario)
+    lapsed = await scenario.call("POST", "/orders", scenario.unit_1, 202, json=order_body(scenario, deal))
+    kept = await scenario.call("POST", "/orders", scenario.unit_2, 202, json=order_body(scenario, deal,
+                                                                                        unit="enterprise_2"))
+    for order, reader in ((lapsed, scenario.unit_1), (kept, scenario.unit_2)):
+        await scenario.answer_order(order, "accepted")
+
+        async def confirmed(order=order, reader=reader):
+            return (await scenario.call("GET", f"/orders/{order['id']}", reader))["status"] == "confirmed"
+
+        await eventually(confirmed)
+    await scenario.answer_order(lapsed, "released", reason="line_closed")
+    await scenario.answer_order(kept, "released")  # not a year-end release: nothing to do
+    await status_of(scenario, lapsed, "cancelled")
+    await eventually(lambda: consumed(scenario, "procurement--budget-reservation-released"))
+    got = await scenario.call("GET", f"/orders/{lapsed['id']}", scenario.unit_1)
+    assert (got["status"], got["reason"]) == ("cancelled", "line_closed")
+    await scenario.call("POST", f"/orders/{lapsed['id']}/deliver", scenario.supplier_y, 409)
+    history = await scenario.call("GET", f"/orders/{lapsed['id']}/history", scenario.unit_1)
+    assert [(h["action"], h["actor"]) for h in history["items"]][-1] == (
+        "cancelled", "event:budget.reservation.released.v1")
+
+    async def both_consumed():
+        async with scenario.svc.db.session() as session:
+            return (await session.execute(sa.select(sa.func.count()).select_from(inbox).where(
+                inbox.c.consumer == "procurement--budget-reservation-released"))).scalar() == 2
+
+    await eventually(both_consumed)
+    assert (await scenario.call("GET", f"/orders/{kept['id']}", scenario.unit_2))["status"] == "confirmed"
