@@ -3,9 +3,12 @@ kept by `budget.policy.changed` events (`kernel.policy_copies`), resolved as bud
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.policies import EffectivePolicy
+from kernel.policies import EffectivePolicy, ancestors_and_self, resolve
 from kernel.policy_copies import PolicyCopies, policy_copies_table
 from services.licenses.models import Base
 
@@ -17,3 +20,16 @@ async def effective_policy(session: AsyncSession, org_path: str) -> EffectivePol
     """The effective policy of the org at `org_path`: field by field, the nearest org's own
     document that sets it, else the notices' defaults (`kernel.policies`)."""
     return await COPIES.effective_policy(session, org_path)
+
+
+async def effective_policies(session: AsyncSession, org_paths: Iterable[str]) -> dict[str, EffectivePolicy]:
+    """The effective policy of each org path, from one query for the documents of all their paths
+    (an allocation batch or a compliance report asks for the orgs of many devices at once)."""
+    paths = set(org_paths)
+    on_paths = sorted({ancestor for path in paths for ancestor in ancestors_and_self(path)})
+    table = policy_copies
+    documents = []
+    for start in range(0, len(on_paths), 500):
+        documents.extend((await session.execute(sa.select(table.c.org_path, table.c.org_id, table.c.document)
+                                                .where(table.c.org_path.in_(on_paths[start:start + 500])))).all())
+    return {path: resolve([(d.org_path, d.org_id, d.document) for d in documents], path) for path in paths}

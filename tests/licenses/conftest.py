@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from kernel.contracts import PolicyChanged
+from kernel.events import new_event
 from kernel.ids import new_id, utcnow
+from services.licenses import policies
 from services.licenses.users.models import KnownUser
 from tests.support.identity import Actor
 
@@ -55,3 +58,12 @@ async def make_user(svc, org, username: str | None = None) -> str:
                                                           updated_at=utcnow()))
         await session.commit()
     return str(user_id)
+
+
+async def set_policy(svc, org, document: dict, revision: int = 1) -> None:
+    """Gives the service an org's own policy document, as budget's `budget.policy.changed` would."""
+    event = new_event("budget.policy.changed", PolicyChanged(
+        org_id=org.id, org_path=org.path, document=document, revision=revision, changed_at=utcnow()),
+        source="zhengban/budget", about=org.id)
+    async with svc.db.session() as session, session.begin():
+        await policies.COPIES.on_policy_changed(session, event)

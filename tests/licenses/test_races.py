@@ -12,7 +12,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from services.licenses.allocations.models import Allocation, AllocationEntry
-from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool, set_policy
 from tests.support.races import RACERS, ROUNDS, one_winner
 
 
@@ -157,5 +157,23 @@ async def test_racing_single_and_bulk_allocations_of_office_pools_give_a_compute
         assert sorted(outcomes, key=str) == sorted([(201, None)] + [(409, "category-already-licensed")] * (RACERS - 1),
                                                    key=str), outcomes
         assert len(await office_seats_held(licenses, device["id"])) == 1
+        for pool in pools:
+            await pool_agrees_with_ledger(licenses, admin, pool["id"])
+
+
+async def test_racing_allocations_to_a_computer_allowed_two_office_seats_give_it_two(licenses, tree):
+    """A policy allowing two: the racers compete for slots 1 and 2, a loser of a slot tries the
+    other one, and exactly two win."""
+    admin = tree.actor("dept_a", "it_admin")
+    await set_policy(licenses, tree["school_a1"], {"seats_per_device": {"office": 2}})
+    pools = [await make_pool(licenses, admin, quantity=ROUNDS, product=f"Office two {n}") for n in range(RACERS)]
+    for round_ in range(ROUNDS):
+        device = await make_device(licenses, admin, f"R2-{round_}", org=tree["school_a1"])
+        answers = await asyncio.gather(*(allocate(licenses, admin, pool["id"], device["id"]) for pool in pools))
+        statuses = Counter(a.status_code for a in answers)
+        assert statuses == {201: 2, 409: RACERS - 2}, [a.text for a in answers if a.status_code not in (201, 409)]
+        assert all(a.json()["type"].endswith("/category-already-licensed") and a.json()["seats_per_device"] == 2
+                   for a in answers if a.status_code == 409)
+        assert len(await office_seats_held(licenses, device["id"])) == 2
         for pool in pools:
             await pool_agrees_with_ledger(licenses, admin, pool["id"])

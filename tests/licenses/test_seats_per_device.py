@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from kernel.ids import new_id, utcnow
 from services.licenses.allocations.models import Allocation, AllocationEntry
 from services.licenses.pools.models import Pool
-from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool, make_user
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool, make_user, set_policy
 
 PROBLEM = "application/problem+json"
 
@@ -204,3 +204,51 @@ async def test_compliance_lists_the_computers_over_their_limit(licenses, tree):
     statuses = Counter(a["status"] for a in (await licenses.client.get(
         f"{PREFIX}/allocations", params={"assignee_id": twice["id"]}, headers=admin.headers)).json()["items"])
     assert statuses == {"active": 1, "reclaimed": 1}
+
+
+async def test_a_subtree_policy_allowing_two_office_seats(licenses, tree):
+    """The limit is the device's org's effective policy (budget's, copied here): school_a1's own
+    document allows two office seats; dept_a above it keeps the default of one."""
+    admin = tree.actor("dept_a", "it_admin")
+    await set_policy(licenses, tree["school_a1"], {"seats_per_device": {"office": 2}})
+    office = [await make_pool(licenses, admin, product=f"Office {n}") for n in range(3)]
+    antivirus = [await make_pool(licenses, admin, product=f"杀毒 {n}", category="antivirus") for n in range(2)]
+    school = (await make_device(licenses, admin, "S-1", org=tree["school_a1"]))["id"]
+    dept = (await make_device(licenses, admin, "D-1"))["id"]
+
+    first = await allocate(licenses, admin, office[0]["id"], school)
+    second = await allocate(licenses, admin, office[1]["id"], school)
+    assert (first.status_code, second.status_code) == (201, 201), second.text
+    refused_for_category(await allocate(licenses, admin, office[2]["id"], school), "office", limit=2)
+    # Only office is raised: antivirus keeps the default, and so does the org above.
+    assert (await allocate(licenses, admin, antivirus[0]["id"], school)).status_code == 201
+    refused_for_category(await allocate(licenses, admin, antivirus[1]["id"], school), "antivirus")
+    assert (await allocate(licenses, admin, office[0]["id"], dept)).status_code == 201
+    refused_for_category(await allocate(licenses, admin, office[1]["id"], dept), "office")
+    # The same pool again is still its seat, 200; and a bulk answers per item with the limit of each.
+    assert (await allocate(licenses, admin, office[1]["id"], school)).json()["id"] == second.json()["id"]
+    body = await bulk(licenses, admin, office[2]["id"], [school, dept])
+    assert [(i["status"], i["problem"]) for i in body["items"]] == [(409, "category-already-licensed")] * 2
+
+    # Slot 1 given back: the third pool takes it.
+    await licenses.client.post(f"{PREFIX}/allocations/{first.json()['id']}/reclaim", headers=admin.headers,
+                               json={"reason": "换用"})
+    third = await allocate(licenses, admin, office[2]["id"], school)
+    assert third.status_code == 201, third.text
+    async with licenses.db.session() as session:
+        slots = dict((await session.execute(sa.select(Allocation.pool_id, Allocation.slot).where(
+            Allocation.device_id == uuid.UUID(school), Allocation.category == "office",
+            Allocation.status == "active"))).all())
+    assert slots == {uuid.UUID(office[1]["id"]): 2, uuid.UUID(office[2]["id"]): 1}
+
+    # Two office seats are within school_a1's limit; once its policy is back to one, they are over it.
+    async def office_over_limit():
+        resp = await licenses.client.get(f"{PREFIX}/compliance", params={"org_id": str(tree["dept_a"].id)},
+                                         headers=admin.headers)
+        listed = resp.json()["office"]["devices_over_limit"]
+        return [(d["asset_tag"], d["seats"], d["seats_per_device"]) for d in listed]
+
+    assert await office_over_limit() == []
+    await set_policy(licenses, tree["school_a1"], {}, revision=2)
+    assert await office_over_limit() == [("S-1", 2, 1)]
+    refused_for_category(await allocate(licenses, admin, office[0]["id"], school), "office")
