@@ -10,6 +10,7 @@ after it flow on; `replay` applies it again once the cause is fixed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -71,6 +72,7 @@ class Consumers:
     async def _run(self, name: str, sub: Subscription) -> None:
         await self.broker.wait_ready()
         while True:
+            psub = None
             try:
                 js = self.broker.js
                 if js is None:
@@ -88,6 +90,12 @@ class Consumers:
                         continue
                     await self._process_batch(name, sub, msgs)
             except asyncio.CancelledError:
+                # A fetch cut short can leave a message in the subscription's queue that nobody
+                # will read, and the connection's drain at shutdown would wait its whole timeout
+                # for it: the inbox goes now (unacked messages are redelivered to the durable).
+                if psub is not None:
+                    with contextlib.suppress(Exception):
+                        await psub.unsubscribe()
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS away or the consumer lost: subscribe again
                 log.info("consumer %s interrupted (%s); resubscribing", name, type(exc).__name__)

@@ -18,10 +18,11 @@ from zhengban.nats_server import free_port
 @contextlib.asynccontextmanager
 async def echo_upstream():
     app = FastAPI()
+    released = asyncio.Event()  # set when the test is over: the slow answer comes only then
 
     @app.get("/api/v1/budget/slow")
     async def slow():
-        await asyncio.sleep(5)
+        await released.wait()
         return {}
 
     @app.api_route("/api/v1/budget/{path:path}", methods=["GET", "POST"])
@@ -41,6 +42,7 @@ async def echo_upstream():
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        released.set()
         server.should_exit = True
         await task
 

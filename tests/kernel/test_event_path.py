@@ -82,10 +82,10 @@ async def stream_messages(nats_url: str, stream: str = "BUDGET") -> int:
         await nc.close()
 
 
-async def test_event_committed_while_nats_is_down_is_published_when_it_returns(databases, nats):
-    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+async def test_event_committed_while_nats_is_down_is_published_when_it_returns(databases, own_nats):
+    async with Kit(await databases.fresh("budget"), own_nats.url) as kit:
         await kit.broker.wait_ready(10)
-        nats.stop()
+        own_nats.stop()
 
         async def disconnected():
             return not kit.broker.connected
@@ -94,9 +94,9 @@ async def test_event_committed_while_nats_is_down_is_published_when_it_returns(d
         await emit(kit, approved())
         assert await kit.relay.pending() == 1
 
-        nats.start()  # same port, same storage
+        own_nats.start()  # same port, same storage
         await eventually(lambda: _zero(kit), timeout=20)
-        assert await stream_messages(nats.url) == 1
+        assert await stream_messages(own_nats.url) == 1
 
 
 async def _zero(kit: Kit) -> bool:

@@ -1,11 +1,19 @@
-"""A real nats-server with JetStream for a test: its own port and storage, stoppable and restartable."""
+"""A real nats-server with JetStream for tests: its own port and storage, stoppable and restartable.
+
+The suite runs one server per session (`nats` in tests/conftest.py), emptied of every stream before
+each test; a test that stops or kills NATS takes `own_nats`, a server of its own.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import nats as nats_client
 
 from zhengban.nats_server import free_port, nats_command
 
@@ -20,6 +28,10 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self) -> None:
         self.process = subprocess.Popen(nats_command(self.port, self.store_dir), stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
@@ -33,6 +45,27 @@ class NatsServer:
         raise RuntimeError("nats-server did not start")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
+        if self.running:
             self.process.terminate()
             self.process.wait(10)
+
+    def delete_streams(self) -> list[str]:
+        """Deletes every JetStream stream, and with them their consumers, messages and duplicate
+        windows: the next test starts as on a fresh server. Returns the names deleted.
+
+        Runs on a thread of its own, like drop_databases_named: a sync fixture may be called while
+        another event loop runs in this thread."""
+
+        async def delete() -> list[str]:
+            nc = await nats_client.connect(self.url, connect_timeout=5, max_reconnect_attempts=0)
+            try:
+                jsm = nc.jsm()
+                names = [info.config.name for info in await jsm.streams_info()]
+                for name in names:
+                    await jsm.delete_stream(name)
+                return names
+            finally:
+                await nc.close()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, delete()).result()
