@@ -9,11 +9,13 @@ with one.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tests.security.world import World
-from zhengban.demo.client import wait_until
+from zhengban.builder import Builder, Campaign
+from zhengban.demo.client import Api, wait_until
 
 
 @dataclass
@@ -177,51 +179,50 @@ PROCUREMENT = "/api/v1/procurement"
 SUPPLIER_ONLY = {"same org": 403, "parent": 403}
 
 
+def _as(world: World, headers: dict[str, str]) -> Api:
+    return Api(world.stack.url, headers)
+
+
 def _campaign(world: World, *, standstill_days: int = 0) -> tuple[dict, dict]:
-    product = world.ok("POST", f"{PROCUREMENT}/products", world.admin, json={
-        "vendor": "金山办公", "name": "WPS", "edition": __import__("uuid").uuid4().hex, "category": "office",
-        "metric": "device", "term_months": None, "domestic": True})
-    campaign = world.ok("POST", f"{PROCUREMENT}/campaigns", world.admin, json={
-        "title": "matrix", "lead_org_id": world.org_id("soe"), "fiscal_year": 2026,
-        "participant_org_ids": [world.org_id("enterprise_1"), world.org_id("enterprise_2")],
-        "items": [{"product_id": product["id"], "cap_unit_price_fen": 60_000}], "min_offers": 1,
-        "standstill_days": standstill_days})
-    return campaign, product
+    """A draft campaign of one office item, built as the demo builds its own (zhengban.builder)."""
+    admin = _as(world, world.admin)
+    product = Builder.product(admin, vendor="金山办公", name="WPS", edition=uuid.uuid4().hex, category="office")
+    campaign = Builder.campaign(admin, title="matrix", lead_org_id=world.org_id("soe"),
+                                participant_org_ids=[world.org_id("enterprise_1"), world.org_id("enterprise_2")],
+                                items=[(product["id"], 60_000)], standstill_days=standstill_days)
+    return campaign.body, product
+
+
+def _steps(world: World, campaign: dict) -> Campaign:
+    """The builder's steps on `campaign`, taken by the installation's admin."""
+    return Campaign(_as(world, world.admin), campaign)
 
 
 def _tendering(world: World, campaign: dict) -> None:
-    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
-    world.ok("POST", f"{path}/open-demand", world.admin)
-    world.ok("POST", f"{path}/lock-demand", world.admin)
-    world.ok("POST", f"{path}/open-offers", world.admin, json={"supplier_org_ids": [world.org_id("supplier_x")]})
+    steps = _steps(world, campaign)
+    steps.open_demand()
+    steps.lock_demand()
+    steps.open_offers([world.org_id("supplier_x")])
 
 
 def _offers_closed(world: World, *, standstill_days: int = 0) -> dict:
     campaign, _ = _campaign(world, standstill_days=standstill_days)
     _tendering(world, campaign)
-    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
-    item = campaign["items"][0]["id"]
-    world.ok("POST", f"{path}/offers", world.as_("supplier_x", "supplier"),
-             json={"items": [{"item_id": item, "unit_price_fen": 50_000}]})
-    world.ok("POST", f"{path}/close-offers", world.admin)
+    _steps(world, campaign).tender([[(_as(world, world.as_("supplier_x", "supplier")), [50_000])]])
     return campaign
 
 
 def _evaluated(world: World, *, standstill_days: int = 0) -> dict:
     campaign = _offers_closed(world, standstill_days=standstill_days)
-    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
     members = [world.new_key("soe", "negotiator") for _ in range(3)]
-    world.ok("POST", f"{path}/panel", world.admin, json={"member_user_ids": [subject for _, subject in members]})
-    for headers, _ in members:
-        world.ok("POST", f"{path}/evaluations", headers, json={
-            "supplier_org_id": world.org_id("supplier_x"), "score": 80, "recommend": True})
+    _steps(world, campaign).evaluate([(_as(world, headers), subject) for headers, subject in members],
+                                     {world.org_id("supplier_x"): 80})
     return campaign
 
 
 def _awarded(world: World, *, standstill_days: int = 0) -> dict:
     campaign = _evaluated(world, standstill_days=standstill_days)
-    return world.ok("POST", f"{PROCUREMENT}/campaigns/{campaign['id']}/award", world.admin,
-                    json={"supplier_org_id": world.org_id("supplier_x")})
+    return _steps(world, campaign).award(world.org_id("supplier_x"))
 
 
 def _campaign_hints(world: World, campaign: dict) -> dict:
@@ -268,11 +269,10 @@ def a_campaign(world: World) -> Target:
 def _campaign_in(world: World, state: str) -> dict:
     """A campaign just before the step each operation takes: draft, demand open or demand locked."""
     campaign, _ = _campaign(world)
-    path = f"{PROCUREMENT}/campaigns/{campaign['id']}"
     if state in ("demand_open", "demand_locked"):
-        world.ok("POST", f"{path}/open-demand", world.admin)
+        _steps(world, campaign).open_demand()
     if state == "demand_locked":
-        world.ok("POST", f"{path}/lock-demand", world.admin)
+        _steps(world, campaign).lock_demand()
     return campaign
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 import uuid
-from datetime import UTC, datetime
 
-from zhengban.bench import pgbench, wrk
+from zhengban.bench import pgbench, seed, wrk
 from zhengban.bench.load import LoadClient, Result, run_load
 from zhengban.bench.stack import ADMIN_PASSWORD, BenchStack
+from zhengban.builder import Builder
 from zhengban.demo.client import Api, wait_until
 
 
@@ -22,17 +21,13 @@ class World:
         self.stack = stack
         self.api = Api(stack.url)
         self.admin = self.api.as_(self.api.token("admin", ADMIN_PASSWORD))
-        root = self.admin.get("/api/v1/identity/me")["org_id"]
-        self.org = self.admin.post("/api/v1/identity/orgs", {"name": "基准测试单位", "kind": "unit",
-                                                             "parent_id": root})
-        self.admin.post("/api/v1/identity/users", {"username": "bench-it", "password": ADMIN_PASSWORD,
-                                                   "org_id": self.org["id"], "roles": ["it_admin"]})
-        self.headers = self.api.token("bench-it", ADMIN_PASSWORD)
-        self.it = self.api.as_(self.headers)
+        self.build = Builder(self.api, self.admin, ADMIN_PASSWORD)
+        self.org = self.build.org("基准测试单位", "unit")
+        self.it = self.build.user("bench-it", self.org["id"], "it_admin")
+        self.headers = self.it.headers
         # Seats go only to registered devices: these are the assignees of every allocation load.
         wait_until(lambda: self.admin.get(f"/api/v1/licenses/orgs/{self.org['id']}"), what="org known")
-        self.devices = [str(d) for d in seed_rows(stack, [(DEVICES_SQL, 10, device_rows(self.org, devices,
-                                                                                          tag="BENCH-"))])]
+        self.devices = seed.register_devices(stack.database_url("licenses"), self.org, devices, tag="BENCH-")
 
     def pool(self, seats: int, name: str | None = None, category: str = "business") -> dict:
         # "business": 98号 limits a computer to one seat of os, office and antivirus each; the
@@ -196,7 +191,7 @@ async def hot_pool(world: World, *, concurrency: int, seconds: float, warmup: fl
     burst = await exactly_k_winners(world, seats=50, requests=200)
     # The counter and the rows are read together, well after the load: requests the load generator
     # gave up on can still be committing when it returns, and would make an earlier read disagree.
-    rows = await asyncio.to_thread(active_rows, world.stack, pool["id"])
+    rows = await asyncio.to_thread(seed.active_allocations, world.stack.database_url("licenses"), pool["id"])
     after = world.it.get(f"/api/v1/licenses/pools/{pool['id']}")
     return {"result": via_gateway.summary(), "baseline": baseline.summary() if baseline else None,
             "ratio": ratio(via_gateway.throughput, baseline.throughput) if baseline else None, "target": 1.0,
@@ -333,51 +328,27 @@ async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
 
 
 def setup_agreement(world: World):
-    """A unit with a large budget line and an agreement it can order under."""
-    admin = world.admin
-    root = admin.get("/api/v1/identity/me")["org_id"]
-    orgs = {name: admin.post("/api/v1/identity/orgs", {"name": name, "kind": kind, "parent_id": root})["id"]
-            for name, kind in (("bench-unit", "unit"), ("bench-supplier-a", "supplier"),
-                               ("bench-supplier-b", "supplier"))}
-
-    def user(name, org, *roles):
-        admin.post("/api/v1/identity/users", {"username": name, "password": ADMIN_PASSWORD, "org_id": orgs[org],
-                                              "roles": list(roles)})
-        return world.api.token(name, ADMIN_PASSWORD)
-
-    unit_h = user("bench-unit-user", "bench-unit", "budget_editor", "procurement", "negotiator")
-    finance = world.api.as_(user("bench-finance", "bench-unit", "finance"))
-    unit = world.api.as_(unit_h)
-    line = unit.post("/api/v1/budget/lines", {"org_id": orgs["bench-unit"], "fiscal_year": 2026, "category": "office",
-                                              "title": "bench", "quantity": 1_000_000, "unit_price_fen": 50_000})
-    unit.post(f"/api/v1/budget/lines/{line['id']}/submit")
-    finance.post(f"/api/v1/budget/lines/{line['id']}/approve", {"approved_fen": line["requested_fen"]})
-    product = unit.post("/api/v1/procurement/products", {"vendor": "bench", "name": "bench", "edition": "x",
-                                                         "category": "office", "metric": "device",
-                                                         "term_months": None, "domestic": True})
-    campaign = unit.post("/api/v1/procurement/campaigns", {
-        "title": "bench", "lead_org_id": orgs["bench-unit"], "fiscal_year": 2026,
-        "participant_org_ids": [orgs["bench-unit"]], "items": [{"product_id": product["id"],
-                                                                 "cap_unit_price_fen": 50_000}],
-        "min_offers": 1, "standstill_days": 0})
-    path = f"/api/v1/procurement/campaigns/{campaign['id']}"
-    item = campaign["items"][0]["id"]
-    unit.post(f"{path}/open-demand")
-    unit.post(f"{path}/lock-demand")
-    unit.post(f"{path}/open-offers", {"supplier_org_ids": [orgs["bench-supplier-a"]]})
-    supplier = user("bench-supplier", "bench-supplier-a", "supplier")
-    world.api.as_(supplier).post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 45_000}]})
-    unit.post(f"{path}/close-offers")
-    members = []
-    for n in range(3):
-        headers = user(f"bench-expert-{n}", "bench-unit", "negotiator")
-        members.append((headers, world.api.as_(headers).get("/api/v1/identity/me")["id"]))
-    unit.post(f"{path}/panel", {"member_user_ids": [m for _, m in members]})
-    for headers, _ in members:
-        world.api.as_(headers).post(f"{path}/evaluations", {"supplier_org_id": orgs["bench-supplier-a"], "score": 90,
-                                                            "recommend": True})
-    awarded = unit.post(f"{path}/award", {"supplier_org_id": orgs["bench-supplier-a"]})
-    return awarded["agreement_id"], item, line, unit_h, supplier
+    """A unit with a large budget line and an agreement it can order under, built as the demo builds
+    its own (zhengban.builder): one supplier, one round, a panel of three."""
+    build = world.build
+    orgs = {name: build.org(name, kind)["id"] for name, kind in (
+        ("bench-unit", "unit"), ("bench-supplier-a", "supplier"), ("bench-supplier-b", "supplier"))}
+    unit = build.user("bench-unit-user", orgs["bench-unit"], "budget_editor", "procurement", "negotiator")
+    finance = build.user("bench-finance", orgs["bench-unit"], "finance")
+    line = build.approved_line(unit, finance, org_id=orgs["bench-unit"], category="office", title="bench",
+                               quantity=1_000_000, unit_price_fen=50_000)
+    product = build.product(unit, vendor="bench", name="bench", edition="x", category="office")
+    campaign = build.campaign(unit, title="bench", lead_org_id=orgs["bench-unit"],
+                              participant_org_ids=[orgs["bench-unit"]], items=[(product["id"], 50_000)])
+    campaign.open_demand()
+    campaign.lock_demand()
+    campaign.open_offers([orgs["bench-supplier-a"]])
+    supplier = build.user("bench-supplier", orgs["bench-supplier-a"], "supplier")
+    campaign.tender([[(supplier, [45_000])]])
+    panel = [build.user(f"bench-expert-{n}", orgs["bench-unit"], "negotiator") for n in range(3)]
+    campaign.evaluate([(expert, build.user_id(expert)) for expert in panel], {orgs["bench-supplier-a"]: 90})
+    awarded = campaign.award(orgs["bench-supplier-a"])
+    return awarded["agreement_id"], campaign.item_ids[0], line, unit.headers, supplier.headers
 
 
 async def scale(world: World, *, bulk_seats: int, devices: int) -> dict:
@@ -401,15 +372,16 @@ async def scale(world: World, *, bulk_seats: int, devices: int) -> dict:
     figures["bulk_seats_per_s"] = round(bulk_seats / figures["bulk_seconds"], 0)
     figures["bulk_pool_allocated"] = world.it.get(f"/api/v1/licenses/pools/{bulk_pool['id']}")["allocated"]
 
+    licenses_db = world.stack.database_url("licenses")
     compliance_org = await asyncio.to_thread(seed_devices, world, devices)
     # The relay publishing the bulk's events runs in the licenses process: the report is timed
     # after it is done, so that the figure is the report's own.
     try:
-        await asyncio.to_thread(wait_until, lambda: unpublished_events(world.stack) == 0, timeout=300,
+        await asyncio.to_thread(wait_until, lambda: seed.unpublished_events(licenses_db) == 0, timeout=300,
                                 what="the bulk's events published")
     except TimeoutError:
-        figures["compliance_measured_with_events_unpublished"] = await asyncio.to_thread(unpublished_events,
-                                                                                         world.stack)
+        figures["compliance_measured_with_events_unpublished"] = await asyncio.to_thread(seed.unpublished_events,
+                                                                                         licenses_db)
     # Via the gateway (the figure) and straight to licenses, which separates the report's work
     # from carrying its answer (25,000 devices listed, about 4 MB) through the gateway.
     direct = f"http://127.0.0.1:{world.stack.port_of('licenses')}"
@@ -430,113 +402,13 @@ async def scale(world: World, *, bulk_seats: int, devices: int) -> dict:
     return figures
 
 
-DEVICES_SQL = ("INSERT INTO devices (id, org_id, org_path, asset_tag, hostname, kind, status, last_seen_at, "
-               "created_at, updated_at) VALUES ({})")
-
-
-def device_rows(org: dict, count: int, *, tag: str) -> list[tuple]:
-    now = datetime.now(UTC)
-    return [(uuid.uuid4(), uuid.UUID(org["id"]), org["path"], f"{tag}{n}", f"pc-{tag}{n}", "desktop", "active", now,
-             now, now) for n in range(count)]
-
-
 def seed_devices(world: World, count: int) -> str:
     """An org with `count` devices, each with an inventory report, half of them with a seat.
 
-    Written straight into the licenses database (registering 50,000 devices one request at a time
-    would measure the setup, not the report); the rows are exactly what the API would write."""
-    root = world.admin.get("/api/v1/identity/me")["org_id"]
-    org = world.admin.post("/api/v1/identity/orgs", {"name": "大型集团", "kind": "soe_group", "parent_id": root})
+    Written straight into the licenses database through its models (registering 50,000 devices one
+    request at a time would measure the setup, not the report); see zhengban/bench/seed.py."""
+    org = world.build.org("大型集团", "soe_group")
     pool = world.pool(count, category="office")
     wait_until(lambda: world.admin.get(f"/api/v1/licenses/orgs/{org['id']}"), what="org known")
-    now = datetime.now(UTC)
-    devices = device_rows(org, count, tag="A")
-    ids = [d[0] for d in devices]
-    reports = [(uuid.uuid4(), d, now, 1) for d in ids]
-    software = [(uuid.uuid4(), d, now, "WPS Office", "office") for d in ids]
-    seated = ids[: count // 2]
-    allocations = [(uuid.uuid4(), uuid.UUID(pool["id"]), uuid.UUID(org["id"]), str(d), d, now) for d in seated]
-    entries = [(uuid.uuid4(), a[0], a[1], a[4], now) for a in allocations]
-    seed_rows(world.stack, [
-        (DEVICES_SQL, 10, devices),
-        ("INSERT INTO inventory_reports (id, device_id, reported_at, items) VALUES ({})", 4, reports),
-        ("INSERT INTO installed_software (id, device_id, reported_at, name, category) VALUES ({})", 5, software),
-        # One office seat per computer: slot 1 of the category (98号, docs/licenses.md).
-        ("INSERT INTO allocations (id, pool_id, org_id, assignee_type, assignee_id, device_id, category, slot, "
-         "status, allocated_at, created_at, updated_at) VALUES ({0}, {1}, {2}, 'device', {3}, {4}, 'office', 1, "
-         "'active', {5}, {5}, {5})", None, allocations),
-        ("INSERT INTO allocation_entries (id, allocation_id, pool_id, category, device_id, kind, actor, at) "
-         "VALUES ({0}, {1}, {2}, 'office', {3}, 'allocated', 'bench', {4})", None, entries),
-        ("UPDATE pools SET allocated = {0} WHERE id = {1}", None, [(len(seated), uuid.UUID(pool["id"]))]),
-    ])
+    seed.devices_with_office(world.stack.database_url("licenses"), org, pool["id"], count)
     return org["id"]
-
-
-def active_rows(stack: BenchStack, pool_id: str) -> int:
-    """Active allocations of a pool, counted in the licenses database itself."""
-    return licenses_count(stack, "SELECT count(*) FROM allocations WHERE pool_id = {} AND status = 'active'",
-                          uuid.UUID(pool_id))
-
-
-def unpublished_events(stack: BenchStack) -> int:
-    """Events in the licenses outbox its relay has not published yet."""
-    return licenses_count(stack, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
-
-
-def licenses_count(stack: BenchStack, sql: str, *args) -> int:
-    """One count from the licenses database; `sql` has a `{}` per argument."""
-    if stack.postgres_url:
-        import asyncpg
-
-        async def count():
-            conn = await asyncpg.connect(stack.database_url("licenses"))
-            try:
-                return await conn.fetchval(sql.format(*(f"${i + 1}" for i in range(len(args)))), *args)
-            finally:
-                await conn.close()
-
-        return asyncio.run(count())
-    conn = sqlite3.connect(str(stack.data_dir / "licenses.db"), timeout=60)
-    try:
-        return conn.execute(sql.format(*("?" for _ in args)),
-                            tuple(a.hex if isinstance(a, uuid.UUID) else a for a in args)).fetchone()[0]
-    finally:
-        conn.close()
-
-
-def seed_rows(stack: BenchStack, statements: list[tuple[str, int | None, list[tuple]]]) -> list:
-    """Writes rows straight into the licenses database in one transaction: each statement's `{}`
-    takes `width` placeholders (or, with width None, its numbered `{0}`, `{1}` … one each).
-    Returns the first column of the first statement's rows."""
-    if stack.postgres_url:
-        import asyncpg
-
-        async def write():
-            conn = await asyncpg.connect(stack.database_url("licenses"))
-            try:
-                async with conn.transaction():
-                    for sql, width, rows in statements:
-                        marks = [f"${i + 1}" for i in range(len(rows[0]))]
-                        text = sql.format(", ".join(marks)) if width else sql.format(*marks)
-                        await conn.executemany(text, rows)
-            finally:
-                await conn.close()
-
-        asyncio.run(write())
-    else:
-        conn = sqlite3.connect(str(stack.data_dir / "licenses.db"), timeout=60)
-
-        def plain(value):
-            if isinstance(value, uuid.UUID):
-                return value.hex
-            if isinstance(value, datetime):
-                return value.replace(tzinfo=None).isoformat(sep=" ")
-            return value
-
-        with conn:
-            for sql, width, rows in statements:
-                marks = [f"?{i + 1}" for i in range(len(rows[0]))]  # numbered: a template may repeat one
-                text = sql.format(", ".join(marks)) if width else sql.format(*marks)
-                conn.executemany(text, [tuple(plain(v) for v in row) for row in rows])
-        conn.close()
-    return [row[0] for row in statements[0][2]]

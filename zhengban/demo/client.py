@@ -16,7 +16,8 @@ class ApiError(RuntimeError):
 class Api:
     def __init__(self, base_url: str, headers: dict[str, str] | None = None, timeout: float = 30):
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers or {})
+        self.headers = dict(headers or {})  # who calls: for other clients (a load generator) to send too
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=self.headers)
 
     def as_(self, headers: dict[str, str]) -> Api:
         return Api(self.base_url, headers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from zhengban.builder import Builder
 from zhengban.demo.client import Api, wait_until
 
 PASSWORD = "Zhengban-demo-2026"
@@ -71,6 +72,7 @@ class Scenario:
                  progress=lambda step, done, total: None):
         self.api = Api(gateway_url)
         self.admin = self.api.as_(self.api.token("admin", admin_password))
+        self.build = Builder(self.api, self.admin, PASSWORD)
         self.made = Made(tag or secrets.token_hex(3))
         self.progress = progress
         self.actors: dict[str, Api] = {}
@@ -80,9 +82,7 @@ class Scenario:
     def user(self, org: str, *roles: str, label: str) -> Api:
         username = f"{org}-{'-'.join(roles)}-{self.made.tag}".replace("_", "-")
         if username not in self.actors:
-            self.admin.post("/api/v1/identity/users", {"username": username, "password": PASSWORD,
-                                                       "org_id": self.made.orgs[org].id, "roles": list(roles)})
-            self.actors[username] = self.api.as_(self.api.token(username, PASSWORD))
+            self.actors[username] = self.build.user(username, self.made.orgs[org].id, *roles)
             self.made.users[username] = label
         return self.actors[username]
 
@@ -99,80 +99,52 @@ class Scenario:
     # --- steps ----------------------------------------------------------------------------
 
     def create_orgs(self) -> None:
-        root = self.admin.get("/api/v1/identity/me")["org_id"]
         for key, name, kind, parent in ORGS:
             unit = Unit(key, name, kind, parent)
-            parent_id = root if parent == "root" else self.made.orgs[parent].id
-            unit.id = self.admin.post("/api/v1/identity/orgs", {"name": f"{name}", "kind": kind,
-                                                                "parent_id": parent_id})["id"]
+            unit.id = self.build.org(name, kind, None if parent == "root" else self.made.orgs[parent].id)["id"]
             self.made.orgs[key] = unit
 
     def approve_budgets(self, fiscal_year: int = 2026) -> None:
         for key, (_, seats) in PARTICIPANTS.items():
             editor = self.unit(key)
-            line = editor.post("/api/v1/budget/lines", {
-                "org_id": self.org_id(key), "fiscal_year": fiscal_year, "category": "office",
-                "title": "办公软件正版化", "quantity": seats, "unit_price_fen": OFFICE_CAP_FEN})
-            editor.post(f"/api/v1/budget/lines/{line['id']}/submit")
             finance = self.user(APPROVER[key], "finance", label=f"{self.made.orgs[APPROVER[key]].name} 财务审批")
-            finance.post(f"/api/v1/budget/lines/{line['id']}/approve", {"approved_fen": line["requested_fen"],
-                                                                        "note": "同意"})
+            line = self.build.approved_line(editor, finance, org_id=self.org_id(key), category="office",
+                                            title="办公软件正版化", quantity=seats, unit_price_fen=OFFICE_CAP_FEN,
+                                            fiscal_year=fiscal_year, note="同意")
             self.made.orgs[key].line_id = line["id"]
 
     def run_campaign(self) -> None:
         lead = self.user("centre", "procurement", label="采购中心 经办")
-        product = lead.post("/api/v1/procurement/products", {
-            "vendor": "金山办公", "name": "WPS Office", "edition": f"专业版 {self.made.tag}", "category": "office",
-            "metric": "device", "term_months": None, "domestic": True})
-        campaign = lead.post("/api/v1/procurement/campaigns", {
-            "title": "2026 年度全省办公软件联合采购", "lead_org_id": self.org_id("centre"), "fiscal_year": 2026,
-            "participant_org_ids": [self.org_id(k) for k in PARTICIPANTS],
-            "items": [{"product_id": product["id"], "cap_unit_price_fen": OFFICE_CAP_FEN}],
-            "min_offers": 2, "standstill_days": 0})
-        path = f"/api/v1/procurement/campaigns/{campaign['id']}"
-        self.made.campaign_id = campaign["id"]
-        item = campaign["items"][0]["id"]
-        lead.post(f"{path}/open-demand")
+        product = self.build.product(lead, vendor="金山办公", name="WPS Office", edition=f"专业版 {self.made.tag}",
+                                     category="office")
+        campaign = self.build.campaign(lead, title="2026 年度全省办公软件联合采购", lead_org_id=self.org_id("centre"),
+                                       participant_org_ids=[self.org_id(k) for k in PARTICIPANTS],
+                                       items=[(product["id"], OFFICE_CAP_FEN)], min_offers=2)
+        self.made.campaign_id = campaign.id
+        campaign.open_demand()
         for key, (seats, _) in PARTICIPANTS.items():
-            demand = self.unit(key).post(f"{path}/demands", {
-                "org_id": self.org_id(key), "item_id": item, "quantity": seats,
-                "budget_line_id": self.made.orgs[key].line_id})
+            demand = campaign.declare(self.unit(key), org_id=self.org_id(key), quantity=seats,
+                                      budget_line_id=self.made.orgs[key].line_id)
             self.made.orgs[key].demand_id = demand["id"]
-        wait_until(lambda: all(d["status"] == "accepted" for d in lead.all(f"{path}/demands")),
+        wait_until(lambda: all(d["status"] == "accepted" for d in lead.all(f"{campaign.path}/demands")),
                    what="every demand accepted by the budget")
-        lead.post(f"{path}/lock-demand")
-        lead.post(f"{path}/open-offers", {"supplier_org_ids": [self.org_id("kingsoft"), self.org_id("yozo")]})
+        campaign.lock_demand()
+        campaign.open_offers([self.org_id("kingsoft"), self.org_id("yozo")])
         kingsoft = self.user("kingsoft", "supplier", label="金山办公 投标")
         yozo = self.user("yozo", "supplier", label="永中软件 投标")
-        kingsoft.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 56_000}]})
-        yozo.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 54_000}]})
-        lead.post(f"{path}/close-offers")
-        lead.post(f"{path}/rounds")  # second round: both may only keep or lower
-        kingsoft.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 49_800}]})
-        yozo.post(f"{path}/offers", {"items": [{"item_id": item, "unit_price_fen": 52_000}]})
-        lead.post(f"{path}/close-offers")
+        # Two rounds: in the second both may only keep or lower their price.
+        campaign.tender([[(kingsoft, [56_000]), (yozo, [54_000])], [(kingsoft, [49_800]), (yozo, [52_000])]])
         panel = [self._panelist(n) for n in (1, 2, 3)]
-        members = [self.admin_me(p)["id"] for p in panel]
-        lead.post(f"{path}/panel", {"member_user_ids": members})
-        for expert in panel:
-            for supplier, score in (("kingsoft", 88), ("yozo", 85)):
-                expert.post(f"{path}/evaluations", {"supplier_org_id": self.org_id(supplier), "score": score,
-                                                    "recommend": True})
-        awarded = lead.post(f"{path}/award", {"supplier_org_id": self.org_id("kingsoft")})
-        self.made.agreement_id = awarded["agreement_id"]
+        campaign.evaluate([(p, self.build.user_id(p)) for p in panel],
+                          {self.org_id("kingsoft"): 88, self.org_id("yozo"): 85})
+        self.made.agreement_id = campaign.award(self.org_id("kingsoft"))["agreement_id"]
 
     def _panelist(self, n: int) -> Api:
         username = f"expert-{n}-{self.made.tag}"
         if username not in self.actors:
-            self.admin.post("/api/v1/identity/users", {"username": username, "password": PASSWORD,
-                                                       "org_id": self.org_id("centre"), "roles": ["negotiator"]})
-            self.actors[username] = self.api.as_(self.api.token(username, PASSWORD))
+            self.actors[username] = self.build.user(username, self.org_id("centre"), "negotiator")
             self.made.users[username] = f"评审专家 {n}"
         return self.actors[username]
-
-    @staticmethod
-    def admin_me(actor: Api) -> dict:
-        return actor.get("/api/v1/identity/me")
 
     def place_orders(self) -> None:
         """Every unit orders what it declared; 省实验中学 then asks for 10 more than its budget holds."""

@@ -1,0 +1,115 @@
+"""Rows the benchmark writes straight into the licenses database, and the counts it reads there,
+through the service's own models.
+
+Registering 100,000 devices one request at a time would measure the set-up, not the scenario: the
+devices, their inventory reports and the seats of the compliance scenario are inserted in bulk
+instead, as rows of the licenses models (Device, InventoryReport, …), so the models' types encode
+ids and times for either database and the rows are those the API would write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from kernel.db import Database
+from kernel.ids import new_id, utcnow
+from kernel.schema import outbox
+from services.licenses.allocations.models import Allocation, AllocationEntry
+from services.licenses.devices.models import Device, InstalledSoftware, InventoryReport
+from services.licenses.pools.models import Pool
+
+CHUNK = 5_000  # rows per INSERT batch
+
+
+def run(database_url: str, work) -> object:
+    """Runs `await work(session)` in one transaction on `database_url` (from a thread with no
+    event loop running), and returns what it returns."""
+
+    async def main():
+        db = Database(database_url, pool_size=1)
+        try:
+            async with db.session() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+async def insert(session, model, rows: Sequence[dict]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(sa.insert(model), list(rows[start:start + CHUNK]))
+
+
+def devices(org: dict, count: int, *, tag: str) -> list[dict]:
+    """`count` active desktops of `org` (an identity org: id and path), asset tags `{tag}0` …"""
+    now = utcnow()
+    return [{"id": new_id(), "org_id": uuid.UUID(org["id"]), "org_path": org["path"], "asset_tag": f"{tag}{n}",
+             "hostname": f"pc-{tag}{n}", "kind": "desktop", "status": "active", "last_seen_at": now,
+             "created_at": now, "updated_at": now} for n in range(count)]
+
+
+def register_devices(database_url: str, org: dict, count: int, *, tag: str) -> list[str]:
+    """Registers `count` devices of `org`; returns their ids."""
+    rows = devices(org, count, tag=tag)
+
+    async def work(session):
+        await insert(session, Device, rows)
+
+    run(database_url, work)
+    return [str(row["id"]) for row in rows]
+
+
+def devices_with_office(database_url: str, org: dict, pool_id: str, count: int) -> None:
+    """`count` devices of `org`, each with an inventory report of one office suite; the first half
+    hold a seat of `pool_id` (an office pool of `org`), with its ledger entry and the pool's counter."""
+    now = utcnow()
+    rows = devices(org, count, tag="A")
+    pool = uuid.UUID(pool_id)
+    reports = [{"id": new_id(), "device_id": d["id"], "reported_at": now, "items": 1} for d in rows]
+    software = [{"id": new_id(), "device_id": d["id"], "reported_at": now, "name": "WPS Office",
+                 "category": "office"} for d in rows]
+    allocations = [{"id": new_id(), "pool_id": pool, "org_id": d["org_id"], "assignee_type": "device",
+                    "assignee_id": str(d["id"]), "device_id": d["id"],
+                    # One office seat per computer: slot 1 of the category (98号, docs/licenses.md).
+                    "category": "office", "slot": 1, "status": "active", "allocated_at": now,
+                    "created_at": now, "updated_at": now} for d in rows[: count // 2]]
+    entries = [{"id": new_id(), "allocation_id": a["id"], "pool_id": pool, "category": "office",
+                "device_id": a["device_id"], "kind": "allocated", "actor": "bench", "at": now} for a in allocations]
+
+    async def work(session):
+        await insert(session, Device, rows)
+        await insert(session, InventoryReport, reports)
+        await insert(session, InstalledSoftware, software)
+        await insert(session, Allocation, allocations)
+        await insert(session, AllocationEntry, entries)
+        await session.execute(sa.update(Pool).where(Pool.id == pool).values(
+            allocated=Pool.allocated + len(allocations), updated_at=now))
+
+    run(database_url, work)
+
+
+def active_allocations(database_url: str, pool_id: str) -> int:
+    """Active allocations of a pool, counted in the licenses database itself."""
+
+    async def work(session):
+        return await session.scalar(sa.select(sa.func.count()).select_from(Allocation).where(
+            Allocation.pool_id == uuid.UUID(pool_id), Allocation.status == "active"))
+
+    return run(database_url, work)
+
+
+def unpublished_events(database_url: str) -> int:
+    """Events in the outbox its relay has not published yet."""
+
+    async def work(session):
+        return await session.scalar(sa.select(sa.func.count()).select_from(outbox).where(
+            outbox.c.published_at.is_(None)))
+
+    return run(database_url, work)
