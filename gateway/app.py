@@ -34,6 +34,7 @@ from kernel.observability import BacklogGauges, configure_logging, health_router
 from kernel.outbox import OutboxRelay
 from kernel.retention import prune_forever
 from kernel.service_app import principal_subject
+from kernel.stopping import cancel_and_wait
 
 NAME = "gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -82,9 +83,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             await app.state.upstreams.close()
             await app.state.console_store.close()
             await broker.close()

@@ -32,6 +32,7 @@ from kernel.ids import new_id, utcnow
 from kernel.metrics import EVENTS_CONSUMED
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.schema import dead_letters, inbox
+from kernel.stopping import cancel_and_wait
 
 log = logging.getLogger("zhengban.consumers")
 
@@ -59,20 +60,25 @@ class Consumers:
         self.batch = batch
         self.by_name = {s.durable(service): s for s in subscriptions}
         self._tasks: list[asyncio.Task] = []
+        self._pulls: dict[str, object] = {}  # consumer name → its current pull subscription
 
     def start(self) -> None:
         for name, sub in self.by_name.items():
             self._tasks.append(asyncio.create_task(self._run(name, sub), name=f"consumer-{name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
+        # A fetch cut short can leave a message in its subscription's queue that nobody will read,
+        # and the connection's drain at shutdown would wait its whole timeout for it: the inboxes
+        # go first (what was not acked is redelivered to the durable consumer).
+        for psub in self._pulls.values():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(psub.unsubscribe(), 1)
+        self._pulls.clear()
 
     async def _run(self, name: str, sub: Subscription) -> None:
         await self.broker.wait_ready()
         while True:
-            psub = None
             try:
                 js = self.broker.js
                 if js is None:
@@ -83,6 +89,7 @@ class Consumers:
                     config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
                                           ack_wait=30, max_deliver=-1, max_ack_pending=1000),
                 )
+                self._pulls[name] = psub
                 while True:
                     try:
                         msgs = await psub.fetch(self.batch, timeout=1)
@@ -90,12 +97,6 @@ class Consumers:
                         continue
                     await self._process_batch(name, sub, msgs)
             except asyncio.CancelledError:
-                # A fetch cut short can leave a message in the subscription's queue that nobody
-                # will read, and the connection's drain at shutdown would wait its whole timeout
-                # for it: the inbox goes now (unacked messages are redelivered to the durable).
-                if psub is not None:
-                    with contextlib.suppress(Exception):
-                        await psub.unsubscribe()
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS away or the consumer lost: subscribe again
                 log.info("consumer %s interrupted (%s); resubscribing", name, type(exc).__name__)

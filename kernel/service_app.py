@@ -24,6 +24,7 @@ from kernel.outbox import OutboxRelay
 from kernel.pagination import Cursor, Limit
 from kernel.retention import prune_forever
 from kernel.settings import ProcessSettings
+from kernel.stopping import cancel_and_wait
 
 
 def make_verifier(settings: ProcessSettings, static_jwks: dict | None = None) -> TokenVerifier:
@@ -123,9 +124,7 @@ def create_service_app(
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             await consumers.stop()
             await broker.close()
             await db.dispose()

@@ -1,0 +1,28 @@
+"""Stopping a process's background tasks, even when a library swallows the cancel.
+
+nats-py catches CancelledError inside its flush (`Client._flush_pending`): a cancel that lands there
+is lost, and a loop around a publish or a fetch runs on, so waiting for it would wait forever (a
+shutdown that never ends). The tasks are cancelled, waited for a little, cancelled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+log = logging.getLogger("zhengban.stopping")
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task], *, attempts: int = 3, wait_seconds: float = 2) -> None:
+    """Cancels `tasks` and waits until they are done, cancelling the ones still running again every
+    `wait_seconds`; after `attempts` rounds it logs the ones left and returns."""
+    stuck = {task for task in tasks if not task.done()}
+    for _ in range(attempts):
+        if not stuck:
+            return
+        for task in stuck:
+            task.cancel()
+        _, stuck = await asyncio.wait(stuck, timeout=wait_seconds)
+    if stuck:
+        log.warning("background tasks did not stop: %s", sorted(task.get_name() for task in stuck))
