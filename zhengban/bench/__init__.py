@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-from zhengban.bench import scenarios
 from zhengban.bench.stack import BenchStack
 
 SCENARIOS = ("hot_pool", "many_pools", "gateway_overhead", "order_flow", "scale")
@@ -31,6 +30,9 @@ def postgres_available(url: str) -> bool:
 
 
 async def run_scenarios(stack: BenchStack, names: list[str], quick: bool) -> dict:
+    # Imported here: the scenarios load the services' models, which a refused start need not wait for.
+    from zhengban.bench import scenarios
+
     seconds = 3 if quick else 15
     warmup = 1 if quick else 3
     # Enough registered devices that no load runs out of new assignees (wrk's rate x its seconds)
