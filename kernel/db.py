@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,6 +54,13 @@ class UTCDateTime(sa.TypeDecorator):
 
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def table_registry() -> registry:
+    """A registry with metadata of its own, for one process's SQLModel tables
+    (`class LicensesTable(SQLModel, registry=table_registry())`): each process has its own
+    database, and its Alembic environment must see its tables alone, not every process's."""
+    return registry(metadata=make_metadata())
 
 
 def make_base() -> type[DeclarativeBase]:

@@ -25,10 +25,10 @@ SETTINGS = LicensesSettings
 
 def metadata():
     """All of this service's tables (imports every domain's models)."""
-    from services.licenses.models import Base, load_all
+    from services.licenses.models import LicensesTable, load_all
 
     load_all()
-    return Base.metadata
+    return LicensesTable.metadata
 
 
 def database_url(settings: LicensesSettings) -> str:

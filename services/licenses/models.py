@@ -1,12 +1,17 @@
-"""The licenses service's declarative base; each domain folder defines its tables on it."""
+"""The licenses service's table base; each domain folder defines its tables on it."""
 
-from kernel.db import make_base
+from sqlmodel import SQLModel
 
-Base = make_base()
+from kernel.db import table_registry
+
+
+class LicensesTable(SQLModel, registry=table_registry()):
+    """A table of the licenses database (`class X(LicensesTable, table=True)`); its own registry keeps
+    this database's metadata (and Alembic environment) apart from the other services'."""
 
 
 def load_all() -> None:
-    """Imports every domain's tables so that `Base.metadata` knows them all."""
+    """Imports every domain's tables so that `LicensesTable.metadata` knows them all."""
     from services.licenses import policies as _policies  # noqa: F401
     from services.licenses.allocations import models as _allocations  # noqa: F401
     from services.licenses.devices import models as _devices  # noqa: F401

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.policies import EffectivePolicy, ancestors_and_self, resolve
 from kernel.policy_copies import PolicyCopies, policy_copies_table
-from services.licenses.models import Base
+from services.licenses.models import LicensesTable
 
-policy_copies = policy_copies_table(Base.metadata)
+policy_copies = policy_copies_table(LicensesTable.metadata)
 COPIES = PolicyCopies(policy_copies)
 
 

@@ -6,14 +6,15 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.licenses.models import Base
+from services.licenses.models import LicensesTable
 
 
-class Allocation(Base):
+class Allocation(LicensesTable, table=True):
     __tablename__ = "allocations"
     __table_args__ = (
         sa.CheckConstraint("assignee_type IN ('device', 'user')", name="assignee_type_known"),
@@ -30,24 +31,24 @@ class Allocation(Base):
                  postgresql_where=sa.text("status = 'active' AND slot IS NOT NULL")),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    pool_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("pools.id"), index=True)
-    org_id: Mapped[uuid.UUID] = mapped_column()
-    assignee_type: Mapped[str] = mapped_column(sa.String(10))
-    assignee_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    pool_id: uuid.UUID = Field(foreign_key="pools.id", index=True)
+    org_id: uuid.UUID
+    assignee_type: str = Field(sa_type=sa.String(10))
+    assignee_id: str = Field(index=True, sa_type=sa.String(200))
     # Set when the assignee is a device id: what compliance, retirement and reclaim runs follow.
-    device_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    device_id: uuid.UUID | None = Field(None, foreign_key="devices.id", index=True)
     # The pool's category, copied so that the per-device limit is one index over this table.
-    category: Mapped[str] = mapped_column(sa.String(40))
+    category: str = Field(sa_type=sa.String(40))
     # Which of the device's seats of its category this is, when the category is limited per device
     # (SPEC Licenses, 98号); None for users and unlimited categories.
-    slot: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")
-    reason: Mapped[str | None] = mapped_column(sa.String(500))
-    allocated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    reclaimed_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    slot: int | None = Field(None, sa_type=sa.SmallInteger)
+    status: str = Field("active", sa_type=sa.String(20))
+    reason: str | None = Field(None, sa_type=sa.String(500))
+    allocated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    reclaimed_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
 # SPEC: an allocation is `active` or `reclaimed`. Its history is its ledger (AllocationEntry).
@@ -56,7 +57,7 @@ ALLOCATION = StateMachine("allocation", Allocation, ("active", "reclaimed"), {
 }, conflict_slugs={"reclaim": "already-reclaimed"})
 
 
-class AllocationEntry(Base):
+class AllocationEntry(LicensesTable, table=True):
     """One line per seat taken or given back; never updated, never deleted."""
 
     __tablename__ = "allocation_entries"
@@ -66,27 +67,27 @@ class AllocationEntry(Base):
         sa.UniqueConstraint("allocation_id", "kind"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    allocation_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("allocations.id"))
-    pool_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    category: Mapped[str] = mapped_column(sa.String(40))
-    device_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))
-    reason: Mapped[str | None] = mapped_column(sa.String(500))
-    actor: Mapped[str] = mapped_column(sa.String(200))
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    allocation_id: uuid.UUID = Field(foreign_key="allocations.id")
+    pool_id: uuid.UUID = Field(foreign_key="pools.id", index=True)
+    category: str = Field(sa_type=sa.String(40))
+    device_id: uuid.UUID | None = Field(None, foreign_key="devices.id", index=True)
+    kind: str = Field(sa_type=sa.String(20))
+    reason: str | None = Field(None, sa_type=sa.String(500))
+    actor: str = Field(sa_type=sa.String(200))
+    at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
 
 
-class ReclaimRun(Base):
+class ReclaimRun(LicensesTable, table=True):
     __tablename__ = "reclaim_runs"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    inactive_days: Mapped[int] = mapped_column()
-    max_seats: Mapped[int] = mapped_column()
-    dry_run: Mapped[bool] = mapped_column()
-    status: Mapped[str] = mapped_column(sa.String(20), default="completed")
-    seats: Mapped[list[dict]] = mapped_column(sa.JSON)
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(index=True)
+    inactive_days: int
+    max_seats: int
+    dry_run: bool
+    status: str = Field("completed", sa_type=sa.String(20))
+    seats: list[dict] = Field(sa_type=sa.JSON)
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})

@@ -6,16 +6,17 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.licenses.models import Base
+from services.licenses.models import LicensesTable
 
 KINDS = ("desktop", "laptop", "server")
 
 
-class Device(Base):
+class Device(LicensesTable, table=True):
     __tablename__ = "devices"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('desktop', 'laptop', 'server')", name="kind_known"),
@@ -23,19 +24,19 @@ class Device(Base):
         sa.UniqueConstraint("org_id", "asset_tag"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    asset_tag: Mapped[str] = mapped_column(sa.String(100))
-    hostname: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[str] = mapped_column(sa.String(20))
-    os_name: Mapped[str | None] = mapped_column(sa.String(200))
-    owner: Mapped[str | None] = mapped_column(sa.String(200))
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")
-    last_seen_at: Mapped[datetime | None] = mapped_column()
-    retired_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(index=True)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    asset_tag: str = Field(sa_type=sa.String(100))
+    hostname: str = Field(sa_type=sa.String(200))
+    kind: str = Field(sa_type=sa.String(20))
+    os_name: str | None = Field(None, sa_type=sa.String(200))
+    owner: str | None = Field(None, sa_type=sa.String(200))
+    status: str = Field("active", sa_type=sa.String(20))
+    last_seen_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    retired_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
 # A device is `active` until retired; retiring gives its seats back. An inventory report keeps the
@@ -46,29 +47,29 @@ DEVICE = StateMachine("device", Device, ("active", "retired"), {
 }, conflict_slugs={"retire": "already-retired", "report_inventory": "device-retired"})
 
 
-class InstalledSoftware(Base):
+class InstalledSoftware(LicensesTable, table=True):
     """One row per program in one inventory report; a report is all rows with its `reported_at`,
     and a device's position at a past date is its latest report before then."""
 
     __tablename__ = "installed_software"
     __table_args__ = (sa.Index("ix_installed_software_device_reported", "device_id", "reported_at"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    device_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("devices.id"))
-    reported_at: Mapped[datetime] = mapped_column()
-    name: Mapped[str] = mapped_column(sa.String(200))
-    vendor: Mapped[str | None] = mapped_column(sa.String(200))
-    version: Mapped[str | None] = mapped_column(sa.String(100))
-    category: Mapped[str] = mapped_column(sa.String(40))
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    device_id: uuid.UUID = Field(foreign_key="devices.id")
+    reported_at: datetime = Field(sa_type=UTCDateTime)
+    name: str = Field(sa_type=sa.String(200))
+    vendor: str | None = Field(None, sa_type=sa.String(200))
+    version: str | None = Field(None, sa_type=sa.String(100))
+    category: str = Field(sa_type=sa.String(40))
 
 
-class InventoryReport(Base):
+class InventoryReport(LicensesTable, table=True):
     """When each device reported (an empty report is a report too)."""
 
     __tablename__ = "inventory_reports"
     __table_args__ = (sa.UniqueConstraint("device_id", "reported_at"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    device_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("devices.id"), index=True)
-    reported_at: Mapped[datetime] = mapped_column()
-    items: Mapped[int] = mapped_column()
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    device_id: uuid.UUID = Field(foreign_key="devices.id", index=True)
+    reported_at: datetime = Field(sa_type=UTCDateTime)
+    items: int

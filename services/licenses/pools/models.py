@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.licenses.models import Base
+from services.licenses.models import LicensesTable
 
 CATEGORIES = ("os", "office", "antivirus", "database", "industrial_design", "business", "other")
 METRICS = ("device", "user", "concurrent")
@@ -18,7 +19,7 @@ METRICS = ("device", "user", "concurrent")
 SOURCES = ("order", "manual", "oem", "transfer")
 
 
-class Pool(Base):
+class Pool(LicensesTable, table=True):
     """All seats of one product in one org: `total` from its live entitlements (± transfers)."""
 
     __tablename__ = "pools"
@@ -29,24 +30,24 @@ class Pool(Base):
         sa.UniqueConstraint("org_id", "product_key"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(index=True)
     # Copied from the org so that scoping a pool needs no lookup; org paths never change.
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    product_key: Mapped[str] = mapped_column(sa.String(300))
-    product_id: Mapped[uuid.UUID | None] = mapped_column()
-    product_name: Mapped[str] = mapped_column(sa.String(200))
-    vendor: Mapped[str] = mapped_column(sa.String(200))
-    category: Mapped[str] = mapped_column(sa.String(40))
-    metric: Mapped[str] = mapped_column(sa.String(20))
-    total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    allocated: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    low_threshold: Mapped[int | None] = mapped_column(sa.BigInteger)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    product_key: str = Field(sa_type=sa.String(300))
+    product_id: uuid.UUID | None = None
+    product_name: str = Field(sa_type=sa.String(200))
+    vendor: str = Field(sa_type=sa.String(200))
+    category: str = Field(sa_type=sa.String(40))
+    metric: str = Field(sa_type=sa.String(20))
+    total: int = Field(0, sa_type=sa.BigInteger)
+    allocated: int = Field(0, sa_type=sa.BigInteger)
+    low_threshold: int | None = Field(None, sa_type=sa.BigInteger)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class Entitlement(Base):
+class Entitlement(LicensesTable, table=True):
     __tablename__ = "entitlements"
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -57,25 +58,25 @@ class Entitlement(Base):
                  sqlite_where=sa.text("source = 'order'"), postgresql_where=sa.text("source = 'order'")),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    pool_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("pools.id"), index=True)
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    product_id: Mapped[uuid.UUID | None] = mapped_column()
-    product_name: Mapped[str] = mapped_column(sa.String(200))
-    vendor: Mapped[str] = mapped_column(sa.String(200))
-    category: Mapped[str] = mapped_column(sa.String(40))
-    metric: Mapped[str] = mapped_column(sa.String(20))
-    quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    pool_id: uuid.UUID = Field(foreign_key="pools.id", index=True)
+    org_id: uuid.UUID = Field(index=True)
+    product_id: uuid.UUID | None = None
+    product_name: str = Field(sa_type=sa.String(200))
+    vendor: str = Field(sa_type=sa.String(200))
+    category: str = Field(sa_type=sa.String(40))
+    metric: str = Field(sa_type=sa.String(20))
+    quantity: int = Field(sa_type=sa.BigInteger)
     # Seats of this entitlement moved to other pools by transfers: they count there (as entitlements
     # of source `transfer` with this one's term), so this one's expiry takes only the rest away.
-    transferred_out: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    valid_from: Mapped[datetime | None] = mapped_column()
-    valid_to: Mapped[datetime | None] = mapped_column(index=True)
-    source: Mapped[str] = mapped_column(sa.String(20))
-    reference: Mapped[str | None] = mapped_column(sa.String(200))
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    transferred_out: int = Field(0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": '0'})
+    valid_from: datetime | None = Field(None, sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(None, index=True, sa_type=UTCDateTime)
+    source: str = Field(sa_type=sa.String(20))
+    reference: str | None = Field(None, sa_type=sa.String(200))
+    status: str = Field("active", sa_type=sa.String(20))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
 # An entitlement counts in its pool while `active`; a subscription's ends at `valid_to`. Its
@@ -85,18 +86,18 @@ ENTITLEMENT = StateMachine("entitlement", Entitlement, ("active", "expired"), {
 })
 
 
-class Transfer(Base):
+class Transfer(LicensesTable, table=True):
     """Idle seats moved from one org's pool to another's (调配)."""
 
     __tablename__ = "transfers"
     __table_args__ = (sa.CheckConstraint("seats > 0", name="seats_positive"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    from_pool_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("pools.id"), index=True)
-    to_pool_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("pools.id"), index=True)
-    to_org_id: Mapped[uuid.UUID] = mapped_column()
-    seats: Mapped[int] = mapped_column(sa.BigInteger)
-    reason: Mapped[str] = mapped_column(sa.String(500))
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    from_pool_id: uuid.UUID = Field(foreign_key="pools.id", index=True)
+    to_pool_id: uuid.UUID = Field(foreign_key="pools.id", index=True)
+    to_org_id: uuid.UUID
+    seats: int = Field(sa_type=sa.BigInteger)
+    reason: str = Field(sa_type=sa.String(500))
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})

@@ -7,20 +7,21 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import utcnow
-from services.licenses.models import Base
+from services.licenses.models import LicensesTable
 
 
-class KnownUser(Base):
+class KnownUser(LicensesTable, table=True):
     """A user as identity.user.created announced it (or the gateway answered for it)."""
 
     __tablename__ = "known_users"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    id: uuid.UUID = Field(primary_key=True)
+    org_id: uuid.UUID = Field(index=True)
     # Org paths never change, so the copy stays true.
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    username: Mapped[str] = mapped_column(sa.String(100))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    username: str = Field(sa_type=sa.String(100))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
