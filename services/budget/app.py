@@ -21,10 +21,10 @@ SETTINGS = BudgetSettings
 
 def metadata():
     """All of this service's tables (imports every domain's models)."""
-    from services.budget.models import Base, load_all
+    from services.budget.models import BudgetTable, load_all
 
     load_all()
-    return Base.metadata
+    return BudgetTable.metadata
 
 
 def database_url(settings: BudgetSettings) -> str:

@@ -1,12 +1,17 @@
-"""The budget service's declarative base; each domain folder defines its tables on it."""
+"""The budget service's table base; each domain folder defines its tables on it."""
 
-from kernel.db import make_base
+from sqlmodel import SQLModel
 
-Base = make_base()
+from kernel.db import table_registry
+
+
+class BudgetTable(SQLModel, registry=table_registry()):
+    """A table of the budget database (`class X(BudgetTable, table=True)`); its own registry keeps
+    this database's metadata (and Alembic environment) apart from the other services'."""
 
 
 def load_all() -> None:
-    """Imports every domain's tables so that `Base.metadata` knows them all."""
+    """Imports every domain's tables so that `BudgetTable.metadata` knows them all."""
     from services.budget.ledger import models as _ledger  # noqa: F401
     from services.budget.lines import models as _lines  # noqa: F401
     from services.budget.policies import models as _policies  # noqa: F401

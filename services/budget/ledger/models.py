@@ -6,17 +6,18 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
-from services.budget.models import Base
+from services.budget.models import BudgetTable
 
 # A `transfer` is signed like an adjustment: negative on the line it leaves, positive on the one it
 # reaches; its ref_id is the transfer.
 KINDS = ("approve", "adjust", "transfer", "preencumber", "release_preencumbrance", "reserve", "release", "spend")
 
 
-class LedgerEntry(Base):
+class LedgerEntry(BudgetTable, table=True):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('approve', 'adjust', 'transfer', 'preencumber', 'release_preencumbrance', "
@@ -26,13 +27,13 @@ class LedgerEntry(Base):
         sa.UniqueConstraint("line_id", "kind", "ref_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    line_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("budget_lines.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(30))
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
+    kind: str = Field(sa_type=sa.String(30))
     # Signed as it moves the figure named by `kind` (a release is the negative of what it frees).
-    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    ref_id: Mapped[uuid.UUID | None] = mapped_column()  # the demand or order
-    demand_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    reason: Mapped[str | None] = mapped_column(sa.Text)
-    actor: Mapped[str] = mapped_column(sa.String(200))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    amount_fen: int = Field(sa_type=sa.BigInteger)
+    ref_id: uuid.UUID | None = None  # the demand or order
+    demand_id: uuid.UUID | None = Field(None, index=True)
+    reason: str | None = Field(None, sa_type=sa.Text)
+    actor: str = Field(sa_type=sa.String(200))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

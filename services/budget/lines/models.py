@@ -6,16 +6,17 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.budget.models import Base
+from services.budget.models import BudgetTable
 
 STATUSES = ("draft", "submitted", "approved", "rejected", "closed")
 
 
-class BudgetLine(Base):
+class BudgetLine(BudgetTable, table=True):
     __tablename__ = "budget_lines"
     __table_args__ = (
         sa.CheckConstraint("status IN ('draft', 'submitted', 'approved', 'rejected', 'closed')", name="status_known"),
@@ -29,42 +30,42 @@ class BudgetLine(Base):
                            name="available_not_negative"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    fiscal_year: Mapped[int] = mapped_column(index=True)
-    category: Mapped[str] = mapped_column(sa.String(40))
-    edition: Mapped[str | None] = mapped_column(sa.String(20))
-    title: Mapped[str] = mapped_column(sa.String(300))
-    quantity: Mapped[int] = mapped_column(sa.BigInteger)
-    unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    requested_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    justification: Mapped[str | None] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(20), default="draft")
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(index=True)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    fiscal_year: int = Field(index=True)
+    category: str = Field(sa_type=sa.String(40))
+    edition: str | None = Field(None, sa_type=sa.String(20))
+    title: str = Field(sa_type=sa.String(300))
+    quantity: int = Field(sa_type=sa.BigInteger)
+    unit_price_fen: int = Field(sa_type=sa.BigInteger)
+    requested_fen: int = Field(sa_type=sa.BigInteger)
+    justification: str | None = Field(None, sa_type=sa.Text)
+    status: str = Field("draft", sa_type=sa.String(20))
     # What the policy said when the line was written: the cap that applied and whether the
     # special-need cap was used, and the procurement method its amount implies in its fiscal year
     # (below_threshold, decentralized_procurement, public_tender).
-    cap_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
-    special_need: Mapped[bool] = mapped_column(default=False)
-    procurement_method: Mapped[str] = mapped_column(sa.String(40))
+    cap_fen: int | None = Field(None, sa_type=sa.BigInteger)
+    special_need: bool = Field(False)
+    procurement_method: str = Field(sa_type=sa.String(40))
     # 二上二下: the control figure finance set (一下) when it sent the line back; a resubmission
     # (二上) must keep within it. None on a line that took the short path.
-    control_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
-    approved_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    adjusted_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    pre_encumbered_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    reserved_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    spent_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    note: Mapped[str | None] = mapped_column(sa.Text)
-    return_reason: Mapped[str | None] = mapped_column(sa.Text)
-    reject_reason: Mapped[str | None] = mapped_column(sa.Text)
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    submitted_by: Mapped[str | None] = mapped_column(sa.String(200))
-    submitted_at: Mapped[datetime | None] = mapped_column()
-    decided_by: Mapped[str | None] = mapped_column(sa.String(200))
-    decided_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    control_fen: int | None = Field(None, sa_type=sa.BigInteger)
+    approved_fen: int = Field(0, sa_type=sa.BigInteger)
+    adjusted_fen: int = Field(0, sa_type=sa.BigInteger)
+    pre_encumbered_fen: int = Field(0, sa_type=sa.BigInteger)
+    reserved_fen: int = Field(0, sa_type=sa.BigInteger)
+    spent_fen: int = Field(0, sa_type=sa.BigInteger)
+    note: str | None = Field(None, sa_type=sa.Text)
+    return_reason: str | None = Field(None, sa_type=sa.Text)
+    reject_reason: str | None = Field(None, sa_type=sa.Text)
+    created_by: str = Field(sa_type=sa.String(200))
+    submitted_by: str | None = Field(None, sa_type=sa.String(200))
+    submitted_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(None, sa_type=sa.String(200))
+    decided_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
     @property
     def available_fen(self) -> int:

@@ -7,16 +7,17 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.budget.models import Base
+from services.budget.models import BudgetTable
 
 STATUSES = ("pending", "approved", "rejected")
 
 
-class BudgetTransfer(Base):
+class BudgetTransfer(BudgetTable, table=True):
     __tablename__ = "budget_transfers"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
@@ -24,21 +25,21 @@ class BudgetTransfer(Base):
         sa.CheckConstraint("from_line_id <> to_line_id", name="two_lines"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    fiscal_year: Mapped[int] = mapped_column()
-    from_line_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("budget_lines.id"), index=True)
-    to_line_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("budget_lines.id"), index=True)
-    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    reason: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    requested_by: Mapped[str] = mapped_column(sa.String(200))
-    decided_by: Mapped[str | None] = mapped_column(sa.String(200))
-    decided_at: Mapped[datetime | None] = mapped_column()
-    reject_reason: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(index=True)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    fiscal_year: int
+    from_line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
+    to_line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
+    amount_fen: int = Field(sa_type=sa.BigInteger)
+    reason: str = Field(sa_type=sa.Text)
+    status: str = Field("pending", sa_type=sa.String(20))
+    requested_by: str = Field(sa_type=sa.String(200))
+    decided_by: str | None = Field(None, sa_type=sa.String(200))
+    decided_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    reject_reason: str | None = Field(None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
 # SPEC: pending until finance (not the requester) approves or rejects it.
