@@ -22,10 +22,10 @@ SETTINGS = ProcurementSettings
 
 def metadata():
     """All of this service's tables (imports every domain's models)."""
-    from services.procurement.models import Base, load_all
+    from services.procurement.models import ProcurementTable, load_all
 
     load_all()
-    return Base.metadata
+    return ProcurementTable.metadata
 
 
 def database_url(settings: ProcurementSettings) -> str:

@@ -1,12 +1,17 @@
-"""The procurement service's declarative base; each domain folder defines its tables on it."""
+"""The procurement service's table base; each domain folder defines its tables on it."""
 
-from kernel.db import make_base
+from sqlmodel import SQLModel
 
-Base = make_base()
+from kernel.db import table_registry
+
+
+class ProcurementTable(SQLModel, registry=table_registry()):
+    """A table of the procurement database (`class X(ProcurementTable, table=True)`); its own registry keeps
+    this database's metadata (and Alembic environment) apart from the other services'."""
 
 
 def load_all() -> None:
-    """Imports every domain's tables so that `Base.metadata` knows them all."""
+    """Imports every domain's tables so that `ProcurementTable.metadata` knows them all."""
     from services.procurement import policies as _policies  # noqa: F401
     from services.procurement.agreements import models as _agreements  # noqa: F401
     from services.procurement.campaigns import models as _campaigns  # noqa: F401

@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.policies import EffectivePolicy
 from kernel.policy_copies import PolicyCopies, policy_copies_table
-from services.procurement.models import Base
+from services.procurement.models import ProcurementTable
 
-policy_copies = policy_copies_table(Base.metadata)
+policy_copies = policy_copies_table(ProcurementTable.metadata)
 COPIES = PolicyCopies(policy_copies)
 
 

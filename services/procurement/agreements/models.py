@@ -4,14 +4,15 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.procurement.models import Base
+from services.procurement.models import ProcurementTable
 
 
-class Agreement(Base):
+class Agreement(ProcurementTable, table=True):
     """The framework agreement an award makes: one unified price per item, for a period."""
 
     __tablename__ = "agreements"
@@ -20,28 +21,28 @@ class Agreement(Base):
         sa.UniqueConstraint("campaign_id"),  # one agreement per campaign, however often it is finalized
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"))
-    supplier_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    supplier_org_path: Mapped[str] = mapped_column(sa.String(2000))
-    lead_org_id: Mapped[uuid.UUID] = mapped_column()
-    lead_org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    valid_from: Mapped[datetime] = mapped_column()
-    valid_to: Mapped[datetime] = mapped_column()
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id")
+    supplier_org_id: uuid.UUID = Field(index=True)
+    supplier_org_path: str = Field(sa_type=sa.String(2000))
+    lead_org_id: uuid.UUID
+    lead_org_path: str = Field(index=True, sa_type=sa.String(2000))
+    valid_from: datetime = Field(sa_type=UTCDateTime)
+    valid_to: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field("active", sa_type=sa.String(20))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class AgreementItem(Base):
+class AgreementItem(ProcurementTable, table=True):
     __tablename__ = "agreement_items"
     __table_args__ = (sa.CheckConstraint("unit_price_fen <= cap_unit_price_fen", name="price_within_cap"),)
 
-    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agreements.id"), primary_key=True)
-    item_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaign_items.id"), primary_key=True)
-    product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"))
-    unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    cap_unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    agreement_id: uuid.UUID = Field(primary_key=True, foreign_key="agreements.id")
+    item_id: uuid.UUID = Field(primary_key=True, foreign_key="campaign_items.id")
+    product_id: uuid.UUID = Field(foreign_key="products.id")
+    unit_price_fen: int = Field(sa_type=sa.BigInteger)
+    cap_unit_price_fen: int = Field(sa_type=sa.BigInteger)
 
 
 # Call-off orders are taken only while the agreement is active: placing one is a guard command

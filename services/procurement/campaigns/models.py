@@ -6,18 +6,19 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.procurement.models import Base
+from services.procurement.models import ProcurementTable
 
 STATUSES = ("draft", "demand_open", "demand_locked", "tendering", "negotiation", "standstill", "awarded",
             "cancelled", "unsuccessful")
 OPEN_STATUSES = ("draft", "demand_open", "demand_locked", "tendering", "negotiation", "standstill")
 
 
-class Campaign(Base):
+class Campaign(ProcurementTable, table=True):
     __tablename__ = "campaigns"
     __table_args__ = (
         sa.CheckConstraint("status IN ('draft', 'demand_open', 'demand_locked', 'tendering', 'negotiation', "
@@ -25,59 +26,59 @@ class Campaign(Base):
         sa.CheckConstraint("min_offers >= 1 AND standstill_days >= 0 AND round >= 0", name="numbers_valid"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    title: Mapped[str] = mapped_column(sa.String(300))
-    lead_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    lead_org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    fiscal_year: Mapped[int] = mapped_column()
-    status: Mapped[str] = mapped_column(sa.String(20), default="draft")
-    min_offers: Mapped[int] = mapped_column()
-    standstill_days: Mapped[int] = mapped_column()
-    agreement_months: Mapped[int] = mapped_column(default=12)
-    round: Mapped[int] = mapped_column(default=0)  # the current offer round; 0 before offers open
-    round_open: Mapped[bool] = mapped_column(default=False)
-    awarded_supplier_org_id: Mapped[uuid.UUID | None] = mapped_column()
-    standstill_ends_at: Mapped[datetime | None] = mapped_column()
-    awarded_at: Mapped[datetime | None] = mapped_column()
-    end_reason: Mapped[str | None] = mapped_column(sa.Text)  # why it was cancelled or unsuccessful
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    title: str = Field(sa_type=sa.String(300))
+    lead_org_id: uuid.UUID = Field(index=True)
+    lead_org_path: str = Field(index=True, sa_type=sa.String(2000))
+    fiscal_year: int
+    status: str = Field("draft", sa_type=sa.String(20))
+    min_offers: int
+    standstill_days: int
+    agreement_months: int = Field(12)
+    round: int = Field(0)  # the current offer round; 0 before offers open
+    round_open: bool = Field(False)
+    awarded_supplier_org_id: uuid.UUID | None = None
+    standstill_ends_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    awarded_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(None, sa_type=sa.Text)  # why it was cancelled or unsuccessful
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class Participant(Base):
+class Participant(ProcurementTable, table=True):
     __tablename__ = "campaign_participants"
 
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
-    org_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
+    campaign_id: uuid.UUID = Field(primary_key=True, foreign_key="campaigns.id")
+    org_id: uuid.UUID = Field(primary_key=True)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
 
 
-class Item(Base):
+class Item(ProcurementTable, table=True):
     __tablename__ = "campaign_items"
     __table_args__ = (sa.CheckConstraint("cap_unit_price_fen > 0", name="cap_positive"),
                       sa.CheckConstraint("unified_price_fen IS NULL OR unified_price_fen <= cap_unit_price_fen",
                                          name="unified_within_cap"))
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
-    position: Mapped[int] = mapped_column()  # the order the campaign listed its items in
-    product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"))
-    cap_unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    locked_quantity: Mapped[int | None] = mapped_column(sa.BigInteger)  # aggregated at lock-demand
-    unified_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger)  # set at award
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    position: int  # the order the campaign listed its items in
+    product_id: uuid.UUID = Field(foreign_key="products.id")
+    cap_unit_price_fen: int = Field(sa_type=sa.BigInteger)
+    locked_quantity: int | None = Field(None, sa_type=sa.BigInteger)  # aggregated at lock-demand
+    unified_price_fen: int | None = Field(None, sa_type=sa.BigInteger)  # set at award
 
 
-class InvitedSupplier(Base):
+class InvitedSupplier(ProcurementTable, table=True):
     __tablename__ = "campaign_suppliers"
 
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
-    supplier_org_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
+    campaign_id: uuid.UUID = Field(primary_key=True, foreign_key="campaigns.id")
+    supplier_org_id: uuid.UUID = Field(primary_key=True)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    name: str = Field(sa_type=sa.String(200))
 
 
-class Demand(Base):
+class Demand(ProcurementTable, table=True):
     __tablename__ = "demands"
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -88,74 +89,74 @@ class Demand(Base):
                  postgresql_where=sa.text("status IN ('pending_budget', 'accepted')")),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
-    org_id: Mapped[uuid.UUID] = mapped_column()
-    org_path: Mapped[str] = mapped_column(sa.String(2000))
-    item_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaign_items.id"))
-    quantity: Mapped[int] = mapped_column(sa.BigInteger)
-    budget_line_id: Mapped[uuid.UUID] = mapped_column()
-    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)  # quantity at the cap: what the budget holds
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending_budget")
-    reason: Mapped[str | None] = mapped_column(sa.String(200))
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    org_id: uuid.UUID
+    org_path: str = Field(sa_type=sa.String(2000))
+    item_id: uuid.UUID = Field(foreign_key="campaign_items.id")
+    quantity: int = Field(sa_type=sa.BigInteger)
+    budget_line_id: uuid.UUID
+    amount_fen: int = Field(sa_type=sa.BigInteger)  # quantity at the cap: what the budget holds
+    status: str = Field("pending_budget", sa_type=sa.String(20))
+    reason: str | None = Field(None, sa_type=sa.String(200))
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class Offer(Base):
+class Offer(ProcurementTable, table=True):
     """One supplier's price for one item in one round. Sealed until that round closes."""
 
     __tablename__ = "offers"
     __table_args__ = (sa.CheckConstraint("unit_price_fen > 0", name="price_positive"),
                       sa.UniqueConstraint("campaign_id", "supplier_org_id", "round", "item_id"))
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
-    supplier_org_id: Mapped[uuid.UUID] = mapped_column()
-    round: Mapped[int] = mapped_column()
-    item_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaign_items.id"))
-    unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    supplier_org_id: uuid.UUID
+    round: int
+    item_id: uuid.UUID = Field(foreign_key="campaign_items.id")
+    unit_price_fen: int = Field(sa_type=sa.BigInteger)
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class PanelMember(Base):
+class PanelMember(ProcurementTable, table=True):
     __tablename__ = "panel_members"
 
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
-    user_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    campaign_id: uuid.UUID = Field(primary_key=True, foreign_key="campaigns.id")
+    user_id: str = Field(primary_key=True, sa_type=sa.String(200))
 
 
-class Evaluation(Base):
+class Evaluation(ProcurementTable, table=True):
     __tablename__ = "evaluations"
     __table_args__ = (sa.CheckConstraint("score >= 0 AND score <= 100", name="score_range"),
                       sa.UniqueConstraint("campaign_id", "member_user_id", "supplier_org_id"))
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
-    member_user_id: Mapped[str] = mapped_column(sa.String(200))
-    supplier_org_id: Mapped[uuid.UUID] = mapped_column()
-    score: Mapped[int] = mapped_column()
-    recommend: Mapped[bool] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    member_user_id: str = Field(sa_type=sa.String(200))
+    supplier_org_id: uuid.UUID
+    score: int
+    recommend: bool
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class Complaint(Base):
+class Complaint(ProcurementTable, table=True):
     __tablename__ = "complaints"
     __table_args__ = (sa.CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status_known"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
-    supplier_org_id: Mapped[uuid.UUID] = mapped_column()
-    reason: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(20), default="open")
-    resolution: Mapped[str | None] = mapped_column(sa.Text)
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    supplier_org_id: uuid.UUID
+    reason: str = Field(sa_type=sa.Text)
+    status: str = Field("open", sa_type=sa.String(20))
+    resolution: str | None = Field(None, sa_type=sa.Text)
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
 # SPEC: draft → demand_open → demand_locked → tendering → negotiation → standstill → awarded, and

@@ -4,14 +4,15 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
-from services.procurement.models import Base
+from services.procurement.models import ProcurementTable
 
 
-class Order(Base):
+class Order(ProcurementTable, table=True):
     """A call-off order under an agreement. This service owns its state machine."""
 
     __tablename__ = "orders"
@@ -21,26 +22,26 @@ class Order(Base):
         sa.CheckConstraint("quantity > 0 AND amount_fen = quantity * unit_price_fen", name="amount_consistent"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agreements.id"), index=True)
-    campaign_id: Mapped[uuid.UUID] = mapped_column()
-    item_id: Mapped[uuid.UUID] = mapped_column()
-    product_id: Mapped[uuid.UUID] = mapped_column()
-    org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    org_path: Mapped[str] = mapped_column(sa.String(2000), index=True)
-    supplier_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    budget_line_id: Mapped[uuid.UUID] = mapped_column()
-    demand_id: Mapped[uuid.UUID | None] = mapped_column()
-    quantity: Mapped[int] = mapped_column(sa.BigInteger)
-    unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending_budget")
-    reason: Mapped[str | None] = mapped_column(sa.String(200))
-    valid_from: Mapped[datetime | None] = mapped_column()
-    valid_to: Mapped[datetime | None] = mapped_column()
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    agreement_id: uuid.UUID = Field(foreign_key="agreements.id", index=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id")
+    item_id: uuid.UUID = Field(foreign_key="campaign_items.id")
+    product_id: uuid.UUID = Field(foreign_key="products.id")
+    org_id: uuid.UUID = Field(index=True)
+    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    supplier_org_id: uuid.UUID = Field(index=True)
+    budget_line_id: uuid.UUID
+    demand_id: uuid.UUID | None = Field(None, foreign_key="demands.id")
+    quantity: int = Field(sa_type=sa.BigInteger)
+    unit_price_fen: int = Field(sa_type=sa.BigInteger)
+    amount_fen: int = Field(sa_type=sa.BigInteger)
+    status: str = Field("pending_budget", sa_type=sa.String(20))
+    reason: str | None = Field(None, sa_type=sa.String(200))
+    valid_from: datetime | None = Field(None, sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(None, sa_type=UTCDateTime)
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
 # SPEC: pending_budget → confirmed | rejected (the budget's answer), confirmed → delivered,

@@ -4,13 +4,14 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field
 
+from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
-from services.procurement.models import Base
+from services.procurement.models import ProcurementTable
 
 
-class Product(Base):
+class Product(ProcurementTable, table=True):
     """A catalogue entry: what can be bought jointly and ordered under an agreement."""
 
     __tablename__ = "products"
@@ -20,14 +21,14 @@ class Product(Base):
         sa.UniqueConstraint("vendor", "name", "edition", "metric", "term_months"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    vendor: Mapped[str] = mapped_column(sa.String(200))
-    name: Mapped[str] = mapped_column(sa.String(200))
-    edition: Mapped[str] = mapped_column(sa.String(200))
-    category: Mapped[str] = mapped_column(sa.String(40))
-    metric: Mapped[str] = mapped_column(sa.String(20))
-    term_months: Mapped[int | None] = mapped_column()  # null: perpetual
-    domestic: Mapped[bool] = mapped_column()
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    vendor: str = Field(sa_type=sa.String(200))
+    name: str = Field(sa_type=sa.String(200))
+    edition: str = Field(sa_type=sa.String(200))
+    category: str = Field(sa_type=sa.String(40))
+    metric: str = Field(sa_type=sa.String(20))
+    term_months: int | None = None  # null: perpetual
+    domestic: bool
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
