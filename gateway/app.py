@@ -165,6 +165,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
 def metadata():
     """All of the gateway's tables."""
-    from gateway.models import Base
+    from gateway.models import GatewayTable
 
-    return Base.metadata
+    return GatewayTable.metadata

@@ -7,75 +7,77 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from kernel.db import make_base
+from kernel.db import JSONType, UTCDateTime, table_registry
 from kernel.ids import new_id, utcnow
 
-Base = make_base()
+
+class GatewayTable(SQLModel, registry=table_registry()):
+    """A table of the gateway's database (`class Org(GatewayTable, table=True)`)."""
 
 
-class Org(Base):
+class Org(GatewayTable, table=True):
     __tablename__ = "identity_orgs"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("identity_orgs.id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[str] = mapped_column(sa.String(40))
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    parent_id: uuid.UUID | None = Field(None, foreign_key="identity_orgs.id", index=True)
+    name: str = Field(sa_type=sa.String(200))
+    kind: str = Field(sa_type=sa.String(40))
     # The parent's path plus "<id hex>/": a prefix test answers "is X under Y".
-    path: Mapped[str] = mapped_column(sa.String(2000), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    path: str = Field(unique=True, sa_type=sa.String(2000))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class User(Base):
+class User(GatewayTable, table=True):
     __tablename__ = "identity_users"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    username: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    password_hash: Mapped[str] = mapped_column(sa.String(200))
-    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("identity_orgs.id"), index=True)
-    roles: Mapped[list[str]] = mapped_column(sa.JSON)
-    display_name: Mapped[str | None] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    username: str = Field(unique=True, sa_type=sa.String(100))
+    password_hash: str = Field(sa_type=sa.String(200))
+    org_id: uuid.UUID = Field(foreign_key="identity_orgs.id", index=True)
+    roles: list[str] = Field(sa_type=sa.JSON)
+    display_name: str | None = Field(None, sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class ApiKey(Base):
+class ApiKey(GatewayTable, table=True):
     __tablename__ = "identity_api_keys"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("identity_orgs.id"), index=True)
-    roles: Mapped[list[str]] = mapped_column(sa.JSON)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(sa_type=sa.String(200))
+    org_id: uuid.UUID = Field(foreign_key="identity_orgs.id", index=True)
+    roles: list[str] = Field(sa_type=sa.JSON)
     # SHA-256 of the key: keys are long random strings, so a fast hash is enough and lets the
     # gateway find a key with one indexed lookup per request.
-    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(sa.String(16))
-    created_by: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column()
+    key_hash: str = Field(unique=True, sa_type=sa.String(64))
+    prefix: str = Field(sa_type=sa.String(16))
+    created_by: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
+    deleted_at: datetime | None = Field(None, sa_type=UTCDateTime)
 
 
-class SigningKey(Base):
+class SigningKey(GatewayTable, table=True):
     __tablename__ = "signing_keys"
 
-    kid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    private_pem: Mapped[str] = mapped_column(sa.Text)
-    public_jwk: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kid: str = Field(primary_key=True, sa_type=sa.String(64))
+    private_pem: str = Field(sa_type=sa.Text)
+    public_jwk: dict[str, Any] = Field(sa_type=JSONType)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Set when a newer key took over signing; the key stays in the JWKS until `retire_at`.
-    superseded_at: Mapped[datetime | None] = mapped_column()
-    retire_at: Mapped[datetime | None] = mapped_column()
+    superseded_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    retire_at: datetime | None = Field(None, sa_type=UTCDateTime)
 
 
-class ConsoleSessionRecord(Base):
+class ConsoleSessionRecord(GatewayTable, table=True):
     """A console sign-in (gateway/console/sessions.py), found by the SHA-256 of its cookie's id."""
 
     __tablename__ = "console_sessions"
 
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    record: Mapped[dict[str, Any]] = mapped_column()
+    key: str = Field(primary_key=True, sa_type=sa.String(64))
+    record: dict[str, Any] = Field(sa_type=JSONType)
     # When it ends unless used again: sessions nobody signed out of are purged after it.
-    expires_at: Mapped[datetime] = mapped_column(index=True)
+    expires_at: datetime = Field(index=True, sa_type=UTCDateTime)

@@ -9,16 +9,14 @@ conditional UPDATEs and CHECK constraints instead.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.orm import Session, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -61,16 +59,6 @@ def table_registry() -> registry:
     (`class LicensesTable(SQLModel, registry=table_registry())`): each process has its own
     database, and its Alembic environment must see its tables alone, not every process's."""
     return registry(metadata=make_metadata())
-
-
-def make_base() -> type[DeclarativeBase]:
-    """Returns a declarative base with its own metadata, one per service."""
-
-    class Base(DeclarativeBase):
-        metadata = make_metadata()
-        type_annotation_map = {datetime: UTCDateTime, uuid.UUID: sa.Uuid, dict[str, Any]: JSONType}
-
-    return Base
 
 
 def normalize_url(url: str) -> str:

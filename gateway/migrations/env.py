@@ -1,4 +1,4 @@
-from gateway.models import Base
+from gateway.models import GatewayTable
 from kernel.migrations import run_env
 
-run_env(Base.metadata)
+run_env(GatewayTable.metadata)
