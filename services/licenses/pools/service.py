@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
-from kernel.auth import Principal, refuse_auditor_writes
+from kernel.auth import Principal
 from kernel.contracts import EntitlementAdded
 from kernel.db import insert_ignore
 from kernel.errors import Conflict, InvalidInput, NotFound
@@ -41,7 +41,6 @@ async def visible_pool(session: AsyncSession, principal: Principal, pool_id: uui
 
 
 def require_writer(principal: Principal, pool_or_path: Pool | str) -> None:
-    refuse_auditor_writes(principal)
     principal.require(pool_or_path if isinstance(pool_or_path, str) else pool_or_path.org_path, *WRITERS)
 
 

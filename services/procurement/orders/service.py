@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
-from kernel.auth import Principal, refuse_auditor_writes
+from kernel.auth import Principal
 from kernel.contracts import OrderCancelled, OrderDelivered, OrderPlacedV2
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
@@ -30,7 +30,6 @@ SOURCE = "zhengban/procurement"
 async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                       data: schemas.OrderCreate) -> Order:
     org = await orgs.visible(session, principal, data.org_id)
-    refuse_auditor_writes(principal)
     principal.require(org.path, "procurement")
     agreement = await visible_agreement(session, principal, data.agreement_id)
     participant = (await session.execute(sa.select(Participant).where(
@@ -105,7 +104,6 @@ def orders_query(principal: Principal, org_id, status) -> sa.Select:
 async def cancel_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID,
                        data: schemas.CancelOrder) -> Order:
     order = await visible_order(session, principal, order_id)
-    refuse_auditor_writes(principal)
     principal.require(order.org_path, "procurement")
     ORDER.require("cancel", order.status)
     # Compensation: the budget releases whatever it reserved (or, if the placement has not reached
@@ -122,7 +120,7 @@ async def cancel_order(session: AsyncSession, principal: Principal, order_id: uu
 async def deliver_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID,
                         data: schemas.Delivery) -> Order:
     order = await visible_order(session, principal, order_id)
-    refuse_auditor_writes(principal)
+    principal.refuse_auditor()
     if "supplier" not in principal.roles or principal.org_id != order.supplier_org_id:
         raise Forbidden("only the agreement's supplier delivers")
     ORDER.require("deliver", order.status)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 
 from kernel import history
-from kernel.auth import CurrentPrincipal, refuse_auditor_writes
+from kernel.auth import CurrentPrincipal
 from kernel.deps import Session
 from kernel.errors import Conflict, Forbidden, NotFound
 from kernel.pagination import Cursor, Limit, Page, paginate
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/procurement", tags=["products"])
 @router.post("/products", status_code=201, response_model=schemas.ProductOut,
              openapi_extra={"x-roles": ["procurement"]}, summary="Adds a product to the catalogue.")
 async def create_product(data: schemas.ProductCreate, principal: CurrentPrincipal, session: Session):
-    refuse_auditor_writes(principal)
+    principal.refuse_auditor()
     if not principal.has_any("procurement"):
         raise Forbidden("adding products needs the procurement role")
     product = Product(created_by=history.actor_of(principal), **data.model_dump())
