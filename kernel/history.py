@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal
+from kernel.events import Event
 from kernel.ids import new_id, utcnow
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.schema import history, history_audience
@@ -38,9 +39,18 @@ class HistoryEntry(BaseModel):
 
 
 def actor_of(principal: Principal | None, fallback: str = "system") -> str:
+    """Who a request acts as: `user:<id>` or `api_key:<id>` (`system` for the service's own timers)."""
     if principal is None:
         return fallback
     return f"{principal.kind}:{principal.subject}"
+
+
+def event_actor(event: Event) -> str:
+    """Who a change made by an event handler acts as: `event:<type>`, such as
+    `event:procurement.order.delivered.v2`. The type tells a reader of the history why the object
+    changed; the event's id would tell it nothing (no reader can look events up), and the object
+    the event was about is already in the entry's data."""
+    return f"event:{event.type}"
 
 
 def org_token(org_id: uuid.UUID) -> str:

@@ -25,6 +25,7 @@ from kernel.contracts import (
     ReservationAnswered,
 )
 from kernel.events import Event, new_event
+from kernel.history import event_actor
 from kernel.outbox import add_event
 from services.budget.ledger import service as ledger
 from services.budget.lines.models import BudgetLine
@@ -59,10 +60,6 @@ def refusal(line: BudgetLine | None, org_id: uuid.UUID, category: str | None,
     return None
 
 
-def actor_for(event: Event) -> str:
-    return f"event:{event.type}"
-
-
 async def on_demand_submitted(session: AsyncSession, event: Event) -> None:
     demand = contracts.read(event, DemandSubmitted, DemandSubmittedV2)
     line = await locked_line(session, demand.budget_line_id)
@@ -73,7 +70,7 @@ async def on_demand_submitted(session: AsyncSession, event: Event) -> None:
         entry = {"kind": "preencumber", "amount_fen": demand.amount_fen, "ref_id": demand.demand_id,
                  "demand_id": demand.demand_id}
         if not await ledger.move(session, line.id, {"pre_encumbered_fen": demand.amount_fen}, [entry],
-                                 actor=actor_for(event), only_if_status=("approved",)):
+                                 actor=event_actor(event), only_if_status=("approved",)):
             reason = "insufficient_funds"
     answer = PreencumbranceAnswered(demand_id=demand.demand_id, campaign_id=demand.campaign_id,
                                     line_id=demand.budget_line_id, org_id=demand.org_id,
@@ -90,7 +87,7 @@ async def on_demand_released(session: AsyncSession, event: Event) -> None:
     held = await ledger.held_for_demand(session, line.id, released.demand_id)
     entry = {"kind": "release_preencumbrance", "amount_fen": -held, "ref_id": released.demand_id,
              "demand_id": released.demand_id, "reason": released.reason}
-    await ledger.move(session, line.id, {"pre_encumbered_fen": -held}, [entry], actor=actor_for(event))
+    await ledger.move(session, line.id, {"pre_encumbered_fen": -held}, [entry], actor=event_actor(event))
 
 
 async def on_order_placed(session: AsyncSession, event: Event) -> None:
@@ -118,7 +115,7 @@ async def on_order_placed(session: AsyncSession, event: Event) -> None:
         entries.append({"kind": "reserve", "amount_fen": order.amount_fen, "ref_id": order.order_id,
                         "demand_id": order.demand_id})
         if not await ledger.move(session, line.id, {"pre_encumbered_fen": -converted, "reserved_fen": order.amount_fen},
-                                 entries, actor=actor_for(event), only_if_status=("approved",)):
+                                 entries, actor=event_actor(event), only_if_status=("approved",)):
             reason = "insufficient_funds"
     answer = ReservationAnswered(order_id=order.order_id, line_id=order.budget_line_id, org_id=order.org_id,
                                  amount_fen=order.amount_fen, reason=reason)
@@ -137,7 +134,7 @@ async def on_order_cancelled(session: AsyncSession, event: Event) -> None:
     # A release of 0 is recorded too: if the order's placement arrives after its cancellation,
     # it finds the release and reserves nothing.
     entry = {"kind": "release", "amount_fen": -reserved, "ref_id": order.order_id, "reason": order.reason}
-    await ledger.move(session, line.id, {"reserved_fen": -reserved}, [entry], actor=actor_for(event))
+    await ledger.move(session, line.id, {"reserved_fen": -reserved}, [entry], actor=event_actor(event))
     if reserved:
         answer = ReservationAnswered(order_id=order.order_id, line_id=line.id, org_id=order.org_id,
                                      amount_fen=reserved)
@@ -168,7 +165,7 @@ async def on_order_delivered(session: AsyncSession, event: Event) -> None:
     entries = [{"kind": "release", "amount_fen": -reserved, "ref_id": order.order_id, "reason": "spent"},
                {"kind": "spend", "amount_fen": order.amount_fen, "ref_id": order.order_id}]
     if not await ledger.move(session, line.id, {"reserved_fen": -reserved, "spent_fen": order.amount_fen}, entries,
-                             actor=actor_for(event)):
+                             actor=event_actor(event)):
         raise ValueError(f"line {line.id} cannot cover the delivery of order {order.order_id}")
     await add_event(session, new_event("budget.funds.spent", FundsSpent(
         order_id=order.order_id, line_id=line.id, org_id=order.org_id, amount_fen=order.amount_fen),

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.consumers import Subscription
 from kernel.contracts import OrderDelivered
 from kernel.events import Event
+from kernel.history import event_actor
 from kernel.orgs import OrgDirectory
 from services.licenses import policies
 from services.licenses.pools.service import add_entitlement
@@ -24,7 +25,7 @@ async def on_order_delivered(session: AsyncSession, event: Event, *, orgs: OrgDi
     if org is None:
         raise LookupError(f"org {data.org_id} is known neither here nor to the gateway")
     await add_entitlement(
-        session, org, actor=f"event:{event.id}", product_id=data.product_id, product_name=data.product_name,
+        session, org, actor=event_actor(event), product_id=data.product_id, product_name=data.product_name,
         vendor=data.vendor, category=data.category, metric=data.metric, quantity=data.quantity,
         valid_from=data.valid_from, valid_to=data.valid_to, source="order", reference=str(data.order_id))
 

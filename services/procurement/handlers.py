@@ -9,18 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.consumers import Subscription
 from kernel.contracts import PreencumbranceAnswered, ReservationAnswered
 from kernel.events import Event
+from kernel.history import event_actor
 from services.procurement import policies, visibility
 from services.procurement.campaigns.models import DEMAND
 from services.procurement.orders.models import ORDER
 
 
-def actor_for(event: Event) -> str:
-    return f"event:{event.type}"
-
-
 async def _answer_demand(session: AsyncSession, event: Event, command: str) -> None:
     answer = event.payload(PreencumbranceAnswered)
-    await DEMAND.try_apply(session, command, answer.demand_id, actor=actor_for(event),
+    await DEMAND.try_apply(session, command, answer.demand_id, actor=event_actor(event),
                            values={"reason": answer.reason}, history_type="campaign", history_id=answer.campaign_id,
                            data={"demand_id": str(answer.demand_id), "reason": answer.reason},
                            audience=visibility.demand_audience(answer.org_id))
@@ -28,7 +25,7 @@ async def _answer_demand(session: AsyncSession, event: Event, command: str) -> N
 
 async def _answer_order(session: AsyncSession, event: Event, command: str) -> None:
     answer = event.payload(ReservationAnswered)
-    await ORDER.try_apply(session, command, answer.order_id, actor=actor_for(event),
+    await ORDER.try_apply(session, command, answer.order_id, actor=event_actor(event),
                           values={"reason": answer.reason}, data={"reason": answer.reason})
 
 
@@ -55,7 +52,7 @@ async def on_reservation_released(session: AsyncSession, event: Event) -> None:
     answer = event.payload(ReservationAnswered)
     if answer.reason != "line_closed":
         return
-    await ORDER.try_apply(session, "cancel", answer.order_id, actor=actor_for(event),
+    await ORDER.try_apply(session, "cancel", answer.order_id, actor=event_actor(event),
                           values={"reason": answer.reason}, data={"reason": answer.reason})
 
 

@@ -41,6 +41,10 @@ async def test_a_delivered_order_becomes_one_entitlement_however_often_it_arrive
                                               headers=admin.headers)).json()["items"]
     assert [(e["source"], e["reference"], e["quantity"]) for e in entitlements] == [("order", str(order_id), 20)]
     assert (await pool())["total"] == 20
+    # The history says why the pool grew: the event's type, as in the budget's and procurement's.
+    history = (await licenses.client.get(f"{PREFIX}/pools/{found['id']}/history", headers=admin.headers)).json()
+    assert [(h["action"], h["actor"]) for h in history["items"]] == [
+        ("entitlement_added", f"event:{first.type}")]
 
 
 async def test_allocations_announce_themselves_and_a_low_pool(licenses, tree, nats):
