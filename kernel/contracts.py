@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
+
+# The vocabulary every service shares. Request schemas accept exactly these; event payloads carry
+# them as plain strings, so that a category added later does not break an older consumer.
+Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
+CATEGORIES: tuple[str, ...] = get_args(Category)
+Metric = Literal["device", "user", "concurrent"]  # what one seat of a license counts
+METRICS: tuple[str, ...] = get_args(Metric)
 
 
 class Payload(BaseModel):

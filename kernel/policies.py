@@ -22,9 +22,8 @@ from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kernel.bounds import FiscalYear, PositiveFen, UnitPriceFen
+from kernel.contracts import CATEGORIES, Category
 
-CATEGORIES = ("os", "office", "antivirus", "database", "industrial_design", "business", "other")
-Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
 EDITIONS = ("client", "server")
 Edition = Literal["client", "server"]
 

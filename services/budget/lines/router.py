@@ -8,12 +8,12 @@ from fastapi import APIRouter
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import FiscalYear, Word
+from kernel.contracts import Category
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import schemas, service
 from services.budget.lines.models import BudgetLine
-from services.budget.policies.schemas import Category
 
 router = APIRouter(prefix="/api/v1/budget", tags=["budget lines"])
 READERS = {"x-roles": ["authenticated"]}

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 
 from kernel.bounds import FenDelta, FiscalYear, PositiveFen, Quantity, Text, UnitPriceFen
+from kernel.contracts import Category
 from kernel.deps import RequestSchema, ResponseSchema
-from kernel.policies import Category, Edition
+from kernel.policies import Edition
 
 
 class LineCreate(RequestSchema):

@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic import ConfigDict
 
+from kernel.contracts import Category
 from kernel.deps import ResponseSchema
-from kernel.policies import Category, PolicyDocument
+from kernel.policies import PolicyDocument
 
 __all__ = ["Category", "PolicyIn", "PolicyOut"]
 

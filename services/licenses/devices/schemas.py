@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from kernel.bounds import Text
+from kernel.contracts import Category
 from kernel.deps import RequestSchema, ResponseSchema
-from services.licenses.pools.schemas import Category
 
 
 class DeviceCreate(RequestSchema):

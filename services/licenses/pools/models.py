@@ -13,8 +13,6 @@ from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
 from services.licenses.models import LicensesTable
 
-CATEGORIES = ("os", "office", "antivirus", "database", "industrial_design", "business", "other")
-METRICS = ("device", "user", "concurrent")
 # `transfer`: seats moved in from another org's pool, keeping the term of the entitlement they left.
 SOURCES = ("order", "manual", "oem", "transfer")
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.contracts import Category
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.pools import schemas, service
@@ -35,7 +36,7 @@ async def list_entitlements(principal: CurrentPrincipal, session: Session, org_i
 @router.get("/pools", response_model=Page[schemas.PoolOut], openapi_extra=READERS,
             summary="Lists pools in the caller's subtree with their seat counts and next expiry.")
 async def list_pools(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
-                     category: schemas.Category | None = None, product_id: uuid.UUID | None = None,
+                     category: Category | None = None, product_id: uuid.UUID | None = None,
                      cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await service.list_pools(session, principal, org_id=org_id, category=category,
                                                   product_id=product_id, cursor=cursor, limit=limit)

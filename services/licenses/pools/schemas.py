@@ -7,10 +7,8 @@ from typing import Literal
 from pydantic import model_validator
 
 from kernel.bounds import Seats, SeatThreshold, Text, UTCTime
+from kernel.contracts import Category, Metric
 from kernel.deps import RequestSchema, ResponseSchema
-
-Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
-Metric = Literal["device", "user", "concurrent"]
 
 
 class EntitlementCreate(RequestSchema):

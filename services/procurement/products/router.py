@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
+from kernel.contracts import Category
 from kernel.deps import Session
 from kernel.errors import Conflict, Forbidden, NotFound
 from kernel.pagination import Cursor, Limit, Page, paginate
@@ -37,7 +38,7 @@ async def create_product(data: schemas.ProductCreate, principal: CurrentPrincipa
 
 @router.get("/products", response_model=Page[schemas.ProductOut], openapi_extra={"x-roles": ["authenticated"]},
             summary="Lists the catalogue (it is shared by every org).")
-async def list_products(principal: CurrentPrincipal, session: Session, category: schemas.Category | None = None,
+async def list_products(principal: CurrentPrincipal, session: Session, category: Category | None = None,
                         cursor: Cursor = None, limit: Limit = 100):
     query = sa.select(Product)
     if category:

@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from kernel.bounds import Months, Text
+from kernel.contracts import Category, Metric
 from kernel.deps import RequestSchema, ResponseSchema
-
-Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
 
 
 class ProductCreate(RequestSchema):
@@ -15,7 +13,7 @@ class ProductCreate(RequestSchema):
     name: Text(200)
     edition: Text(200)
     category: Category
-    metric: Literal["device", "user", "concurrent"]
+    metric: Metric
     term_months: Months | None = None
     domestic: bool
 
