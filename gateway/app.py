@@ -26,6 +26,7 @@ from gateway.settings import GatewaySettings
 from gateway.tokens import Signer
 from kernel import tracing
 from kernel.auth import KeySet, TokenVerifier
+from kernel.background import run_every
 from kernel.broker import Broker
 from kernel.db import Database
 from kernel.errors import install_problem_handlers
@@ -40,6 +41,7 @@ NAME = "gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SETTINGS = GatewaySettings
 ADMIN_PASSWORD_FILE = "admin-password.txt"
+KEY_RELOAD_SECONDS = 30  # how soon a key another replica rotated in is trusted here
 
 
 def database_url(settings: GatewaySettings) -> str:
@@ -58,14 +60,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     async def reload_keys():
         # Another gateway replica may have rotated the signing key: pick it up from the database.
-        while True:
-            await asyncio.sleep(30)
-            try:
-                async with db.session() as session:
-                    await signer.load(session)
-                keys.load(signer.jwks)
-            except Exception:  # noqa: BLE001 - keep the keys we have and try again later
-                logging.getLogger("zhengban.gateway").exception("reloading signing keys failed")
+        # Should that fail, the keys we have stay until the next round.
+        async with db.session() as session:
+            await signer.load(session)
+        keys.load(signer.jwks)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -78,7 +76,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         if settings.run_background:
             broker.start()
             tasks.append(asyncio.create_task(relay.run(), name="gateway-outbox-relay"))
-            tasks.append(asyncio.create_task(reload_keys(), name="gateway-reload-keys"))
+            tasks.append(asyncio.create_task(run_every(
+                KEY_RELOAD_SECONDS, reload_keys, what="reloading signing keys", first_after=KEY_RELOAD_SECONDS,
+                log=logging.getLogger("zhengban.gateway")), name="gateway-reload-keys"))
             tasks.append(asyncio.create_task(prune_forever(app), name="gateway-prune"))
         try:
             yield

@@ -8,13 +8,13 @@ stay behind them for ever).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from kernel.background import run_every
 from kernel.db import Database
 from kernel.ids import utcnow
 from kernel.schema import idempotency_keys, inbox
@@ -36,12 +36,12 @@ async def prune(db: Database, *, keys_kept: timedelta, inbox_kept: timedelta,
 async def prune_forever(app: FastAPI) -> None:
     """Runs for the app's lifetime: prunes every `retention_prune_interval_seconds`."""
     settings = app.state.settings
-    while True:
-        try:
-            pruned = await prune(app.state.db, keys_kept=timedelta(hours=settings.idempotency_key_retention_hours),
-                                 inbox_kept=timedelta(days=settings.inbox_retention_days))
-            if any(pruned.values()):
-                log.info("pruned %s", pruned)
-        except Exception:  # noqa: BLE001 - logged; the next round tries again
-            log.exception("pruning idempotency keys and inbox rows failed")
-        await asyncio.sleep(settings.retention_prune_interval_seconds)
+
+    async def prune_once() -> None:
+        pruned = await prune(app.state.db, keys_kept=timedelta(hours=settings.idempotency_key_retention_hours),
+                             inbox_kept=timedelta(days=settings.inbox_retention_days))
+        if any(pruned.values()):
+            log.info("pruned %s", pruned)
+
+    await run_every(settings.retention_prune_interval_seconds, prune_once,
+                    what="pruning idempotency keys and inbox rows", log=log)

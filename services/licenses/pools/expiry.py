@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 from datetime import datetime
 
@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
+from kernel.background import run_every
 from kernel.contracts import EntitlementExpired
 from kernel.db import Database
 from kernel.events import new_event
@@ -74,10 +75,5 @@ async def expire_due(db: Database, now: datetime | None = None) -> int:
 
 async def expire_subscriptions(app: FastAPI) -> None:
     """Runs for the app's lifetime: checks for ended subscriptions every few seconds."""
-    interval = app.state.settings.expiry_interval_seconds
-    while True:
-        try:
-            await expire_due(app.state.db)
-        except Exception:  # noqa: BLE001 - logged; the next round tries again
-            log.exception("expiring subscriptions failed")
-        await asyncio.sleep(interval)
+    await run_every(app.state.settings.expiry_interval_seconds, functools.partial(expire_due, app.state.db),
+                    what="expiring subscriptions", log=log)
