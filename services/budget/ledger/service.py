@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.ids import new_id, utcnow
+from kernel.pagination import Page, paginate
 from services.budget.ledger.models import LedgerEntry
 from services.budget.lines.models import BudgetLine
 
@@ -76,3 +77,11 @@ async def ledger_totals(session: AsyncSession, line_id: uuid.UUID) -> dict[str, 
             "pre_encumbered_fen": get("preencumber") + get("release_preencumbrance"),
             "reserved_fen": get("reserve") + get("release"),
             "spent_fen": get("spend")}
+
+
+async def entries_page(session: AsyncSession, line_id: uuid.UUID, *, cursor: str | None,
+                       limit: int) -> Page[LedgerEntry]:
+    """Lists a line's ledger entries, oldest first (the caller has checked the line is visible)."""
+    items, next_cursor = await paginate(session, sa.select(LedgerEntry).where(LedgerEntry.line_id == line_id),
+                                        LedgerEntry.id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 
 from kernel import history
@@ -10,10 +9,8 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import FiscalYear, Word
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
-from kernel.pagination import Cursor, Limit, Page, paginate
-from services.budget.ledger.models import LedgerEntry
+from kernel.pagination import Cursor, Limit, Page
 from services.budget.lines import schemas, service
-from services.budget.lines.models import BudgetLine
 
 router = APIRouter(prefix="/api/v1/budget", tags=["budget lines"])
 READERS = {"x-roles": ["authenticated"]}
@@ -33,9 +30,8 @@ async def list_lines(principal: CurrentPrincipal, session: Session, org_id: uuid
                      fiscal_year: FiscalYear | None = None, status: Word | None = None,
                      category: Category | None = None,
                      cursor: Cursor = None, limit: Limit = 100):
-    items, next_cursor = await paginate(session, service.lines_query(principal, org_id, fiscal_year, status, category),
-                                        BudgetLine.id, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return await service.list_lines(session, principal, org_id=org_id, fiscal_year=fiscal_year, status=status,
+                                    category=category, cursor=cursor, limit=limit)
 
 
 @router.get("/lines/{line_id}", response_model=schemas.LineOut, openapi_extra=READERS,
@@ -97,18 +93,14 @@ async def adjust_line(line_id: uuid.UUID, data: schemas.Adjustment, principal: C
             summary="Lists the line's ledger: every movement behind its figures.")
 async def line_entries(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session, cursor: Cursor = None,
                        limit: Limit = 200):
-    await service.visible_line(session, principal, line_id)
-    items, next_cursor = await paginate(session, sa.select(LedgerEntry).where(LedgerEntry.line_id == line_id),
-                                        LedgerEntry.id, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return await service.line_entries(session, principal, line_id, cursor=cursor, limit=limit)
 
 
 @router.get("/lines/{line_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets a line's history: who did what, when.")
 async def line_history(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
-    await service.visible_line(session, principal, line_id)
-    return await history.history_page(session, line_id, cursor=cursor, limit=limit)
+    return await service.line_history(session, principal, line_id, cursor=cursor, limit=limit)
 
 
 @router.get("/summary", response_model=schemas.Summary, openapi_extra=READERS,

@@ -15,9 +15,11 @@ from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
+from kernel.pagination import Page, paginate
 from kernel.schema import orgs as orgs_table
 from services.budget import visibility
 from services.budget.ledger import service as ledger
+from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import schemas
 from services.budget.lines.models import LINE, BudgetLine
 from services.budget.policies import service as policies
@@ -235,13 +237,31 @@ async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid
     return line
 
 
-def lines_query(principal: Principal, org_id, fiscal_year, status, category) -> sa.Select:
+async def list_lines(session: AsyncSession, principal: Principal, *, org_id: uuid.UUID | None,
+                     fiscal_year: int | None, status: str | None, category: str | None, cursor: str | None,
+                     limit: int) -> Page[BudgetLine]:
+    """Lists the lines in the caller's subtree, one page at a time."""
     query = sa.select(BudgetLine).where(visibility.scope(principal, BudgetLine.org_path))
     for column, value in ((BudgetLine.org_id, org_id), (BudgetLine.fiscal_year, fiscal_year),
                           (BudgetLine.status, status), (BudgetLine.category, category)):
         if value is not None:
             query = query.where(column == value)
-    return query
+    items, next_cursor = await paginate(session, query, BudgetLine.id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def line_entries(session: AsyncSession, principal: Principal, line_id: uuid.UUID, *, cursor: str | None,
+                       limit: int) -> Page[LedgerEntry]:
+    """Lists a visible line's ledger entries, oldest first."""
+    await visible_line(session, principal, line_id)
+    return await ledger.entries_page(session, line_id, cursor=cursor, limit=limit)
+
+
+async def line_history(session: AsyncSession, principal: Principal, line_id: uuid.UUID, *, cursor: str | None,
+                       limit: int) -> Page[history.HistoryEntry]:
+    """Gets a visible line's history, oldest first."""
+    await visible_line(session, principal, line_id)
+    return await history.history_page(session, line_id, cursor=cursor, limit=limit)
 
 
 async def summary(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
