@@ -27,7 +27,7 @@ from kernel.contracts import (
 from kernel.events import Event, new_event
 from kernel.history import event_actor
 from kernel.outbox import add_event
-from services.budget.ledger import service as ledger
+from services.budget.lines import ledger
 from services.budget.lines.models import BudgetLine
 from services.budget.lines.service import SOURCE
 

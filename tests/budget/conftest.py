@@ -15,7 +15,7 @@ from kernel.contracts import (
     OrderPlacedV2,
 )
 from kernel.events import new_event
-from services.budget.ledger.service import ledger_totals
+from services.budget.lines.ledger import ledger_totals
 
 PREFIX = "/api/v1/budget"
 

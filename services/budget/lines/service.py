@@ -18,9 +18,8 @@ from kernel.orgs import OrgDirectory
 from kernel.pagination import Page, paginate
 from kernel.schema import orgs as orgs_table
 from services.budget import visibility
-from services.budget.ledger import service as ledger
 from services.budget.ledger.models import LedgerEntry
-from services.budget.lines import schemas
+from services.budget.lines import ledger, schemas
 from services.budget.lines.models import LINE, BudgetLine
 from services.budget.policies import service as policies
 

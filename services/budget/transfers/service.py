@@ -16,7 +16,7 @@ from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.outbox import add_event
 from services.budget import visibility
-from services.budget.ledger import service as ledger
+from services.budget.lines import ledger
 from services.budget.lines.models import LINE
 from services.budget.lines.schemas import Reason
 from services.budget.lines.service import closed_refusal, visible_line

@@ -30,8 +30,8 @@ from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
-from services.budget.ledger import service as ledger
 from services.budget.ledger.models import LedgerEntry
+from services.budget.lines import ledger
 from services.budget.lines.models import LINE, BudgetLine
 from services.budget.lines.service import SOURCE
 from services.budget.years import schemas
