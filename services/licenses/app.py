@@ -13,7 +13,7 @@ from services.licenses.allocations.batching import SeatBatcher
 from services.licenses.allocations.router import router as allocations_router
 from services.licenses.compliance.router import router as compliance_router
 from services.licenses.devices.router import router as devices_router
-from services.licenses.pools.expiry import expire_subscriptions
+from services.licenses.expiry.service import expire_subscriptions
 from services.licenses.pools.router import router as pools_router
 from services.licenses.settings import LicensesSettings
 from services.licenses.users.directory import UserDirectory

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from kernel.contracts import UserCreated
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
-from services.licenses.pools.expiry import expire_due
+from services.licenses.expiry.service import expire_due
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool, make_user
 from tests.support.apps import eventually
 from tests.support.events import publish

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from kernel.ids import utcnow
 from services.licenses.devices.models import Device
-from services.licenses.pools.expiry import expire_due
+from services.licenses.expiry.service import expire_due
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
 
 

@@ -9,8 +9,9 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import Text, Word
 from kernel.deps import Orgs, Session
 from kernel.pagination import Cursor, Limit, Page, paginate
-from services.licenses.allocations import schemas, service
+from services.licenses.allocations import retirement, schemas, service
 from services.licenses.allocations.models import Allocation
+from services.licenses.devices import schemas as device_schemas
 from services.licenses.users.directory import Users
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["allocations"])
@@ -86,3 +87,11 @@ async def create_reclaim_run(data: schemas.ReclaimRunCreate, principal: CurrentP
             summary="Gets a reclaim run and the seats it took back or listed.")
 async def get_reclaim_run(run_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.visible_reclaim_run(session, orgs, principal, run_id)
+
+
+@router.post("/devices/{device_id}/retire", response_model=device_schemas.RetireOut, openapi_extra=WRITERS,
+             tags=["devices"], summary="Retires a device and takes back every seat it holds.")
+async def retire_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    device, reclaimed = await retirement.retire_device(session, principal, device_id)
+    return device_schemas.RetireOut(**device_schemas.DeviceOut.model_validate(device).model_dump(),
+                                    seats_reclaimed=reclaimed)

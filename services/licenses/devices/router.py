@@ -37,13 +37,6 @@ async def get_device(device_id: uuid.UUID, principal: CurrentPrincipal, session:
     return await service.visible_device(session, principal, device_id)
 
 
-@router.post("/devices/{device_id}/retire", response_model=schemas.RetireOut, openapi_extra=WRITERS,
-             summary="Retires a device and takes back every seat it holds.")
-async def retire_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    device, reclaimed = await service.retire_device(session, principal, device_id)
-    return schemas.RetireOut(**schemas.DeviceOut.model_validate(device).model_dump(), seats_reclaimed=reclaimed)
-
-
 @router.post("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=WRITERS,
              summary="Records what is installed on a device now, and that it was seen.")
 async def report_inventory(device_id: uuid.UUID, data: schemas.InventoryReport, principal: CurrentPrincipal,

@@ -1,4 +1,5 @@
-"""Devices: registered, reporting what is installed, and retired (which gives their seats back)."""
+"""Devices: registered and reporting what is installed. Retiring one gives its seats back, so it is
+an allocations use-case (services/licenses/allocations/retirement.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from kernel.errors import Conflict, NotFound
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from services.licenses import visibility
-from services.licenses.allocations import service as allocations
-from services.licenses.allocations.models import Allocation
 from services.licenses.devices import schemas
 from services.licenses.devices.models import DEVICE, Device, InstalledSoftware, InventoryReport
 from services.licenses.pools.service import require_writer
@@ -51,22 +50,6 @@ def devices_query(principal: Principal, org_id: uuid.UUID | None, status: str | 
     if status:
         query = query.where(Device.status == status)
     return query
-
-
-async def retire_device(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> tuple[Device, int]:
-    device = await visible_device(session, principal, device_id)
-    require_writer(principal, device.org_path)
-    DEVICE.require("retire", device.status)
-    now = utcnow()
-    await DEVICE.apply(session, "retire", device.id, actor=principal, values={"retired_at": now, "updated_at": now})
-    # Read after the compare-and-set: every seat committed before it is seen and given back (each
-    # seat's own reclaim line in the ledger says "device retired").
-    held = (await session.execute(sa.select(Allocation.id).where(Allocation.device_id == device.id,
-                                                                 Allocation.status == "active"))).scalars().all()
-    reclaimed = await allocations.reclaim_allocations(session, list(held), "device retired", principal, now)
-    await session.commit()
-    await session.refresh(device)
-    return device, len(reclaimed)
 
 
 async def report_inventory(session: AsyncSession, principal: Principal, device_id: uuid.UUID,
