@@ -17,18 +17,40 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from kernel.history import org_token
-from services.procurement.campaigns.models import Campaign, Complaint, Demand, Offer
+from kernel.auth import Principal
+from kernel.history import HistoryEntry, org_token
+from kernel.orgs import in_subtree
+from services.procurement.agreements.models import Agreement
+from services.procurement.campaigns.models import Campaign, Complaint, Demand, Offer, Participant
+from services.procurement.orders.models import Order
 
-LEAD = "lead"  # the lead org's subtree (`procurement`, `negotiator`) and auditors over it
+LEAD = "lead"  # the lead org's subtree (`procurement`, `negotiator`) and auditors over it: READS_EVERYTHING
 PANEL = "panel"  # a member of the campaign's evaluation panel
-PARTICIPANT = "participant"  # a participant unit (its own demands and orders)
+PARTICIPANT = "participant"  # a participant unit (its own demands and orders), or another of the lead's subtree
 SUPPLIER = "supplier"  # an invited supplier
 WINNER = "winner"  # the invited supplier the campaign is awarded to (its agreement and orders)
 KINDS = (LEAD, PANEL, PARTICIPANT, SUPPLIER, WINNER)
-KIND_NAMES = {LEAD: "lead org subtree and auditors over it", PANEL: "panel member",
-              PARTICIPANT: "participant unit", SUPPLIER: "invited supplier (losing or not yet awarded)",
-              WINNER: "invited supplier awarded the campaign", None: "anyone else (an uninvited supplier)"}
+KIND_NAMES = {LEAD: "lead org subtree (`procurement`, `negotiator`) and auditors over it", PANEL: "panel member",
+              PARTICIPANT: "participant unit (or another role of the lead's subtree)",
+              SUPPLIER: "invited supplier (losing or not yet awarded)", WINNER: "invited supplier awarded the campaign",
+              None: "anyone else (an uninvited supplier)"}
+
+# Who reads everything of a campaign its org leads: SPEC names `procurement` and `negotiator` in the
+# lead org's subtree and auditors over it (`admin` acts everywhere in its subtree). Anyone else of
+# the lead's subtree — a budget editor, an IT admin — sees the campaign and its agreement as a
+# participant unit does, and its own orgs' demands and orders only (docs/authorization.md).
+READS_EVERYTHING = ("procurement", "negotiator", "auditor")
+
+
+def reads_everything(principal: Principal, lead_org_path: str) -> bool:
+    """Whether the caller reads everything of what the org at `lead_org_path` leads."""
+    return principal.may(lead_org_path, *READS_EVERYTHING)
+
+
+def leads(principal: Principal, lead_org_path: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """reads_everything as a query condition on a lead org's path column."""
+    return in_subtree(lead_org_path, principal) if principal.has_any(*READS_EVERYTHING) else sa.false()
+
 
 # Statuses in which the award is known: the winner and the unified price are every reader's.
 AWARD_KNOWN = ("standstill", "awarded")
@@ -119,10 +141,14 @@ class Reader:
 
 
 def reader_of(campaign: Campaign, *, lead: bool, panel: bool, participant_ids: set[uuid.UUID],
-              supplier_ids: set[uuid.UUID]) -> Reader:
+              supplier_ids: set[uuid.UUID], lead_subtree: bool = False) -> Reader:
+    """`lead`: the caller reads everything (reads_everything); `lead_subtree`: it is of the lead's
+    subtree without those roles, and reads as a participant unit with no demand of its own."""
     kinds = set()
     if lead:
         kinds.add(LEAD)
+    elif lead_subtree:
+        kinds.add(PARTICIPANT)
     if panel:
         kinds.add(PANEL)
     if participant_ids:
@@ -132,6 +158,56 @@ def reader_of(campaign: Campaign, *, lead: bool, panel: bool, participant_ids: s
         if campaign.awarded_supplier_org_id in supplier_ids and campaign.status in AWARD_KNOWN:
             kinds.add(WINNER)
     return Reader(campaign, frozenset(kinds), frozenset(participant_ids), frozenset(supplier_ids))
+
+
+# --- agreements and the call-off orders under them -----------------------------------------------
+# An agreement holds nothing a unit keeps to itself (the unified prices, the period, the supplier):
+# who may read it reads all of it. An order is a unit's: its budget line and its demand are the
+# unit's own business (a supplier never sees units' budget lines), and so is why the budget refused
+# it. The agreement's supplier reads its orders without them.
+
+def agreements_seen(principal: Principal) -> sa.ColumnElement[bool]:
+    """The lead's subtree, the participant units and the winning supplier."""
+    return sa.or_(in_subtree(Agreement.lead_org_path, principal),
+                  in_subtree(Agreement.supplier_org_path, principal),
+                  sa.exists().where(Participant.campaign_id == Agreement.campaign_id,
+                                    in_subtree(Participant.org_path, principal)))
+
+
+def orders_whole(principal: Principal) -> sa.ColumnElement[bool]:
+    """Orders the caller reads whole: its own units', and every order under agreements it leads."""
+    return sa.or_(in_subtree(Order.org_path, principal),
+                  sa.exists().where(Agreement.id == Order.agreement_id, leads(principal, Agreement.lead_org_path)))
+
+
+def orders_seen(principal: Principal) -> sa.ColumnElement[bool]:
+    """Orders the caller reads at all: those it reads whole, and the agreement's supplier its own."""
+    return sa.or_(orders_whole(principal),
+                  sa.exists().where(Agreement.id == Order.agreement_id,
+                                    in_subtree(Agreement.supplier_org_path, principal)))
+
+
+UNIT_INTERNAL = ("budget_line_id", "demand_id")  # an order's fields only its unit and the lead read
+
+
+def redact_order(out, whole: bool):
+    """An order (an OrderOut) as its reader may see it: whole, or as the agreement's supplier."""
+    if whole:
+        return out
+    changes = dict.fromkeys(UNIT_INTERNAL)
+    if out.status == "rejected":
+        changes["reason"] = None  # the budget's refusal tells of the unit's line
+    return out.model_copy(update=changes)
+
+
+def redact_order_history(entry: HistoryEntry, whole: bool) -> HistoryEntry:
+    """One entry of an order's history as its reader may see it (see redact_order)."""
+    if whole or not entry.data:
+        return entry
+    data = {key: value for key, value in entry.data.items() if key not in UNIT_INTERNAL}
+    if entry.action == "rejected":
+        data.pop("reason", None)
+    return entry.model_copy(update={"data": data})
 
 
 # --- who may read each history entry of a campaign ---------------------------------------------
@@ -190,21 +266,25 @@ READS: dict[str, dict[str | None, str]] = {
         SUPPLIER: "the tender (no buyers' units, no tenderers); the award once made",
         WINNER: "as a supplier, and the agreement with every call-off under it", None: "404"},
     f"{P}/agreements": {
-        LEAD: "agreements of its campaigns", PARTICIPANT: "agreements of campaigns it takes part in",
+        LEAD: "agreements of its campaigns",
+        PARTICIPANT: "agreements of campaigns it takes part in (or whose lead's subtree it is in)",
         WINNER: "its own agreements", PANEL: "none", SUPPLIER: "none", None: "none"},
     f"{P}/agreements/{{agreement_id}}": {
         LEAD: "yes", PARTICIPANT: "yes", WINNER: "yes", PANEL: "404", SUPPLIER: "404", None: "404"},
     f"{P}/agreements/{{agreement_id}}/history": {
         LEAD: "yes", PARTICIPANT: "yes", WINNER: "yes", PANEL: "404", SUPPLIER: "404", None: "404"},
     f"{P}/orders": {
-        LEAD: "orders under its agreements", PARTICIPANT: "its own orders", WINNER: "orders under its agreements",
+        LEAD: "orders under its agreements, whole", PARTICIPANT: "its own orders, whole",
+        WINNER: "orders under its agreements, without the units' budget lines, demands and budget refusals",
         PANEL: "none", SUPPLIER: "none", None: "none"},
     f"{P}/orders/{{order_id}}": {
-        LEAD: "yes", PARTICIPANT: "its own; another unit's is 404", WINNER: "yes", PANEL: "404", SUPPLIER: "404",
+        LEAD: "whole", PARTICIPANT: "its own, whole; another unit's is 404",
+        WINNER: "without the unit's budget line, demand and budget refusal", PANEL: "404", SUPPLIER: "404",
         None: "404"},
     f"{P}/orders/{{order_id}}/history": {
-        LEAD: "yes", PARTICIPANT: "its own; another unit's is 404", WINNER: "yes", PANEL: "404", SUPPLIER: "404",
-        None: "404"},
+        LEAD: "every entry, whole", PARTICIPANT: "its own order's, whole; another unit's is 404",
+        WINNER: "every entry, without the unit's budget line, demand and budget refusal", PANEL: "404",
+        SUPPLIER: "404", None: "404"},
     # Not about any campaign: the shared catalogue and calendar, the service's own plumbing.
     f"{P}/products": {None: "the shared catalogue: every caller"},
     f"{P}/products/{{product_id}}": {None: "the shared catalogue: every caller"},

@@ -28,7 +28,11 @@ DEMANDS = {("e1", 0): 1013, ("e2", 0): 517, ("e1", 1): 1109, ("e2", 1): 211}
 # Scores per panel member (0, 1, 2) and supplier.
 SCORES = {(0, "x"): 61, (0, "y"): 67, (1, "x"): 71, (1, "y"): 73, (2, "x"): 79, (2, "y"): 83}
 
-READERS = ("lead", "auditor", "panel", "unit_1", "unit_2", "loser", "winner", "uninvited")
+# `lead_negotiator` reads everything as the lead does; `lead_it_admin` is of the lead's subtree without
+# the roles that read everything, and reads as a participant unit (its subtree's two units).
+READERS = ("lead", "lead_negotiator", "auditor", "lead_it_admin", "panel", "unit_1", "unit_2", "loser", "winner",
+           "uninvited")
+EVERYTHING = ("lead", "lead_negotiator", "auditor")
 
 
 def price_markers(supplier: str, round_: int) -> set[str]:
@@ -40,8 +44,11 @@ UNIFIED = price_markers("y", 2)  # the winner's last prices become the campaign'
 SCORE_MARKERS = {f"score {m}{s}" for m, s in SCORES}
 D1, D2 = {"demand e1/0", "demand e1/1"}, {"demand e2/0", "demand e2/1"}
 O1, O2 = {"order e1"}, {"order e2"}
+L1, L2 = {"line e1"}, {"line e2"}  # each unit's budget line: its demands' and its orders'
+DI = {"demand id e1/0"}  # the demand unit_1's order draws on (orders name it too)
 ORDERED = {"price y2/0"}  # both orders are for item 0
-CAMPAIGN_READERS = ("lead", "auditor", "panel", "unit_1", "unit_2", "loser", "winner")
+CAMPAIGN_READERS = ("lead", "lead_negotiator", "auditor", "lead_it_admin", "panel", "unit_1", "unit_2", "loser",
+                    "winner")
 
 
 def _each(readers, markers) -> dict[str, set[str]]:
@@ -56,25 +63,31 @@ C = "/api/v1/procurement/campaigns/{campaign_id}"
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "/api/v1/procurement/campaigns": _none() | _each(CAMPAIGN_READERS, UNIFIED),
     C: _none() | _each(CAMPAIGN_READERS, UNIFIED),
-    f"{C}/demands": _none() | _each(("lead", "auditor"), D1 | D2) | {"unit_1": D1, "unit_2": D2},
-    f"{C}/demands/{{demand_id}}": _none() | _each(("lead", "auditor", "unit_1"), {"demand e1/0"}),
-    f"{C}/offers": _none() | _each(("lead", "auditor", "panel", "unit_1", "unit_2"), ALL_PRICES)
+    f"{C}/demands": _none() | _each(EVERYTHING + ("lead_it_admin",), D1 | D2 | L1 | L2 | DI)
+    | {"unit_1": D1 | L1 | DI, "unit_2": D2 | L2},
+    f"{C}/demands/{{demand_id}}":
+        _none() | _each(EVERYTHING + ("lead_it_admin", "unit_1"), {"demand e1/0"} | L1 | DI),
+    f"{C}/offers": _none() | _each(EVERYTHING + ("lead_it_admin", "panel", "unit_1", "unit_2"), ALL_PRICES)
     | {"loser": price_markers("x", 1) | price_markers("x", 2), "winner": price_markers("y", 1) | UNIFIED},
-    f"{C}/evaluations": _none() | _each(("lead", "auditor", "panel"), SCORE_MARKERS),
+    f"{C}/evaluations": _none() | _each(EVERYTHING + ("panel",), SCORE_MARKERS),
     f"{C}/complaints": _none(),
-    f"{C}/history": _none() | _each(("lead", "auditor"), SCORE_MARKERS | D1 | D2)
-    | {"panel": SCORE_MARKERS, "unit_1": D1, "unit_2": D2},
-    f"{C}/ocds": _none() | _each(("lead", "auditor", "winner"), UNIFIED | O1 | O2)
+    f"{C}/history": _none() | _each(EVERYTHING, SCORE_MARKERS | D1 | D2 | DI)
+    | {"lead_it_admin": D1 | D2 | DI, "panel": SCORE_MARKERS, "unit_1": D1 | DI, "unit_2": D2},
+    f"{C}/ocds": _none() | _each(EVERYTHING + ("lead_it_admin", "winner"), UNIFIED | O1 | O2)
     | {"panel": UNIFIED, "unit_1": UNIFIED | O1, "unit_2": UNIFIED | O2, "loser": UNIFIED},
-    "/api/v1/procurement/agreements": _none() | _each(("lead", "auditor", "unit_1", "unit_2", "winner"), UNIFIED),
+    "/api/v1/procurement/agreements":
+        _none() | _each(EVERYTHING + ("lead_it_admin", "unit_1", "unit_2", "winner"), UNIFIED),
     "/api/v1/procurement/agreements/{agreement_id}":
-        _none() | _each(("lead", "auditor", "unit_1", "unit_2", "winner"), UNIFIED),
+        _none() | _each(EVERYTHING + ("lead_it_admin", "unit_1", "unit_2", "winner"), UNIFIED),
     "/api/v1/procurement/agreements/{agreement_id}/history": _none(),
-    # An order carries its unit price: the agreement's, the winner's last price for that item.
-    "/api/v1/procurement/orders": _none() | _each(("lead", "auditor", "winner"), O1 | O2 | ORDERED)
-    | {"unit_1": O1 | ORDERED, "unit_2": O2 | ORDERED},
-    "/api/v1/procurement/orders/{order_id}": _none() | _each(("lead", "auditor", "unit_1", "winner"), O1 | ORDERED),
-    "/api/v1/procurement/orders/{order_id}/history": _none() | _each(("lead", "auditor", "unit_1", "winner"), O1),
+    # An order carries its unit price: the agreement's, the winner's last price for that item. The
+    # agreement's supplier reads the orders under it without the units' budget lines.
+    "/api/v1/procurement/orders": _none() | _each(EVERYTHING + ("lead_it_admin",), O1 | O2 | ORDERED | L1 | L2 | DI)
+    | {"winner": O1 | O2 | ORDERED, "unit_1": O1 | ORDERED | L1 | DI, "unit_2": O2 | ORDERED | L2},
+    "/api/v1/procurement/orders/{order_id}":
+        _none() | _each(EVERYTHING + ("lead_it_admin", "unit_1"), O1 | ORDERED | L1 | DI) | {"winner": O1 | ORDERED},
+    "/api/v1/procurement/orders/{order_id}/history":
+        _none() | _each(EVERYTHING + ("lead_it_admin", "unit_1"), O1 | L1) | {"winner": O1},
     "/api/v1/procurement/products": _none(),
     "/api/v1/procurement/products/{product_id}": _none(),
     "/api/v1/procurement/working-days": _none(),
@@ -102,7 +115,8 @@ class World(Scenario):
         # Outside experts: their org is neither the lead's nor a participant's.
         self.panel = [tree.actor("dept_b", "negotiator") for _ in range(3)]
         self.readers = {
-            "lead": self.lead, "auditor": tree.actor("sasac", "auditor"),
+            "lead": self.lead, "lead_negotiator": tree.actor("soe", "negotiator"),
+            "auditor": tree.actor("sasac", "auditor"), "lead_it_admin": tree.actor("soe", "it_admin"),
             "panel": self.panel[0], "unit_1": self.unit_1, "unit_2": self.unit_2,
             "loser": self.supplier_x, "winner": self.supplier_y,
             "uninvited": tree.actor("supplier_z", "supplier")}
@@ -151,6 +165,9 @@ class World(Scenario):
             found[f"demand {unit}/{item}"] = quantity
         for unit, order in self.orders.items():
             found[f"order {unit}"] = order["id"]
+        for unit, org in (("e1", "enterprise_1"), ("e2", "enterprise_2")):
+            found[f"line {unit}"] = str(self.lines[org])
+        found["demand id e1/0"] = self.demands[("e1", 0)]["id"]
         return found
 
 
@@ -223,3 +240,44 @@ async def test_every_readers_ocds_export_is_valid_ocds(world):
     for reader in CAMPAIGN_READERS:
         package = await world.call("GET", f"{world.path}/ocds", world.readers[reader])
         assert problems(package) == [], reader
+
+
+async def test_the_lead_subtree_reads_everything_only_with_the_roles_spec_names(start_service, tree):
+    """SPEC: the lead org's subtree (`procurement`, `negotiator`) and auditors over it read everything.
+    An IT admin of a procurement centre that leads a campaign for units elsewhere reads the campaign
+    as a participant unit would, holding no demand of its own: no unit's demand, no panel."""
+    tree.add("centre", "procurement_center", "province")
+    svc = await start_service("procurement")
+    centre = World(svc, tree, "")
+    lead = tree.actor("centre", "procurement")
+    product = await centre.call("POST", "/products", lead, 201, json={
+        "vendor": "金山办公", "name": "WPS Office", "edition": "专业版", "category": "office", "metric": "device",
+        "term_months": None, "domestic": True})
+    campaign = await centre.call("POST", "/campaigns", lead, 201, json={
+        "title": "中心代理采购", "lead_org_id": str(tree["centre"].id), "fiscal_year": 2026,
+        "participant_org_ids": [str(tree["dept_a"].id)],
+        "items": [{"product_id": product["id"], "cap_unit_price_fen": 60_000}], "min_offers": 1, "standstill_days": 0})
+    path = f"/campaigns/{campaign['id']}"
+    await centre.call("POST", f"{path}/open-demand", lead)
+    demand = await centre.call("POST", f"{path}/demands", tree.actor("dept_a", "procurement"), 201, json={
+        "org_id": str(tree["dept_a"].id), "item_id": campaign["items"][0]["id"], "quantity": 1019,
+        "budget_line_id": str(centre.lines["enterprise_1"])})
+
+    def demands_in(page) -> list[str]:
+        return [d["id"] for d in page["items"]]
+
+    for role in ("procurement", "negotiator", "auditor"):
+        reader = tree.actor("centre", role)
+        assert demands_in(await centre.call("GET", f"{path}/demands", reader)) == [demand["id"]], role
+        await centre.call("GET", f"{path}/demands/{demand['id']}", reader)
+    for role in ("it_admin", "budget_editor", "finance"):
+        reader = tree.actor("centre", role)
+        seen = await centre.call("GET", path, reader)
+        assert seen["participant_org_ids"] == [str(tree["dept_a"].id)] and seen["panel_member_user_ids"] == []
+        assert demands_in(await centre.call("GET", f"{path}/demands", reader)) == [], role
+        await centre.call("GET", f"{path}/demands/{demand['id']}", reader, 404)
+        entries = (await centre.call("GET", f"{path}/history", reader))["items"]
+        assert "1019" not in json.dumps(entries) and demand["id"] not in json.dumps(entries), role
+        assert [c["id"] for c in (await centre.call("GET", "/campaigns", reader))["items"]] == [campaign["id"]]
+    # Outside the lead's subtree and every participant's, the campaign does not exist.
+    await centre.call("GET", path, tree.actor("dept_b", "it_admin"), 404)

@@ -51,6 +51,7 @@ async def test_an_order_waits_for_the_budget_then_is_confirmed_and_delivered(sce
     delivered = await scenario.call("POST", f"/orders/{order['id']}/deliver", scenario.supplier_y,
                                     json={"keys": ["AAAA-BBBB"]})
     assert delivered["status"] == "delivered" and delivered["valid_from"] is not None
+    assert delivered["budget_line_id"] is None  # the unit's line is not the supplier's to know
     event = (await published(nats.url, "procurement.order.delivered", count=1))[0]["data"]
     assert (event["product_name"], event["vendor"], event["metric"], event["quantity"], event["term_months"]) == (
         "WPS Office", "金山办公", "device", 10, None)
@@ -64,7 +65,21 @@ async def test_rejected_and_cancelled_orders(scenario, nats):
     rejected = await scenario.call("POST", "/orders", scenario.unit_1, 202, json=order_body(scenario, deal))
     await scenario.answer_order(rejected, "rejected", reason="insufficient_funds")
     await status_of(scenario, rejected, "rejected")
-    assert (await scenario.call("GET", f"/orders/{rejected['id']}", scenario.unit_1))["reason"] == "insufficient_funds"
+    own = await scenario.call("GET", f"/orders/{rejected['id']}", scenario.unit_1)
+    assert (own["reason"], own["budget_line_id"]) == ("insufficient_funds", str(scenario.lines["enterprise_1"]))
+    # The agreement's supplier reads the order without the unit's budget line, demand, or why its
+    # budget refused it; in the order itself, the list and the history alike.
+    seen = await scenario.call("GET", f"/orders/{rejected['id']}", scenario.supplier_y)
+    assert seen["status"] == "rejected" and (seen["reason"], seen["budget_line_id"], seen["demand_id"]) == (
+        None, None, None)
+    listed = (await scenario.call("GET", "/orders", scenario.supplier_y))["items"]
+    assert [(o["id"], o["budget_line_id"], o["reason"]) for o in listed] == [(rejected["id"], None, None)]
+    history = (await scenario.call("GET", f"/orders/{rejected['id']}/history", scenario.supplier_y))["items"]
+    assert [h["action"] for h in history] == ["placed", "rejected"]
+    assert str(scenario.lines["enterprise_1"]) not in str(history) and "insufficient_funds" not in str(history)
+    own_history = (await scenario.call("GET", f"/orders/{rejected['id']}/history", scenario.unit_1))["items"]
+    assert own_history[0]["data"]["budget_line_id"] == str(scenario.lines["enterprise_1"])
+    assert own_history[1]["data"]["reason"] == "insufficient_funds"
     await scenario.call("POST", f"/orders/{rejected['id']}/cancel", scenario.unit_1, 409)
 
     order = await scenario.call("POST", "/orders", scenario.unit_2, 202, json=order_body(scenario, deal,

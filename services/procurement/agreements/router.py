@@ -10,6 +10,7 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Session
 from kernel.pagination import Cursor, Limit, Page, paginate
+from services.procurement import visibility
 from services.procurement.agreements import schemas, service
 from services.procurement.agreements.models import Agreement
 
@@ -22,7 +23,7 @@ LEAD = {"x-roles": ["procurement"]}
             summary="Lists agreements of the caller's campaigns (lead, participant or winning supplier).")
 async def list_agreements(principal: CurrentPrincipal, session: Session, status: Word | None = None,
                           cursor: Cursor = None, limit: Limit = 100):
-    query = sa.select(Agreement).where(service.visible_agreements(principal))
+    query = sa.select(Agreement).where(visibility.agreements_seen(principal))
     if status:
         query = query.where(Agreement.status == status)
     rows, next_cursor = await paginate(session, query, Agreement.id, cursor=cursor, limit=limit)

@@ -1,4 +1,5 @@
-"""Framework agreements: seen by the lead's subtree, the participants and the winning supplier."""
+"""Framework agreements: seen by the lead's subtree, the participants and the winning supplier
+(visibility.agreements_seen); who may read one reads all of it."""
 
 from __future__ import annotations
 
@@ -9,26 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal, refuse_auditor_writes
 from kernel.errors import NotFound
-from kernel.orgs import in_subtree
+from services.procurement import visibility
 from services.procurement.agreements import schemas
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.campaigns.access import LEAD_ROLES
-from services.procurement.campaigns.models import Participant
 from services.procurement.campaigns.service import release_demands
-
-
-def visible_agreements(principal: Principal) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        in_subtree(Agreement.lead_org_path, principal),
-        in_subtree(Agreement.supplier_org_path, principal),
-        sa.exists().where(Participant.campaign_id == Agreement.campaign_id,
-                          in_subtree(Participant.org_path, principal)),
-    )
 
 
 async def visible_agreement(session: AsyncSession, principal: Principal, agreement_id: uuid.UUID) -> Agreement:
     agreement = (await session.execute(sa.select(Agreement).where(Agreement.id == agreement_id,
-                                                                  visible_agreements(principal)))).scalar()
+                                                                  visibility.agreements_seen(principal)))).scalar()
     if agreement is None:
         raise NotFound(f"no agreement {agreement_id} that you may see")
     return agreement

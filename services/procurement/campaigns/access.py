@@ -14,7 +14,7 @@ from kernel.auth import Principal
 from kernel.errors import Forbidden, NotFound
 from kernel.orgs import in_subtree
 from services.procurement.campaigns.models import Campaign, InvitedSupplier, PanelMember, Participant
-from services.procurement.visibility import Reader, reader_of
+from services.procurement.visibility import Reader, reader_of, reads_everything
 
 LEAD_ROLES = ("procurement",)
 
@@ -22,15 +22,16 @@ LEAD_ROLES = ("procurement",)
 @dataclass
 class Access:
     campaign: Campaign
-    lead: bool  # the campaign's lead org is in the caller's subtree
+    lead: bool  # the caller reads everything of the campaign (visibility.reads_everything)
     participant_ids: set[uuid.UUID]  # participant orgs in the caller's subtree
     supplier_ids: set[uuid.UUID]  # invited supplier orgs in the caller's subtree
     panel: bool = False  # the caller sits on the campaign's panel
+    lead_subtree: bool = False  # the campaign's lead org is in the caller's subtree, whatever its roles
 
     @property
     def reader(self) -> Reader:
         return reader_of(self.campaign, lead=self.lead, panel=self.panel, participant_ids=self.participant_ids,
-                         supplier_ids=self.supplier_ids)
+                         supplier_ids=self.supplier_ids, lead_subtree=self.lead_subtree)
 
     def require_lead(self, principal: Principal) -> None:
         if not (self.lead and principal.may(self.campaign.lead_org_path, *LEAD_ROLES)) or _auditor(principal):
@@ -69,12 +70,13 @@ async def access(session: AsyncSession, principal: Principal, campaign_id: uuid.
                                           .where(Participant.campaign_id == campaign_id))).all()
     suppliers = (await session.execute(sa.select(InvitedSupplier.supplier_org_id, InvitedSupplier.org_path)
                                        .where(InvitedSupplier.campaign_id == campaign_id))).all()
-    seen = Access(campaign, principal.covers(campaign.lead_org_path),
+    seen = Access(campaign, reads_everything(principal, campaign.lead_org_path),
                   {org_id for org_id, path in participants if principal.covers(path)},
-                  {org_id for org_id, path in suppliers if principal.covers(path)})
+                  {org_id for org_id, path in suppliers if principal.covers(path)},
+                  lead_subtree=principal.covers(campaign.lead_org_path))
     seen.panel = (await session.execute(sa.select(PanelMember.user_id).where(
         PanelMember.campaign_id == campaign_id, PanelMember.user_id == principal.subject))).first() is not None
-    if not (seen.lead or seen.participant_ids or seen.supplier_ids or seen.panel):
+    if not (seen.lead_subtree or seen.participant_ids or seen.supplier_ids or seen.panel):
         raise NotFound(f"no campaign {campaign_id}")
     return seen
 
@@ -96,5 +98,5 @@ async def accesses(session: AsyncSession, principal: Principal, campaigns: list[
             suppliers.setdefault(campaign_id, set()).add(org_id)
     panel = set((await session.execute(sa.select(PanelMember.campaign_id).where(
         PanelMember.campaign_id.in_(ids), PanelMember.user_id == principal.subject))).scalars())
-    return [Access(c, principal.covers(c.lead_org_path), participants.get(c.id, set()), suppliers.get(c.id, set()),
-                   c.id in panel) for c in campaigns]
+    return [Access(c, reads_everything(principal, c.lead_org_path), participants.get(c.id, set()),
+                   suppliers.get(c.id, set()), c.id in panel, principal.covers(c.lead_org_path)) for c in campaigns]

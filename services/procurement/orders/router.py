@@ -26,14 +26,14 @@ async def place_order(data: schemas.OrderCreate, principal: CurrentPrincipal, se
             summary="Lists orders of the caller's subtree, or under its agreements (lead, supplier).")
 async def list_orders(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                       status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):
-    items, next_cursor = await paginate(session, service.orders_query(principal, org_id, status), Order.id,
-                                        cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    rows, next_cursor = await paginate(session, service.orders_query(principal, org_id, status), Order.id,
+                                       cursor=cursor, limit=limit)
+    return Page(items=[service.order_out(order, whole) for order, whole in rows], next_cursor=next_cursor)
 
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut, openapi_extra=READERS, summary="Gets an order.")
 async def get_order(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.visible_order(session, principal, order_id)
+    return await service.read_order(session, principal, order_id)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut, openapi_extra={"x-roles": ["procurement"]},
@@ -54,5 +54,4 @@ async def deliver_order(order_id: uuid.UUID, principal: CurrentPrincipal, sessio
             summary="Gets an order's history.")
 async def order_history(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
-    await service.visible_order(session, principal, order_id)
-    return await history.history_page(session, order_id, cursor=cursor, limit=limit)
+    return await service.order_history(session, principal, order_id, cursor=cursor, limit=limit)

@@ -41,7 +41,8 @@ class OrderOut(ResponseSchema):
     product_id: uuid.UUID
     org_id: uuid.UUID
     supplier_org_id: uuid.UUID
-    budget_line_id: uuid.UUID
+    # null for the agreement's supplier: a unit's budget line and demand are its own (visibility.py)
+    budget_line_id: uuid.UUID | None
     demand_id: uuid.UUID | None
     quantity: int
     unit_price_fen: int

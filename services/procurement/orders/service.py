@@ -14,8 +14,10 @@ from kernel.contracts import OrderCancelled, OrderDelivered, OrderPlacedV2
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
-from kernel.orgs import OrgDirectory, in_subtree
+from kernel.orgs import OrgDirectory
 from kernel.outbox import add_event
+from kernel.pagination import Page
+from services.procurement import visibility
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.agreements.service import visible_agreement
 from services.procurement.campaigns.models import Campaign, Demand, Participant
@@ -76,24 +78,33 @@ async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     return order
 
 
-def visible_orders(principal: Principal) -> sa.ColumnElement[bool]:
-    """A unit sees its subtree's orders; the lead and the supplier those under their agreements."""
-    return sa.or_(in_subtree(Order.org_path, principal),
-                  sa.exists().where(Agreement.id == Order.agreement_id,
-                                    sa.or_(in_subtree(Agreement.lead_org_path, principal),
-                                           in_subtree(Agreement.supplier_org_path, principal))))
-
-
 async def visible_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID) -> Order:
-    order = (await session.execute(sa.select(Order).where(Order.id == order_id, visible_orders(principal))
-                                   .execution_options(populate_existing=True))).scalar()
-    if order is None:
+    """An order the caller may see at all (a foreign one is 404), for the use-cases that act on it."""
+    return (await seen_order(session, principal, order_id))[0]
+
+
+async def seen_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID) -> tuple[Order, bool]:
+    """An order the caller may see, and whether it reads it whole (visibility.orders_whole)."""
+    row = (await session.execute(sa.select(Order, visibility.orders_whole(principal))
+                                 .where(Order.id == order_id, visibility.orders_seen(principal))
+                                 .execution_options(populate_existing=True))).first()
+    if row is None:
         raise NotFound(f"no order {order_id} that you may see")
-    return order
+    return row[0], row[1]
+
+
+async def read_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID) -> schemas.OrderOut:
+    """Gets an order as the caller may see it."""
+    return order_out(*await seen_order(session, principal, order_id))
+
+
+def order_out(order: Order, whole: bool) -> schemas.OrderOut:
+    return visibility.redact_order(schemas.OrderOut.model_validate(order), bool(whole))
 
 
 def orders_query(principal: Principal, org_id, status) -> sa.Select:
-    query = sa.select(Order).where(visible_orders(principal))
+    """Orders the caller may see, each with whether it reads it whole."""
+    query = sa.select(Order, visibility.orders_whole(principal)).where(visibility.orders_seen(principal))
     if org_id:
         query = query.where(Order.org_id == org_id)
     if status:
@@ -101,8 +112,17 @@ def orders_query(principal: Principal, org_id, status) -> sa.Select:
     return query
 
 
+async def order_history(session: AsyncSession, principal: Principal, order_id: uuid.UUID, *,
+                        cursor: str | None, limit: int) -> Page[history.HistoryEntry]:
+    """Gets a page of an order's history as the caller may see it."""
+    _, whole = await seen_order(session, principal, order_id)
+    page = await history.history_page(session, order_id, cursor=cursor, limit=limit)
+    return Page(items=[visibility.redact_order_history(entry, bool(whole)) for entry in page.items],
+                next_cursor=page.next_cursor)
+
+
 async def cancel_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID,
-                       data: schemas.CancelOrder) -> Order:
+                       data: schemas.CancelOrder) -> schemas.OrderOut:
     order = await visible_order(session, principal, order_id)
     principal.require(order.org_path, "procurement")
     ORDER.require("cancel", order.status)
@@ -114,11 +134,11 @@ async def cancel_order(session: AsyncSession, principal: Principal, order_id: uu
                           order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id,
                           amount_fen=order.amount_fen, reason=data.reason), source=SOURCE, about=order.id)])
     await session.commit()
-    return await visible_order(session, principal, order_id)
+    return await read_order(session, principal, order_id)
 
 
 async def deliver_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID,
-                        data: schemas.Delivery) -> Order:
+                        data: schemas.Delivery) -> schemas.OrderOut:
     order = await visible_order(session, principal, order_id)
     principal.refuse_auditor()
     if "supplier" not in principal.roles or principal.org_id != order.supplier_org_id:
@@ -140,4 +160,4 @@ async def deliver_order(session: AsyncSession, principal: Principal, order_id: u
                           metric=product.metric, quantity=order.quantity, term_months=product.term_months,
                           valid_from=valid_from, valid_to=valid_to, keys=data.keys), source=SOURCE, about=order.id)])
     await session.commit()
-    return await visible_order(session, principal, order_id)
+    return await read_order(session, principal, order_id)
