@@ -161,3 +161,9 @@ def test_the_campaign_pages_show_each_reader_only_what_spec_lets_it_see(browser,
     assert not any(has_number(text, q) for q in DEMANDS.values())
     text, html = read["/console/orders"]
     assert not any(order in html for order in orders.values())
+
+    # The winner: the orders under its agreement, each unit's, without the units' budget lines.
+    winner = username(demo, "kingsoft", "supplier")
+    text, html = reading(browser, stack, winner, ["/console/orders"])["/console/orders"]
+    assert all(order in html for order in orders.values())
+    assert not any(line["id"] in html for line in made["lines"].values())
