@@ -42,14 +42,19 @@ KIND_NAMES = {LEAD: "lead org subtree (`procurement`, `negotiator`) and auditors
 READS_EVERYTHING = ("procurement", "negotiator", "auditor")
 
 
+def _reads_all_roles(principal: Principal) -> bool:
+    # A read right, not Principal.has_any: that one is about acting, which an auditor never does.
+    return bool(principal.roles & {"admin", *READS_EVERYTHING})
+
+
 def reads_everything(principal: Principal, lead_org_path: str) -> bool:
     """Whether the caller reads everything of what the org at `lead_org_path` leads."""
-    return principal.may(lead_org_path, *READS_EVERYTHING)
+    return principal.covers(lead_org_path) and _reads_all_roles(principal)
 
 
 def leads(principal: Principal, lead_org_path: sa.ColumnElement) -> sa.ColumnElement[bool]:
     """reads_everything as a query condition on a lead org's path column."""
-    return in_subtree(lead_org_path, principal) if principal.has_any(*READS_EVERYTHING) else sa.false()
+    return in_subtree(lead_org_path, principal) if _reads_all_roles(principal) else sa.false()
 
 
 # Statuses in which the award is known: the winner and the unified price are every reader's.
