@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from markupsafe import Markup
 
+from kernel import policies
+
 CHINA = timezone(timedelta(hours=8))
 LANGS = ("zh-CN", "en")
 
@@ -104,7 +106,40 @@ WORDS = {
                         "Money moved between approved lines of one org and year: request and decide"),
     "request_transfer": ("申请调剂", "Request a transfer"), "from_line": ("调出项目", "From line"),
     "to_line": ("调入项目", "To line"), "requested_by": ("申请人", "Requested by"),
-    "decided_by": ("审批人", "Decided by"),
+    "decided_by": ("审批人", "Decided by"), "edition": ("版本", "Edition"), "cap_is": ("限价", "cap"),
+    "procurement_method": ("采购方式", "Procurement method"),
+    "policies": ("预算政策", "Budget policies"),
+    "policies_blurb": ("限价、采购限额、公示期、每台设备席位：生效值及其来源",
+                       "Caps, thresholds, standstill, seats per device: the effective values and their sources"),
+    "policy_field": ("项目", "Rule"), "value": ("取值", "Value"), "source": ("来源", "Source"),
+    "default_from": ("默认", "Default"), "no_limit": ("不限", "No limit"), "inherit": ("继承", "inherited"),
+    "own_policy": ("本单位政策", "This org's own policy"),
+    "own_policy_blurb": ("留空的项目沿用上级单位或默认值；保存后替换本单位的全部设置。",
+                         "Blank fields are inherited from above or the defaults; saving replaces this org's settings."),
+    "caps": ("限价（元）", "Cap (元)"), "special_caps": ("特殊需求限价（元）", "Special-need cap (元)"),
+    "edition_caps": ("分版本限价（元）", "Cap per edition (元)"),
+    "seats_per_device": ("每台设备席位数", "Seats per device"),
+    "os_needs_justification": ("操作系统须说明特殊需求", "An OS line needs a justification"),
+    "decentralized_threshold_fen": ("分散采购限额（各年度，元）", "Decentralized threshold, all years (元)"),
+    "public_tender_threshold_fen": ("公开招标限额（各年度，元）", "Public-tender threshold, all years (元)"),
+    "year_decentralized_fen": ("分散采购限额（元）", "Decentralized threshold (元)"),
+    "year_public_tender_fen": ("公开招标限额（元）", "Public-tender threshold (元)"),
+    "thresholds": ("各年度采购限额", "Thresholds per fiscal year"),
+    "standstill_days": ("公示期（工作日）", "Standstill (working days)"),
+    "panel_min_members": ("评审小组最少人数", "Least panel members"),
+    "panel_odd_members": ("评审小组人数为单数", "An odd number of panel members"),
+    "panel_max_buyer_share": ("采购人代表最高占比", "Largest share of buyer representatives"),
+    "close_year": ("年终结账", "Year-end close"),
+    "close_year_blurb": ("关闭该单位及下级单位本年度已批准的预算项目，释放仍在预占和冻结的资金。此操作不可撤销。",
+                         "Closes the approved lines of the org and its subtree for the year and releases what "
+                         "they still hold. It cannot be undone."),
+    "year_closed": ("年终结账结果", "Year-end close report"),
+    "released_pre_encumbered": ("释放预占", "Pre-encumbrance released"),
+    "released_reserved": ("释放冻结", "Reservation released"), "released": ("释放合计", "Released"),
+    "lapsed": ("年度结余", "Lapsed"), "lines_closed": ("本次关闭项目", "Lines closed now"),
+    "lines_already_closed": ("此前已关闭项目", "Lines closed before"),
+    "released_nothing": ("本次未释放任何资金", "Nothing was released"),
+    "closed_now": ("本次关闭", "Closed now"), "closed_before": ("此前已关闭", "Closed before"),
     "transfer_needs_lines": ("本单位至少有两个已批准的预算项目时才能申请调剂",
                              "A transfer needs two approved lines of your org"),
 }
@@ -119,7 +154,8 @@ PROBLEMS = {
                                       "A transfer stays within one org and fiscal year"),
     "insufficient-funds": ("预算可用余额不足", "The budget line does not have enough funds"),
     "price-above-cap": ("单价超过限价", "The unit price is above the cap"),
-    "price-above-special-cap": ("单价超过特殊需求限价", "The unit price is above even the special-need cap"),
+    "price-above-special-cap": ("单价超过限价，特殊需求也不能超过",
+                                "The unit price is above the cap, special need or not"),
     "price-raised": ("谈判中报价只能持平或降低", "In negotiation a price may only stay or fall"),
     "offers-closed": ("当前不接受报价", "Offers are not being taken now"),
     "approved-above-requested": ("批复金额不能超过申请金额", "The approved amount cannot exceed the request"),
@@ -132,6 +168,16 @@ PROBLEMS = {
     "rate-limited": ("操作过于频繁，请稍后再试", "Too many requests; try again shortly"),
     "idempotency-key-in-flight": ("该操作正在处理，请稍候刷新", "This is already being done; reload in a moment"),
     "category-already-licensed": ("该设备已有此类别的授权", "This computer already holds a seat of that category"),
+    "os-needs-justification": ("操作系统随计算机配备，单独购买须填写特殊需求说明",
+                               "The OS comes with the computer: an OS line needs a justification"),
+    "above-control-figure": ("申请金额超过控制数，请压减后再提交",
+                             "The request is above the control figure; reduce it"),
+    "line-closed": ("预算项目已关闭", "The budget line is closed"),
+    "edited-meanwhile": ("该预算项目刚被他人修改，请刷新后重试", "The line was edited meanwhile; reload and try again"),
+    "empty-adjustment": ("调整金额不能为零", "An adjustment of 0 changes nothing"),
+    "ledger-mismatch": ("台账与预算项目数据不一致，请联系管理员",
+                        "The ledger and the line disagree; tell an administrator"),
+    "invalid-panel": ("评审小组的人数或构成不符合规定", "The panel's size or composition is not allowed"),
     "public-tender-threshold": ("达到公开招标限额，采用谈判方式须说明理由",
                                 "At the public-tender threshold a negotiated award needs a reason"),
 }
@@ -199,12 +245,32 @@ KINDS = {"desktop": ("台式机", "Desktop"), "laptop": ("笔记本", "Laptop"),
          "procurement_center": ("采购中心", "Procurement centre"), "supplier": ("供应商", "Supplier"),
          "order": ("订单交付", "Order delivery"), "manual": ("手工录入", "Manual"), "oem": ("随机预装", "OEM"),
          "device": ("设备", "Device"), "user": ("用户", "User"), "client": ("客户端", "Client"),
-         "org": ("单位", "Org"), "api_key": ("API 密钥", "API key"),
-         "server_edition": ("服务器端", "Server"),
-         "decentralized_procurement": ("分散采购", "Decentralized procurement"),
-         "public_tender": ("公开招标", "Public tender"), "decentralized": ("分散采购", "Decentralized procurement"),
-         "government_procurement": ("政府采购", "Government procurement"),
-         "below_threshold": ("限额以下", "Below threshold")}
+         "org": ("单位", "Org"), "api_key": ("API 密钥", "API key")}
+# The edition a line buys where caps differ by edition (antivirus client or server).
+EDITIONS = {"client": ("客户端", "Client"), "server": ("服务器端", "Server")}
+# The procurement method a line's amount calls for in its fiscal year (`procurement_method`).
+METHODS = {"below_threshold": ("限额以下", "Below the threshold"),
+           "decentralized_procurement": ("分散采购", "Decentralized procurement"),
+           "public_tender": ("公开招标", "Public tender")}
+# The notices behind a policy's defaults (`sources[…].notice` of GET /policies/{org_id}).
+NOTICES = {
+    policies.NOTICE_98: ("财行〔2013〕98号", "Caixing [2013] No. 98"),
+    policies.NOTICES["os_needs_justification"]: ("财行〔2013〕98号：操作系统随计算机配备",
+                                                 "Caixing [2013] No. 98: the OS comes with the computer"),
+    policies.NOTICES["seats_per_device"]: ("财行〔2013〕98号：每台计算机操作系统、办公软件、杀毒软件各一套",
+                                           "Caixing [2013] No. 98: one OS, office suite and antivirus per computer"),
+    policies.NOTICE_ENSHI_2021: ("恩施州 2021 年：分散采购限额 60 万元",
+                                 "Enshi 2021: decentralized procurement from 600,000 元"),
+    policies.NOTICE_NATIONAL_2020: ("国办发〔2019〕55号（2020 年全国标准）：公开招标限额 200 万元",
+                                    "Guobanfa [2019] No. 55 (national 2020 figures): public tender from 2,000,000 元"),
+    policies.NOTICE_ART_52: ("政府采购法第五十二条：7 个工作日", "Government Procurement Law Art. 52: 7 working days"),
+    policies.NOTICES["panel_min_members"]: ("财政部令第74号：评审小组至少 3 人",
+                                            "MOF Order No. 74: at least 3 members"),
+    policies.NOTICES["panel_odd_members"]: ("财政部令第74号：评审小组人数为单数",
+                                            "MOF Order No. 74: an odd number of members"),
+    policies.NOTICES["panel_max_buyer_share"]: ("财政部令第74号：评审专家不少于三分之二",
+                                                "MOF Order No. 74: experts at least two thirds"),
+}
 # Reasons the services write themselves (a person's own reasons are shown as typed).
 SYSTEM_REASONS = {"converted into the order's reservation": ("转为订单冻结", "Converted into the order's reservation"),
                   "spent": ("已支出", "Spent"), "agreement terminated": ("协议终止", "Agreement terminated"),
@@ -219,7 +285,7 @@ SYSTEM_REASONS = {"converted into the order's reservation": ("转为订单冻结
 SYSTEM_REASON_PATTERNS = [(re.compile(r"device inactive for (\d+) days or more"),
                            ("设备闲置 {} 天及以上", "Device inactive for {} days or more"))]
 ENUMS = {"status": STATUSES, "category": CATEGORIES, "role": ROLES, "action": ACTIONS, "ledger": LEDGER_KINDS,
-         "metric": METRICS, "kind": KINDS}
+         "metric": METRICS, "kind": KINDS, "edition": EDITIONS, "method": METHODS}
 
 
 def choose_language(cookie: str | None, accept_language: str | None) -> str:
@@ -277,11 +343,27 @@ class Words:
     def kind(self, value: str) -> str:
         return self.enum("kind", value)
 
+    def edition(self, value: str) -> str:
+        return self.enum("edition", value)
+
+    def method(self, value: str) -> str:
+        return self.enum("method", value)
+
+    def notice(self, value: str | None) -> str:
+        """The notice behind a default, in the page's language (an unknown one as the API wrote it)."""
+        words = NOTICES.get(value or "")
+        return words[self.index] if words else (value or "")
+
     def problem(self, body: dict) -> str:
         slug = str(body.get("type", "")).rsplit("/", 1)[-1]
-        if slug in PROBLEMS:
-            return PROBLEMS[slug][self.index]
-        return body.get("detail") or body.get("title") or slug
+        if slug not in PROBLEMS:
+            return body.get("detail") or body.get("title") or slug
+        sentence = PROBLEMS[slug][self.index]
+        # A refused price says which cap it met (the API's `cap_fen`), in 元.
+        if isinstance(body.get("cap_fen"), int):
+            sentence += f"（{WORDS['cap_is'][0]} {yuan(body['cap_fen'])} 元）" if self.index == 0 \
+                else f" ({WORDS['cap_is'][1]} {yuan(body['cap_fen'])} 元)"
+        return sentence
 
 
 def yuan(fen: int | None) -> str:

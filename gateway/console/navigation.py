@@ -26,6 +26,7 @@ AREAS = (
     _area("queue", "/console/budget/queue", "finance auditor", "queue_blurb"),
     _area("lines", "/console/budget", "finance budget_editor auditor", "lines_blurb"),
     _area("transfers", "/console/budget/transfers", "finance budget_editor auditor", "transfers_blurb"),
+    _area("policies", "/console/budget/policies", "finance auditor", "policies_blurb"),
     _area("summary", "/console/budget/summary", "finance budget_editor auditor", "summary_blurb"),
     _area("campaigns", "/console/campaigns", "procurement negotiator supplier auditor", "campaigns_blurb"),
     _area("agreements", "/console/agreements", "procurement negotiator supplier auditor", "agreements_blurb"),

@@ -43,7 +43,7 @@ def roles_of(demo) -> dict[str, tuple[str, set[str]]]:
     demo.user("finance", "finance", label="省财政厅 财务审批")
     return {
         "finance": (username(demo, "finance", "finance"),
-                    {"待审批", "预算项目", "预算调剂", "预算执行汇总", "正版化检查"}),
+                    {"待审批", "预算项目", "预算调剂", "预算政策", "预算执行汇总", "正版化检查"}),
         "unit": (username(demo, "school_1", "budget_editor", "procurement"),
                  {"预算项目", "预算调剂", "预算执行汇总", "联合采购", "框架协议", "订单"}),
         "lead": (username(demo, "centre", "procurement"), {"联合采购", "框架协议", "订单"}),
@@ -51,8 +51,9 @@ def roles_of(demo) -> dict[str, tuple[str, set[str]]]:
         "supplier": (username(demo, "kingsoft", "supplier"), {"联合采购", "框架协议", "订单"}),
         "losing-supplier": (username(demo, "yozo", "supplier"), {"联合采购", "框架协议", "订单"}),
         "it-admin": (username(demo, "school_1", "it_admin"), {"授权池", "设备", "正版化检查"}),
-        "auditor": (username(demo, "finance", "auditor"), {"待审批", "预算项目", "预算调剂", "预算执行汇总", "联合采购",
-                                                           "框架协议", "订单", "授权池", "设备", "正版化检查"}),
+        "auditor": (username(demo, "finance", "auditor"), {"待审批", "预算项目", "预算调剂", "预算政策", "预算执行汇总",
+                                                           "联合采购", "框架协议", "订单", "授权池", "设备",
+                                                           "正版化检查"}),
     }
 
 

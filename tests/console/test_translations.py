@@ -4,13 +4,16 @@ person meets it as an English word inside a Chinese page."""
 
 from __future__ import annotations
 
-from gateway.console.i18n import ENUMS, Words
+from gateway.console.i18n import ENUMS, NOTICES, Words
+from kernel import policies
 from kernel.auth import ROLES
 from tests.security.role_table import local_document
 
 # Which table of gateway/console/i18n.py translates the values of a field, by the field's name.
-TABLE_OF = {"category": "category", "caps": "category", "special_caps": "category", "metric": "metric",
-            "status": "status", "action": "action", "kind": "kind", "role": "role", "roles": "role"}
+TABLE_OF = {"category": "category", "caps": "category", "special_caps": "category", "seats_per_device": "category",
+            "metric": "metric",
+            "status": "status", "action": "action", "kind": "kind", "role": "role", "roles": "role",
+            "edition": "edition", "procurement_method": "method"}
 NOT_READ = {"token_type"}  # closed sets no person reads on a console page
 
 
@@ -63,3 +66,31 @@ def test_an_untranslated_value_is_marked_for_the_page_tests():
     assert words.status("approved") == "已批准" and Words("en").status("approved") == "Approved"
     marked = str(words.status("<b>new</b>"))
     assert marked == '<span data-untranslated="status">&lt;b&gt;new&lt;/b&gt;</span>'
+
+
+def test_every_procurement_method_of_the_thresholds_is_translated():
+    """`procurement_method` is a plain string in the OpenAPI document: its values are read from the
+    thresholds that compute it, one amount in each tier."""
+    tiers = policies.Thresholds(decentralized_fen=100, public_tender_fen=200)
+    methods = {tiers.method_for(amount) for amount in (1, 100, 200)}
+    assert methods == {"below_threshold", "decentralized_procurement", "public_tender"}
+    assert methods <= set(ENUMS["method"])
+    assert Words("zh-CN").method("public_tender") == "公开招标"
+    assert Words("en").method("below_threshold") == "Below the threshold"
+
+
+def test_every_edition_and_every_notice_behind_a_default_is_translated():
+    assert set(policies.EDITIONS) <= set(ENUMS["edition"])
+    assert Words("zh-CN").edition("server") == "服务器端" and Words("zh-CN").edition("client") == "客户端"
+    notices = {source.notice for source in policies.defaults().sources.values()}
+    assert notices - set(NOTICES) == set(), "add these to NOTICES in gateway/console/i18n.py"
+    for zh, en in NOTICES.values():
+        assert any("\u4e00" <= c <= "\u9fff" for c in zh) and en
+
+
+def test_a_refused_price_says_its_cap_in_yuan():
+    body = {"type": "https://zhengban.dev/problems/price-above-special-cap", "cap_fen": 10_000}
+    assert Words("zh-CN").problem(body) == "单价超过限价，特殊需求也不能超过（限价 100.00 元）"
+    assert Words("en").problem(body) == "The unit price is above the cap, special need or not (cap 100.00 元)"
+    assert Words("zh-CN").problem({"type": "https://zhengban.dev/problems/os-needs-justification"}) \
+        == "操作系统随计算机配备，单独购买须填写特殊需求说明"
