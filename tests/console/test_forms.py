@@ -59,3 +59,22 @@ def test_a_form_key_is_the_rendered_one_or_a_fresh_one():
     assert form_key({"form_key": key}) == key
     assert form_key({}) != form_key({})  # an old page without the field: each post its own action
     assert form_key({"form_key": "not a uuid; DROP"}) != "not a uuid; DROP"
+
+
+def test_the_policy_form_puts_its_fields_into_the_orgs_own_document():
+    from gateway.console.pages.budget import policy_document
+
+    own = {"caps": {"office": None, "database": 500}, "panel_min_members": 5,
+           "thresholds": [{"fiscal_year": 2020, "decentralized_fen": 100, "public_tender_fen": 200}]}
+    form = {"caps.database": "30", "seats_per_device.os": "2", "threshold_rows": "1",
+            "thresholds.0.fiscal_year": "2020", "thresholds.0.decentralized": "1", "thresholds.0.public_tender": "2",
+            "thresholds.1.fiscal_year": "2031", "thresholds.1.decentralized": "10",
+            "thresholds.1.public_tender": "20.5"}
+    assert policy_document(own, form) == {
+        "caps": {"office": None, "database": 3000}, "seats_per_device": {"os": 2}, "panel_min_members": 5,
+        "thresholds": [{"fiscal_year": 2020, "decentralized_fen": 100, "public_tender_fen": 200},
+                       {"fiscal_year": 2031, "decentralized_fen": 1000, "public_tender_fen": 2050}]}
+    # Blank fields inherit (a lifted limit stays lifted); fields the form does not show are kept.
+    assert policy_document(own, {}) == {"caps": {"office": None}, "panel_min_members": 5}
+    with pytest.raises(BadInput):
+        policy_document({}, {"thresholds.0.fiscal_year": "2031", "thresholds.0.decentralized": "10"})

@@ -200,13 +200,15 @@ async def set_policy(request: Request, org_id: uuid.UUID):
 
 def policy_document(own: dict, form: dict) -> dict:
     """The org's own document with the form's common fields put in: a field left blank is inherited
-    (the key is left out), a field the form does not show is kept as it was."""
+    (the key is left out) unless the document lifts that limit (null, shown as 不限), a field the
+    form does not show is kept as it was."""
     document = {k: (dict(v) if isinstance(v, dict) else v) for k, v in own.items()}
 
     def put(name: str, key: str, value) -> None:
         mapping = document.setdefault(name, {})
         if value is None:
-            mapping.pop(key, None)
+            if mapping.get(key, 0) is not None:  # a limit lifted (null) by the API stays lifted
+                mapping.pop(key, None)
         else:
             mapping[key] = value
         if not mapping:
