@@ -11,7 +11,7 @@ from kernel.contracts import PreencumbranceAnswered, ReservationAnswered
 from kernel.events import Event
 from kernel.history import event_actor
 from services.procurement import policies, visibility
-from services.procurement.campaigns.models import DEMAND
+from services.procurement.demands.models import DEMAND
 from services.procurement.orders.models import ORDER
 
 

@@ -15,5 +15,6 @@ def load_all() -> None:
     from services.procurement import policies as _policies  # noqa: F401
     from services.procurement.agreements import models as _agreements  # noqa: F401
     from services.procurement.campaigns import models as _campaigns  # noqa: F401
+    from services.procurement.demands import models as _demands  # noqa: F401
     from services.procurement.orders import models as _orders  # noqa: F401
     from services.procurement.products import models as _products  # noqa: F401

@@ -21,7 +21,8 @@ from kernel.auth import Principal
 from kernel.history import HistoryEntry, org_token
 from kernel.orgs import in_subtree
 from services.procurement.agreements.models import Agreement
-from services.procurement.campaigns.models import Campaign, Complaint, Demand, Offer, Participant
+from services.procurement.campaigns.models import Campaign, Complaint, Offer, Participant
+from services.procurement.demands.models import Demand
 from services.procurement.orders.models import Order
 
 LEAD = "lead"  # the lead org's subtree (`procurement`, `negotiator`) and auditors over it: READS_EVERYTHING

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.procurement.campaigns.working_days import add_working_days
+from services.procurement.working_days import add_working_days
 from tests.support.events import published
 
 
@@ -132,7 +132,7 @@ def test_standstill_counts_working_days(start, days, end):
 
 
 async def test_a_complaint_holds_the_award_until_resolved(scenario, procurement):
-    from services.procurement.campaigns.service import finalize_due
+    from services.procurement.campaigns.award import finalize_due
 
     await scenario.create(standstill_days=5)
     proposed = await scenario.to_award()

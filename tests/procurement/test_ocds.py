@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from services.procurement.campaigns.ocds import ExactJSONResponse, money
+from services.procurement.ocds.service import ExactJSONResponse, money
 from tests.procurement.conftest import PREFIX
 from tests.procurement.ocds_schema import problems
 from tests.procurement.test_orders import agreement, order_body

@@ -12,7 +12,8 @@ from collections import Counter
 import sqlalchemy as sa
 
 from services.procurement.agreements.models import AGREEMENT, Agreement
-from services.procurement.campaigns.models import Demand, Item
+from services.procurement.campaigns.models import Item
+from services.procurement.demands.models import Demand
 from tests.procurement.conftest import PREFIX
 from tests.procurement.test_orders import order_body, status_of
 from tests.support.events import published

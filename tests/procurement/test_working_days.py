@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.procurement.campaigns.working_days import add_working_days, count_working_days, load
+from services.procurement.working_days import add_working_days, count_working_days, load
 
 PREFIX = "/api/v1/procurement"
 

@@ -2,17 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Session
-from kernel.pagination import Cursor, Limit, Page, paginate
-from services.procurement import visibility
+from kernel.pagination import Cursor, Limit, Page
 from services.procurement.agreements import schemas, service
-from services.procurement.agreements.models import Agreement
 
 router = APIRouter(prefix="/api/v1/procurement", tags=["agreements"])
 READERS = {"x-roles": ["authenticated"]}
@@ -23,11 +20,7 @@ LEAD = {"x-roles": ["procurement"]}
             summary="Lists agreements of the caller's campaigns (lead, participant or winning supplier).")
 async def list_agreements(principal: CurrentPrincipal, session: Session, status: Word | None = None,
                           cursor: Cursor = None, limit: Limit = 100):
-    query = sa.select(Agreement).where(visibility.agreements_seen(principal))
-    if status:
-        query = query.where(Agreement.status == status)
-    rows, next_cursor = await paginate(session, query, Agreement.id, cursor=cursor, limit=limit)
-    return Page(items=await service.agreements_out(session, list(rows)), next_cursor=next_cursor)
+    return await service.list_agreements(session, principal, status=status, cursor=cursor, limit=limit)
 
 
 @router.get("/agreements/{agreement_id}", response_model=schemas.AgreementOut, openapi_extra=READERS,
@@ -63,5 +56,4 @@ async def terminate(agreement_id: uuid.UUID, principal: CurrentPrincipal, sessio
             summary="Gets an agreement's history.")
 async def agreement_history(agreement_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
-    await service.visible_agreement(session, principal, agreement_id)
-    return await history.history_page(session, agreement_id, cursor=cursor, limit=limit)
+    return await service.agreement_history(session, principal, agreement_id, cursor=cursor, limit=limit)

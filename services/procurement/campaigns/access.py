@@ -14,9 +14,8 @@ from kernel.auth import Principal
 from kernel.errors import Forbidden, NotFound
 from kernel.orgs import in_subtree
 from services.procurement.campaigns.models import Campaign, InvitedSupplier, PanelMember, Participant
+from services.procurement.roles import LEAD_ROLES
 from services.procurement.visibility import Reader, reader_of, reads_everything
-
-LEAD_ROLES = ("procurement",)
 
 
 @dataclass

@@ -78,32 +78,6 @@ class InvitedSupplier(ProcurementTable, table=True):
     name: str = Field(sa_type=sa.String(200))
 
 
-class Demand(ProcurementTable, table=True):
-    __tablename__ = "demands"
-    __table_args__ = (
-        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint("status IN ('pending_budget', 'accepted', 'rejected', 'released')", name="status_known"),
-        # One live demand per unit and item.
-        sa.Index("uq_demands_live", "campaign_id", "org_id", "item_id", unique=True,
-                 sqlite_where=sa.text("status IN ('pending_budget', 'accepted')"),
-                 postgresql_where=sa.text("status IN ('pending_budget', 'accepted')")),
-    )
-
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
-    org_id: uuid.UUID
-    org_path: str = Field(sa_type=sa.String(2000))
-    item_id: uuid.UUID = Field(foreign_key="campaign_items.id")
-    quantity: int = Field(sa_type=sa.BigInteger)
-    budget_line_id: uuid.UUID
-    amount_fen: int = Field(sa_type=sa.BigInteger)  # quantity at the cap: what the budget holds
-    status: str = Field("pending_budget", sa_type=sa.String(20))
-    reason: str | None = Field(None, sa_type=sa.String(200))
-    created_by: str = Field(sa_type=sa.String(200))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
-
-
 class Offer(ProcurementTable, table=True):
     """One supplier's price for one item in one round. Sealed until that round closes."""
 
@@ -180,14 +154,6 @@ CAMPAIGN = StateMachine("campaign", Campaign, STATUSES, {
     "finalize_award": ("standstill", "awarded", "awarded"),
     "cancel": (OPEN_STATUSES, "cancelled", "cancelled"),
     "declare_unsuccessful": (OPEN_STATUSES, "unsuccessful", "unsuccessful"),
-})
-
-# SPEC: pending_budget → accepted | rejected, and released when the campaign ends without it.
-# Its history is the campaign's.
-DEMAND = StateMachine("demand", Demand, ("pending_budget", "accepted", "rejected", "released"), {
-    "accept": ("pending_budget", "accepted", "demand_accepted"),
-    "reject": ("pending_budget", "rejected", "demand_rejected"),
-    "release": (("pending_budget", "accepted"), "released", "demand_released"),
 })
 
 COMPLAINT = StateMachine("complaint", Complaint, ("open", "upheld", "dismissed"), {

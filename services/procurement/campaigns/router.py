@@ -3,18 +3,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Day, Word
 from kernel.deps import Orgs, Session
-from kernel.pagination import Cursor, Limit, Page, paginate
-from services.procurement.campaigns import ocds, offers, schemas, service
-from services.procurement.campaigns.access import access, accesses, visible_campaigns
-from services.procurement.campaigns.models import Campaign, Demand
-from services.procurement.campaigns.working_days import WorkingCalendar, count_working_days, load
+from kernel.pagination import Cursor, Limit, Page
+from services.procurement.campaigns import award as awards
+from services.procurement.campaigns import complaints, offers, panel, rounds, schemas, service
+from services.procurement.working_days import WorkingCalendar, count_working_days, load
 
 router = APIRouter(prefix="/api/v1/procurement", tags=["campaigns"])
 READERS = {"x-roles": ["authenticated"]}
@@ -29,15 +27,11 @@ def get_calendar(request: Request) -> WorkingCalendar:
 Calendar = Annotated[WorkingCalendar, Depends(get_calendar)]
 
 
-async def _out(session, principal, campaign_id):
-    return await service.campaign_out(session, await access(session, principal, campaign_id))
-
-
 @router.post("/campaigns", status_code=201, response_model=schemas.CampaignOut, openapi_extra=LEAD,
              summary="Starts a joint procurement campaign (draft) with participants and capped items.")
 async def create_campaign(data: schemas.CampaignCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     campaign = await service.create_campaign(session, orgs, principal, data)
-    return await _out(session, principal, campaign.id)
+    return await service.get_campaign(session, principal, campaign.id)
 
 
 @router.get("/working-days", response_model=schemas.WorkingDays, openapi_extra=READERS,
@@ -52,18 +46,13 @@ async def working_days(principal: CurrentPrincipal, calendar: Calendar,
             summary="Lists the campaigns the caller leads, takes part in, or is invited to.")
 async def list_campaigns(principal: CurrentPrincipal, session: Session, status: Word | None = None,
                          cursor: Cursor = None, limit: Limit = 50):
-    query = sa.select(Campaign).where(visible_campaigns(principal))
-    if status:
-        query = query.where(Campaign.status == status)
-    rows, next_cursor = await paginate(session, query, Campaign.id, cursor=cursor, limit=limit)
-    return Page(items=await service.campaigns_out(session, await accesses(session, principal, list(rows))),
-                next_cursor=next_cursor)
+    return await service.list_campaigns(session, principal, status=status, cursor=cursor, limit=limit)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignOut, openapi_extra=READERS,
             summary="Gets a campaign: items with cap, aggregated demand, unified price and savings.")
 async def get_campaign(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await _out(session, principal, campaign_id)
+    return await service.get_campaign(session, principal, campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/open-demand", response_model=schemas.CampaignOut, openapi_extra=LEAD,
@@ -84,10 +73,7 @@ async def declare_demand(campaign_id: uuid.UUID, data: schemas.DemandCreate, pri
             summary="Lists demands: all for the lead, its own for a participant.")
 async def list_demands(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, cursor: Cursor = None,
                        limit: Limit = 100):
-    seen = await access(session, principal, campaign_id)
-    items, next_cursor = await paginate(session, service.demands_query(seen, campaign_id), Demand.id,
-                                        cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return await service.list_demands(session, principal, campaign_id, cursor=cursor, limit=limit)
 
 
 @router.get("/campaigns/{campaign_id}/demands/{demand_id}", response_model=schemas.DemandOut, openapi_extra=READERS,
@@ -126,19 +112,19 @@ async def list_offers(campaign_id: uuid.UUID, principal: CurrentPrincipal, sessi
 @router.post("/campaigns/{campaign_id}/close-offers", response_model=schemas.CampaignOut, openapi_extra=LEAD,
              summary="Closes the open round; after the first, too few qualifying offers make it unsuccessful.")
 async def close_offers(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.campaign_out(session, await offers.close_offers(session, principal, campaign_id))
+    return await service.campaign_out(session, await rounds.close_offers(session, principal, campaign_id))
 
 
 @router.post("/campaigns/{campaign_id}/rounds", response_model=schemas.CampaignOut, openapi_extra=LEAD,
              summary="Opens another negotiation round (prices may only stay or fall).")
 async def open_round(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.campaign_out(session, await offers.open_round(session, principal, campaign_id))
+    return await service.campaign_out(session, await rounds.open_round(session, principal, campaign_id))
 
 
 @router.post("/campaigns/{campaign_id}/panel", response_model=schemas.CampaignOut, openapi_extra=LEAD,
              summary="Names the evaluation panel (at least 3 members, an odd number).")
 async def set_panel(campaign_id: uuid.UUID, data: schemas.Panel, principal: CurrentPrincipal, session: Session):
-    return await service.campaign_out(session, await offers.set_panel(session, principal, campaign_id, data))
+    return await service.campaign_out(session, await panel.set_panel(session, principal, campaign_id, data))
 
 
 @router.post("/campaigns/{campaign_id}/evaluations", status_code=201, response_model=schemas.EvaluationOut,
@@ -146,42 +132,42 @@ async def set_panel(campaign_id: uuid.UUID, data: schemas.Panel, principal: Curr
              summary="Scores a qualifying supplier and says whether to recommend it (panel members only).")
 async def evaluate(campaign_id: uuid.UUID, data: schemas.EvaluationCreate, principal: CurrentPrincipal,
                    session: Session):
-    return await offers.evaluate(session, principal, campaign_id, data)
+    return await panel.evaluate(session, principal, campaign_id, data)
 
 
 @router.get("/campaigns/{campaign_id}/evaluations", response_model=Page[schemas.EvaluationOut],
             openapi_extra=READERS, summary="Lists the panel's evaluations (the lead and the panel; others none).")
 async def list_evaluations(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
                            cursor: Cursor = None, limit: Limit = 100):
-    return await offers.list_evaluations(session, principal, campaign_id, cursor=cursor, limit=limit)
+    return await panel.list_evaluations(session, principal, campaign_id, cursor=cursor, limit=limit)
 
 
 @router.post("/campaigns/{campaign_id}/award", response_model=schemas.CampaignOut, openapi_extra=LEAD,
              summary="Awards to the lowest final price the panel majority recommends; the standstill starts.")
 async def award(campaign_id: uuid.UUID, data: schemas.Award, principal: CurrentPrincipal, session: Session,
                 calendar: Calendar):
-    return await service.campaign_out(session, await offers.award(session, principal, campaign_id, data, calendar))
+    return await service.campaign_out(session, await awards.award(session, principal, campaign_id, data, calendar))
 
 
 @router.post("/campaigns/{campaign_id}/complaints", status_code=201, response_model=schemas.ComplaintOut,
              openapi_extra=SUPPLIER, summary="Lodges an invited supplier's complaint; it holds the award.")
 async def lodge_complaint(campaign_id: uuid.UUID, data: schemas.Reason, principal: CurrentPrincipal,
                           session: Session):
-    return await offers.lodge_complaint(session, principal, campaign_id, data)
+    return await complaints.lodge_complaint(session, principal, campaign_id, data)
 
 
 @router.get("/campaigns/{campaign_id}/complaints", response_model=Page[schemas.ComplaintOut],
             openapi_extra=READERS, summary="Lists complaints: all for the lead, its own for a supplier.")
 async def list_complaints(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
                           cursor: Cursor = None, limit: Limit = 100):
-    return await offers.list_complaints(session, principal, campaign_id, cursor=cursor, limit=limit)
+    return await complaints.list_complaints(session, principal, campaign_id, cursor=cursor, limit=limit)
 
 
 @router.post("/campaigns/{campaign_id}/complaints/{complaint_id}/resolve", response_model=schemas.ComplaintOut,
              openapi_extra=LEAD, summary="Upholds (withdraws the award) or dismisses a complaint.")
 async def resolve_complaint(campaign_id: uuid.UUID, complaint_id: uuid.UUID, data: schemas.ComplaintResolution,
                             principal: CurrentPrincipal, session: Session):
-    return await offers.resolve_complaint(session, principal, campaign_id, complaint_id, data)
+    return await complaints.resolve_complaint(session, principal, campaign_id, complaint_id, data)
 
 
 @router.post("/campaigns/{campaign_id}/cancel", response_model=schemas.CampaignOut, openapi_extra=LEAD,
@@ -198,17 +184,8 @@ async def declare_unsuccessful(campaign_id: uuid.UUID, data: schemas.Reason, pri
                                                                                   data))
 
 
-@router.get("/campaigns/{campaign_id}/ocds", openapi_extra=READERS, response_class=ocds.ExactJSONResponse,
-            summary="The campaign as an OCDS 1.1 release package, holding what the caller may see.")
-async def campaign_ocds(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
-    seen = await access(session, principal, campaign_id)
-    return ocds.ExactJSONResponse(await ocds.release_package(session, seen, str(request.base_url).rstrip("/")))
-
-
 @router.get("/campaigns/{campaign_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets a campaign's history: the lead all of it, others the entries addressed to them.")
 async def campaign_history(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
                            cursor: Cursor = None, limit: Limit = 100):
-    seen = await access(session, principal, campaign_id)
-    return await history.history_page(session, campaign_id, cursor=cursor, limit=limit,
-                                      readers=seen.reader.history_readers())
+    return await service.campaign_history(session, principal, campaign_id, cursor=cursor, limit=limit)

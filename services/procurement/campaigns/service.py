@@ -1,9 +1,9 @@
-"""A campaign's lifecycle up to the offers, its demand, and its end (cancelled, unsuccessful, awarded)."""
+"""A campaign's lifecycle up to the offers, its demand, and its end (cancelled or unsuccessful); the
+offers, rounds, panel, award and complaints are their own modules beside this one."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -11,30 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal, refuse_auditor_writes
-from kernel.contracts import AgreementAwarded, DemandReleased, DemandSubmittedV2
-from kernel.contracts import AgreementItem as AgreementItemPayload
+from kernel.contracts import DemandSubmittedV2
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
-from kernel.ids import new_id, utcnow
+from kernel.ids import new_id
 from kernel.orgs import OrgDirectory
-from kernel.outbox import add_event, add_events
+from kernel.pagination import Page, paginate
 from services.procurement import visibility
-from services.procurement.agreements.models import Agreement, AgreementItem
+from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
-from services.procurement.campaigns.access import LEAD_ROLES, Access, access
-from services.procurement.campaigns.models import (
-    CAMPAIGN,
-    DEMAND,
-    Campaign,
-    Complaint,
-    Demand,
-    InvitedSupplier,
-    Item,
-    PanelMember,
-    Participant,
-)
-from services.procurement.campaigns.working_days import add_months, end_of_last_day
+from services.procurement.campaigns.access import Access, access, accesses, visible_campaigns
+from services.procurement.campaigns.models import CAMPAIGN, Campaign, InvitedSupplier, Item, PanelMember, Participant
+from services.procurement.demands import service as demands
+from services.procurement.demands.models import Demand
 from services.procurement.products.models import Product
+from services.procurement.roles import LEAD_ROLES
+from services.procurement.working_days import end_of_last_day
 
 SOURCE = "zhengban/procurement"
 
@@ -93,6 +85,29 @@ async def items_of(session: AsyncSession, campaign_id: uuid.UUID) -> list[tuple[
 
 async def campaign_out(session: AsyncSession, seen: Access) -> schemas.CampaignOut:
     return (await campaigns_out(session, [seen]))[0]
+
+
+async def get_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> schemas.CampaignOut:
+    return await campaign_out(session, await access(session, principal, campaign_id))
+
+
+async def list_campaigns(session: AsyncSession, principal: Principal, *, status: str | None, cursor: str | None,
+                         limit: int) -> Page[schemas.CampaignOut]:
+    """One page of the campaigns the caller leads, takes part in, is invited to or sits the panel of."""
+    query = sa.select(Campaign).where(visible_campaigns(principal))
+    if status:
+        query = query.where(Campaign.status == status)
+    rows, next_cursor = await paginate(session, query, Campaign.id, cursor=cursor, limit=limit)
+    return Page(items=await campaigns_out(session, await accesses(session, principal, list(rows))),
+                next_cursor=next_cursor)
+
+
+async def campaign_history(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *,
+                           cursor: str | None, limit: int) -> Page[history.HistoryEntry]:
+    """The lead reads all of it, others the entries addressed to them."""
+    seen = await access(session, principal, campaign_id)
+    return await history.history_page(session, campaign_id, cursor=cursor, limit=limit,
+                                      readers=seen.reader.history_readers())
 
 
 async def campaigns_out(session: AsyncSession, seens: list[Access]) -> list[schemas.CampaignOut]:
@@ -203,6 +218,14 @@ def demands_query(seen: Access, campaign_id: uuid.UUID) -> sa.Select:
     return sa.select(Demand).where(Demand.campaign_id == campaign_id, seen.reader.demands())
 
 
+async def list_demands(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *, cursor: str | None,
+                       limit: int) -> Page[Demand]:
+    seen = await access(session, principal, campaign_id)
+    items, next_cursor = await paginate(session, demands_query(seen, campaign_id), Demand.id, cursor=cursor,
+                                        limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
 async def get_demand(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
                      demand_id: uuid.UUID) -> Demand:
     seen = await access(session, principal, campaign_id)
@@ -247,23 +270,12 @@ async def open_offers(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     return seen
 
 
-async def release_demands(session: AsyncSession, campaign_id: uuid.UUID, reason: str) -> int:
-    """Gives back every pre-encumbrance the campaign's demands hold: one compare-and-set over the
-    demands still live, so a budget answer racing it either landed first (and is released) or finds
-    the demand released (and changes nothing)."""
-    released = await DEMAND.apply_all(session, "release", [Demand.campaign_id == campaign_id],
-                                      returning=(Demand.org_id, Demand.budget_line_id))
-    await add_events(session, [new_event("procurement.demand.released", DemandReleased(
-        demand_id=demand_id, campaign_id=campaign_id, org_id=org_id, budget_line_id=line_id, reason=reason),
-        source=SOURCE, about=demand_id) for demand_id, org_id, line_id in released])
-    return len(released)
-
 
 async def end_campaign(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
                        reason: str) -> None:
     """Ends an open campaign (`cancel` or `declare_unsuccessful`) and releases what its demands hold."""
     await transition(session, principal, campaign, command, {"reason": reason}, values={"end_reason": reason})
-    await release_demands(session, campaign.id, reason)
+    await demands.release_demands(session, campaign.id, reason)
 
 
 async def cancel_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
@@ -285,54 +297,3 @@ async def declare_unsuccessful(session: AsyncSession, principal: Principal, camp
     await end_campaign(session, principal, seen.campaign, "declare_unsuccessful", data.reason)
     await session.commit()
     return seen
-
-
-async def finalize_award(session: AsyncSession, campaign: Campaign, actor: Principal | str,
-                         now: datetime | None = None) -> Agreement:
-    """Ends the standstill: the campaign is awarded and its agreement made (and announced)."""
-    now = now or utcnow()
-    items = await items_of(session, campaign.id)
-    supplier = (await session.execute(sa.select(InvitedSupplier).where(
-        InvitedSupplier.campaign_id == campaign.id,
-        InvitedSupplier.supplier_org_id == campaign.awarded_supplier_org_id))).scalar_one()
-    agreement = Agreement(id=new_id(), campaign_id=campaign.id, supplier_org_id=supplier.supplier_org_id,
-                          supplier_org_path=supplier.org_path, lead_org_id=campaign.lead_org_id,
-                          lead_org_path=campaign.lead_org_path, valid_from=now,
-                          valid_to=add_months(now, campaign.agreement_months), status="active")
-    # A complaint lodged meanwhile holds the standstill open.
-    await transition(session, actor, campaign, "finalize_award", {"agreement_id": str(agreement.id)},
-                     values={"awarded_at": now}, audience=visibility.AGREEMENT,
-                     where=[~sa.exists().where(Complaint.campaign_id == Campaign.id, Complaint.status == "open")])
-    session.add(agreement)
-    await session.flush()
-    session.add_all([AgreementItem(agreement_id=agreement.id, item_id=item.id, product_id=item.product_id,
-                                   unit_price_fen=item.unified_price_fen, cap_unit_price_fen=item.cap_unit_price_fen)
-                     for item, _ in items])
-    await history.record(session, "agreement", agreement.id, "created", actor, {"campaign_id": str(campaign.id)})
-    await add_event(session, new_event("procurement.agreement.awarded", AgreementAwarded(
-        agreement_id=agreement.id, campaign_id=campaign.id, lead_org_id=campaign.lead_org_id,
-        supplier_org_id=supplier.supplier_org_id, valid_from=agreement.valid_from, valid_to=agreement.valid_to,
-        items=[AgreementItemPayload(item_id=item.id, product_id=item.product_id, unit_price_fen=item.unified_price_fen,
-                                    cap_unit_price_fen=item.cap_unit_price_fen) for item, _ in items]),
-        source=SOURCE, about=agreement.id))
-    return agreement
-
-
-async def finalize_due(db, now: datetime | None = None) -> int:
-    """Awards every campaign whose standstill has ended with no complaint open."""
-    now = now or utcnow()
-    async with db.session() as session:
-        due = (await session.execute(sa.select(Campaign.id).where(
-            Campaign.status == "standstill", Campaign.standstill_ends_at <= now,
-            ~sa.exists().where(Complaint.campaign_id == Campaign.id, Complaint.status == "open")))).scalars().all()
-        await session.rollback()
-    done = 0
-    for campaign_id in due:
-        async with db.session() as session:
-            campaign = (await session.execute(sa.select(Campaign).where(
-                Campaign.id == campaign_id, Campaign.status == "standstill").with_for_update())).scalar_one_or_none()
-            if campaign is not None:
-                await finalize_award(session, campaign, "system", now)
-                await session.commit()
-                done += 1
-    return done

@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI
 
-from services.procurement.campaigns.service import finalize_due
+from services.procurement.campaigns.award import finalize_due
 
 log = logging.getLogger("zhengban.procurement.standstill")
 

@@ -20,11 +20,12 @@ from kernel.pagination import Page
 from services.procurement import visibility
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.agreements.service import visible_agreement
-from services.procurement.campaigns.models import Campaign, Demand, Participant
-from services.procurement.campaigns.working_days import add_months
+from services.procurement.campaigns.models import Campaign, Participant
+from services.procurement.demands.models import Demand
 from services.procurement.orders import schemas
 from services.procurement.orders.models import ORDER, Order
 from services.procurement.products.models import Product
+from services.procurement.working_days import add_months
 
 SOURCE = "zhengban/procurement"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,10 +18,11 @@ import sqlalchemy as sa
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.auth import Principal
 from kernel.ids import utcnow
 from kernel.schema import orgs
 from services.procurement.agreements.models import Agreement, AgreementItem
-from services.procurement.campaigns.access import Access
+from services.procurement.campaigns.access import Access, access
 from services.procurement.campaigns.models import InvitedSupplier, Participant
 from services.procurement.campaigns.offers import qualifying
 from services.procurement.campaigns.service import items_of
@@ -59,6 +61,11 @@ def _number_placeholder(value):
 
 def stamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+async def campaign_package(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, base_url: str) -> dict:
+    """The campaign's release package as the caller may see it."""
+    return await release_package(session, await access(session, principal, campaign_id), base_url)
 
 
 async def release_package(session: AsyncSession, seen: Access, base_url: str) -> dict:

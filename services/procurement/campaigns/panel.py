@@ -1,0 +1,76 @@
+"""The evaluation panel and its members' evaluations of the qualifying suppliers."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.auth import Principal, refuse_auditor_writes
+from kernel.errors import Conflict, Forbidden, InvalidInput
+from kernel.pagination import Page, paginate
+from services.procurement import visibility
+from services.procurement.campaigns import schemas
+from services.procurement.campaigns import service as campaigns
+from services.procurement.campaigns.access import Access, access
+from services.procurement.campaigns.models import Campaign, Evaluation, PanelMember
+from services.procurement.campaigns.offers import qualifying
+
+
+async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
+                    data: schemas.Panel) -> Access:
+    seen = await access(session, principal, campaign_id, lock=True)
+    seen.require_lead(principal)
+    campaigns.require_status(seen.campaign, "set_panel")
+    members = list(dict.fromkeys(data.member_user_ids))
+    if len(members) < 3 or len(members) % 2 == 0:
+        raise InvalidInput("a panel has at least 3 members and an odd number of them", slug="invalid-panel")
+    evaluated = (await session.execute(sa.select(sa.func.count()).select_from(Evaluation)
+                                       .where(Evaluation.campaign_id == campaign_id))).scalar()
+    if evaluated:
+        raise Conflict("the panel has started evaluating; it can no longer change", slug="panel-evaluating")
+    await campaigns.transition(session, principal, seen.campaign, "set_panel", {"members": members},
+                               audience=visibility.PANEL_ONLY)
+    await session.execute(sa.delete(PanelMember).where(PanelMember.campaign_id == campaign_id))
+    session.add_all([PanelMember(campaign_id=campaign_id, user_id=m) for m in members])
+    await session.commit()
+    return seen
+
+
+async def evaluate(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
+                   data: schemas.EvaluationCreate) -> Evaluation:
+    seen = await access(session, principal, campaign_id)
+    refuse_auditor_writes(principal)
+    member = (await session.execute(sa.select(PanelMember).where(
+        PanelMember.campaign_id == campaign_id, PanelMember.user_id == principal.subject))).scalar()
+    if member is None:
+        raise Forbidden("only members of the campaign's panel evaluate", slug="not-a-panel-member")
+    campaign = seen.campaign
+    between_rounds = Conflict("evaluations happen in negotiation, between rounds", slug="invalid-status",
+                              status_now=campaign.status)
+    if campaign.status != "negotiation" or campaign.round_open:
+        raise between_rounds
+    if data.supplier_org_id not in await qualifying(session, campaign_id):
+        raise InvalidInput("that supplier has no qualifying offer in this campaign", slug="not-qualifying")
+    await campaigns.transition(session, principal, campaign, "evaluate",
+                               {"supplier_org_id": str(data.supplier_org_id), "score": data.score,
+                                "recommend": data.recommend}, audience=visibility.PANEL_ONLY,
+                               where=[Campaign.round_open.is_(False)], refused=between_rounds)
+    evaluation = Evaluation(campaign_id=campaign_id, member_user_id=principal.subject, **data.model_dump())
+    session.add(evaluation)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("you have evaluated this supplier already", slug="already-evaluated") from exc
+    await session.commit()
+    return evaluation
+
+
+async def list_evaluations(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *,
+                           cursor: str | None, limit: int) -> Page[schemas.EvaluationOut]:
+    seen = await access(session, principal, campaign_id)
+    query = sa.select(Evaluation).where(Evaluation.campaign_id == campaign_id, seen.reader.evaluations())
+    rows, next_cursor = await paginate(session, query, Evaluation.id, cursor=cursor, limit=limit)
+    return Page(items=[schemas.EvaluationOut.model_validate(e) for e in rows], next_cursor=next_cursor)
