@@ -1,0 +1,144 @@
+"""The shape of the import graph, read from the source (no module is imported).
+
+- A service imports no other service: they talk through events and the API, never through code.
+  The gateway and the kernel import no service at all.
+- Inside a service, the domain folders (`services/<service>/<domain>/`) import one another
+  without a circle: each one can be read, changed and tested knowing only those below it. The
+  modules directly in `services/<service>/` (the app, the model registry, the event handlers,
+  the settings, the visibility policy) stand above or beside the folders and are not part of
+  this graph.
+- A top-level module that a domain folder imports is a layer beneath the folders: of the folders
+  it reads only their tables (`<folder>.models`, which import no folder's service). So
+  `visibility.py` may name the campaign, agreement and order tables while the campaigns call the
+  agreements: the visibility policy is SPEC's one table of who reads what, across every folder,
+  and a per-folder copy of it is what that table exists to prevent. What it cannot do is carry a
+  folder's logic back into another folder, which would be a circle this graph does not see.
+
+Every import counts, also one inside a function or under `TYPE_CHECKING`: deferring an import
+to call time hides a circle from Python, not from the reader.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "app.py").exists())
+
+
+def sources(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.py") if "migrations" not in p.relative_to(ROOT).parts)
+
+
+def imported(path: Path) -> set[str]:
+    """Every module `path` names in an import; for `from a.b import c` both `a.b` and `a.b.c`
+    (`c` may be a submodule)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import; write the module's full name"
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_services_stand_alone():
+    crossings = []
+    for service in SERVICES:
+        for path in sources(ROOT / "services" / service):
+            crossings += [(str(path.relative_to(ROOT)), name) for name in sorted(imported(path))
+                          if name.startswith("services.") and name.split(".")[1] != service]
+    for package in ("gateway", "kernel"):
+        for path in sources(ROOT / package):
+            crossings += [(str(path.relative_to(ROOT)), name) for name in sorted(imported(path))
+                          if name == "services" or name.startswith("services.")]
+    assert crossings == []
+
+
+def domain_imports(service: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """folder -> folder it imports -> one (file, import) that shows it."""
+    base = ROOT / "services" / service
+    folders = {p.name for p in base.iterdir() if (p / "__init__.py").exists() and p.name != "migrations"}
+    edges: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    for folder in sorted(folders):
+        for path in sources(base / folder):
+            for name in sorted(imported(path)):
+                parts = name.split(".")
+                if parts[:2] == ["services", service] and len(parts) > 2 and parts[2] in folders - {folder}:
+                    edges[folder].setdefault(parts[2], (str(path.relative_to(ROOT)), name))
+    return edges
+
+
+def circles(edges: dict[str, dict[str, tuple[str, str]]]) -> list[list[str]]:
+    """The strongly connected components with more than one folder (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(edges.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_circle_finder_finds_a_circle_and_only_one():
+    evidence = ("x.py", "x")
+    edges = {"a": {"b": evidence}, "b": {"c": evidence}, "c": {"a": evidence, "d": evidence}, "d": {}}
+    assert circles(edges) == [["a", "b", "c"]]
+    assert circles({"a": {"b": evidence}, "b": {}}) == []
+
+
+def test_no_circle_between_the_domain_folders_of_a_service():
+    tangles = {}
+    for service in SERVICES:
+        edges = domain_imports(service)
+        for component in circles(edges):
+            # Name the imports that close the circle, so that whoever breaks it knows where to look.
+            tangles[f"{service}: {' <-> '.join(component)}"] = sorted(
+                f"{source} -> {target}: {edges[source][target][0]} imports {edges[source][target][1]}"
+                for source in component for target in component if target in edges.get(source, {}))
+    assert tangles == {}
+
+
+def test_what_the_folders_share_reads_only_their_tables():
+    leaks = []
+    for service in SERVICES:
+        base = ROOT / "services" / service
+        folders = {p.name for p in base.iterdir() if (p / "__init__.py").exists() and p.name != "migrations"}
+        shared = {p.stem for p in base.glob("*.py") if p.stem != "__init__"}
+        used = {parts[2] for folder in folders for path in sources(base / folder) for name in imported(path)
+                if (parts := name.split("."))[:2] == ["services", service] and len(parts) > 2 and parts[2] in shared}
+        for module in sorted(used):
+            path = base / f"{module}.py"
+            names = imported(path)
+            for name in sorted(names):
+                parts = name.split(".")
+                # `from services.x.folder import models` names the folder too: that is its table.
+                a_table = parts[3:4] == ["models"] or (len(parts) == 3 and f"{name}.models" in names)
+                if parts[:2] == ["services", service] and len(parts) > 2 and parts[2] in folders and not a_table:
+                    leaks.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert leaks == []
