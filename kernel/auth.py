@@ -216,8 +216,3 @@ async def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-
-
-def refuse_auditor_writes(principal: Principal) -> None:
-    """Old spelling of `Principal.refuse_auditor`, left for code that has not moved yet."""
-    principal.refuse_auditor()

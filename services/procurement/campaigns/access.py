@@ -33,18 +33,14 @@ class Access:
                          supplier_ids=self.supplier_ids, lead_subtree=self.lead_subtree)
 
     def require_lead(self, principal: Principal) -> None:
-        if not (self.lead and principal.may(self.campaign.lead_org_path, *LEAD_ROLES)) or _auditor(principal):
+        if not (self.lead and principal.may(self.campaign.lead_org_path, *LEAD_ROLES)):
             raise Forbidden("this needs the procurement role over the campaign's lead org")
 
     def supplier_org(self, principal: Principal) -> uuid.UUID:
         """The invited supplier the caller speaks for."""
-        if _auditor(principal) or "supplier" not in principal.roles or principal.org_id not in self.supplier_ids:
+        if principal.is_auditor or "supplier" not in principal.roles or principal.org_id not in self.supplier_ids:
             raise Forbidden("this needs the supplier role in an invited supplier org")
         return principal.org_id
-
-
-def _auditor(principal: Principal) -> bool:
-    return principal.roles == frozenset({"auditor"})
 
 
 def visible_campaigns(principal: Principal) -> sa.ColumnElement[bool]:

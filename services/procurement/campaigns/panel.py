@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.auth import Principal, refuse_auditor_writes
+from kernel.auth import Principal
 from kernel.errors import Conflict, Forbidden, InvalidInput
 from kernel.pagination import Page, paginate
 from services.procurement import visibility
@@ -42,7 +42,7 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
 async def evaluate(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
                    data: schemas.EvaluationCreate) -> Evaluation:
     seen = await access(session, principal, campaign_id)
-    refuse_auditor_writes(principal)
+    principal.refuse_auditor()
     member = (await session.execute(sa.select(PanelMember).where(
         PanelMember.campaign_id == campaign_id, PanelMember.user_id == principal.subject))).scalar()
     if member is None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
-from kernel.auth import Principal, refuse_auditor_writes
+from kernel.auth import Principal
 from kernel.contracts import DemandSubmittedV2
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
@@ -50,7 +50,6 @@ async def transition(session: AsyncSession, principal: Principal | str, campaign
 async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                           data: schemas.CampaignCreate) -> Campaign:
     lead = await orgs.visible(session, principal, data.lead_org_id)
-    refuse_auditor_writes(principal)
     principal.require(lead.path, *LEAD_ROLES)
     participants = []
     for org_id in dict.fromkeys(data.participant_org_ids):
@@ -178,7 +177,6 @@ async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: P
                          data: schemas.DemandCreate) -> Demand:
     seen = await access(session, principal, campaign_id)
     org = await orgs.visible(session, principal, data.org_id)
-    refuse_auditor_writes(principal)
     principal.require(org.path, "procurement")
     if org.id not in seen.participant_ids:
         raise Forbidden(f"org {org.id} is not a participant of this campaign", slug="not-a-participant")

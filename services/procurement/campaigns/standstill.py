@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 
 from fastapi import FastAPI
 
+from kernel.background import run_every
 from services.procurement.campaigns.award import finalize_due
 
 log = logging.getLogger("zhengban.procurement.standstill")
 
 
 async def finalize_standstills(app: FastAPI) -> None:
-    while True:
-        try:
-            await finalize_due(app.state.db)
-        except Exception:  # noqa: BLE001 - logged; the next round tries again
-            log.exception("finalizing standstills failed")
-        await asyncio.sleep(app.state.settings.standstill_check_seconds)
+    await run_every(app.state.settings.standstill_check_seconds, functools.partial(finalize_due, app.state.db),
+                    what="finalizing standstills", log=log)
