@@ -141,6 +141,7 @@ class Reader:
             changes["supplier_org_ids"] = [s for s in out.supplier_org_ids if s in self.supplier_ids]
         if PANEL not in self.kinds:
             changes["panel_member_user_ids"] = []
+            changes["panel_buyer_representative_user_ids"] = []
         if not self.sees_agreement:
             changes["agreement_id"] = None
         return out.model_copy(update=changes)

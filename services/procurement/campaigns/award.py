@@ -8,6 +8,7 @@ times its aggregated quantity) wins; a tie goes to the earlier first offer.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,15 +18,38 @@ from kernel.auth import Principal
 from kernel.contracts import AgreementItem as AgreementItemPayload
 from kernel.errors import Conflict, InvalidInput
 from kernel.ids import new_id, utcnow
-from services.procurement import visibility
+from kernel.policies import EffectivePolicy
+from services.procurement import policies, visibility
 from services.procurement.agreements import service as agreements
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
 from services.procurement.campaigns.access import Access, access
-from services.procurement.campaigns.models import Campaign, Complaint, Evaluation, InvitedSupplier, Offer, PanelMember
+from services.procurement.campaigns.models import (
+    Campaign,
+    Complaint,
+    Evaluation,
+    InvitedSupplier,
+    Item,
+    Offer,
+    PanelMember,
+)
 from services.procurement.campaigns.offers import final_prices, qualifying
 from services.procurement.working_days import WorkingCalendar, add_working_days
+
+
+def require_negotiation_reason(policy: EffectivePolicy, campaign: Campaign, items: Iterable[Item],
+                               reason: str | None) -> None:
+    """A campaign whose aggregated demand at the cap reaches the public-tender threshold of its
+    fiscal year is one that would be tendered publicly: awarding it by negotiation needs the reason
+    (SPEC; the thresholds are the lead org's policy)."""
+    at_cap = sum(item.cap_unit_price_fen * (item.locked_quantity or 0) for item in items)
+    threshold = policy.thresholds_for(campaign.fiscal_year).public_tender_fen
+    if at_cap >= threshold and not reason:
+        raise InvalidInput(f"the demand at the cap, {at_cap} fen, reaches the {campaign.fiscal_year} public-tender "
+                           f"threshold of {threshold} fen: an award by negotiation needs a negotiation_reason",
+                           slug="negotiation-reason-required", demand_at_cap_fen=at_cap,
+                           public_tender_threshold_fen=threshold)
 
 
 async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, data: schemas.Award,
@@ -37,17 +61,20 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
                                    status_now=campaign.status)
     if campaign.status != "negotiation" or campaign.round_open:
         raise after_closed_offers
+    policy = await policies.effective_policy(session, campaign.lead_org_path)
+    items = {item.id: item for item, _ in await campaigns.items_of(session, campaign_id)}
+    require_negotiation_reason(policy, campaign, items.values(), data.negotiation_reason)
     panel = (await session.execute(sa.select(sa.func.count()).select_from(PanelMember)
                                    .where(PanelMember.campaign_id == campaign_id))).scalar()
-    if panel < 3:
-        raise Conflict("a panel of at least 3 must evaluate before an award", slug="no-panel")
+    if panel < policy.panel_min_members:
+        raise Conflict(f"a panel of at least {policy.panel_min_members} must evaluate before an award",
+                       slug="no-panel")
     votes = dict((await session.execute(sa.select(Evaluation.supplier_org_id, sa.func.count()).where(
         Evaluation.campaign_id == campaign_id, Evaluation.recommend.is_(True))
         .group_by(Evaluation.supplier_org_id))).all())
     recommended = [s for s in await qualifying(session, campaign_id) if votes.get(s, 0) * 2 > panel]
     if not recommended:
         raise Conflict("no supplier is recommended by a majority of the panel", slug="no-recommended-supplier")
-    items = {item.id: item for item, _ in await campaigns.items_of(session, campaign_id)}
     prices = await final_prices(session, campaign_id, upto_round=campaign.round)
     first = dict((await session.execute(
         sa.select(Offer.supplier_org_id, sa.func.min(Offer.created_at))
@@ -63,8 +90,10 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
     now = utcnow()
     ends_at = add_working_days(now, campaign.standstill_days, calendar)
     await campaigns.transition(session, principal, campaign, "award",
-                               {"supplier_org_id": str(winner), "standstill_ends_at": ends_at.isoformat()},
-                               values={"awarded_supplier_org_id": winner, "standstill_ends_at": ends_at},
+                               {"supplier_org_id": str(winner), "standstill_ends_at": ends_at.isoformat(),
+                                "negotiation_reason": data.negotiation_reason},
+                               values={"awarded_supplier_org_id": winner, "standstill_ends_at": ends_at,
+                                       "negotiation_reason": data.negotiation_reason},
                                where=[Campaign.round_open.is_(False)], refused=after_closed_offers)
     for item_id, item in items.items():
         item.unified_price_fen = prices[winner][item_id][0]

@@ -51,7 +51,8 @@ async def resolve_complaint(session: AsyncSession, principal: Principal, campaig
     campaign = seen.campaign
     if data.upheld and campaign.status == "standstill":
         await campaigns.transition(session, principal, campaign, "withdraw_award", {"complaint_id": str(complaint_id)},
-                                   values={"awarded_supplier_org_id": None, "standstill_ends_at": None})
+                                   values={"awarded_supplier_org_id": None, "standstill_ends_at": None,
+                                           "negotiation_reason": None})
         for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
             item.unified_price_fen = None
     await session.commit()

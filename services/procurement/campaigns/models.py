@@ -41,6 +41,8 @@ class Campaign(ProcurementTable, table=True):
     standstill_ends_at: datetime | None = Field(None, sa_type=UTCDateTime)
     awarded_at: datetime | None = Field(None, sa_type=UTCDateTime)
     end_reason: str | None = Field(None, sa_type=sa.Text)  # why it was cancelled or unsuccessful
+    # Why the award is by negotiation though the demand at the cap reaches the public-tender threshold.
+    negotiation_reason: str | None = Field(None, sa_type=sa.Text)
     created_by: str = Field(sa_type=sa.String(200))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
@@ -101,6 +103,7 @@ class PanelMember(ProcurementTable, table=True):
 
     campaign_id: uuid.UUID = Field(primary_key=True, foreign_key="campaigns.id")
     user_id: str = Field(primary_key=True, sa_type=sa.String(200))
+    buyer_representative: bool = False  # else an expert (财政部令第74号)
 
 
 class Evaluation(ProcurementTable, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -11,12 +12,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.auth import Principal
 from kernel.errors import Conflict, Forbidden, InvalidInput
 from kernel.pagination import Page, paginate
-from services.procurement import visibility
+from kernel.policies import EffectivePolicy
+from services.procurement import policies, visibility
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
 from services.procurement.campaigns.access import Access, access
 from services.procurement.campaigns.models import Campaign, Evaluation, PanelMember
 from services.procurement.campaigns.offers import qualifying
+
+
+def require_composition(policy: EffectivePolicy, members: list[str], representatives: list[str]) -> None:
+    """财政部令第74号 as the lead org's policy states it: at least `panel_min_members` members, an odd
+    number of them, and the buyer's representatives (members themselves) at most
+    `panel_max_buyer_share` of the panel, the experts the rest."""
+    odd = policy.panel_odd_members
+    if len(members) < policy.panel_min_members or (odd and len(members) % 2 == 0):
+        raise InvalidInput(f"a panel has at least {policy.panel_min_members} members"
+                           + (" and an odd number of them" if odd else ""), slug="invalid-panel",
+                           min_members=policy.panel_min_members, odd=odd)
+    outside = [r for r in representatives if r not in members]
+    if outside:
+        raise InvalidInput("the buyer's representatives sit on the panel as members; "
+                           f"not members: {', '.join(outside)}",
+                           slug="representative-not-a-member")
+    share = policy.panel_max_buyer_share
+    if Fraction(len(representatives), len(members)) > share:
+        raise InvalidInput(f"{len(representatives)} of {len(members)} members represent the buyer; at most {share} "
+                           f"of a panel may (the experts at least the rest)", slug="too-many-buyer-representatives",
+                           max_buyer_share=str(share))
 
 
 async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
@@ -25,16 +48,19 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
     seen.require_lead(principal)
     campaigns.require_status(seen.campaign, "set_panel")
     members = list(dict.fromkeys(data.member_user_ids))
-    if len(members) < 3 or len(members) % 2 == 0:
-        raise InvalidInput("a panel has at least 3 members and an odd number of them", slug="invalid-panel")
+    representatives = list(dict.fromkeys(data.buyer_representative_user_ids))
+    require_composition(await policies.effective_policy(session, seen.campaign.lead_org_path), members,
+                        representatives)
     evaluated = (await session.execute(sa.select(sa.func.count()).select_from(Evaluation)
                                        .where(Evaluation.campaign_id == campaign_id))).scalar()
     if evaluated:
         raise Conflict("the panel has started evaluating; it can no longer change", slug="panel-evaluating")
-    await campaigns.transition(session, principal, seen.campaign, "set_panel", {"members": members},
+    await campaigns.transition(session, principal, seen.campaign, "set_panel",
+                               {"members": members, "buyer_representatives": representatives},
                                audience=visibility.PANEL_ONLY)
     await session.execute(sa.delete(PanelMember).where(PanelMember.campaign_id == campaign_id))
-    session.add_all([PanelMember(campaign_id=campaign_id, user_id=m) for m in members])
+    session.add_all([PanelMember(campaign_id=campaign_id, user_id=m, buyer_representative=m in representatives)
+                     for m in members])
     await session.commit()
     return seen
 

@@ -21,8 +21,9 @@ class CampaignCreate(RequestSchema):
     participant_org_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
     items: list[ItemIn] = Field(min_length=1, max_length=100)
     min_offers: int = Field(default=2, ge=1, le=100)
-    # 7 working days: the time suppliers have to challenge an award (政府采购法 Art. 52).
-    standstill_days: int = Field(default=7, ge=0, le=60)
+    # Omitted: the lead org's policy, 7 working days by default (the time suppliers have to
+    # challenge an award, 政府采购法 Art. 52).
+    standstill_days: int | None = Field(default=None, ge=0, le=60)
     agreement_months: int = Field(default=12, ge=1, le=60)
 
 
@@ -53,12 +54,14 @@ class CampaignOut(ResponseSchema):
     # Invited suppliers: the lead sees them all, a supplier only itself.
     supplier_org_ids: list[uuid.UUID]
     panel_member_user_ids: list[str]
+    panel_buyer_representative_user_ids: list[str] = []
     awarded_supplier_org_id: uuid.UUID | None
     standstill_ends_at: datetime | None
     # In standstill: the end of its last working day, Beijing time.
     standstill_until: datetime | None = None
     awarded_at: datetime | None
     end_reason: str | None
+    negotiation_reason: str | None = None
     savings_fen: int | None
     agreement_id: uuid.UUID | None
     created_at: datetime
@@ -118,7 +121,9 @@ class OfferOut(ResponseSchema):
 
 
 class Panel(RequestSchema):
-    member_user_ids: list[Text(200)] = Field(min_length=3, max_length=99)
+    # How many, and how many of them the buyer's: the lead org's policy (services.procurement.campaigns.panel).
+    member_user_ids: list[Text(200)] = Field(min_length=1, max_length=99)
+    buyer_representative_user_ids: list[Text(200)] = Field(default_factory=list, max_length=99)
 
 
 class EvaluationCreate(RequestSchema):
@@ -149,6 +154,8 @@ class WorkingDays(BaseModel):
 
 class Award(RequestSchema):
     supplier_org_id: uuid.UUID
+    # Needed when the campaign's demand at the cap reaches the public-tender threshold of its year.
+    negotiation_reason: Text(2000) | None = None
 
 
 class Reason(RequestSchema):

@@ -17,7 +17,7 @@ from kernel.events import new_event
 from kernel.ids import new_id
 from kernel.orgs import OrgDirectory
 from kernel.pagination import Page, paginate
-from services.procurement import visibility
+from services.procurement import policies, visibility
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns.access import Access, access, accesses, visible_campaigns
@@ -62,8 +62,11 @@ async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: 
         raise InvalidInput(f"no such products: {', '.join(missing)}", slug="unknown-product")
     if len({i.product_id for i in data.items}) != len(data.items):
         raise InvalidInput("each product may appear once", slug="duplicate-item")
+    standstill_days = data.standstill_days
+    if standstill_days is None:  # the lead org's policy says how long suppliers have to challenge
+        standstill_days = (await policies.effective_policy(session, lead.path)).standstill_days
     campaign = Campaign(title=data.title, lead_org_id=lead.id, lead_org_path=lead.path, fiscal_year=data.fiscal_year,
-                        status="draft", min_offers=data.min_offers, standstill_days=data.standstill_days,
+                        status="draft", min_offers=data.min_offers, standstill_days=standstill_days,
                         agreement_months=data.agreement_months, round=0, round_open=False,
                         created_by=history.actor_of(principal))
     session.add(campaign)
@@ -71,7 +74,8 @@ async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: 
     session.add_all([Participant(campaign_id=campaign.id, org_id=p.id, org_path=p.path) for p in participants])
     session.add_all([Item(campaign_id=campaign.id, position=n, product_id=i.product_id,
                           cap_unit_price_fen=i.cap_unit_price_fen) for n, i in enumerate(data.items)])
-    await history.record(session, "campaign", campaign.id, "created", principal, data.model_dump(mode="json"),
+    await history.record(session, "campaign", campaign.id, "created", principal,
+                         {**data.model_dump(mode="json"), "standstill_days": standstill_days},
                          audience=visibility.BUYERS)
     await session.commit()
     return campaign
@@ -124,8 +128,9 @@ async def campaigns_out(session: AsyncSession, seens: list[Access]) -> list[sche
     suppliers = _grouped(await session.execute(sa.select(InvitedSupplier.campaign_id, InvitedSupplier.supplier_org_id)
                                                .where(InvitedSupplier.campaign_id.in_(ids))
                                                .order_by(InvitedSupplier.supplier_org_id)))
-    panel = _grouped(await session.execute(sa.select(PanelMember.campaign_id, PanelMember.user_id).where(
-        PanelMember.campaign_id.in_(ids)).order_by(PanelMember.user_id)))
+    panel = _grouped(await session.execute(sa.select(PanelMember.campaign_id, PanelMember.user_id,
+                                                     PanelMember.buyer_representative).where(
+        PanelMember.campaign_id.in_(ids)).order_by(PanelMember.user_id)), pairs=True)
     agreements = dict((await session.execute(sa.select(Agreement.campaign_id, Agreement.id)
                                               .where(Agreement.campaign_id.in_(ids)))).all())
     out = []
@@ -147,10 +152,13 @@ async def campaigns_out(session: AsyncSession, seens: list[Access]) -> list[sche
             participant_org_ids=participants.get(campaign.id, []), items=rows, min_offers=campaign.min_offers,
             standstill_days=campaign.standstill_days, agreement_months=campaign.agreement_months,
             status=campaign.status, round=campaign.round, round_open=campaign.round_open,
-            supplier_org_ids=suppliers.get(campaign.id, []), panel_member_user_ids=panel.get(campaign.id, []),
+            supplier_org_ids=suppliers.get(campaign.id, []),
+            panel_member_user_ids=[m for m, _ in panel.get(campaign.id, [])],
+            panel_buyer_representative_user_ids=[m for m, buyer in panel.get(campaign.id, []) if buyer],
             awarded_supplier_org_id=campaign.awarded_supplier_org_id, standstill_ends_at=campaign.standstill_ends_at,
             standstill_until=end_of_last_day(campaign.standstill_ends_at) if campaign.status == "standstill" else None,
-            awarded_at=campaign.awarded_at, end_reason=campaign.end_reason, savings_fen=savings,
+            awarded_at=campaign.awarded_at, end_reason=campaign.end_reason,
+            negotiation_reason=campaign.negotiation_reason, savings_fen=savings,
             agreement_id=agreements.get(campaign.id), created_at=campaign.created_at, updated_at=campaign.updated_at)
         out.append(seen.reader.redact(whole))
     return out

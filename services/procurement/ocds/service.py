@@ -119,6 +119,8 @@ async def release_package(session: AsyncSession, seen: Access, base_url: str) ->
                   for item, product in items],
         "value": money(sum(item.cap_unit_price_fen * (item.locked_quantity or 0) for item, _ in items)),
     }
+    if campaign.negotiation_reason:
+        tender["procurementMethodRationale"] = campaign.negotiation_reason
     if offers_closed and reader.sees_competition:
         tender["numberOfTenderers"] = len(await qualifying(session, campaign.id))
     release = {"ocid": ocid, "id": f"{campaign.id}-{stamp(campaign.updated_at)}", "date": stamp(campaign.updated_at),

@@ -1,0 +1,158 @@
+"""The notices' procurement rules as the lead org's policy (issue #20): the panel's composition
+(财政部令第74号), the standstill's default (政府采购法 Art. 52), and the reason an award by negotiation
+needs once the demand at the cap reaches the public-tender threshold; each with its default and with
+a policy that overrides it in a subtree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from kernel.contracts import PolicyChanged
+from kernel.events import new_event
+from services.procurement import policies
+from tests.support.apps import eventually
+from tests.support.events import publish
+
+
+def campaign_body(scenario, lead: str = "soe", **changes) -> dict:
+    """The scenario's campaign as another one, for `lead`, without the fields `changes` sets to None."""
+    office, antivirus = scenario.products
+    body = {"title": "联合采购", "lead_org_id": str(scenario.tree[lead].id), "fiscal_year": 2026,
+            "participant_org_ids": [str(scenario.tree["enterprise_1"].id), str(scenario.tree["enterprise_2"].id)],
+            "items": [{"product_id": office["id"], "cap_unit_price_fen": 60_000},
+                      {"product_id": antivirus["id"], "cap_unit_price_fen": 10_000}], "min_offers": 2}
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def to_panel(scenario) -> None:
+    """Two rounds of offers, both closed: the campaign waits for its panel."""
+    await scenario.to_offers()
+    await scenario.offer(scenario.supplier_x, (55_000, 9_000))
+    await scenario.offer(scenario.supplier_y, (58_000, 9_500))
+    await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
+    await scenario.call("POST", f"{scenario.path}/rounds", scenario.lead)
+    await scenario.offer(scenario.supplier_y, (52_000, 9_000))
+    await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
+
+
+async def panel_recommends_both(scenario, members, representatives=()) -> None:
+    await scenario.call("POST", f"{scenario.path}/panel", scenario.lead, json={
+        "member_user_ids": [str(m.subject) for m in members],
+        "buyer_representative_user_ids": [str(m.subject) for m in representatives]})
+    for member in members:
+        for supplier in ("supplier_x", "supplier_y"):
+            await scenario.call("POST", f"{scenario.path}/evaluations", member, 201, json={
+                "supplier_org_id": str(scenario.tree[supplier].id), "score": 80, "recommend": True})
+
+
+async def set_policy(scenario, org: str, document: dict, revision: int = 1) -> None:
+    """Publishes budget's change of an org's own policy and waits for this service's copy of it."""
+    ref = scenario.tree[org]
+    await publish(scenario.nats_url, new_event("budget.policy.changed", PolicyChanged(
+        org_id=ref.id, org_path=ref.path, document=document, revision=revision, changed_at=datetime.now(UTC)),
+        source="zhengban/budget", about=ref.id))
+
+    async def copied():
+        async with scenario.svc.db.session() as session:
+            policy = await policies.effective_policy(session, ref.path)
+        return all(policy.sources[name].origin == str(ref.id) for name in document if name != "thresholds")
+
+    await eventually(copied)
+
+
+async def test_a_panel_is_three_or_more_an_odd_number_and_two_thirds_experts(scenario):
+    await scenario.create()
+
+    async def panel(members, representatives=(), expect=422):
+        return await scenario.call("POST", f"{scenario.path}/panel", scenario.lead, expect, json={
+            "member_user_ids": list(members), "buyer_representative_user_ids": list(representatives)})
+
+    assert (await panel(["a", "b"]))["type"].endswith("/invalid-panel")
+    assert (await panel(["a", "b", "c", "d"]))["type"].endswith("/invalid-panel")
+    assert (await panel(["a", "b", "c"], ["z"]))["type"].endswith("/representative-not-a-member")
+    too_many = await panel(["a", "b", "c"], ["a", "b"])
+    assert too_many["type"].endswith("/too-many-buyer-representatives") and too_many["max_buyer_share"] == "1/3"
+    assert (await panel(["a", "b", "c", "d", "e"], ["a", "b"]))["type"].endswith("/too-many-buyer-representatives")
+    named = await panel(["c", "b", "a"], ["b"], expect=200)
+    assert named["panel_member_user_ids"] == ["a", "b", "c"]
+    assert named["panel_buyer_representative_user_ids"] == ["b"]
+    experts_only = await panel(["a", "b", "c", "d", "e"], expect=200)
+    assert experts_only["panel_buyer_representative_user_ids"] == []
+    history = (await scenario.call("GET", f"{scenario.path}/history", scenario.lead))["items"]
+    assert [h["data"] for h in history if h["action"] == "panel_set"] == [
+        {"members": ["c", "b", "a"], "buyer_representatives": ["b"]},
+        {"members": ["a", "b", "c", "d", "e"], "buyer_representatives": []}]
+
+
+async def test_standstill_defaults_to_the_lead_orgs_seven_working_days(scenario):
+    await scenario.create()
+    omitted = await scenario.call("POST", "/campaigns", scenario.lead, 201,
+                                  json=campaign_body(scenario, standstill_days=None))
+    assert omitted["standstill_days"] == 7
+    assert (await scenario.call("POST", "/campaigns", scenario.lead, 201,
+                                json=campaign_body(scenario, standstill_days=0)))["standstill_days"] == 0
+    created = (await scenario.call("GET", f"/campaigns/{omitted['id']}/history", scenario.lead))["items"][0]
+    assert created["action"] == "created" and created["data"]["standstill_days"] == 7
+
+
+async def test_an_award_at_the_public_tender_threshold_needs_a_negotiation_reason(scenario):
+    # 150 office seats at a cap of 1,500,000 fen and 100 antivirus at 500,000: 275,000,000 fen at the
+    # cap, above the default public-tender threshold of 200,000,000 fen (2,000,000 元).
+    await scenario.create(caps=(1_500_000, 500_000))
+    await to_panel(scenario)
+    await panel_recommends_both(scenario, scenario.panel)
+    award = {"supplier_org_id": str(scenario.tree["supplier_y"].id)}
+    refused = await scenario.call("POST", f"{scenario.path}/award", scenario.lead, 422, json=award)
+    assert refused["type"].endswith("/negotiation-reason-required")
+    assert refused["demand_at_cap_fen"] == 275_000_000 and refused["public_tender_threshold_fen"] == 200_000_000
+    reason = "单一来源以外仅两家国产办公软件供应商可满足信创适配要求"
+    awarded = await scenario.call("POST", f"{scenario.path}/award", scenario.lead,
+                                  json={**award, "negotiation_reason": reason})
+    assert awarded["status"] == "awarded" and awarded["negotiation_reason"] == reason
+    history = (await scenario.call("GET", f"{scenario.path}/history", scenario.lead))["items"]
+    assert [h["data"]["negotiation_reason"] for h in history if h["action"] == "award_proposed"] == [reason]
+    package = await scenario.call("GET", f"{scenario.path}/ocds", scenario.unit_1)
+    assert package["releases"][0]["tender"]["procurementMethodRationale"] == reason
+
+
+async def test_below_the_threshold_an_award_needs_no_reason(scenario):
+    await scenario.create()  # 10,000,000 fen at the cap
+    awarded = await scenario.to_award()
+    assert awarded["status"] == "awarded" and awarded["negotiation_reason"] is None
+    package = await scenario.call("GET", f"{scenario.path}/ocds", scenario.lead)
+    assert "procurementMethodRationale" not in package["releases"][0]["tender"]
+
+
+async def test_a_policy_overrides_the_rules_in_its_subtree_only(scenario):
+    await scenario.create()
+    await set_policy(scenario, "soe", {
+        "standstill_days": 3, "panel_min_members": 5, "panel_max_buyer_share": "2/5",
+        "thresholds": [{"fiscal_year": 2026, "decentralized_fen": 1_000_000, "public_tender_fen": 5_000_000}]})
+    # The SOE group's campaigns: 3 working days, panels of five or more, two of them may be the buyer's.
+    ours = await scenario.call("POST", "/campaigns", scenario.lead, 201,
+                               json=campaign_body(scenario, standstill_days=None))
+    assert ours["standstill_days"] == 3
+    refused = await scenario.call("POST", f"/campaigns/{ours['id']}/panel", scenario.lead, 422,
+                                  json={"member_user_ids": ["a", "b", "c"]})
+    assert refused["type"].endswith("/invalid-panel") and refused["min_members"] == 5
+    await scenario.call("POST", f"/campaigns/{ours['id']}/panel", scenario.lead,
+                        json={"member_user_ids": ["a", "b", "c", "d", "e"],
+                              "buyer_representative_user_ids": ["a", "b"]})
+    # Its 2026 public-tender threshold is 5,000,000 fen: the scenario's 10,000,000 at the cap reaches it.
+    panel = [scenario.tree.actor("soe", "negotiator") for _ in range(5)]
+    await to_panel(scenario)
+    await panel_recommends_both(scenario, panel, panel[:2])
+    award = {"supplier_org_id": str(scenario.tree["supplier_y"].id)}
+    refused = await scenario.call("POST", f"{scenario.path}/award", scenario.lead, 422, json=award)
+    assert refused["type"].endswith("/negotiation-reason-required")
+    assert refused["public_tender_threshold_fen"] == 5_000_000
+    await scenario.call("POST", f"{scenario.path}/award", scenario.lead, json={**award, "negotiation_reason": "急需"})
+    # Outside the subtree the defaults hold.
+    elsewhere = scenario.tree.actor("dept_a", "procurement")
+    theirs = await scenario.call("POST", "/campaigns", elsewhere, 201,
+                                 json=campaign_body(scenario, lead="dept_a", standstill_days=None))
+    assert theirs["standstill_days"] == 7
+    named = await scenario.call("POST", f"/campaigns/{theirs['id']}/panel", elsewhere,
+                                json={"member_user_ids": ["a", "b", "c"], "buyer_representative_user_ids": ["a"]})
+    assert named["panel_member_user_ids"] == ["a", "b", "c"]
