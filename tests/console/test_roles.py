@@ -249,8 +249,9 @@ def test_the_lead_suspends_and_resumes_the_agreement_and_a_unit_orders_under_it(
 def test_a_reclaim_goes_back_only_to_a_console_page(page, demo):
     admin = demo.user("school_1", "it_admin", label="信息中心")
     entitlement = admin.post("/api/v1/licenses/entitlements", {
-        "org_id": demo.org_id("school_1"), "product_name": "瑞星杀毒", "vendor": "瑞星", "category": "antivirus",
+        "org_id": demo.org_id("school_1"), "product_name": "用友财务", "vendor": "用友", "category": "business",
         "metric": "device", "quantity": 2, "source": "manual"})
+    # A business seat: the demo already gave each of the school's computers its one antivirus seat (98号).
     device = next(d for d in demo.made.devices if d["org_id"] == demo.org_id("school_1"))
     seat = admin.post(f"/api/v1/licenses/pools/{entitlement['pool_id']}/allocations",
                       {"assignee_type": "device", "assignee_id": device["id"]})
