@@ -28,10 +28,16 @@ async def test_the_campaign_list_does_not_query_per_campaign(scenario):
     engine = scenario.svc.db.engine
 
     async def cost(path: str, limit: int) -> int:
-        with counted(engine) as statements:
-            page = await scenario.call("GET", path, scenario.lead, params={"limit": limit})
-        assert len(page["items"]) == limit
-        return len(statements)
+        # The listener hears every statement on the engine, a background loop's too (the standstill
+        # sweep, retention): those only ever add, so the fewest of three reads is the read's own cost.
+        # A query per row would show in every one of them.
+        counts = []
+        for _ in range(3):
+            with counted(engine) as statements:
+                page = await scenario.call("GET", path, scenario.lead, params={"limit": limit})
+            assert len(page["items"]) == limit
+            counts.append(len(statements))
+        return min(counts)
 
     for _ in range(3):  # more campaigns of the lead's
         await scenario.call("POST", "/campaigns", scenario.lead, 201, json={
