@@ -175,8 +175,11 @@ class Scenario:
                 self.made.orders[key] = self.unit("sales").post(f"/api/v1/procurement/orders/{order['id']}/cancel",
                                                   {"reason": "机构调整，暂缓采购"})
             else:
-                self.made.orders[key] = kingsoft.post(f"/api/v1/procurement/orders/{order['id']}/deliver",
-                                                      {"keys": [f"WPS-{self.made.tag}-{key}"]})
+                delivered = kingsoft.post(f"/api/v1/procurement/orders/{order['id']}/deliver",
+                                          {"keys": [f"WPS-{self.made.tag}-{key}"]})
+                # The supplier reads the order without the unit's budget line (SPEC's visibility table):
+                # keep the unit's own view of it, with the new status.
+                self.made.orders[key] = {**order, "status": delivered["status"], "updated_at": delivered["updated_at"]}
 
     def wait_for_seats(self, timeout: float = 120) -> None:
         delivered = {o["org_id"]: o["quantity"] for o in self.made.orders.values() if o["status"] == "delivered"}
