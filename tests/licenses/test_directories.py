@@ -37,8 +37,11 @@ async def gateway_url(databases, nats, tmp_path):
                                          port=port))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.05)
+    async def started() -> None:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(started(), 30)  # a gateway that never starts fails the test, not hangs it
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
