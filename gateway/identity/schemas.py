@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.auth import ROLES
 from kernel.bounds import Text
-from kernel.deps import RequestSchema, ResponseSchema
 
 OrgKind = Literal["finance_bureau", "unit", "sasac", "soe_group", "enterprise", "procurement_center", "supplier"]
 

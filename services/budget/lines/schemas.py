@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import FenDelta, FiscalYear, PositiveFen, Quantity, Text, UnitPriceFen
 from kernel.contracts import Category
-from kernel.deps import RequestSchema, ResponseSchema
 from kernel.policies import Edition
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import ConfigDict
 
+from kernel.api_schemas import ResponseSchema
 from kernel.contracts import Category
-from kernel.deps import ResponseSchema
 from kernel.policies import PolicyDocument
 
 __all__ = ["Category", "PolicyIn", "PolicyOut"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import PositiveFen, Text
-from kernel.deps import RequestSchema, ResponseSchema
 
 
 class TransferCreate(RequestSchema):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from kernel.deps import RequestSchema, ResponseSchema
+from kernel.api_schemas import RequestSchema, ResponseSchema
 
 
 class YearClose(RequestSchema):

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Text
-from kernel.deps import RequestSchema, ResponseSchema
 
 BULK_MAX = 10_000  # per request; larger provisioning runs send several (the gateway caps bodies at 1 MiB)
 

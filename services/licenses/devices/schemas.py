@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Text
 from kernel.contracts import Category
-from kernel.deps import RequestSchema, ResponseSchema
 
 
 class DeviceCreate(RequestSchema):

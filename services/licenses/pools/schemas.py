@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Seats, SeatThreshold, Text, UTCTime
 from kernel.contracts import Category, Metric
-from kernel.deps import RequestSchema, ResponseSchema
 
 
 class EntitlementCreate(RequestSchema):

@@ -5,8 +5,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import FiscalYear, Quantity, Score, Text, UnitPriceFen
-from kernel.deps import RequestSchema, ResponseSchema
 
 
 class ItemIn(RequestSchema):

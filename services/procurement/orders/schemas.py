@@ -5,8 +5,8 @@ from datetime import datetime
 
 from pydantic import Field, model_validator
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Quantity, Text, UTCTime
-from kernel.deps import RequestSchema, ResponseSchema
 
 
 class OrderCreate(RequestSchema):

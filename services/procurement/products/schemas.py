@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Months, Text
 from kernel.contracts import Category, Metric
-from kernel.deps import RequestSchema, ResponseSchema
 
 
 class ProductCreate(RequestSchema):
