@@ -83,6 +83,10 @@ def table(results: dict) -> str:
         p99 = r["delivery_to_seats"]["p99_ms"]
         rows.append(("order_flow delivery→seats", "", f"{r['delivery_to_seats']['p50_ms']:.0f}", f"{p99:.0f}",
                      "", "", "p99 ≤ 1000 ms", verdict(p99 <= 1000, f"{p99 / 1000:.2f} s")))
+        rows.append(("order_flow delivery→event", "", f"{r['delivery_to_event']['p50_ms']:.0f}",
+                     f"{r['delivery_to_event']['p99_ms']:.0f}", "", "", "", ""))
+        rows.append(("order_flow delivery request", "", f"{r['delivering']['p50_ms']:.0f}",
+                     f"{r['delivering']['p99_ms']:.0f}", "", "", "", ""))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     for name in ("hot_pool", "many_pools"):

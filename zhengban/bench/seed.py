@@ -10,8 +10,9 @@ ids and times for either database and the rows are those the API would write.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import sqlalchemy as sa
 
@@ -20,7 +21,7 @@ from kernel.ids import new_id, utcnow
 from kernel.schema import outbox
 from services.licenses.allocations.models import Allocation, AllocationEntry
 from services.licenses.devices.models import Device, InstalledSoftware, InventoryReport
-from services.licenses.pools.models import Pool
+from services.licenses.pools.models import Entitlement, Pool
 
 CHUNK = 5_000  # rows per INSERT batch
 
@@ -116,3 +117,24 @@ def unpublished_events(database_url: str) -> int:
             outbox.c.published_at.is_(None)))
 
     return run(database_url, work)
+
+
+async def watch_entitlements(database_url: str, wanted: Callable[[], Collection[str]], seen: dict[str, float],
+                             stop: asyncio.Event, *, every: float = 0.02) -> None:
+    """Until `stop`, notes in `seen` when each order entitlement whose reference is `wanted` is first
+    visible committed in the licenses database (time.perf_counter() once the read that saw it has
+    answered: never earlier than its commit, at most one read late)."""
+    db = Database(database_url, pool_size=1)
+    try:
+        while not stop.is_set():
+            pending = [reference for reference in wanted() if reference not in seen]
+            if pending:
+                async with db.session() as session:
+                    found = (await session.execute(sa.select(Entitlement.reference).where(
+                        Entitlement.source == "order", Entitlement.reference.in_(pending)))).scalars().all()
+                now = time.perf_counter()
+                for reference in found:
+                    seen.setdefault(reference, now)
+            await asyncio.sleep(every)
+    finally:
+        await db.dispose()
