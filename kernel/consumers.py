@@ -37,14 +37,20 @@ from kernel.stopping import cancel_and_wait
 log = logging.getLogger("zhengban.consumers")
 
 HandlerFn = Callable[[AsyncSession, Event], Awaitable[None]]
+BatchHandlerFn = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """One handler for one subject; `name` makes the durable consumer (unique per service)."""
+    """One handler for one subject; `name` makes the durable consumer (unique per service).
+
+    `handle_batch`, when given, applies the new events of a fetched batch in one call (statements per
+    batch rather than per event); it must have the effect of `handle` on each in turn, which still
+    applies a single event (a retry, a replay, a batch that failed and goes one by one)."""
 
     subject: str
     handle: HandlerFn
+    handle_batch: BatchHandlerFn | None = None
 
     def durable(self, service: str) -> str:
         return f"{service}--{self.subject.replace('.', '-')}"
@@ -175,17 +181,21 @@ class Consumers:
             fresh = set((await session.execute(
                 insert_ignore(session, inbox, index_elements=["consumer", "event_id"]).returning(inbox.c.event_id),
                 [{"consumer": name, "event_id": event_id, "processed_at": now} for event_id in firsts])).scalars())
-            done = set()
+            done: dict[uuid.UUID, Event] = {}
             for event in events:
-                if event.id not in fresh or event.id in done:
-                    continue
-                done.add(event.id)
-                token = current_traceparent.set(event.traceparent)
-                try:
-                    with tracing.consuming(name, event):
-                        await sub.handle(session, event)
-                finally:
-                    current_traceparent.reset(token)
+                if event.id in fresh and event.id not in done:
+                    done[event.id] = event
+            if sub.handle_batch is not None:
+                # No consume span per event here: the events' own traceparents carry their traces on.
+                await sub.handle_batch(session, list(done.values()))
+            else:
+                for event in done.values():
+                    token = current_traceparent.set(event.traceparent)
+                    try:
+                        with tracing.consuming(name, event):
+                            await sub.handle(session, event)
+                    finally:
+                        current_traceparent.reset(token)
         seen: set[uuid.UUID] = set()
         applied = []
         for event in events:

@@ -73,6 +73,18 @@ async def record(session: AsyncSession, object_type: str, object_id: uuid.UUID, 
                           [{"history_id": entry_id, "token": token} for token in sorted(tokens)])
 
 
+async def record_each(session: AsyncSession, object_type: str,
+                      entries: Iterable[tuple[uuid.UUID, str, Principal | str | None, dict[str, Any] | None]]) -> None:
+    """Records (object id, action, actor, data) entries every reader of their objects may read, in
+    one statement (a batch of events changes many objects at once)."""
+    now = utcnow()
+    rows = [{"id": new_id(), "object_type": object_type, "object_id": object_id, "action": action,
+             "actor": actor if isinstance(actor, str) else actor_of(actor), "at": now, "data": data}
+            for object_id, action, actor, data in entries]
+    if rows:
+        await session.execute(sa.insert(history), rows)
+
+
 async def history_page(session: AsyncSession, object_id: uuid.UUID, *, cursor: str | None, limit: int,
                        readers: Collection[str] | None = None) -> Page[HistoryEntry]:
     """One page of an object's history, oldest first (ids are time-ordered). `readers` are the

@@ -33,13 +33,14 @@ def approved(line_id: uuid.UUID | None = None, fen: int = 100) -> Event:
 class Kit:
     """A database, a broker, a relay and a consumer group, as a service process has them."""
 
-    def __init__(self, url: str, nats_url: str, handler=None, max_attempts: int = 5):
+    def __init__(self, url: str, nats_url: str, handler=None, max_attempts: int = 5, batch_handler=None):
         self.db = Database(url)
         self.broker = Broker(nats_url, name="kernel-test")
         self.relay = OutboxRelay(self.db, self.broker, poll_seconds=0.2)
         self.applied: list[uuid.UUID] = []
         self.consumers = Consumers("kerneltest", self.db, self.broker,
-                                   [Subscription(SUBJECT, handler or self.record_effect)], max_attempts=max_attempts)
+                                   [Subscription(SUBJECT, handler or self.record_effect, batch_handler)],
+                                   max_attempts=max_attempts)
         self.tasks: list[asyncio.Task] = []
 
     async def record_effect(self, session, event: Event) -> None:
@@ -231,6 +232,73 @@ async def test_a_poison_event_in_a_batch_holds_back_none_of_the_others(databases
 
         rows = await eventually(parked, timeout=20)
         assert [r["event_id"] for r in rows] == [poison.id]
+        for event in events:
+            if event is not poison:
+                assert await kit.effects(event.payload(LineApproved).line_id) == 1
+        async with kit.db.session() as session:
+            consumed = set((await session.execute(sa.select(inbox.c.event_id))).scalars())
+        assert consumed == {e.id for e in events if e is not poison}
+
+
+async def test_a_batch_handler_gets_each_new_event_once(databases, nats):
+    calls: list[list[uuid.UUID]] = []
+
+    async def handle_batch(session, events: list[Event]) -> None:
+        calls.append([event.id for event in events])
+        for event in events:
+            await kit.record_effect(session, event)
+
+    async with Kit(await databases.fresh("budget"), nats.url, batch_handler=handle_batch) as kit:
+        await kit.broker.wait_ready(10)
+        events = [approved() for _ in range(6)]
+        async with kit.db.session() as session, session.begin():  # the first was applied already
+            await session.execute(sa.insert(inbox).values(consumer=f"kerneltest--{SUBJECT.replace('.', '-')}",
+                                                          event_id=events[0].id, processed_at=utcnow()))
+        for event in events + events[1:3]:  # two of them twice, under new message ids
+            await kit.broker.js.publish(SUBJECT, event.model_dump_json().encode(),
+                                        headers={"Nats-Msg-Id": new_id().hex})
+        kit.start_consumers()
+
+        async def all_applied():
+            return all(e.id in kit.applied for e in events[1:])
+
+        await eventually(all_applied, timeout=20)
+        assert sorted(event_id for call in calls for event_id in call) == sorted(e.id for e in events[1:])
+        assert await kit.effects(events[0].payload(LineApproved).line_id) == 0
+        for event in events[1:]:
+            assert await kit.effects(event.payload(LineApproved).line_id) == 1
+
+
+async def test_a_batch_handler_that_fails_leaves_the_batch_to_the_single_handler(databases, nats):
+    poison = approved(fen=666)
+    calls: list[list[uuid.UUID]] = []
+
+    async def handler(session, event: Event) -> None:
+        if event.id == poison.id:
+            raise RuntimeError("cannot apply this one")
+        await kit.record_effect(session, event)
+
+    async def handle_batch(session, events: list[Event]) -> None:
+        calls.append([event.id for event in events])
+        for event in events:
+            await handler(session, event)
+
+    async with Kit(await databases.fresh("budget"), nats.url, handler=handler, max_attempts=2,
+                   batch_handler=handle_batch) as kit:
+        await kit.broker.wait_ready(10)
+        events = [approved() for _ in range(3)] + [poison] + [approved() for _ in range(3)]
+        for event in events:
+            await kit.broker.js.publish(SUBJECT, event.model_dump_json().encode(),
+                                        headers={"Nats-Msg-Id": str(event.id)})
+        kit.start_consumers()
+
+        async def parked():
+            rows = await kit.consumers.list_dead_letters()
+            return rows if rows else None
+
+        rows = await eventually(parked, timeout=20)
+        assert [r["event_id"] for r in rows] == [poison.id]
+        assert calls and poison.id in calls[0]  # the batch was tried first, and rolled back whole
         for event in events:
             if event is not poison:
                 assert await kit.effects(event.payload(LineApproved).line_id) == 1
