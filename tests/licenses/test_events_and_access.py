@@ -47,6 +47,38 @@ async def test_a_delivered_order_becomes_one_entitlement_however_often_it_arrive
         ("entitlement_added", f"event:{first.type}")]
 
 
+async def test_deliveries_arriving_together_each_add_their_seats_once(licenses, tree, nats):
+    admin = tree.actor("dept_a", "it_admin")
+    office, antivirus = uuid.uuid4(), uuid.uuid4()
+    orders = [uuid.uuid4() for _ in range(3)]
+    unit = tree["dept_a"].id
+    deliveries = [delivered(unit, orders[0], office, 5), delivered(unit, orders[1], office, 7),
+                  delivered(unit, orders[2], antivirus, 3)]
+    # Published back to back, so that the consumer takes several in one fetch; the first again under
+    # a new event id (a producer retry) adds nothing.
+    await publish(nats.url, *deliveries, delivered(unit, orders[0], office, 5))
+
+    async def pools():
+        found = {}
+        for product in (office, antivirus):
+            items = (await licenses.client.get(f"{PREFIX}/pools", params={"product_id": str(product)},
+                                               headers=admin.headers)).json()["items"]
+            found[product] = items[0] if items else None
+        return found if all(found.values()) and found[office]["total"] >= 12 else None
+
+    found = await eventually(pools)
+    added = await published(nats.url, "licenses.entitlement.added", count=3)
+    assert sorted((e["data"]["reference"], e["data"]["quantity"]) for e in added) == sorted(
+        (str(order), n) for order, n in zip(orders, (5, 7, 3), strict=True))
+    # Each announcement says which delivery caused it.
+    assert {e["data"]["reference"]: e["causationid"] for e in added} == {
+        str(d.payload(OrderDelivered).order_id): str(d.id) for d in deliveries}
+    assert (found[office]["total"], found[antivirus]["total"]) == (12, 3)
+    history = (await licenses.client.get(f"{PREFIX}/pools/{found[office]['id']}/history",
+                                         headers=admin.headers)).json()["items"]
+    assert sorted(h["data"]["reference"] for h in history) == sorted(str(o) for o in orders[:2])
+
+
 async def test_allocations_announce_themselves_and_a_low_pool(licenses, tree, nats):
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=3)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,10 +15,10 @@ from kernel.auth import Principal
 from kernel.contracts import EntitlementAdded
 from kernel.db import insert_ignore
 from kernel.errors import Conflict, InvalidInput, NotFound
-from kernel.events import new_event
+from kernel.events import Event, new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory, OrgRef
-from kernel.outbox import add_event
+from kernel.outbox import add_events
 from kernel.pagination import paginate
 from services.licenses import visibility
 from services.licenses.pools import schemas
@@ -57,36 +59,81 @@ async def ensure_pool(session: AsyncSession, org: OrgRef, *, product_id: uuid.UU
                                   .execution_options(populate_existing=True))).scalar_one()
 
 
-async def add_entitlement(session: AsyncSession, org: OrgRef, *, actor: Principal | str, product_id, product_name,
-                          vendor, category, metric, quantity, valid_from, valid_to, source, reference
-                          ) -> Entitlement | None:
-    """Adds an entitlement and its seats to the org's pool; None when this order's is already there."""
+@dataclass(frozen=True)
+class NewEntitlement:
+    """An entitlement to add: its org, who adds it, and what it grants."""
+
+    org: OrgRef
+    actor: Principal | str
+    product_id: uuid.UUID | None
+    product_name: str
+    vendor: str
+    category: str
+    metric: str
+    quantity: int
+    valid_from: datetime | None
+    valid_to: datetime | None
+    source: str
+    reference: str | None
+    cause: Event | None = None  # the event that brought it (a delivery), which its own event continues
+
+
+async def add_entitlements(session: AsyncSession, items: Sequence[NewEntitlement]) -> list[uuid.UUID | None]:
+    """Adds entitlements and their seats to their orgs' pools; for each, the new entitlement's id, or
+    None when its order's is already there (an order's reference is unique among entitlements from
+    orders). A batch of deliveries costs a statement per pool, not per seat's entitlement: the rows
+    in one, each pool's total raised once, the history and the events in one each."""
     now = utcnow()
-    pool = await ensure_pool(session, org, product_id=product_id, product_name=product_name, vendor=vendor,
-                             category=category, metric=metric)
-    expired = valid_to is not None and valid_to <= now
-    entitlement_id = new_id()
-    values = dict(id=entitlement_id, pool_id=pool.id, org_id=org.id, product_id=product_id,
-                  product_name=product_name, vendor=vendor, category=category, metric=metric, quantity=quantity,
-                  valid_from=valid_from, valid_to=valid_to, source=source, reference=reference,
-                  status="expired" if expired else "active", created_at=now, updated_at=now)
-    if source == "order":
-        stmt = insert_ignore(session, Entitlement.__table__, index_elements=["reference"],
-                             index_where=sa.text("source = 'order'")).values(**values)
-        if (await session.execute(stmt)).rowcount == 0:
-            return None
-    else:
-        await session.execute(sa.insert(Entitlement).values(**values))
-    if not expired:
-        await session.execute(sa.update(Pool).where(Pool.id == pool.id)
+    pools: dict[tuple[uuid.UUID, str], Pool] = {}
+    rows = []
+    for item in items:
+        key = (item.org.id, product_key(item.product_id, item.vendor, item.product_name, item.metric))
+        if key not in pools:
+            pools[key] = await ensure_pool(session, item.org, product_id=item.product_id,
+                                           product_name=item.product_name, vendor=item.vendor,
+                                           category=item.category, metric=item.metric)
+        rows.append(dict(id=new_id(), pool_id=pools[key].id, org_id=item.org.id, product_id=item.product_id,
+                         product_name=item.product_name, vendor=item.vendor, category=item.category,
+                         metric=item.metric, quantity=item.quantity, valid_from=item.valid_from,
+                         valid_to=item.valid_to, source=item.source, reference=item.reference,
+                         status="expired" if item.valid_to is not None and item.valid_to <= now else "active",
+                         created_at=now, updated_at=now))
+    table = Entitlement.__table__
+    from_orders = [row for row in rows if row["source"] == "order"]
+    others = [row for row in rows if row["source"] != "order"]
+    added = {row["id"] for row in others}
+    if from_orders:
+        # RETURNING names the rows the unique reference let in: a repeat of an order adds nothing.
+        added |= set((await session.execute(
+            insert_ignore(session, table, index_elements=["reference"], index_where=sa.text("source = 'order'"))
+            .returning(table.c.id), from_orders)).scalars())
+    if others:
+        await session.execute(sa.insert(table), others)
+    added_rows = [row for row in rows if row["id"] in added]
+    seats: dict[uuid.UUID, int] = {}
+    for row in added_rows:
+        if row["status"] == "active":
+            seats[row["pool_id"]] = seats.get(row["pool_id"], 0) + row["quantity"]
+    for pool_id, quantity in seats.items():
+        await session.execute(sa.update(Pool).where(Pool.id == pool_id)
                               .values(total=Pool.total + quantity, updated_at=now))
-    await history.record(session, "pool", pool.id, "entitlement_added", actor,
-                         {"entitlement_id": str(entitlement_id), "quantity": quantity, "source": source,
-                          "reference": reference, "expired": expired})
-    await add_event(session, new_event("licenses.entitlement.added", EntitlementAdded(
-        entitlement_id=entitlement_id, pool_id=pool.id, org_id=org.id, product_id=product_id, quantity=quantity,
-        source=source, reference=reference, valid_to=valid_to), source=SOURCE, about=pool.id))
-    return await session.get(Entitlement, entitlement_id)
+    actors = {row["id"]: item.actor for row, item in zip(rows, items, strict=True)}
+    causes = {row["id"]: item.cause for row, item in zip(rows, items, strict=True)}
+    await history.record_each(session, "pool", [
+        (row["pool_id"], "entitlement_added", actors[row["id"]],
+         {"entitlement_id": str(row["id"]), "quantity": row["quantity"], "source": row["source"],
+          "reference": row["reference"], "expired": row["status"] == "expired"}) for row in added_rows])
+    await add_events(session, [new_event("licenses.entitlement.added", EntitlementAdded(
+        entitlement_id=row["id"], pool_id=row["pool_id"], org_id=row["org_id"], product_id=row["product_id"],
+        quantity=row["quantity"], source=row["source"], reference=row["reference"], valid_to=row["valid_to"]),
+        source=SOURCE, about=row["pool_id"], cause=causes[row["id"]]) for row in added_rows])
+    return [row["id"] if row["id"] in added else None for row in rows]
+
+
+async def add_entitlement(session: AsyncSession, org: OrgRef, *, actor: Principal | str, **grant) -> Entitlement | None:
+    """Adds an entitlement and its seats to the org's pool; None when this order's is already there."""
+    (entitlement_id,) = await add_entitlements(session, [NewEntitlement(org, actor, **grant)])
+    return None if entitlement_id is None else await session.get(Entitlement, entitlement_id)
 
 
 async def create_entitlement(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
