@@ -34,6 +34,7 @@ from kernel.idempotency import IdempotencyMiddleware
 from kernel.observability import BacklogGauges, configure_logging, health_router, install_observability
 from kernel.outbox import OutboxRelay
 from kernel.retention import prune_forever
+from kernel.routes import add_routes
 from kernel.service_app import principal_subject
 from kernel.stopping import cancel_and_wait
 
@@ -142,11 +143,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Zhengban API")
 
     install_problem_handlers(app)
-    app.include_router(health_router(readiness))
-    app.include_router(auth_router)
-    app.include_router(identity_router)
-    app.include_router(internal_router)
-    app.include_router(proxy_router())
+    add_routes(app, health_router(readiness), auth_router, identity_router, internal_router, proxy_router())
     install_console(app)
     # Identity POSTs get idempotency here; proxied ones get it in the service that owns them.
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,

@@ -23,6 +23,7 @@ from kernel.orgs import OrgDirectory
 from kernel.outbox import OutboxRelay
 from kernel.pagination import Cursor, Limit
 from kernel.retention import prune_forever
+from kernel.routes import add_routes
 from kernel.settings import ProcessSettings
 from kernel.stopping import cancel_and_wait
 
@@ -148,11 +149,8 @@ def create_service_app(
         return {"database": db_ok, "nats": broker.connected}
 
     install_problem_handlers(app)
-    app.include_router(health_router(readiness))
-    for router in routers:
-        app.include_router(router)
-    app.include_router(orgs_router(f"/api/v1/{name}"))
-    app.include_router(dead_letter_router(f"/api/v1/{name}"))
+    add_routes(app, health_router(readiness), *routers, orgs_router(f"/api/v1/{name}"),
+               dead_letter_router(f"/api/v1/{name}"))
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,
                        crash_after_commit_for_key=settings.crash_after_commit_for_key)
     install_observability(app)

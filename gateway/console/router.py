@@ -12,13 +12,13 @@ from gateway.console.api import ApiProblem
 from gateway.console.page import COOKIE, Refused, render, signed_in
 from gateway.console.pages import budget, compliance, home, licenses, procurement, signin, transfers
 from gateway.console.sessions import ConsoleSessionsMiddleware
+from kernel.routes import add_routes
 
 PAGES = (signin, home, budget, transfers, procurement, licenses, compliance)
 
 
 def install(app) -> None:
-    for module in PAGES:
-        app.include_router(module.router)
+    add_routes(app, *(module.router for module in PAGES))
     app.add_middleware(ConsoleSessionsMiddleware, cookie=COOKIE)
 
     async def refused(_request: Request, exc: Refused) -> Response:
