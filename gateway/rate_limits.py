@@ -4,6 +4,10 @@ Counted in this process on the embedded default, in Redis when `ZHENGBAN_REDIS_U
 several gateways behind a load balancer a caller gets its limit once, not once per replica. The
 windows move (the `limits` library's moving window): a caller may make `burst` requests in any
 `burst / rate` seconds.
+
+In this process the windows are counted by `LocalMovingWindow`, not by the library's in-memory
+storage: that one starts a task and a thread-pool call to expire old entries after nearly every
+hit, which took a third of the gateway's CPU per proxied request (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
+from typing import NamedTuple
 
 import limits
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
@@ -31,11 +37,55 @@ def named(limit: str, namespace: str) -> limits.RateLimitItem:
     return type(item)(item.amount, item.multiples, namespace=namespace)
 
 
-def storage_for(redis_url: str, key_prefix: str) -> Storage:
+class WindowStats(NamedTuple):
+    reset_time: float  # when the oldest hit in the window leaves it (time.time())
+    remaining: int
+
+
+class LocalMovingWindow:
+    """The moving-window limiter's three calls (`hit`, `test`, `get_window_stats`), counted in this
+    process: the times of each key's hits within its window, oldest first, dropped as they age."""
+
+    SWEEP_SECONDS = 60.0  # how often keys idle for longer than their window are forgotten
+
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self.hits: dict[str, tuple[float, deque[float]]] = {}  # key → (window seconds, hit times)
+        self.swept = clock()
+
+    def _window(self, item: limits.RateLimitItem, key: str, now: float) -> deque[float]:
+        if now - self.swept > self.SWEEP_SECONDS:
+            self.swept = now
+            self.hits = {k: v for k, v in self.hits.items() if v[1] and v[1][-1] > now - v[0]}
+        expiry = item.get_expiry()
+        _, times = self.hits.setdefault(item.key_for(key), (expiry, deque()))
+        while times and times[0] <= now - expiry:
+            times.popleft()
+        return times
+
+    async def hit(self, item: limits.RateLimitItem, key: str) -> bool:
+        now = self.clock()
+        times = self._window(item, key, now)
+        if len(times) >= item.amount:
+            return False
+        times.append(now)
+        return True
+
+    async def test(self, item: limits.RateLimitItem, key: str) -> bool:
+        return len(self._window(item, key, self.clock())) < item.amount
+
+    async def get_window_stats(self, item: limits.RateLimitItem, key: str) -> WindowStats:
+        now = self.clock()
+        times = self._window(item, key, now)
+        return WindowStats((times[0] if times else now) + item.get_expiry(), item.amount - len(times))
+
+
+def limiter_for(redis_url: str, key_prefix: str) -> LocalMovingWindow | MovingWindowRateLimiter:
     if not redis_url:
-        return MemoryStorage()
+        return LocalMovingWindow()
     uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-    return RedisStorage(uri, implementation="redispy", key_prefix=f"{key_prefix}:limits", wrap_exceptions=True)
+    return MovingWindowRateLimiter(RedisStorage(uri, implementation="redispy", key_prefix=f"{key_prefix}:limits",
+                                                wrap_exceptions=True))
 
 
 class RateLimits:
@@ -43,8 +93,7 @@ class RateLimits:
     address and per username (so guessing one user's password from many addresses stops too)."""
 
     def __init__(self, settings):
-        self.storage = storage_for(settings.redis_url, settings.redis_key_prefix)
-        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.limiter = limiter_for(settings.redis_url, settings.redis_key_prefix)
         self.requests = per_burst(settings.rate_per_second, settings.rate_burst, "requests")
         self.sign_ins = per_burst(settings.token_rate_per_second, settings.token_rate_burst, "sign-ins")
         self.failures_per_address = named(settings.failed_sign_ins_per_address, "failed-sign-ins-address")

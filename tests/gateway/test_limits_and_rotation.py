@@ -48,3 +48,24 @@ async def test_sign_in_has_its_own_stricter_limit(databases, nats, tmp_path):
         codes = [(await gw.client.post("/auth/token", data={"username": "admin", "password": "wrong"})).status_code
                  for _ in range(4)]
         assert codes == [401, 401, 401, 429]
+
+
+async def test_the_in_process_window_moves_and_forgets_idle_callers():
+    from gateway.rate_limits import LocalMovingWindow, per_burst
+
+    now = [1000.0]
+    window = LocalMovingWindow(clock=lambda: now[0])
+    item = per_burst(rate_per_second=1, burst=3, namespace="requests")  # 3 in any 3 s
+    assert [await window.hit(item, "alice") for _ in range(4)] == [True, True, True, False]
+    assert await window.hit(item, "bob")  # callers are counted apart
+    assert not await window.test(item, "alice")
+    stats = await window.get_window_stats(item, "alice")
+    assert (stats.reset_time, stats.remaining) == (1003.0, 0)
+    now[0] = 1002.5  # still within the window of the first hits
+    assert not await window.hit(item, "alice")
+    now[0] = 1003.0  # the first three hits left the window
+    assert await window.test(item, "alice") and await window.hit(item, "alice")
+    assert (await window.get_window_stats(item, "alice")).remaining == 2
+    now[0] = 1003.0 + LocalMovingWindow.SWEEP_SECONDS + 1
+    await window.test(item, "carol")
+    assert set(window.hits) == {item.key_for("carol")}
