@@ -1,0 +1,57 @@
+"""The connection pool's check of idle connections (kernel.db): a connection the server dropped
+while it sat in the pool is replaced, not handed to a request."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from kernel import db as kernel_db
+from kernel.db import Database
+from tests.support.databases import on_postgres
+
+pytestmark = pytest.mark.skipif(not on_postgres(), reason="the server drops a connection: PostgreSQL only")
+
+
+async def backend_pid(database: Database) -> int:
+    async with database.session() as session:
+        return (await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+
+
+async def drop_backend(database_url: str, pid: int) -> None:
+    other = Database(database_url, pool_size=1)
+    try:
+        async with other.session() as session:
+            assert (await session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
+    finally:
+        await other.dispose()
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_on_checkout(databases, monkeypatch):
+    url = await databases.fresh("licenses")
+    database = Database(url, pool_size=1)
+    try:
+        first = await backend_pid(database)
+        await drop_backend(url, first)
+        # Idle for longer than the threshold (made zero here instead of waiting a second).
+        monkeypatch.setattr(kernel_db, "PING_AFTER_IDLE_SECONDS", 0.0)
+        second = await backend_pid(database)
+        assert second != first
+    finally:
+        await database.dispose()
+
+
+async def test_a_connection_used_a_moment_ago_is_not_pinged(databases, monkeypatch):
+    url = await databases.fresh("licenses")
+    database = Database(url, pool_size=1)
+    try:
+        first = await backend_pid(database)
+        await drop_backend(url, first)
+        monkeypatch.setattr(kernel_db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+        # Unchecked, the stale connection fails the statement; the disconnect replaces it.
+        with pytest.raises(sa.exc.DBAPIError) as failed:
+            await backend_pid(database)
+        assert failed.value.connection_invalidated
+        assert await backend_pid(database) != first
+    finally:
+        await database.dispose()
