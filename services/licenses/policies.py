@@ -22,14 +22,17 @@ async def effective_policy(session: AsyncSession, org_path: str) -> EffectivePol
     return await COPIES.effective_policy(session, org_path)
 
 
+# Built once (every allocation batch runs it), so that SQLAlchemy keeps its cache key too.
+POLICIES_ON_PATHS = (sa.select(policy_copies.c.org_path, policy_copies.c.org_id, policy_copies.c.document)
+                     .where(policy_copies.c.org_path.in_(sa.bindparam("paths", expanding=True))))
+
+
 async def effective_policies(session: AsyncSession, org_paths: Iterable[str]) -> dict[str, EffectivePolicy]:
     """The effective policy of each org path, from one query for the documents of all their paths
     (an allocation batch or a compliance report asks for the orgs of many devices at once)."""
     paths = set(org_paths)
     on_paths = sorted({ancestor for path in paths for ancestor in ancestors_and_self(path)})
-    table = policy_copies
     documents = []
     for start in range(0, len(on_paths), 500):
-        documents.extend((await session.execute(sa.select(table.c.org_path, table.c.org_id, table.c.document)
-                                                .where(table.c.org_path.in_(on_paths[start:start + 500])))).all())
+        documents.extend((await session.execute(POLICIES_ON_PATHS, {"paths": on_paths[start:start + 500]})).all())
     return {path: resolve([(d.org_path, d.org_id, d.document) for d in documents], path) for path in paths}

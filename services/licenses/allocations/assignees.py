@@ -44,6 +44,12 @@ class Checked(NamedTuple):
     device_paths: dict[uuid.UUID, str]  # the org path of each device asked for that exists
 
 
+# Built once, so that SQLAlchemy keeps its cache key too (it runs for every allocation batch).
+_device = Device.__table__.c
+DEVICES_TO_SEAT = (sa.select(_device.id, _device.org_path, _device.status)
+                   .where(_device.id.in_(sa.bindparam("ids", expanding=True))).with_for_update(read=True))
+
+
 async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
                    asks: Sequence[tuple[Principal, Assignee]]) -> Checked:
     """Why each asker's assignee may not hold a seat of the pool at `pool_path` (None: it may), for
@@ -58,9 +64,7 @@ async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
     user_ids = {i for (kind, _), i in ids.items() if kind == "user" and i is not None}
     devices: dict[uuid.UUID, tuple[str, str]] = {}
     for start in range(0, len(device_ids), 500):
-        rows = await session.execute(sa.select(Device.id, Device.org_path, Device.status)
-                                     .where(Device.id.in_(device_ids[start:start + 500]))
-                                     .with_for_update(read=True))
+        rows = await session.execute(DEVICES_TO_SEAT, {"ids": device_ids[start:start + 500]})
         devices.update({r.id: (r.org_path, r.status) for r in rows})
     user_paths = await users.org_paths(session, user_ids) if user_ids else {}
     answers: list[DomainError | None] = []

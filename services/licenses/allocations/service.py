@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import PoolLow, SeatAllocated, SeatReclaimed
-from kernel.db import insert_ignore
+from kernel.db import UTCDateTime, insert_ignore
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.events import Event, new_event
 from kernel.ids import new_id, utcnow
@@ -74,6 +74,17 @@ def no_seat(pool_id: uuid.UUID) -> Conflict:
                     title="No seats available in this pool")
 
 
+# The hot path's statements, built once: SQLAlchemy then also keeps their cache keys, instead of
+# building and hashing each statement again for every batch.
+_pool = Pool.__table__.c
+POOL_OF_SEATS = sa.select(_pool.org_id, _pool.org_path, _pool.category).where(_pool.id == sa.bindparam("pool_id"))
+_SEATS = sa.bindparam("seats", type_=sa.BigInteger)
+TAKE_SEATS = (sa.update(Pool.__table__)
+              .where(_pool.id == sa.bindparam("pool_id"), _pool.allocated + _SEATS <= _pool.total)
+              .values(allocated=_pool.allocated + _SEATS, updated_at=sa.bindparam("at", type_=UTCDateTime))
+              .returning(_pool.total, _pool.allocated, _pool.low_threshold))
+
+
 async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[SeatAsk],
                          users: UserDirectory) -> list[Outcome]:
     """Takes one seat for each ask in the session's transaction, which the caller commits (the
@@ -86,9 +97,7 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     stays the arbiter, so replicas batching on their own stay correct: the partial unique indexes
     decide who holds a seat and which computer may take one more of a category, the guarded counter
     update (CHECK allocated <= total behind it) who gets one."""
-    pool = Pool.__table__.c
-    found = (await session.execute(sa.select(pool.org_id, pool.org_path, pool.category)
-                                   .where(pool.id == pool_id))).first()
+    found = (await session.execute(POOL_OF_SEATS, {"pool_id": pool_id})).first()
     outcomes: list[Outcome] = [None] * len(asks)
     for i, ask in enumerate(asks):
         if found is None or not visibility.sees(ask.principal, found.org_path):
@@ -244,10 +253,8 @@ async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict],
     if not new:
         return 0, None
     pool = Pool.__table__.c
-    bumped = (await session.execute(
-        sa.update(Pool.__table__).where(pool.id == pool_id, pool.allocated + len(new) <= pool.total)
-        .values(allocated=pool.allocated + len(new), updated_at=new[0]["created_at"])
-        .returning(pool.total, pool.allocated, pool.low_threshold))).first()
+    bumped = (await session.execute(TAKE_SEATS, {"pool_id": pool_id, "seats": len(new),
+                                                 "at": new[0]["created_at"]})).first()
     if bumped is not None:
         return len(new), bumped
     # Not enough seats for all: count what is left under the row's lock (FOR NO KEY UPDATE does
@@ -267,10 +274,8 @@ async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict],
         await session.execute(sa.delete(outbox).where(outbox.c.event_id.in_(dropped[start:start + 500])))
     if not granted:
         return 0, None
-    bumped = (await session.execute(
-        sa.update(Pool.__table__).where(pool.id == pool_id, pool.allocated + granted <= pool.total)
-        .values(allocated=pool.allocated + granted, updated_at=new[0]["created_at"])
-        .returning(pool.total, pool.allocated, pool.low_threshold))).one()
+    bumped = (await session.execute(TAKE_SEATS, {"pool_id": pool_id, "seats": granted,
+                                                 "at": new[0]["created_at"]})).one()
     return granted, bumped
 
 
