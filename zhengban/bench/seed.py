@@ -74,7 +74,8 @@ def devices_with_office(database_url: str, org: dict, pool_id: str, count: int) 
     """`count` devices of `org`, each with an inventory report of one office suite; the first half
     hold a seat of `pool_id` (an office pool of `org`), with its ledger entry and the pool's counter."""
     now = utcnow()
-    rows = devices(org, count, tag="A")
+    # As the API writes a report: the device's last_seen_at is its latest report's reported_at.
+    rows = [{**d, "last_seen_at": now} for d in devices(org, count, tag="A")]
     pool = uuid.UUID(pool_id)
     reports = [{"id": new_id(), "device_id": d["id"], "reported_at": now, "items": 1} for d in rows]
     software = [{"id": new_id(), "device_id": d["id"], "reported_at": now, "name": "WPS Office",

@@ -33,6 +33,8 @@ class Device(LicensesTable, table=True):
     os_name: str | None = Field(None, sa_type=sa.String(200))
     owner: str | None = Field(None, sa_type=sa.String(200))
     status: str = Field("active", sa_type=sa.String(20))
+    # The `reported_at` of its latest inventory report, written in that report's transaction: the
+    # one pointer to it (the latest inventory, reclaim runs and the compliance report read it).
     last_seen_at: datetime | None = Field(None, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
