@@ -62,6 +62,38 @@ async def test_genuine_and_non_genuine_now_and_as_of_before_the_changes(licenses
     assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-as-of")
 
 
+async def test_each_moment_reads_the_latest_report_before_it(licenses, tree):
+    """A device's software at `as_of` is its latest inventory report before then: now the newest
+    one, at a past moment an earlier one, before its first report none."""
+    admin = tree.actor("dept_a", "it_admin")
+    device = await make_device(licenses, admin, "R-1")
+    await make_device(licenses, admin, "R-2")  # never reports: counted, never listed
+    before_any = utcnow()
+
+    async def send(software):
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": software})
+        assert resp.status_code == 200, resp.text
+
+    await send([WPS, WINDOWS])
+    between = utcnow()
+    await send([WINDOWS])
+    after_second = utcnow()
+    await send([])
+
+    def listed(body):
+        return {category: [(d["asset_tag"], d["software"]) for d in body[category]["devices_without_license"]]
+                for category in ("os", "office") if body[category]["devices_without_license"]}
+
+    assert listed(await report(licenses, admin, tree["dept_a"], as_of=between.isoformat())) == {
+        "os": [("R-1", ["Windows 11"])], "office": [("R-1", ["WPS Office"])]}
+    assert listed(await report(licenses, admin, tree["dept_a"], as_of=after_second.isoformat())) == {
+        "os": [("R-1", ["Windows 11"])]}
+    now = await report(licenses, admin, tree["dept_a"])
+    assert now["computers"]["total"] == 2 and listed(now) == {}
+    assert listed(await report(licenses, admin, tree["dept_a"], as_of=before_any.isoformat())) == {}
+
+
 async def test_csv_and_xlsx_follow_the_survey_form(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     office = await make_pool(licenses, admin, quantity=5)

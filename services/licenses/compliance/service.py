@@ -41,75 +41,77 @@ def parse_as_of(value: str | None) -> datetime:
 
 async def position(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
                    as_of: datetime) -> dict:
-    """The report in five set-based statements: the computers per kind, the devices holding a seat
-    per category and per product, the rows of the devices the report must name (installed
-    software no seat of its category covers), and those of the computers holding more than one
-    seat of a category (devices_over_limit). No statement runs a subquery per row: the seats given
-    back are a LEFT JOIN on the ledger's unique (allocation_id, kind), and the software no seat
-    covers a LEFT JOIN against the (device, category) pairs held, which PostgreSQL hashes and SQLite
-    materialises and indexes once."""
+    """The report in three statements, each driven by the subtree's live devices: the computers per
+    kind, the seats they held counted per category and per product (one pass over the seats), and
+    the rows of the devices the report must name (installed software no seat of its category
+    covers). A fourth names the devices over their limit, only when some device holds several seats
+    of a category.
+
+    Every join is one PostgreSQL can run as a hash join or as index look-ups, and every "no such
+    row" is a NOT EXISTS (a true anti-join): the row estimates of freshly written, not yet analysed
+    tables are off by 1,000× and more, and a plan built on them must still not rescan a subquery
+    per row (docs/performance.md, "Compliance report")."""
     org = await orgs.visible(session, principal, org_id)
     live = sa.and_(Device.org_path.startswith(org.path, autoescape=True), Device.created_at <= as_of,
                    sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))
     kinds = dict((await session.execute(sa.select(Device.kind, sa.func.count()).where(live)
                                         .group_by(Device.kind))).all())
 
-    # Seats held at `as_of`: taken before it and not given back before it (the ledger never changes).
+    # The seats held at `as_of`, counted per category and per product in one statement: the devices
+    # holding one (distinct) and the seats (all rows), whose difference says whether any device
+    # holds several of a category.
     taken = aliased(AllocationEntry, name="taken")
-    back = aliased(AllocationEntry, name="back")
-    not_given_back = sa.and_(back.allocation_id == taken.allocation_id, back.kind == "reclaimed", back.at <= as_of)
     held = (sa.select(taken.category, Pool.product_name, taken.device_id)
-            .join(Pool, Pool.id == taken.pool_id).join(Device, Device.id == taken.device_id)
-            .outerjoin(back, not_given_back)
-            .where(taken.kind == "allocated", taken.at <= as_of, taken.category.in_(CATEGORIES), live,
-                   back.id.is_(None))
-            .subquery("held"))
-    devices = sa.func.count(sa.distinct(held.c.device_id))
-    genuine = dict((await session.execute(sa.select(held.c.category, devices).group_by(held.c.category))).all())
+            .select_from(Device).join(taken, taken.device_id == Device.id).join(Pool, Pool.id == taken.pool_id)
+            .where(live, taken.category.in_(CATEGORIES), held_at(taken, as_of))
+            .cte("held"))
+    devices, seats = sa.func.count(sa.distinct(held.c.device_id)), sa.func.count()
+    counted = (await session.execute(sa.union_all(
+        sa.select(held.c.category, sa.cast(sa.null(), sa.String), devices, seats).group_by(held.c.category),
+        sa.select(held.c.category, held.c.product_name, devices, seats)
+        .group_by(held.c.category, held.c.product_name)))).all()
+    genuine: dict[str, int] = {}
+    several: set[str] = set()  # the categories of which some device holds more than one seat
     genuine_software: dict[str, list[dict]] = defaultdict(list)
-    for category, product, count in sorted((await session.execute(
-            sa.select(held.c.category, held.c.product_name, devices)
-            .group_by(held.c.category, held.c.product_name))).all()):
-        genuine_software[category].append({"name": product, "count": count})
+    for category, product, holders, held_seats in sorted(counted, key=lambda row: (row[0], row[1] or "")):
+        if product is None:
+            genuine[category] = holders
+            if held_seats > holders:
+                several.add(category)
+        else:
+            genuine_software[category].append({"name": product, "count": holders})
 
-    # What each live device had installed at `as_of` (its latest inventory report before then) that
-    # no seat of the same category held at `as_of` covers.
-    latest = (sa.select(InventoryReport.device_id, sa.func.max(InventoryReport.reported_at).label("at"))
-              .join(Device, Device.id == InventoryReport.device_id)
-              .where(live, InventoryReport.reported_at <= as_of).group_by(InventoryReport.device_id).subquery())
-    covered = sa.select(held.c.device_id, held.c.category).distinct().subquery("covered")
+    # What each live device had installed at `as_of` (its latest inventory report before then)
+    # that no seat of the same category held at `as_of` covers.
+    covering = aliased(AllocationEntry, name="covering")
     unlicensed = await session.execute(
         sa.select(InstalledSoftware.category, Device.id, Device.org_id, Device.asset_tag, Device.hostname,
                   InstalledSoftware.name)
-        .join(latest, sa.and_(latest.c.device_id == InstalledSoftware.device_id,
-                              latest.c.at == InstalledSoftware.reported_at))
-        .join(Device, Device.id == InstalledSoftware.device_id)
-        .outerjoin(covered, sa.and_(covered.c.device_id == InstalledSoftware.device_id,
-                                    covered.c.category == InstalledSoftware.category))
-        .where(InstalledSoftware.category.in_(CATEGORIES), covered.c.device_id.is_(None))
-        .order_by(InstalledSoftware.category, Device.id, InstalledSoftware.name))
+        .select_from(Device)
+        .join(InstalledSoftware, sa.and_(InstalledSoftware.device_id == Device.id,
+                                         InstalledSoftware.reported_at == latest_report_at(as_of)))
+        .where(live, InstalledSoftware.category.in_(CATEGORIES),
+               ~sa.exists().where(covering.device_id == Device.id, covering.category == InstalledSoftware.category,
+                                  held_at(covering, as_of))))
 
     # These rows are the report's own list of devices, so their counts are taken from them here
-    # rather than by a second pass of the same anti-join in the database. They come grouped by
-    # device and with the names in order, so a device's rows are consecutive.
-    named: dict[str, list[list]] = defaultdict(list)  # category → [[id, org, tag, host, [names]]]
-    last = None
+    # rather than by a second pass of the same anti-join in the database.
+    named: dict[str, dict] = defaultdict(dict)  # category → {device id: [id, org, tag, host, {names}]}
     for category, device_id, device_org, asset_tag, hostname, name in unlicensed:
-        if last is not None and last[0] == device_id and last[5] == category:
-            if last[4][-1] != name:
-                last[4].append(name)
-            continue
-        last = [device_id, device_org, asset_tag, hostname, [name], category]
-        named[category].append(last)
+        entry = named[category].get(device_id)
+        if entry is None:
+            named[category][device_id] = [device_id, device_org, asset_tag, hostname, {name}]
+        else:
+            entry[4].add(name)
 
-    over_limit = await devices_over_limit(session, held)
+    over_limit = await devices_over_limit(session, live, as_of, several) if several else defaultdict(list)
 
     result = {"org_id": org.id, "org_name": org.name, "as_of": as_of,
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
     for category in CATEGORIES:
         # Python's order, not the database's collation: the same on PostgreSQL and SQLite.
-        without = sorted(named[category], key=lambda entry: (entry[2], str(entry[0])))
+        without = sorted(named[category].values(), key=lambda entry: (entry[2], str(entry[0])))
         counts = Counter(name for entry in without for name in entry[4])
         result[category] = {
             "genuine": genuine.get(category, 0),
@@ -118,26 +120,57 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
             "non_genuine_software": [{"name": name, "count": count} for name, count in sorted(counts.items())],
             "devices_without_license": [
                 {"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag, "hostname": hostname,
-                 "software": names if len(names) == 1 else sorted(names)}
-                for device_id, device_org, asset_tag, hostname, names, _ in without],
+                 "software": sorted(names)}
+                for device_id, device_org, asset_tag, hostname, names in without],
             "devices_over_limit": over_limit[category],
         }
     return result
 
 
-async def devices_over_limit(session: AsyncSession, held: sa.Subquery) -> dict[str, list[dict]]:
+def held_at(taken: type[AllocationEntry], as_of: datetime) -> sa.ColumnElement[bool]:
+    """Whether the seat of ledger line `taken` was held at `as_of`: taken before it and not given
+    back before it (the ledger never changes). NOT EXISTS on the ledger's unique (allocation_id,
+    kind), which PostgreSQL plans as an anti-join, where a LEFT JOIN … IS NULL on another column
+    was estimated as one row and drove nested loops over everything else."""
+    back = aliased(AllocationEntry, name="back")
+    return sa.and_(taken.kind == "allocated", taken.at <= as_of,
+                   ~sa.exists().where(back.allocation_id == taken.allocation_id, back.kind == "reclaimed",
+                                      back.at <= as_of))
+
+
+def latest_report_at(as_of: datetime) -> sa.ColumnElement:
+    """When the device's latest inventory report before `as_of` was made. `last_seen_at` is the time
+    of its latest report, written in that report's transaction, so for a report now (the usual
+    case) no report is looked up; for a past moment, one look-up on the (device_id, reported_at) key
+    for each device that reported since."""
+    earlier = (sa.select(sa.func.max(InventoryReport.reported_at))
+               .where(InventoryReport.device_id == Device.id, InventoryReport.reported_at <= as_of)
+               .scalar_subquery())
+    return sa.case((Device.last_seen_at <= as_of, Device.last_seen_at), else_=earlier)
+
+
+async def devices_over_limit(session: AsyncSession, live: sa.ColumnElement[bool], as_of: datetime,
+                             several: set[str]) -> dict[str, list[dict]]:
     """Per category, the computers holding more seats of it than one computer may (98号: one each
     of os, office and antivirus, unless a policy of the device's subtree allows more).
 
-    The database counts the seats per device and category and returns only the rows of the devices
-    holding two or more (no limit is below one); only those are compared with their limit here. A
-    computer can be over its limit through seats taken before the rule, or a policy lowered since."""
-    several = (sa.select(held.c.category, held.c.device_id).group_by(held.c.category, held.c.device_id)
-               .having(sa.func.count() > 1).subquery("several"))
+    Asked only for the categories of which some computer holds several seats (`several`, from
+    the report's seat counts): the database counts the seats per device and category again and returns
+    the rows of the devices holding two or more (no limit is below one); only those are compared
+    with their limit here. A computer can be over its limit through seats taken before the rule,
+    or a policy lowered since."""
+    taken = aliased(AllocationEntry, name="taken")
+    held = (sa.select(taken.category, Pool.product_name, taken.device_id)
+            .select_from(Device).join(taken, taken.device_id == Device.id).join(Pool, Pool.id == taken.pool_id)
+            .where(live, taken.category.in_(sorted(several)), held_at(taken, as_of))
+            .subquery("held"))
+    several_held = (sa.select(held.c.category, held.c.device_id).group_by(held.c.category, held.c.device_id)
+                    .having(sa.func.count() > 1).subquery("several"))
     rows = (await session.execute(
         sa.select(held.c.category, Device.id, Device.org_id, Device.org_path, Device.asset_tag, Device.hostname,
                   held.c.product_name)
-        .join(several, sa.and_(several.c.category == held.c.category, several.c.device_id == held.c.device_id))
+        .join(several_held, sa.and_(several_held.c.category == held.c.category,
+                                    several_held.c.device_id == held.c.device_id))
         .join(Device, Device.id == held.c.device_id))).all()
     holders: dict[tuple[str, uuid.UUID], dict] = {}
     for category, device_id, device_org, org_path, asset_tag, hostname, product in rows:
