@@ -8,6 +8,7 @@ newest, consumers read every version still in flight with `read(event, ...)`.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -292,6 +293,7 @@ VERSIONS: dict[str, type[Payload]] = {
 }
 
 
+@functools.cache  # new_event asks once per event, and a bulk makes ten thousand
 def version_of(payload: type[Payload]) -> int:
     """The contract version a payload class is (what `new_event` puts in the type); 1 if unlisted."""
     return next((int(t.rsplit(".v", 1)[1]) for t, model in VERSIONS.items() if model is payload), 1)

@@ -10,7 +10,7 @@ conditional UPDATEs and CHECK constraints instead.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -195,3 +195,62 @@ def insert_ignore(session: AsyncSession, table: sa.Table, *, index_elements: lis
     `index_where` names a partial unique index by its condition."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+
+
+# Values per IN list where PostgreSQL's one array parameter is not available (SQLite's bound on
+# the parameters of one statement).
+IN_CHUNK = 500
+
+
+def among(session: AsyncSession, column: sa.ColumnElement, values: Sequence) -> list[sa.ColumnElement[bool]]:
+    """Conditions that together select the rows whose `column` is one of `values`, one statement
+    each: on PostgreSQL a single `= ANY(array)` (one parameter however many values, so one round
+    trip and one prepared statement), elsewhere an IN list per IN_CHUNK values."""
+    if not values:
+        return []
+    if session.bind.dialect.name == "postgresql":
+        return [column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))]
+    return [column.in_(values[start:start + IN_CHUNK]) for start in range(0, len(values), IN_CHUNK)]
+
+
+async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dict], *, skip_conflicts: bool = False,
+                      returning: sa.ColumnElement | None = None) -> sa.CursorResult:
+    """INSERTs `rows` (dicts with the same keys) in one go; with `skip_conflicts` a row that meets
+    any unique index is left out (ON CONFLICT DO NOTHING without a target).
+
+    On PostgreSQL it is one `INSERT … SELECT … FROM unnest(arrays)`: a column whose value differs
+    between rows goes as one array, a column with one value for all as one value. The statement
+    is then the same for any number of rows (compiled and prepared once), and the driver encodes
+    each array in C, where a multi-row VALUES has SQLAlchemy bind and process every value in Python,
+    a thousand rows per statement (docs/performance.md, "Bulk allocation, set-based"). Elsewhere an
+    executemany of the rows."""
+    if session.bind.dialect.name != "postgresql":
+        statement = sqlite.insert(table).on_conflict_do_nothing() if skip_conflicts else sa.insert(table)
+        if returning is not None:
+            statement = statement.returning(returning)
+        return await session.execute(statement, rows[0] if len(rows) == 1 else list(rows))
+    varying, same = {}, {}
+    first = next(iter(rows[0]))
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        # list.count compares in C, identity first: cheap next to the arrays it saves. The first
+        # column of several rows is an array even when they are alike, so that they all go in.
+        if (len(rows) == 1 or name != first) and values.count(values[0]) == len(values):
+            same[name] = values[0]
+        else:
+            varying[name] = values
+    columns: list[sa.ColumnElement] = []
+    if varying:
+        unnested = sa.func.unnest(*(
+            sa.bindparam(f"rows_{name}", values, type_=postgresql.ARRAY(table.c[name].type))
+            for name, values in varying.items())).table_valued(*varying).render_derived(name="given")
+        columns += [unnested.c[name] for name in varying]
+    # A single row has no array at all; its values are cast so that PostgreSQL knows their types.
+    columns += [sa.cast(sa.bindparam(f"same_{name}", value, type_=table.c[name].type), table.c[name].type)
+                for name, value in same.items()]
+    statement = postgresql.insert(table).from_select([*varying, *same], sa.select(*columns))
+    if skip_conflicts:
+        statement = statement.on_conflict_do_nothing()
+    if returning is not None:
+        statement = statement.returning(returning)
+    return await session.execute(statement)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from kernel import tracing
 from kernel.contracts import version_of
-from kernel.ids import new_id, utcnow
+from kernel.ids import new_id, new_ids, utcnow
 
 current_traceparent: ContextVar[str | None] = ContextVar("current_traceparent", default=None)
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
@@ -45,6 +46,18 @@ class Event(BaseModel):
     def payload(self, model: type[BaseModel]):
         return model.model_validate(self.data)
 
+    def encoded(self) -> EncodedEvent:
+        # model_dump_json: pydantic writes the JSON in one pass (no dict of plain values in between).
+        return EncodedEvent(self.id, self.nats_subject, self.model_dump_json())
+
+
+class EncodedEvent(NamedTuple):
+    """An event as the outbox stores it: its id, its NATS subject and its JSON."""
+
+    id: uuid.UUID
+    nats_subject: str
+    payload: str
+
 
 def new_event(subject: str, data: BaseModel, *, source: str, about: uuid.UUID | str | None = None,
               cause: Event | None = None, version: int | None = None) -> Event:
@@ -64,3 +77,21 @@ def new_event(subject: str, data: BaseModel, *, source: str, about: uuid.UUID | 
         traceparent=(tracing.traceparent() if tracing.enabled() else None)
         or (cause.traceparent if cause else None) or current_traceparent.get(),
     )
+
+
+def new_events(subject: str, payload_type: type[BaseModel], data: list[dict[str, Any]], *, source: str,
+               about: list[uuid.UUID]) -> list[EncodedEvent]:
+    """Builds one event per payload in `data` (payloads of `payload_type` made from trusted values:
+    not validated), each about its item of `about`, ready for the outbox. They share new_event's
+    envelope (type, time, correlation, trace) and differ in id, subject and data, and are written
+    by orjson straight from dicts: a bulk allocation makes ten thousand, and an Event model each
+    was a fifth of its time. `str` for the ids asyncpg returns as its own UUID type, which orjson
+    does not take for uuid.UUID."""
+    if not data:
+        return []
+    envelope = new_event(subject, payload_type.model_construct(**data[0]), source=source,
+                         about=about[0]).model_dump(mode="json")
+    nats_subject = envelope["type"].rsplit(".", 1)[0]
+    return [EncodedEvent(event_id, nats_subject, orjson.dumps(
+        {**envelope, "id": event_id, "subject": item, "data": payload}, default=str).decode())
+        for event_id, item, payload in zip(new_ids(len(data)), about, data, strict=True)]

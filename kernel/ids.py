@@ -16,6 +16,12 @@ def new_id() -> uuid.UUID:
     """Returns a time-ordered UUID (version 7), so ids sort by creation and keyset pages are cheap.
     Within one process ids strictly increase, also inside one millisecond: a history read page by
     page by id is in the order it was written."""
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[uuid.UUID]:
+    """Returns `count` ids as as many calls of new_id() within one millisecond would: a random one,
+    then each one more than the one before (a bulk allocation takes three per seat)."""
     global _last
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
@@ -23,12 +29,24 @@ def new_id() -> uuid.UUID:
     value |= 0x7 << 76  # version
     value |= ((rand >> 62) & 0xFFF) << 64  # 12 random bits
     value |= 0b10 << 62  # variant
-    value |= rand & ((1 << 62) - 1)
+    value |= rand & ((1 << 61) - 1)  # 61 random bits: adding `count` never reaches the variant's
     with _last_lock:
         if value <= _last:  # the same millisecond: one more than the previous id (its random bits)
             value = _last + 1
-        _last = value
-    return uuid.UUID(int=value)
+        _last = value + count - 1
+    return [_uuid(n) for n in range(value, value + count)]
+
+
+def _uuid(value: int) -> uuid.UUID:
+    # uuid.UUID(int=…) checks its range and arguments, a third of the time of a bulk's ids; these
+    # values are in range by construction, so the two slots are set as its __init__ sets them.
+    made = _new(uuid.UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", uuid.SafeUUID.unknown)
+    return made
+
+
+_new, _set = object.__new__, object.__setattr__
 
 
 def utcnow() -> datetime:

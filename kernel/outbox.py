@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -18,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import tracing
 from kernel.broker import Broker
-from kernel.db import Database
-from kernel.events import Event
+from kernel.db import Database, insert_rows
+from kernel.events import EncodedEvent, Event
 from kernel.ids import utcnow
 from kernel.metrics import OUTBOX_PUBLISHED
 from kernel.schema import outbox
@@ -34,17 +35,15 @@ async def add_event(session: AsyncSession, event: Event) -> None:
     await add_events(session, [event])
 
 
-async def add_events(session: AsyncSession, events: list[Event]) -> None:
-    """Writes many events in one statement (bulk use-cases emit one event per item)."""
+async def add_events(session: AsyncSession, events: Sequence[Event | EncodedEvent]) -> None:
+    """Writes many events in one statement (bulk use-cases emit one event per item, already
+    encoded by kernel.events.new_events)."""
     if not events:
         return
     now = utcnow()
-    # model_dump_json: pydantic writes the JSON in one pass (no dict of plain values in between).
-    rows = [{"event_id": event.id, "subject": event.nats_subject, "payload": event.model_dump_json(),
-             "created_at": now} for event in events]
-    # Rows go as parameters, not .values(): the statement stays the same, so SQLAlchemy's compiled
-    # cache serves it without building and keying a new one per event. A list is an executemany.
-    await session.execute(sa.insert(outbox), rows[0] if len(rows) == 1 else rows)
+    encoded = [event if isinstance(event, EncodedEvent) else event.encoded() for event in events]
+    await insert_rows(session, outbox, [{"event_id": event.id, "subject": event.nats_subject,
+                                         "payload": event.payload, "created_at": now} for event in encoded])
     session.info[_DIRTY] = True
 
 
