@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime, timedelta
+
+import orjson
+import sqlalchemy as sa
 
 from kernel.contracts import UserCreated
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
+from kernel.schema import outbox
+from services.licenses.allocations.models import AllocationEntry
 from services.licenses.expiry.service import expire_due
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool, make_user
 from tests.support.apps import eventually
@@ -73,15 +79,32 @@ async def test_bulk_allocation_answers_per_item(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=3)
     devices = await make_devices(licenses, admin, 5, "d")
-    assert (await allocate(licenses, admin, pool["id"], devices[0])).status_code == 201
+    held = (await allocate(licenses, admin, pool["id"], devices[0])).json()
     items = [{"assignee_type": "device", "assignee_id": device} for device in devices]
     resp = await licenses.client.post(f"{PREFIX}/pools/{pool['id']}/allocations:bulk", headers=admin.headers,
                                       json={"items": items})
     assert resp.status_code == 200, resp.text
     body = resp.json()
+    assert body["pool_id"] == pool["id"]
     assert [i["status"] for i in body["items"]] == [200, 201, 201, 409, 409]
     assert [i["problem"] for i in body["items"]] == [None, None, None, "no-seats-available", "no-seats-available"]
+    assert [i["assignee_id"] for i in body["items"]] == devices
+    assert body["items"][0]["allocation_id"] == held["id"]
+    assert [i["allocation_id"] is None for i in body["items"]] == [False, False, False, True, True]
     assert (body["allocated"], body["existing"], body["refused"]) == (2, 1, 2)
+    # Each new seat has its ledger line and its event in the outbox, and no refused item has either.
+    new = {i["assignee_id"]: i["allocation_id"] for i in body["items"] if i["status"] == 201}
+    async with licenses.db.session() as session:
+        ledger = (await session.execute(sa.select(AllocationEntry.allocation_id, AllocationEntry.device_id).where(
+            AllocationEntry.pool_id == uuid.UUID(pool["id"]), AllocationEntry.kind == "allocated"))).all()
+        payloads = (await session.execute(sa.select(outbox.c.payload).where(
+            outbox.c.subject == "licenses.seat.allocated"))).scalars().all()
+    assert sorted((str(a), str(d)) for a, d in ledger) == sorted([(held["id"], devices[0]),
+                                                                  *((a, d) for d, a in new.items())])
+    events = [orjson.loads(p) for p in payloads]
+    seats = {e["data"]["assignee_id"]: e for e in events if e["data"]["pool_id"] == pool["id"]}
+    assert {d: e["data"]["allocation_id"] for d, e in seats.items() if d != devices[0]} == new
+    assert all(seats[d]["subject"] == a and seats[d]["type"] == "licenses.seat.allocated.v1" for d, a in new.items())
     after = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers)).json()
     assert after["allocated"] == 3
     listed = (await licenses.client.get(f"{PREFIX}/allocations", params={"pool_id": pool["id"]},

@@ -42,6 +42,7 @@ def as_uuid(text: str) -> uuid.UUID | None:
 class Checked(NamedTuple):
     refusals: list[DomainError | None]  # one per ask
     device_paths: dict[uuid.UUID, str]  # the org path of each device asked for that exists
+    ids: dict[Assignee, uuid.UUID | None]  # each assignee's id as a UUID (None: not one)
 
 
 # Built once, so that SQLAlchemy keeps its cache key too (it runs for every allocation batch).
@@ -83,4 +84,4 @@ async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
             answers.append(retired(text))
         else:
             answers.append(None)
-    return Checked(answers, {device_id: path for device_id, (path, _) in devices.items()})
+    return Checked(answers, {device_id: path for device_id, (path, _) in devices.items()}, ids)

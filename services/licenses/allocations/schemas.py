@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Text
@@ -17,8 +17,19 @@ class AllocationCreate(RequestSchema):
     assignee_id: Text(200)
 
 
+class BulkItem(BaseModel):
+    """An item of a bulk allocation: AllocationCreate's fields and rules, without the pass of its
+    own over its texts that BulkAllocationCreate's pass over the whole body has made (ten thousand
+    items checked twice more took about as long as the rest of the request's validation)."""
+
+    model_config = RequestSchema.model_config
+
+    assignee_type: Literal["device", "user"]
+    assignee_id: str = Field(min_length=1, max_length=200)
+
+
 class BulkAllocationCreate(RequestSchema):
-    items: list[AllocationCreate] = Field(min_length=1, max_length=BULK_MAX)
+    items: list[BulkItem] = Field(min_length=1, max_length=BULK_MAX)
 
 
 class AllocationOut(ResponseSchema):

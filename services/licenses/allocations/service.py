@@ -4,9 +4,9 @@ inserts, in one transaction: never read-then-write, so no interleaving can over-
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import PoolLow, SeatAllocated, SeatReclaimed
-from kernel.db import UTCDateTime, insert_ignore
+from kernel.db import UTCDateTime, among, insert_rows
 from kernel.errors import Conflict, DomainError, NotFound
-from kernel.events import Event, new_event
-from kernel.ids import new_id, utcnow
+from kernel.events import Event, new_event, new_events
+from kernel.ids import new_id, new_ids, utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
 from kernel.pagination import Page, paginate
@@ -33,16 +33,6 @@ from services.licenses.users.directory import UserDirectory
 SOURCE = pools.SOURCE
 
 
-def device_id_of(assignee_type: str, assignee_id: str) -> uuid.UUID | None:
-    """A device assignee named by a device id links the seat to that device (for compliance)."""
-    if assignee_type != "device":
-        return None
-    try:
-        return uuid.UUID(assignee_id)
-    except ValueError:
-        return None
-
-
 def low_event(pool_id, org_id, total: int, allocated: int, threshold: int | None, taken: int) -> Event | None:
     """`licenses.pool.low` when this change took the available seats below the pool's threshold."""
     after = total - allocated
@@ -52,17 +42,17 @@ def low_event(pool_id, org_id, total: int, allocated: int, threshold: int | None
                                                    threshold=threshold), source=SOURCE, about=pool_id)
 
 
-@dataclass(frozen=True)
 class SeatAsk:
-    """One request for a seat, as it waits in a batch."""
+    """One request for a seat, as it waits in a batch (slots and a key made once: a bulk makes
+    ten thousand and reads each key several times)."""
 
-    principal: Principal
-    assignee_type: str
-    assignee_id: str
+    __slots__ = ("principal", "assignee_type", "assignee_id", "key")
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.assignee_type, self.assignee_id
+    def __init__(self, principal: Principal, assignee_type: str, assignee_id: str):
+        self.principal = principal
+        self.assignee_type = assignee_type
+        self.assignee_id = assignee_id
+        self.key = (assignee_type, assignee_id)
 
 
 # (the allocation's row, created), the error to answer, or None: ask again in the next batch.
@@ -85,6 +75,17 @@ TAKE_SEATS = (sa.update(Pool.__table__)
               .returning(_pool.total, _pool.allocated, _pool.low_threshold))
 
 
+def pool_refusal(principal: Principal, pool_id: uuid.UUID, found) -> DomainError | None:
+    """Why `principal` may not allocate from the pool (`found`: its row or None), or None."""
+    if found is None or not visibility.sees(principal, found.org_path):
+        return NotFound(f"no pool {pool_id} in your subtree")
+    try:
+        pools.require_writer(principal, found.org_path)
+    except DomainError as refused:
+        return refused
+    return None
+
+
 async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[SeatAsk],
                          users: UserDirectory) -> list[Outcome]:
     """Takes one seat for each ask in the session's transaction, which the caller commits (the
@@ -96,20 +97,21 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     already, no seat left). When only k seats remain, the first k new assignees win. The database
     stays the arbiter, so replicas batching on their own stay correct: the partial unique indexes
     decide who holds a seat and which computer may take one more of a category, the guarded counter
-    update (CHECK allocated <= total behind it) who gets one."""
+    update (CHECK allocated <= total behind it) who gets one.
+
+    Set-based for the bulk's sake: a fixed number of statements whatever the number of asks (each
+    insert one statement, kernel.db.insert_rows), and per ask only the Python that builds its rows."""
     found = (await session.execute(POOL_OF_SEATS, {"pool_id": pool_id})).first()
     outcomes: list[Outcome] = [None] * len(asks)
+    cleared: set[int] = set()  # the principals that may allocate from the pool: a bulk's asks share one
     for i, ask in enumerate(asks):
-        if found is None or not visibility.sees(ask.principal, found.org_path):
-            outcomes[i] = NotFound(f"no pool {pool_id} in your subtree")
-            continue
-        try:
-            pools.require_writer(ask.principal, found.org_path)
-        except DomainError as refused:
-            outcomes[i] = refused
+        if id(ask.principal) not in cleared:
+            outcomes[i] = pool_refusal(ask.principal, pool_id, found)
+            if outcomes[i] is None:
+                cleared.add(id(ask.principal))
     checked = [i for i in range(len(asks)) if outcomes[i] is None]
-    refused, device_paths = await assignees.refusals(session, users, found.org_path if found else "",
-                                                     [(asks[i].principal, asks[i].key) for i in checked])
+    refused, device_paths, assignee_ids = await assignees.refusals(
+        session, users, found.org_path if found else "", [(asks[i].principal, asks[i].key) for i in checked])
     for i, refusal in zip(checked, refused, strict=True):
         outcomes[i] = refusal
     # The first ask of each assignee inserts; a repeat in the same batch shares its answer.
@@ -120,47 +122,48 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     if not first:
         return outcomes
     now = utcnow()
-    rows = []
-    for key in first:
-        rows.append(dict(id=new_id(), pool_id=pool_id, org_id=found.org_id, assignee_type=key[0],
-                         assignee_id=key[1], device_id=device_id_of(*key), category=found.category, slot=None,
-                         status="active", reason=None, allocated_at=now, reclaimed_at=None, created_at=now,
-                         updated_at=now))
-    limits = await device_limits(session, found.category, rows, device_paths)
-    inserted, held, over_limit = await insert_allocations(session, pool_id, found.category, rows, limits)
-    rows_by_key = {(r["assignee_type"], r["assignee_id"]): r for r in rows}
+    # asyncpg's own UUID type made a standard one: orjson writes those in the events without help.
+    org_id, category = uuid.UUID(str(found.org_id)), found.category
+    rows = [dict(id=allocation_id, pool_id=pool_id, org_id=org_id, assignee_type=kind, assignee_id=assignee,
+                 # A device named by its id links the seat to it (for compliance, retirement, reclaims).
+                 device_id=assignee_ids[kind, assignee] if kind == "device" else None, category=category,
+                 slot=None, status="active", reason=None, allocated_at=now, reclaimed_at=None, created_at=now,
+                 updated_at=now)
+            for allocation_id, (kind, assignee) in zip(new_ids(len(first)), first, strict=True)]
+    limits = await device_limits(session, category, rows, device_paths)
+    inserted, held, over_limit = await insert_allocations(session, pool_id, category, rows, limits)
     new = [row for row in rows if row["id"] in inserted]
     # The ledger lines and events of the new seats go in before the counter too, so that the pool's
     # row stays locked for the counter's update and the commit only; the rare requests that find
     # no seat left have theirs taken back with their rows.
-    entries, events = [], []
-    for row in new:
-        ask = asks[first[(row["assignee_type"], row["assignee_id"])]]
-        entries.append(dict(id=new_id(), allocation_id=row["id"], pool_id=pool_id, category=found.category,
-                            device_id=row["device_id"], kind="allocated", reason=None,
-                            actor=history.actor_of(ask.principal), at=now))
-        # Built from the row just written, so not validated again (a bulk makes 10,000 of them).
-        events.append(new_event("licenses.seat.allocated", SeatAllocated.model_construct(
-            allocation_id=row["id"], pool_id=pool_id, org_id=found.org_id, assignee_type=row["assignee_type"],
-            assignee_id=row["assignee_id"]), source=SOURCE, about=row["id"]))
+    actors = {id(ask.principal): history.actor_of(ask.principal) for ask in asks}
+    events = []
     if new:
-        await session.execute(sa.insert(AllocationEntry.__table__), entries[0] if len(new) == 1 else entries)
+        await insert_rows(session, AllocationEntry.__table__, [
+            dict(id=entry_id, allocation_id=row["id"], pool_id=pool_id, category=category,
+                 device_id=row["device_id"], kind="allocated", reason=None,
+                 actor=actors[id(asks[first[row["assignee_type"], row["assignee_id"]]].principal)], at=now)
+            for entry_id, row in zip(new_ids(len(new)), new, strict=True)])
+        events = new_events("licenses.seat.allocated", SeatAllocated, [
+            dict(allocation_id=row["id"], pool_id=pool_id, org_id=org_id, assignee_type=row["assignee_type"],
+                 assignee_id=row["assignee_id"]) for row in new], source=SOURCE, about=[row["id"] for row in new])
         await add_events(session, events)
     granted, taken = await take_seats(session, pool_id, new, [e.id for e in events])
     winners = {(r["assignee_type"], r["assignee_id"]): r for r in new[:granted]}
-    if granted and (low := low_event(pool_id, found.org_id, taken.total, taken.allocated, taken.low_threshold,
-                                     granted)):
+    if granted and (low := low_event(pool_id, org_id, taken.total, taken.allocated, taken.low_threshold, granted)):
         await add_events(session, [low])
+    lost = {(r["assignee_type"], r["assignee_id"]) for r in new[granted:]}
     for i, ask in enumerate(asks):
         if outcomes[i] is not None:
             continue
-        if ask.key in winners:
-            outcomes[i] = (winners[ask.key], first[ask.key] == i)
-        elif ask.key in held:
-            outcomes[i] = (held[ask.key], False)
-        elif ask.key in over_limit:
-            outcomes[i] = category_taken(found.category, ask.assignee_id, over_limit[ask.key])
-        elif ask.key in rows_by_key and rows_by_key[ask.key]["id"] in inserted:
+        key = ask.key
+        if key in winners:
+            outcomes[i] = (winners[key], first[key] == i)
+        elif key in held:
+            outcomes[i] = (held[key], False)
+        elif key in over_limit:
+            outcomes[i] = category_taken(category, ask.assignee_id, over_limit[key])
+        elif key in lost:
             outcomes[i] = no_seat(pool_id)
         # else: its key collided with a seat given back before it could be read; None: ask again.
     return outcomes
@@ -208,9 +211,8 @@ async def insert_allocations(session: AsyncSession, pool_id: uuid.UUID, category
     inserted, held, over_limit = set(), {}, {}
     for _ in range(SLOT_ATTEMPTS):
         # Rows are written first and the contended counter moves last (docs/performance.md).
-        inserted.update((await session.execute(
-            insert_ignore(session, table, index_elements=None).returning(table.c.id),
-            pending[0] if len(pending) == 1 else pending)).scalars())
+        inserted.update((await insert_rows(session, table, pending, skip_conflicts=True,
+                                           returning=table.c.id)).scalars())
         skipped = [r for r in pending if r["id"] not in inserted]
         if not skipped:
             break
@@ -237,12 +239,12 @@ async def slots_taken(session: AsyncSession, category: str, device_ids: list[uui
                       ) -> dict[uuid.UUID, set[int]]:
     """The slots of `category` the devices' active seats take now (seats of any pool)."""
     table = Allocation.__table__
-    rows = await session.execute(sa.select(table.c.device_id, table.c.slot).where(
-        table.c.device_id.in_(sorted(set(device_ids))), table.c.category == category, table.c.status == "active",
-        table.c.slot.is_not(None)))
     taken: dict[uuid.UUID, set[int]] = {}
-    for device_id, slot in rows:
-        taken.setdefault(device_id, set()).add(slot)
+    for among_asked in among(session, table.c.device_id, sorted(set(device_ids))):
+        rows = await session.execute(sa.select(table.c.device_id, table.c.slot).where(
+            among_asked, table.c.category == category, table.c.status == "active", table.c.slot.is_not(None)))
+        for device_id, slot in rows:
+            taken.setdefault(device_id, set()).add(slot)
     return taken
 
 
@@ -264,14 +266,12 @@ async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict],
                                   .with_for_update(key_share=True))).one()
     granted = max(0, min(len(new), left.total - left.allocated))
     losers = [row["id"] for row in new[granted:]]
-    for start in range(0, len(losers), 500):
-        chunk = losers[start:start + 500]
-        await session.execute(sa.delete(AllocationEntry.__table__).where(
-            AllocationEntry.__table__.c.allocation_id.in_(chunk)))
-        await session.execute(sa.delete(Allocation.__table__).where(Allocation.__table__.c.id.in_(chunk)))
-    dropped = event_ids[granted:]
-    for start in range(0, len(dropped), 500):
-        await session.execute(sa.delete(outbox).where(outbox.c.event_id.in_(dropped[start:start + 500])))
+    for among_losers in among(session, AllocationEntry.__table__.c.allocation_id, losers):
+        await session.execute(sa.delete(AllocationEntry.__table__).where(among_losers))
+    for among_losers in among(session, Allocation.__table__.c.id, losers):
+        await session.execute(sa.delete(Allocation.__table__).where(among_losers))
+    for among_dropped in among(session, outbox.c.event_id, event_ids[granted:]):
+        await session.execute(sa.delete(outbox).where(among_dropped))
     if not granted:
         return 0, None
     bumped = (await session.execute(TAKE_SEATS, {"pool_id": pool_id, "seats": granted,
@@ -283,52 +283,47 @@ async def active_allocations(session: AsyncSession, pool_id: uuid.UUID, keys: li
                              ) -> dict[tuple[str, str], dict]:
     """The rows of the seats these assignees hold in the pool, by (assignee_type, assignee_id)."""
     wanted, held = set(keys), {}
-    ids = sorted({assignee_id for _, assignee_id in wanted})
     table = Allocation.__table__
-    for start in range(0, len(ids), 500):
+    for among_wanted in among(session, table.c.assignee_id, sorted({assignee_id for _, assignee_id in wanted})):
         rows = (await session.execute(sa.select(table).where(
-            table.c.pool_id == pool_id, table.c.status == "active",
-            table.c.assignee_id.in_(ids[start:start + 500])))).mappings()
+            table.c.pool_id == pool_id, table.c.status == "active", among_wanted))).mappings()
         held.update({(a["assignee_type"], a["assignee_id"]): dict(a) for a in rows
                      if (a["assignee_type"], a["assignee_id"]) in wanted})
     return held
 
 
 async def allocate_bulk(session: AsyncSession, principal: Principal, users: UserDirectory, pool_id: uuid.UUID,
-                        data: schemas.BulkAllocationCreate) -> schemas.BulkResult:
+                        data: schemas.BulkAllocationCreate) -> dict[str, Any]:
     """Allocates to many assignees at once, as many as there are seats, in the order given: the
     same statements as a batch of single allocations, so a bulk racing single requests for the
-    same assignees answers each with the seat it holds (200), never a unique-key error."""
+    same assignees answers each with the seat it holds (200), never a unique-key error. Returns
+    the answer as plain values in the shape of schemas.BulkResult (up to 10,000 items, written
+    by the router without a model per item)."""
     pool = await pools.visible_pool(session, principal, pool_id)
     pools.require_writer(principal, pool)
-    asks = [SeatAsk(principal, i.assignee_type, i.assignee_id) for i in data.items]
+    asks = [SeatAsk(principal, item.assignee_type, item.assignee_id) for item in data.items]
     outcomes = await allocate_seats(session, pool_id, asks, users)
-    results: dict[tuple[str, str], schemas.BulkItemResult] = {}
+    results: dict[tuple[str, str], dict[str, Any]] = {}
     for ask, outcome in zip(asks, outcomes, strict=True):
         if ask.key in results:
             continue  # a repeated item shares the first one's result
-        # Results are built from trusted values, without validation (up to 10,000 of them).
         if isinstance(outcome, tuple):
             row, created = outcome
-            results[ask.key] = schemas.BulkItemResult.model_construct(
-                assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=201 if created else 200,
-                allocation_id=row["id"], problem=None)
+            status, allocation_id, problem = 201 if created else 200, row["id"], None
         elif isinstance(outcome, DomainError):  # not an assignee of this pool, or no seat left
-            results[ask.key] = schemas.BulkItemResult.model_construct(
-                assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=outcome.status,
-                allocation_id=None, problem=outcome.slug)
+            status, allocation_id, problem = outcome.status, None, outcome.slug
         else:  # a seat given back while it was read is refused like no seat left
-            results[ask.key] = schemas.BulkItemResult.model_construct(
-                assignee_type=ask.assignee_type, assignee_id=ask.assignee_id, status=409, allocation_id=None,
-                problem="no-seats-available")
-    allocated = sum(1 for r in results.values() if r.status == 201)
+            status, allocation_id, problem = 409, None, "no-seats-available"
+        results[ask.key] = {"assignee_type": ask.assignee_type, "assignee_id": ask.assignee_id, "status": status,
+                            "allocation_id": allocation_id, "problem": problem}
+    statuses = [result["status"] for result in results.values()]
+    allocated = statuses.count(201)
     if allocated:
         await history.record(session, "pool", pool_id, "bulk_allocated", principal, {"seats": allocated})
     await session.commit()
-    items = [results[(i.assignee_type, i.assignee_id)] for i in data.items]
-    return schemas.BulkResult(pool_id=pool_id, allocated=allocated,
-                              existing=sum(1 for r in results.values() if r.status == 200),
-                              refused=sum(1 for i in items if i.status >= 400), items=items)
+    items = [results[ask.key] for ask in asks]
+    return {"pool_id": pool_id, "allocated": allocated, "existing": statuses.count(200),
+            "refused": sum(1 for item in items if item["status"] >= 400), "items": items}
 
 
 async def reclaim_allocations(session: AsyncSession, allocation_ids: list[uuid.UUID], reason: str,
