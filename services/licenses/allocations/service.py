@@ -136,7 +136,10 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     # The ledger lines and events of the new seats go in before the counter too, so that the pool's
     # row stays locked for the counter's update and the commit only; the rare requests that find
     # no seat left have theirs taken back with their rows.
-    actors = {id(ask.principal): history.actor_of(ask.principal) for ask in asks}
+    actors: dict[int, str] = {}  # by principal, made once each
+    for ask in asks:
+        if id(ask.principal) not in actors:
+            actors[id(ask.principal)] = history.actor_of(ask.principal)
     events = []
     if new:
         await insert_rows(session, AllocationEntry.__table__, [
