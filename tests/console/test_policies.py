@@ -66,6 +66,8 @@ def test_the_policy_page_shows_each_values_source_and_finance_sets_the_orgs_own(
     page.get_by_role("navigation").get_by_role("link", name="预算政策").click()
     page.get_by_label("单位").first.select_option(label=demo.made.orgs["school_1"].name)
     page.get_by_role("button", name="查看").click()
+    # The rows are read at once (all_inner_texts does not wait): wait for the school's page first.
+    page.wait_for_selector('#policy tr[data-field="year_decentralized_fen.2031"]')
 
     def row(field: str) -> tuple[str, str, str]:
         cells = page.locator(f'#policy tr[data-field="{field}"]').locator("th, td").all_inner_texts()
@@ -104,6 +106,7 @@ def test_finance_closes_a_fiscal_year_and_reads_what_was_released(page, demo):
     page.locator("#close_org_id").select_option(label=demo.made.orgs["sales"].name)
     page.locator("#close_fiscal_year").fill("2026")
     page.get_by_role("button", name="年终结账").click()
+    page.wait_for_selector("#year-close-lines")  # the report's page, not the form's (its h1 too)
     assert page.locator("h1").inner_text() == f"年终结账结果 · {demo.made.orgs['sales'].name} · 2026"
     row = page.locator(f'#year-close-lines tr[data-line="{line_id}"]').locator("td").all_inner_texts()
     assert row == ["办公软件正版化", demo.made.orgs["sales"].name, "办公软件", "本次关闭",
@@ -121,5 +124,6 @@ def test_finance_closes_a_fiscal_year_and_reads_what_was_released(page, demo):
     page.locator("#close_org_id").select_option(label=demo.made.orgs["sales"].name)
     page.locator("#close_fiscal_year").fill("2026")
     page.get_by_role("button", name="年终结账").click()
+    page.wait_for_selector("#year-close-totals")
     assert page.get_by_role("status").inner_text() == "本次未释放任何资金"
     assert page.locator('#year-close-totals [data-figure="lines_already_closed"]').inner_text() == "1"
