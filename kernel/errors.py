@@ -137,6 +137,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(503, "unavailable", "Service busy",
                                 "all database connections are busy; try again shortly", headers={"Retry-After": "1"})
 
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def _connection_lost(request: Request, exc: sqlalchemy.exc.DBAPIError):
+        if not exc.connection_invalidated:
+            return await _unexpected(request, exc)
+        # The server closed the connection under the request (a restart, a failover; kernel.db pings
+        # only connections idle a while): the pool has dropped it and its peers, so the same request
+        # again gets a fresh connection. Nothing was committed: the transaction died with it.
+        log.warning("database connection lost", extra={"path": request.url.path})
+        return problem_response(503, "unavailable", "Service unavailable",
+                                "the database connection was lost; try again", headers={"Retry-After": "1"})
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         # Internals stay in the log; the client gets the request id to quote.

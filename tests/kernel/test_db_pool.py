@@ -55,3 +55,33 @@ async def test_a_connection_used_a_moment_ago_is_not_pinged(databases, monkeypat
         assert await backend_pid(database) != first
     finally:
         await database.dispose()
+
+
+async def test_a_service_whose_connections_the_server_closed_answers_503_then_serves_again(start_service, tree,
+                                                                                          monkeypatch):
+    # As after a PostgreSQL restart, with every connection just used (none old enough to be pinged).
+    monkeypatch.setattr(kernel_db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    licenses = await start_service("licenses")
+    admin = tree.actor("dept_a", "it_admin")
+    assert (await licenses.client.get("/api/v1/licenses/pools", headers=admin.headers)).status_code == 200
+    closed = await drop_all_backends(licenses.database_url)
+    assert closed >= 1
+    answers = [await licenses.client.get("/api/v1/licenses/pools", headers=admin.headers) for _ in range(3)]
+    # A background loop may meet the dead connection first; a request that does gets a 503 to retry.
+    for resp in answers:
+        assert resp.status_code in (200, 503), resp.text
+        if resp.status_code == 503:
+            assert resp.headers["content-type"] == "application/problem+json" and resp.headers["retry-after"] == "1"
+    assert answers[-1].status_code == 200 and answers[-1].json()["items"] == []
+
+
+async def drop_all_backends(database_url: str) -> int:
+    """Closes every other connection to the database, as a server restart would."""
+    other = Database(database_url, pool_size=1)
+    try:
+        async with other.session() as session:
+            return (await session.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalar_one()
+    finally:
+        await other.dispose()
