@@ -22,11 +22,15 @@ class Device(LicensesTable, table=True):
         sa.CheckConstraint("kind IN ('desktop', 'laptop', 'server')", name="kind_known"),
         sa.CheckConstraint("status IN ('active', 'retired')", name="status_known"),
         sa.UniqueConstraint("org_id", "asset_tag"),
+        # Every query filters devices on `org_path LIKE 'prefix%'` (a subtree). Under a database
+        # collation other than C (C.UTF-8, zh_CN.UTF-8) PostgreSQL can use a btree for such a
+        # prefix only with the pattern operator class; it still serves `=`.
+        sa.Index("ix_devices_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_id: uuid.UUID = Field(index=True)
-    org_path: str = Field(index=True, sa_type=sa.String(2000))
+    org_path: str = Field(sa_type=sa.String(2000))
     asset_tag: str = Field(sa_type=sa.String(100))
     hostname: str = Field(sa_type=sa.String(200))
     kind: str = Field(sa_type=sa.String(20))
