@@ -23,8 +23,9 @@ async def _report(session, orgs, principal, org_id: uuid.UUID, as_of: str | None
 async def compliance(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                      as_of: Text(40) | None = None):
     # orjson writes the report (tens of thousands of listed devices, for a large group) in one
-    # pass, where FastAPI's generic encoder walks it value by value. `str` for the ids asyncpg
-    # returns as its own UUID type, which orjson does not take for uuid.UUID.
+    # pass, where FastAPI's generic encoder walks it value by value. The listed devices' ids come
+    # as text already; `str` is for the org's id when read through asyncpg, whose own UUID type
+    # orjson does not take for a uuid.UUID.
     return Response(orjson.dumps(await _report(session, orgs, principal, org_id, as_of), default=str),
                     media_type="application/json")
 

@@ -8,6 +8,7 @@ import io
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,25 +85,36 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
     # What each live device had installed at `as_of` (its latest inventory report before then)
     # that no seat of the same category held at `as_of` covers.
     covering = aliased(AllocationEntry, name="covering")
-    unlicensed = await session.execute(
-        sa.select(InstalledSoftware.category, Device.id, Device.org_id, Device.asset_tag, Device.hostname,
-                  InstalledSoftware.name)
+    unlicensed = (await session.execute(
+        sa.select(InstalledSoftware.category, as_text(Device.id), as_text(Device.org_id), Device.asset_tag,
+                  Device.hostname, InstalledSoftware.name)
         .select_from(Device)
         .join(InstalledSoftware, sa.and_(InstalledSoftware.device_id == Device.id,
                                          InstalledSoftware.reported_at == latest_report_at(as_of)))
         .where(live, InstalledSoftware.category.in_(CATEGORIES),
                ~sa.exists().where(covering.device_id == Device.id, covering.category == InstalledSoftware.category,
-                                  held_at(covering, as_of))))
+                                  held_at(covering, as_of))))).tuples().all()
 
-    # These rows are the report's own list of devices, so their counts are taken from them here
-    # rather than by a second pass of the same anti-join in the database.
-    named: dict[str, dict] = defaultdict(dict)  # category → {device id: [id, org, tag, host, {names}]}
+    # These rows are the report's own list of devices (tens of thousands for a large group), so
+    # their counts are taken from them here rather than by a second pass of the same anti-join in
+    # the database. Sorted in Python (the same order on PostgreSQL and SQLite, whatever the
+    # database's collation) by category, asset tag, device and name, a device's rows are
+    # consecutive and its software comes sorted: one pass builds the answer's entries.
+    unlicensed.sort(key=itemgetter(0, 3, 1, 5))
+    without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
+    counts: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
+    last_category = last_device = software = None
     for category, device_id, device_org, asset_tag, hostname, name in unlicensed:
-        entry = named[category].get(device_id)
-        if entry is None:
-            named[category][device_id] = [device_id, device_org, asset_tag, hostname, {name}]
+        if device_id != last_device or category != last_category:
+            software = [name]
+            without[category].append({"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag,
+                                      "hostname": hostname, "software": software})
+            last_category, last_device = category, device_id
+        elif name != software[-1]:  # a name reported twice (two versions) is listed once
+            software.append(name)
         else:
-            entry[4].add(name)
+            continue
+        counts[category][name] += 1
 
     over_limit = await devices_over_limit(session, live, as_of, several) if several else defaultdict(list)
 
@@ -110,21 +122,22 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
     for category in CATEGORIES:
-        # Python's order, not the database's collation: the same on PostgreSQL and SQLite.
-        without = sorted(named[category].values(), key=lambda entry: (entry[2], str(entry[0])))
-        counts = Counter(name for entry in without for name in entry[4])
         result[category] = {
             "genuine": genuine.get(category, 0),
-            "non_genuine": len(without),
+            "non_genuine": len(without[category]),
             "genuine_software": genuine_software[category],
-            "non_genuine_software": [{"name": name, "count": count} for name, count in sorted(counts.items())],
-            "devices_without_license": [
-                {"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag, "hostname": hostname,
-                 "software": sorted(names)}
-                for device_id, device_org, asset_tag, hostname, names in without],
+            "non_genuine_software": [{"name": name, "count": count}
+                                     for name, count in sorted(counts[category].items())],
+            "devices_without_license": without[category],
             "devices_over_limit": over_limit[category],
         }
     return result
+
+
+def as_text(id_column: sa.ColumnElement) -> sa.ColumnElement:
+    """An id column read as its text (`8c0e…-…`), as the answer carries it, on either database: for
+    the tens of thousands of ids of a report, no UUID object each to be turned back into text."""
+    return sa.type_coerce(id_column, sa.Uuid(as_uuid=False))
 
 
 def held_at(taken: type[AllocationEntry], as_of: datetime) -> sa.ColumnElement[bool]:
@@ -167,12 +180,12 @@ async def devices_over_limit(session: AsyncSession, live: sa.ColumnElement[bool]
     several_held = (sa.select(held.c.category, held.c.device_id).group_by(held.c.category, held.c.device_id)
                     .having(sa.func.count() > 1).subquery("several"))
     rows = (await session.execute(
-        sa.select(held.c.category, Device.id, Device.org_id, Device.org_path, Device.asset_tag, Device.hostname,
-                  held.c.product_name)
+        sa.select(held.c.category, as_text(Device.id), as_text(Device.org_id), Device.org_path, Device.asset_tag,
+                  Device.hostname, held.c.product_name)
         .join(several_held, sa.and_(several_held.c.category == held.c.category,
                                     several_held.c.device_id == held.c.device_id))
         .join(Device, Device.id == held.c.device_id))).all()
-    holders: dict[tuple[str, uuid.UUID], dict] = {}
+    holders: dict[tuple[str, str], dict] = {}
     for category, device_id, device_org, org_path, asset_tag, hostname, product in rows:
         entry = holders.setdefault((category, device_id), {
             "device_id": device_id, "org_id": device_org, "org_path": org_path, "asset_tag": asset_tag,
@@ -188,7 +201,7 @@ async def devices_over_limit(session: AsyncSession, live: sa.ColumnElement[bool]
             if limit is not None and entry["seats"] > limit:
                 listed[category].append({**entry, "seats_per_device": limit, "software": sorted(entry["software"])})
     for entries in listed.values():
-        entries.sort(key=lambda entry: (entry["asset_tag"], str(entry["device_id"])))
+        entries.sort(key=itemgetter("asset_tag", "device_id"))
     return listed
 
 
