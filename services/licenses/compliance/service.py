@@ -93,7 +93,7 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
                                          InstalledSoftware.reported_at == latest_report_at(as_of)))
         .where(live, InstalledSoftware.category.in_(CATEGORIES),
                ~sa.exists().where(covering.device_id == Device.id, covering.category == InstalledSoftware.category,
-                                  held_at(covering, as_of))))).tuples().all()
+                                  held_at(covering, as_of))))).all()
 
     # These rows are the report's own list of devices (tens of thousands for a large group), so
     # their counts are taken from them here rather than by a second pass of the same anti-join in
