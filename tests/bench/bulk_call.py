@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from kernel.schema import outbox
-from tests.support.apps import run_app
+from tests.support.apps import eventually, run_app
 from tests.support.databases import DatabaseFactory
 from tests.support.identity import TestKeys, standard_tree
 from tests.support.nats import NatsServer
@@ -109,14 +109,12 @@ async def main(calls: int, profile: str | None):
                 statements.clear()
                 print(f"call {c}: {elapsed:.3f} s, cpu {cpu:.3f} s", flush=True)
                 # The relay publishes the call's events in this process: wait, so calls do not overlap it.
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
+                async def all_published() -> bool:
                     async with svc.db.session() as session:
-                        left = await session.scalar(sa.select(sa.func.count()).select_from(outbox).where(
+                        return not await session.scalar(sa.select(sa.func.count()).select_from(outbox).where(
                             outbox.c.published_at.is_(None)))
-                    if not left:
-                        break
-                    await asyncio.sleep(0.2)
+
+                await eventually(all_published, timeout=120, interval=0.2)
             async with svc.db.session() as session:
                 allocated = await session.scalar(sa.text("SELECT allocated FROM pools WHERE id = :id"),
                                                  {"id": uuid.UUID(pool_id)})

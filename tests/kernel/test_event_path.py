@@ -75,6 +75,31 @@ async def emit(kit: Kit, event: Event) -> None:
         await session.commit()
 
 
+async def publish_and_wait_for_a_parked_event(kit: Kit, events: list[Event], poison: Event) -> None:
+    """Publishes `events` straight to the stream, starts the consumers, and waits until the poison
+    event, and only it, is parked."""
+    for event in events:
+        await kit.broker.js.publish(SUBJECT, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.id)})
+    kit.start_consumers()
+
+    async def parked():
+        rows = await kit.consumers.list_dead_letters()
+        return rows if rows else None
+
+    rows = await eventually(parked, timeout=20)
+    assert [r["event_id"] for r in rows] == [poison.id]
+
+
+async def assert_applied_once_but(kit: Kit, events: list[Event], poison: Event) -> None:
+    """Every event but the poison one took effect once and is in the inbox; the poison one is not."""
+    for event in events:
+        if event is not poison:
+            assert await kit.effects(event.payload(LineApproved).line_id) == 1
+    async with kit.db.session() as session:
+        consumed = set((await session.execute(sa.select(inbox.c.event_id))).scalars())
+    assert consumed == {e.id for e in events if e is not poison}
+
+
 async def stream_messages(nats_url: str, stream: str = "BUDGET") -> int:
     nc = await nats_client.connect(nats_url)
     try:
@@ -221,23 +246,8 @@ async def test_a_poison_event_in_a_batch_holds_back_none_of_the_others(databases
     async with Kit(await databases.fresh("budget"), nats.url, handler=handler, max_attempts=2) as kit:
         await kit.broker.wait_ready(10)
         events = [approved() for _ in range(3)] + [poison] + [approved() for _ in range(3)]
-        for event in events:
-            await kit.broker.js.publish(SUBJECT, event.model_dump_json().encode(),
-                                        headers={"Nats-Msg-Id": str(event.id)})
-        kit.start_consumers()
-
-        async def parked():
-            rows = await kit.consumers.list_dead_letters()
-            return rows if rows else None
-
-        rows = await eventually(parked, timeout=20)
-        assert [r["event_id"] for r in rows] == [poison.id]
-        for event in events:
-            if event is not poison:
-                assert await kit.effects(event.payload(LineApproved).line_id) == 1
-        async with kit.db.session() as session:
-            consumed = set((await session.execute(sa.select(inbox.c.event_id))).scalars())
-        assert consumed == {e.id for e in events if e is not poison}
+        await publish_and_wait_for_a_parked_event(kit, events, poison)
+        await assert_applied_once_but(kit, events, poison)
 
 
 async def test_a_batch_handler_gets_each_new_event_once(databases, nats):
@@ -287,24 +297,9 @@ async def test_a_batch_handler_that_fails_leaves_the_batch_to_the_single_handler
                    batch_handler=handle_batch) as kit:
         await kit.broker.wait_ready(10)
         events = [approved() for _ in range(3)] + [poison] + [approved() for _ in range(3)]
-        for event in events:
-            await kit.broker.js.publish(SUBJECT, event.model_dump_json().encode(),
-                                        headers={"Nats-Msg-Id": str(event.id)})
-        kit.start_consumers()
-
-        async def parked():
-            rows = await kit.consumers.list_dead_letters()
-            return rows if rows else None
-
-        rows = await eventually(parked, timeout=20)
-        assert [r["event_id"] for r in rows] == [poison.id]
+        await publish_and_wait_for_a_parked_event(kit, events, poison)
         assert calls and poison.id in calls[0]  # the batch was tried first, and rolled back whole
-        for event in events:
-            if event is not poison:
-                assert await kit.effects(event.payload(LineApproved).line_id) == 1
-        async with kit.db.session() as session:
-            consumed = set((await session.execute(sa.select(inbox.c.event_id))).scalars())
-        assert consumed == {e.id for e in events if e is not poison}
+        await assert_applied_once_but(kit, events, poison)
 
 
 async def test_parked_events_read_one_page_at_a_time(databases, nats):
