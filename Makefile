@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up test test-postgres lint demo bench clean
+.PHONY: install up test test-postgres lint demo bench migration clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -35,6 +35,10 @@ demo: install
 
 bench: install
 	$(BIN)/zhengban bench $(ARGS)
+
+migration: install  ## the next migration of one process: make migration SERVICE=licenses NAME="devices location"
+	@test -n "$(SERVICE)" -a -n "$(NAME)" || { echo 'usage: make migration SERVICE=budget|procurement|licenses|gateway NAME="what it does"'; exit 2; }
+	$(BIN)/zhengban migration $(SERVICE) "$(NAME)"
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
