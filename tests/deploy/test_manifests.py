@@ -112,6 +112,37 @@ def test_the_image_runs_as_a_user_and_not_as_root():
             assert doc["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
 
 
+def pod_specs() -> list[tuple[str, dict]]:
+    return [(doc["metadata"]["name"], doc["spec"]["template"]["spec"]) for doc in k8s_documents() if containers(doc)]
+
+
+def test_every_pod_meets_the_restricted_pod_security_standard():
+    """The "restricted" level of Kubernetes' Pod Security Standards, which government clusters
+    enforce per namespace: a pod that misses one of these is refused at admission."""
+    assert pod_specs()
+    for name, spec in pod_specs():
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True, name
+        assert pod["seccompProfile"]["type"] in ("RuntimeDefault", "Localhost"), name
+        for container in spec["containers"] + spec.get("initContainers", []):
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, (name, container["name"])
+            assert context["capabilities"]["drop"] == ["ALL"], (name, container["name"])
+            assert not context.get("privileged"), (name, container["name"])
+
+
+def test_each_release_runs_its_own_migration_job():
+    """A Job runs once and its template cannot change: the migrations run again on a release only
+    if the release's Job has a new name, so the name carries the image tag it runs."""
+    jobs = [doc for doc in k8s_documents() if doc.get("kind") == "Job"]
+    assert len(jobs) == 1
+    job = jobs[0]
+    tag = job["spec"]["template"]["spec"]["containers"][0]["image"].rpartition(":")[2]
+    assert job["metadata"]["name"] == f"zhengban-migrate-{tag}"
+    overlay = yaml.safe_load((DEPLOY / "k8s/overlays/production/kustomization.yaml").read_text())
+    assert {image["newTag"] for image in overlay["images"]} == {tag}, "bump the Job's name with the tag"
+
+
 def set_variables() -> set[str]:
     names = set()
     for service in compose()["services"].values():
