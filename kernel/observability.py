@@ -52,6 +52,11 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id.get()
         if request_id:
             out["request_id"] = request_id
+        # The trace id beside the request id, so a log line leads to its trace in Jaeger or Tempo
+        # (traceparent: version-traceid-spanid-flags).
+        traceparent = current_traceparent.get()
+        if traceparent:
+            out["trace_id"] = traceparent[3:35]
         for key, value in record.__dict__.items():
             if key not in self._SKIP and not key.startswith("_"):
                 out[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

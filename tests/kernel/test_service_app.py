@@ -18,6 +18,26 @@ async def test_health_ready_and_metrics(start_service, process):
     await eventually(ready)
     metrics = await svc.client.get("/metrics")
     assert "zhengban_http_requests_total" in metrics.text
+    # Durations are histograms named <what>_duration_seconds, as Prometheus names them.
+    assert "zhengban_http_request_duration_seconds_bucket{" in metrics.text
+
+
+def test_a_log_line_carries_the_request_id_and_the_trace_id(process):
+    import json
+    import logging
+
+    from kernel.events import current_request_id, current_traceparent
+    from kernel.observability import JsonFormatter
+
+    trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    rid, tp = current_request_id.set("req-1"), current_traceparent.set(f"00-{trace_id}-{span_id}-01")
+    try:
+        line = JsonFormatter(process).format(logging.makeLogRecord({"msg": "seat allocated", "levelno": 20}))
+    finally:
+        current_request_id.reset(rid)
+        current_traceparent.reset(tp)
+    assert json.loads(line)["request_id"] == "req-1"
+    assert json.loads(line)["trace_id"] == trace_id
 
 
 async def test_missing_and_forged_tokens_are_problems(start_service, process, tree, keys):
