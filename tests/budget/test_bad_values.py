@@ -74,3 +74,25 @@ async def test_money_beyond_a_bigint_is_refused_in_approvals_adjustments_and_pol
                    "caps", "decentralized_threshold_fen")
     unchanged = (await budget.client.get(f"{PREFIX}/lines/{line['id']}", headers=finance.headers)).json()
     assert unchanged["available_fen"] == line["available_fen"]
+
+
+async def test_null_for_a_field_a_line_cannot_lack_is_refused_and_null_clears_the_justification(budget, tree):
+    """The fuzzer's first find: `{"unit_price_fen": null, "quantity": null, "title": null, …}` reached
+    the price check as None and answered 500 (TypeError: NoneType * NoneType)."""
+    editor = tree.actor("dept_a", "budget_editor")
+    line = await draft_line(budget, editor)
+    url = f"{PREFIX}/lines/{line['id']}"
+    assert_refused(await budget.client.patch(url, headers=editor.headers, json={
+        "unit_price_fen": None, "quantity": None, "title": None, "justification": "特殊需要"}),
+        "unit_price_fen", "quantity", "title")
+    for field in ("unit_price_fen", "quantity", "title"):
+        assert_refused(await budget.client.patch(url, headers=editor.headers, json={field: None}), field)
+    assert (await budget.client.get(url, headers=editor.headers)).json() == line
+
+    justified = await budget.client.patch(url, headers=editor.headers, json={"justification": "特殊需要"})
+    assert justified.status_code == 200 and justified.json()["justification"] == "特殊需要", justified.text
+    cleared = await budget.client.patch(url, headers=editor.headers, json={"justification": None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["justification"] is None
+    assert {k: cleared.json()[k] for k in ("title", "quantity", "unit_price_fen")} == {
+        k: line[k] for k in ("title", "quantity", "unit_price_fen")}

@@ -23,9 +23,11 @@ class LineCreate(RequestSchema):
 
 
 class LineUpdate(RequestSchema):
-    title: Text(300) | None = None
-    quantity: Quantity | None = None
-    unit_price_fen: UnitPriceFen | None = None
+    # A line always has a title, a quantity and a price: left out they stay, and null is refused
+    # (422) rather than reaching the price check; null clears the justification.
+    title: Text(300) = None
+    quantity: Quantity = None
+    unit_price_fen: UnitPriceFen = None
     justification: Text(5000, min_length=0) | None = None
 
 
