@@ -9,10 +9,9 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 
-from gateway import openapi_doc
+from gateway import api_docs, openapi_doc
 from gateway.access import AccessMiddleware, ApiKeyTokens
 from gateway.console.router import install as install_console
 from gateway.console.sessions import session_store
@@ -138,13 +137,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             app.state.openapi_cache = doc
         return JSONResponse(app.state.openapi_cache)
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Zhengban API")
-
     install_problem_handlers(app)
     add_routes(app, health_router(readiness), auth_router, identity_router, internal_router, proxy_router())
     install_console(app)
+    api_docs.install(app)
     # Identity POSTs get idempotency here; proxied ones get it in the service that owns them.
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,
                        path_prefixes=("/api/v1/identity/",),
