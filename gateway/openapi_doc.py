@@ -17,13 +17,18 @@ def merge(base: dict, service_docs: dict[str, dict]) -> dict:
     merged = json.loads(json.dumps(base))
     schemas = merged.setdefault("components", {}).setdefault("schemas", {})
     for service, doc in service_docs.items():
-        own = doc.get("components", {}).get("schemas", {})
-        renames = {name: f"{service}_{name}" for name, schema in own.items()
-                   if name in schemas and schemas[name] != schema}
-        text = json.dumps(doc)
-        for old, new in renames.items():
-            text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
-        doc = json.loads(text)
+        renames: dict[str, str] = {}
+        # Until nothing changes: a schema that reads the same as one already merged but refers to a
+        # renamed one (`Page_TransferOut_` of two services) differs once its references are renamed.
+        while True:
+            renamed = _renamed(doc, renames)
+            own = renamed.get("components", {}).get("schemas", {})
+            more = {name: f"{service}_{name}" for name, schema in own.items()
+                    if name not in renames and name in schemas and schemas[name] != schema}
+            if not more:
+                break
+            renames |= more
+        doc = renamed
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
             schemas[renames.get(name, name)] = schema
         for path, item in doc.get("paths", {}).items():
@@ -35,6 +40,13 @@ def merge(base: dict, service_docs: dict[str, dict]) -> dict:
         "type": "http", "scheme": "bearer", "description": "an access token from /auth/token, or an API key"}
     merged["security"] = [{"bearer": []}]
     return merged
+
+
+def _renamed(doc: dict, renames: dict[str, str]) -> dict:
+    text = json.dumps(doc)
+    for old, new in renames.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    return json.loads(text)
 
 
 async def build(app: FastAPI) -> dict:

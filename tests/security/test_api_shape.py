@@ -40,3 +40,36 @@ def test_no_read_answers_a_bare_array():
         if method == "GET" and schema and resolve(schema, DOC).get("type") == "array":
             bare.append(path)
     assert bare == []
+
+
+def _inlined(schema, doc: dict, seen: tuple = ()):
+    """The schema with every $ref replaced by what it names (a reference back into itself kept)."""
+    if isinstance(schema, list):
+        return [_inlined(item, doc, seen) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return {"$ref": "(recursive)"}
+        return _inlined(doc["components"]["schemas"][name], doc, (*seen, name))
+    return {key: _inlined(value, doc, seen) for key, value in schema.items()}
+
+
+def test_the_merged_document_says_what_each_service_says():
+    """A schema name two services share (`TransferOut`, and `Page_TransferOut_` which refers to it)
+    is renamed in the merged document; what each operation takes and answers stays its service's own."""
+    from zhengban.processes import SERVICES, app_module
+
+    for name in SERVICES:
+        module = app_module(name)
+        own = module.create_app(module.SETTINGS()).openapi()
+        for path, item in own["paths"].items():
+            if not path.startswith(f"/api/v1/{name}/"):
+                continue
+            for method, op in item.items():
+                merged = DOC["paths"][path][method]
+                assert _inlined(merged.get("requestBody"), DOC) == _inlined(op.get("requestBody"), own), (method, path)
+                for code, response in op["responses"].items():
+                    assert _inlined(merged["responses"][code].get("content"), DOC) == \
+                        _inlined(response.get("content"), own), (method, path, code)
