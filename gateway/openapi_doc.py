@@ -8,12 +8,15 @@ import logging
 import orjson
 from fastapi import FastAPI
 
+from kernel.links import add_links
+
 log = logging.getLogger("zhengban.openapi")
 
 
 def merge(base: dict, service_docs: dict[str, dict]) -> dict:
     """Adds each service's paths and schemas to `base`; a schema name two services use differently
-    is renamed with the service's name in front."""
+    is renamed with the service's name in front. The links between operations are drawn here, where
+    every operation is known (kernel/links.py)."""
     merged = json.loads(json.dumps(base))
     schemas = merged.setdefault("components", {}).setdefault("schemas", {})
     for service, doc in service_docs.items():
@@ -39,7 +42,7 @@ def merge(base: dict, service_docs: dict[str, dict]) -> dict:
     merged["components"].setdefault("securitySchemes", {})["bearer"] = {
         "type": "http", "scheme": "bearer", "description": "an access token from /auth/token, or an API key"}
     merged["security"] = [{"bearer": []}]
-    return merged
+    return add_links(merged)
 
 
 def _renamed(doc: dict, renames: dict[str, str]) -> dict:

@@ -18,6 +18,7 @@ from kernel.consumers import Consumers, Subscription
 from kernel.db import Database
 from kernel.errors import Forbidden, Unauthorized, install_problem_handlers
 from kernel.idempotency import IdempotencyMiddleware
+from kernel.links import gives
 from kernel.observability import BacklogGauges, configure_logging, health_router, install_observability
 from kernel.orgs import OrgDirectory
 from kernel.outbox import OutboxRelay
@@ -53,7 +54,7 @@ def dead_letter_router(prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["operations"])
 
     @router.get("/dead-letters", summary="Lists parked events (root admin).",
-                openapi_extra={"x-roles": ["admin"]})
+                openapi_extra={"x-roles": ["admin"], **gives(dead_letter_id="/items/0/id")})
     async def list_dead_letters(request: Request, principal: CurrentPrincipal, cursor: Cursor = None,
                                 limit: Limit = 100):
         if not principal.is_root_admin:

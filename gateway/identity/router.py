@@ -16,6 +16,7 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import Text
 from kernel.deps import Session
 from kernel.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
@@ -48,7 +49,7 @@ async def jwks(request: Request):
 
 
 @router.get("/me", response_model=schemas.Me, summary="Says who the caller is.",
-            openapi_extra={"x-roles": ["authenticated"]})
+            openapi_extra={"x-roles": ["authenticated"], **gives(org_id="/org_id")})
 async def me(principal: CurrentPrincipal, session: Session):
     if principal.kind == "api_key":
         key = await session.get(ApiKey, principal.user_id)
@@ -61,13 +62,13 @@ async def me(principal: CurrentPrincipal, session: Session):
 
 
 @router.post("/orgs", status_code=201, response_model=schemas.OrgOut, summary="Creates an org under a parent (admin).",
-             openapi_extra={"x-roles": ["admin"]})
+             openapi_extra={"x-roles": ["admin"], **gives(org_id="/id")})
 async def create_org(data: schemas.OrgCreate, principal: CurrentPrincipal, session: Session):
     return await service.create_org(session, principal, data)
 
 
 @router.get("/orgs", response_model=Page[schemas.OrgOut], summary="Lists the orgs of the caller's subtree.",
-            openapi_extra={"x-roles": ["authenticated"]})
+            openapi_extra={"x-roles": ["authenticated"], **gives(org_id="/items/0/id")})
 async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
                     kind: schemas.OrgKind | None = None, parent_id: uuid.UUID | None = None):
     query = service.list_orgs_query(principal)
@@ -122,14 +123,15 @@ async def list_users(principal: CurrentPrincipal, session: Session, cursor: Curs
 
 
 @router.post("/api-keys", status_code=201, response_model=schemas.ApiKeyCreated,
-             summary="Creates an API key; the key is shown once (admin).", openapi_extra={"x-roles": ["admin"]})
+             summary="Creates an API key; the key is shown once (admin).",
+             openapi_extra={"x-roles": ["admin"], **gives(key_id="/id")})
 async def create_api_key(data: schemas.ApiKeyCreate, principal: CurrentPrincipal, session: Session):
     api_key, key = await service.create_api_key(session, principal, data)
     return schemas.ApiKeyCreated(**schemas.ApiKeyOut.model_validate(api_key).model_dump(), key=key)
 
 
 @router.get("/api-keys", response_model=Page[schemas.ApiKeyOut], summary="Lists live API keys (admin).",
-            openapi_extra={"x-roles": ["admin"]})
+            openapi_extra={"x-roles": ["admin"], **gives(key_id="/items/0/id")})
 async def list_api_keys(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.list_api_keys_query(principal), ApiKey.id, cursor=cursor,
                                         limit=limit)

@@ -73,3 +73,38 @@ def test_the_merged_document_says_what_each_service_says():
                 for code, response in op["responses"].items():
                     assert _inlined(merged["responses"][code].get("content"), DOC) == \
                         _inlined(response.get("content"), own), (method, path, code)
+
+
+# Operations that take an id no operation answers with, each with the reason.
+UNLINKED: dict[str, str] = {}
+
+
+def test_every_operation_that_takes_an_id_is_reached_by_a_link():
+    """A stateful client (Schemathesis' stateful phase) finds real objects only by following the
+    links from the operations that create or list them (kernel/links.py)."""
+    from kernel.links import link_targets, path_params
+
+    targets = link_targets(DOC)
+    unlinked = [f"{method} {path}" for method, path, _ in operations()
+                if path_params(path) and (method, path) not in targets and f"{method} {path}" not in UNLINKED]
+    assert unlinked == [], "declare the id with kernel.links.gives() on the operation that answers it"
+    assert {f"{m} {p}" for m, p in targets} >= {
+        "POST /api/v1/budget/lines/{line_id}/approve", "GET /api/v1/budget/lines/{line_id}/entries",
+        "POST /api/v1/licenses/allocations/{allocation_id}/reclaim", "PUT /api/v1/budget/policies/{org_id}",
+        "POST /api/v1/procurement/dead-letters/{dead_letter_id}/replay"}
+
+
+def test_links_pass_the_ids_they_promise():
+    line = DOC["paths"]["/api/v1/budget/lines"]["post"]["responses"]["201"]["links"]
+    assert line["approve_line_api_v1_budget_lines__line_id__approve_post"] == {
+        "operationId": "approve_line_api_v1_budget_lines__line_id__approve_post",
+        "parameters": {"line_id": "$response.body#/id"}}
+    demands = DOC["paths"]["/api/v1/procurement/campaigns/{campaign_id}/demands"]["get"]["responses"]["200"]["links"]
+    assert demands["get_demand_api_v1_procurement_campaigns__campaign_id__demands__demand_id__get"]["parameters"] == {
+        "campaign_id": "$request.path.campaign_id", "demand_id": "$response.body#/items/0/id"}
+    # An id names objects of its own service only (budget and licenses both have {transfer_id})…
+    budget_transfers = DOC["paths"]["/api/v1/budget/transfers"]["post"]["responses"]["201"]["links"]
+    assert all("_budget_" in name for name in budget_transfers)
+    # …except the orgs, which identity gives and every service takes.
+    orgs = DOC["paths"]["/api/v1/identity/orgs"]["post"]["responses"]["201"]["links"]
+    assert {"put_policy_api_v1_budget_policies__org_id__put", "get_org_api_v1_licenses_orgs__org_id__get"} <= set(orgs)

@@ -9,6 +9,7 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import FiscalYear, Word
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
 from services.budget.lines import schemas, service
 
@@ -18,13 +19,15 @@ EDITORS = {"x-roles": ["budget_editor"]}
 FINANCE = {"x-roles": ["finance"]}
 
 
-@router.post("/lines", status_code=201, response_model=schemas.LineOut, openapi_extra=EDITORS,
+@router.post("/lines", status_code=201, response_model=schemas.LineOut,
+             openapi_extra={**EDITORS, **gives(line_id="/id", fiscal_year="/fiscal_year")},
              summary="Drafts a budget line for an org, fiscal year and category.")
 async def create_line(data: schemas.LineCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.create_line(session, orgs, principal, data)
 
 
-@router.get("/lines", response_model=Page[schemas.LineOut], openapi_extra=READERS,
+@router.get("/lines", response_model=Page[schemas.LineOut],
+            openapi_extra={**READERS, **gives(line_id="/items/0/id", fiscal_year="/items/0/fiscal_year")},
             summary="Lists budget lines in the caller's subtree.")
 async def list_lines(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                      fiscal_year: FiscalYear | None = None, status: Word | None = None,

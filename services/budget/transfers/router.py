@@ -8,6 +8,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.budget.lines.schemas import Reason
 from services.budget.transfers import schemas, service
@@ -19,13 +20,15 @@ EDITORS = {"x-roles": ["budget_editor"]}
 FINANCE = {"x-roles": ["finance"]}
 
 
-@router.post("/transfers", status_code=201, response_model=schemas.TransferOut, openapi_extra=EDITORS,
+@router.post("/transfers", status_code=201, response_model=schemas.TransferOut,
+             openapi_extra={**EDITORS, **gives(transfer_id="/id")},
              summary="Requests a transfer (调剂) between two approved lines of one org and fiscal year.")
 async def request_transfer(data: schemas.TransferCreate, principal: CurrentPrincipal, session: Session):
     return await service.request_transfer(session, principal, data)
 
 
-@router.get("/transfers", response_model=Page[schemas.TransferOut], openapi_extra=READERS,
+@router.get("/transfers", response_model=Page[schemas.TransferOut],
+            openapi_extra={**READERS, **gives(transfer_id="/items/0/id")},
             summary="Lists budget transfers in the caller's subtree.")
 async def list_transfers(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                          status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):

@@ -9,6 +9,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Text, Word
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.allocations import retirement, schemas, service
 from services.licenses.allocations.models import Allocation
@@ -28,7 +29,7 @@ ALLOCATE_ANSWERS = {
 
 
 @router.post("/pools/{pool_id}/allocations", status_code=201, response_model=schemas.AllocationOut,
-             openapi_extra=WRITERS, responses=ALLOCATE_ANSWERS,
+             openapi_extra={**WRITERS, **gives(allocation_id="/id")}, responses=ALLOCATE_ANSWERS,
              summary="Allocates a seat to a device or a user; the same assignee again gets its seat (200).")
 async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal: CurrentPrincipal,
                    request: Request, response: Response):
@@ -40,7 +41,8 @@ async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal
     return allocation
 
 
-@router.post("/pools/{pool_id}/allocations:bulk", response_model=schemas.BulkResult, openapi_extra=WRITERS,
+@router.post("/pools/{pool_id}/allocations:bulk", response_model=schemas.BulkResult,
+             openapi_extra={**WRITERS, **gives(allocation_id="/items/0/allocation_id")},
              summary="Allocates seats to many assignees at once (up to 10,000), with a result per item.")
 async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, principal: CurrentPrincipal,
                         session: Session, users: Users):
@@ -51,7 +53,8 @@ async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, 
                     media_type="application/json")
 
 
-@router.get("/allocations", response_model=Page[schemas.AllocationOut], openapi_extra=READERS,
+@router.get("/allocations", response_model=Page[schemas.AllocationOut],
+            openapi_extra={**READERS, **gives(allocation_id="/items/0/id")},
             summary="Lists allocations in the caller's subtree, by pool, assignee or status.")
 async def list_allocations(principal: CurrentPrincipal, session: Session, pool_id: uuid.UUID | None = None,
                            assignee_id: Text(200) | None = None, status: Word | None = None, cursor: Cursor = None,
@@ -81,7 +84,8 @@ async def allocation_history(allocation_id: uuid.UUID, principal: CurrentPrincip
     return await service.allocation_history(session, principal, allocation_id, cursor=cursor, limit=limit)
 
 
-@router.post("/reclaim-runs", status_code=201, response_model=schemas.ReclaimRunOut, openapi_extra=WRITERS,
+@router.post("/reclaim-runs", status_code=201, response_model=schemas.ReclaimRunOut,
+             openapi_extra={**WRITERS, **gives(run_id="/id")},
              summary="Takes back (or with dry_run only lists) seats of devices inactive for inactive_days.")
 async def create_reclaim_run(data: schemas.ReclaimRunCreate, principal: CurrentPrincipal, session: Session,
                              orgs: Orgs):

@@ -8,6 +8,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.devices import schemas, service
 from services.licenses.devices.models import Device
@@ -17,13 +18,15 @@ READERS = {"x-roles": ["authenticated"]}
 WRITERS = {"x-roles": ["it_admin"]}
 
 
-@router.post("/devices", status_code=201, response_model=schemas.DeviceOut, openapi_extra=WRITERS,
+@router.post("/devices", status_code=201, response_model=schemas.DeviceOut,
+             openapi_extra={**WRITERS, **gives(device_id="/id")},
              summary="Registers a device (desktop, laptop or server).")
 async def register_device(data: schemas.DeviceCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.register_device(session, orgs, principal, data)
 
 
-@router.get("/devices", response_model=Page[schemas.DeviceOut], openapi_extra=READERS,
+@router.get("/devices", response_model=Page[schemas.DeviceOut],
+            openapi_extra={**READERS, **gives(device_id="/items/0/id")},
             summary="Lists devices in the caller's subtree.")
 async def list_devices(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                        status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):

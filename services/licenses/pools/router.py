@@ -8,6 +8,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.pools import schemas, service
 from services.licenses.pools.models import Entitlement, Transfer
@@ -17,14 +18,16 @@ READERS = {"x-roles": ["authenticated"]}
 WRITERS = {"x-roles": ["it_admin"]}
 
 
-@router.post("/entitlements", status_code=201, response_model=schemas.EntitlementOut, openapi_extra=WRITERS,
+@router.post("/entitlements", status_code=201, response_model=schemas.EntitlementOut,
+             openapi_extra={**WRITERS, **gives(pool_id="/pool_id")},
              summary="Adds a manual or OEM entitlement; its seats join the org's pool for the product.")
 async def create_entitlement(data: schemas.EntitlementCreate, principal: CurrentPrincipal, session: Session,
                              orgs: Orgs):
     return await service.create_entitlement(session, orgs, principal, data)
 
 
-@router.get("/entitlements", response_model=Page[schemas.EntitlementOut], openapi_extra=READERS,
+@router.get("/entitlements", response_model=Page[schemas.EntitlementOut],
+            openapi_extra={**READERS, **gives(pool_id="/items/0/pool_id")},
             summary="Lists entitlements in the caller's subtree.")
 async def list_entitlements(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                             pool_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100):
@@ -33,7 +36,7 @@ async def list_entitlements(principal: CurrentPrincipal, session: Session, org_i
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/pools", response_model=Page[schemas.PoolOut], openapi_extra=READERS,
+@router.get("/pools", response_model=Page[schemas.PoolOut], openapi_extra={**READERS, **gives(pool_id="/items/0/id")},
             summary="Lists pools in the caller's subtree with their seat counts and next expiry.")
 async def list_pools(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                      category: Category | None = None, product_id: uuid.UUID | None = None,
@@ -62,13 +65,15 @@ async def pool_history(pool_id: uuid.UUID, principal: CurrentPrincipal, session:
     return await history.history_page(session, pool_id, cursor=cursor, limit=limit)
 
 
-@router.post("/transfers", status_code=201, response_model=schemas.TransferOut, openapi_extra=WRITERS,
+@router.post("/transfers", status_code=201, response_model=schemas.TransferOut,
+             openapi_extra={**WRITERS, **gives(transfer_id="/id")},
              summary="Moves idle seats to another org's pool of the same product (调配), inside the caller's subtree.")
 async def create_transfer(data: schemas.TransferCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.transfer_seats(session, orgs, principal, data)
 
 
-@router.get("/transfers", response_model=Page[schemas.TransferOut], openapi_extra=READERS,
+@router.get("/transfers", response_model=Page[schemas.TransferOut],
+            openapi_extra={**READERS, **gives(transfer_id="/items/0/id")},
             summary="Lists transfers out of pools in the caller's subtree.")
 async def list_transfers(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.transfers_query(principal), Transfer.id, cursor=cursor,

@@ -8,6 +8,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
 from services.procurement.agreements import schemas, service
 
@@ -16,7 +17,8 @@ READERS = {"x-roles": ["authenticated"]}
 LEAD = {"x-roles": ["procurement"]}
 
 
-@router.get("/agreements", response_model=Page[schemas.AgreementOut], openapi_extra=READERS,
+@router.get("/agreements", response_model=Page[schemas.AgreementOut],
+            openapi_extra={**READERS, **gives(agreement_id="/items/0/id")},
             summary="Lists agreements of the caller's campaigns (lead, participant or winning supplier).")
 async def list_agreements(principal: CurrentPrincipal, session: Session, status: Word | None = None,
                           cursor: Cursor = None, limit: Limit = 100):

@@ -9,6 +9,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Day, Word
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
 from services.procurement.campaigns import award as awards
 from services.procurement.campaigns import complaints, offers, panel, rounds, schemas, service
@@ -27,7 +28,8 @@ def get_calendar(request: Request) -> WorkingCalendar:
 Calendar = Annotated[WorkingCalendar, Depends(get_calendar)]
 
 
-@router.post("/campaigns", status_code=201, response_model=schemas.CampaignOut, openapi_extra=LEAD,
+@router.post("/campaigns", status_code=201, response_model=schemas.CampaignOut,
+             openapi_extra={**LEAD, **gives(campaign_id="/id")},
              summary="Starts a joint procurement campaign (draft) with participants and capped items.")
 async def create_campaign(data: schemas.CampaignCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     campaign = await service.create_campaign(session, orgs, principal, data)
@@ -42,7 +44,8 @@ async def working_days(principal: CurrentPrincipal, calendar: Calendar,
     return schemas.WorkingDays(from_=start, days=days, until=counted.until, calendar=counted.calendar)
 
 
-@router.get("/campaigns", response_model=Page[schemas.CampaignOut], openapi_extra=READERS,
+@router.get("/campaigns", response_model=Page[schemas.CampaignOut],
+            openapi_extra={**READERS, **gives(campaign_id="/items/0/id")},
             summary="Lists the campaigns the caller leads, takes part in, or is invited to.")
 async def list_campaigns(principal: CurrentPrincipal, session: Session, status: Word | None = None,
                          cursor: Cursor = None, limit: Limit = 50):
@@ -62,14 +65,15 @@ async def open_demand(campaign_id: uuid.UUID, principal: CurrentPrincipal, sessi
 
 
 @router.post("/campaigns/{campaign_id}/demands", status_code=201, response_model=schemas.DemandOut,
-             openapi_extra={"x-roles": ["procurement"]},
+             openapi_extra={"x-roles": ["procurement"], **gives(demand_id="/id")},
              summary="Declares a participant's demand against its budget line (the budget pre-encumbers it).")
 async def declare_demand(campaign_id: uuid.UUID, data: schemas.DemandCreate, principal: CurrentPrincipal,
                          session: Session, orgs: Orgs):
     return await service.declare_demand(session, orgs, principal, campaign_id, data)
 
 
-@router.get("/campaigns/{campaign_id}/demands", response_model=Page[schemas.DemandOut], openapi_extra=READERS,
+@router.get("/campaigns/{campaign_id}/demands", response_model=Page[schemas.DemandOut],
+            openapi_extra={**READERS, **gives(demand_id="/items/0/id")},
             summary="Lists demands: all for the lead, its own for a participant.")
 async def list_demands(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session, cursor: Cursor = None,
                        limit: Limit = 100):
@@ -142,7 +146,8 @@ async def list_evaluations(campaign_id: uuid.UUID, principal: CurrentPrincipal, 
     return await panel.list_evaluations(session, principal, campaign_id, cursor=cursor, limit=limit)
 
 
-@router.post("/campaigns/{campaign_id}/award", response_model=schemas.CampaignOut, openapi_extra=LEAD,
+@router.post("/campaigns/{campaign_id}/award", response_model=schemas.CampaignOut,
+             openapi_extra={**LEAD, **gives(agreement_id="/agreement_id")},
              summary="Awards to the lowest final price the panel majority recommends; the standstill starts.")
 async def award(campaign_id: uuid.UUID, data: schemas.Award, principal: CurrentPrincipal, session: Session,
                 calendar: Calendar):
@@ -150,14 +155,16 @@ async def award(campaign_id: uuid.UUID, data: schemas.Award, principal: CurrentP
 
 
 @router.post("/campaigns/{campaign_id}/complaints", status_code=201, response_model=schemas.ComplaintOut,
-             openapi_extra=SUPPLIER, summary="Lodges an invited supplier's complaint; it holds the award.")
+             openapi_extra={**SUPPLIER, **gives(complaint_id="/id")},
+             summary="Lodges an invited supplier's complaint; it holds the award.")
 async def lodge_complaint(campaign_id: uuid.UUID, data: schemas.Reason, principal: CurrentPrincipal,
                           session: Session):
     return await complaints.lodge_complaint(session, principal, campaign_id, data)
 
 
 @router.get("/campaigns/{campaign_id}/complaints", response_model=Page[schemas.ComplaintOut],
-            openapi_extra=READERS, summary="Lists complaints: all for the lead, its own for a supplier.")
+            openapi_extra={**READERS, **gives(complaint_id="/items/0/id")},
+            summary="Lists complaints: all for the lead, its own for a supplier.")
 async def list_complaints(campaign_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
                           cursor: Cursor = None, limit: Limit = 100):
     return await complaints.list_complaints(session, principal, campaign_id, cursor=cursor, limit=limit)

@@ -8,6 +8,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.procurement.orders import schemas, service
 from services.procurement.orders.models import Order
@@ -16,13 +17,15 @@ router = APIRouter(prefix="/api/v1/procurement", tags=["orders"])
 READERS = {"x-roles": ["authenticated"]}
 
 
-@router.post("/orders", status_code=202, response_model=schemas.OrderOut, openapi_extra={"x-roles": ["procurement"]},
+@router.post("/orders", status_code=202, response_model=schemas.OrderOut,
+             openapi_extra={"x-roles": ["procurement"], **gives(order_id="/id")},
              summary="Places a call-off order; it waits for the budget's answer (pending_budget).")
 async def place_order(data: schemas.OrderCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.place_order(session, orgs, principal, data)
 
 
-@router.get("/orders", response_model=Page[schemas.OrderOut], openapi_extra=READERS,
+@router.get("/orders", response_model=Page[schemas.OrderOut],
+            openapi_extra={**READERS, **gives(order_id="/items/0/id")},
             summary="Lists orders of the caller's subtree, or under its agreements (lead, supplier).")
 async def list_orders(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                       status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):
