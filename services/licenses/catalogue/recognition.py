@@ -1,0 +1,409 @@
+"""Recognition of raw software names as catalogue titles.
+
+Detection tools and Windows' Programs and Features print names such as "Microsoft Office Professional
+Plus 2016 - zh-cn" or "WPS Office 2019 专业版 (11.8.2.12085)". A name is recognized in three steps:
+
+1. ``normalize()`` folds it: NFKC (full-width letters, digits and brackets become half-width), casefold,
+   trademark signs, version and build numbers, architecture tags and language tags removed, spaces
+   collapsed. "7-Zip 23.01 (x64)" becomes "7-zip".
+2. If the normalized name is an update, a language pack, a runtime, a driver or a component
+   (``NOT_A_PRODUCT``), it is *not a product*: never counted and never queued as unrecognized.
+3. Otherwise every title's patterns are searched (``re.search``, case-insensitive) in the normalized
+   name. Patterns are regular expressions written against the normalized form: lowercase, half-width,
+   without versions or language tags. Among the titles that match, the one whose matching pattern
+   requires the most characters wins (``specificity()``: "office professional plus 2016" beats
+   "office professional 2016", "wps office 2019.*专业" beats "wps office.*专业"). Two titles tied at the
+   top are broken by the vendor hint (the raw vendor naming the title's vendor); a tie the vendor does
+   not break is unrecognized, never a guess. The vendor never vetoes a match: tools print vendors
+   inconsistently ("Microsoft Corporation", "微软", empty), the name is what decides.
+
+The module is pure: no database. The ``inspection`` side stores titles and user-added patterns and hands
+them to ``Recognizer``; ``check_pattern()`` is what it runs before storing a pattern.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import re._parser as sre_parse  # the stdlib's own regex parser: the only exact way to measure a pattern
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from rapidfuzz import fuzz, process
+
+from kernel.contracts import CATEGORIES
+
+log = logging.getLogger(__name__)
+
+LICENSING = ("commercial", "free", "personal_free", "bundled")
+
+# Fixed for ever: the shipped titles' ids are uuid5(this, key), so every install has the same ids and
+# a title named in one installation's export means the same title in another's.
+TITLE_NAMESPACE = uuid.UUID("5b0c6a2e-3f4d-5e8a-9c1b-7a2d4e6f8091")
+
+MAX_PATTERN_LENGTH = 300
+# A pattern must require at least this many characters: "a", "." or "\w+" would claim half the
+# inventory. Two, because real product names are that short in Chinese ("钉钉") and as words ("qq").
+MIN_SPECIFICITY = 2
+
+
+def title_id(key: str) -> uuid.UUID:
+    """Returns the fixed id of a shipped title."""
+    return uuid.uuid5(TITLE_NAMESPACE, key)
+
+
+@dataclass(frozen=True)
+class Title:
+    id: uuid.UUID
+    key: str
+    vendor: str
+    name: str
+    category: str
+    edition: str | None
+    licensing: str
+    domestic: bool
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Recognition:
+    title: Title | None  # None: not recognized, or not a product
+    not_a_product: bool  # an update, language pack, runtime, driver…: never counted, never queued as unrecognized
+    pattern: str | None  # the pattern that decided, so the decision is explainable
+
+
+UNRECOGNIZED = Recognition(title=None, not_a_product=False, pattern=None)
+
+
+# --- normalize ------------------------------------------------------------------------------------
+
+_TRADEMARKS = re.compile(r"[®©™℠]|\((?:r|tm|c)\)")
+# Chinese characters count as word characters, so "用友U8" has no word boundary before "u8": a space between
+# Chinese and Latin letters or digits lets patterns use \b on either side ("用友 u8", "pkpm 结构设计").
+_CJK_LATIN = re.compile(r"(?<=[\u3400-\u9fff])(?=[a-z0-9])|(?<=[a-z0-9])(?=[\u3400-\u9fff])")
+_LANGUAGE_CODES = re.compile(
+    r"\b(?:zh|en|ja|ko|de|fr|es|it|pt|ru|nl|pl|sv|tr|ar|he|th|vi|id|ms|cs|da|fi|nb|el|hu|ro|uk)"
+    r"[-_](?:cn|tw|hk|sg|mo|us|gb|au|ca|jp|kr|de|at|ch|fr|be|es|mx|it|br|pt|ru|nl|pl|se|tr|sa|il|th|vn"
+    r"|id|my|cz|dk|fi|no|gr|hu|ro|ua|hans|hant)\b"
+)
+# Language names as installers append them. "中文版" also turns "家庭中文版" (Windows Home, China) into
+# "家庭", which the Home patterns expect.
+_LANGUAGE_WORDS = re.compile(
+    r"简体中文版?|繁體中文版?|繁体中文版?|中文版|英文版|多语言版?|多國語言版?"
+    r"|\(\s*(?:中文|简体|繁体|英文)\s*\)"
+    r"|\bchinese[ (]*(?:simplified|traditional|prc|taiwan)\)?|\b(?:simplified|traditional) chinese\b"
+    r"|\(\s*chinese\s*\)|\benglish\b|\bmultilingual\b|\bmui\s+\(\s*\)"
+)
+_ARCHITECTURES = re.compile(
+    r"\b(?:x86[ -]?64|x64|x86|amd64|arm64|aarch64|ia64|win64|win32|i[36]86)\b"
+    r"|\b(?:64|32)[ -]?bits?(?: edition)?\b|\b(?:64|32)[ -]?位版?"
+)
+# Versions and builds. "Windows 8.1" is the one product whose identity is a dotted number, so a dotted
+# number right after "windows" stays.
+_VERSIONS = re.compile(
+    r"\b(?:build|版本号?|version|ver|rev)[ .:]*\d[\w.]*"
+    r"|(?<!windows )(?<!windows)\bv?\d+(?:\.\d+)+[a-z]?\d*\b"
+    r"|\bv\d+[a-z]?\b"
+)
+_EMPTY_BRACKETS = re.compile(r"\(\s*[-,;:]*\s*\)|\[\s*\]|【\s*】|\{\s*\}")
+_SEPARATORS = re.compile(r"\s+-+\s+|\s+-+$|^-+\s+|\s*[|,;]\s*")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Folds a raw name to the form patterns are written against."""
+    s = _TRADEMARKS.sub("", text)
+    s = unicodedata.normalize("NFKC", s).casefold()
+    s = _TRADEMARKS.sub("", s)  # "(R)" written in full-width letters only shows after NFKC
+    s = _CJK_LATIN.sub(" ", s.replace("_", " "))
+    s = _LANGUAGE_CODES.sub(" ", s)
+    s = _LANGUAGE_WORDS.sub(" ", s)
+    s = _ARCHITECTURES.sub(" ", s)
+    s = _VERSIONS.sub(" ", s)
+    for _ in range(2):  # "( - )" and "(())" empty out in two passes
+        s = _EMPTY_BRACKETS.sub(" ", s)
+        s = _SEPARATORS.sub(" ", f" {s} ")
+    return _SPACES.sub(" ", s).strip(" -–—:.,;/")
+
+
+# --- not a product --------------------------------------------------------------------------------
+
+# Matched against the normalized name before any title: "Microsoft Office 2016 语言包" is not Office 2016.
+# Words, not substrings, so "360驱动大师" (a product) is not "驱动程序" (a driver).
+NOT_A_PRODUCT = re.compile(
+    r"\bkb\d{6,8}\b"
+    r"|\bupdater?s?\b|更新(?:程序|助手)|安全更新|\bhotfix\b|\bpatch(?:es)?\b|补丁"
+    r"|^(?!.*\bwindows\b).*\bservice pack\b"
+    r"|\blanguage (?:interface )?pack\b|语言包|语言界面包|\bproofing\b|校对工具|\bmui\b"
+    r"|\bredistributable\b|\bredist\b|\bruntimes?\b|运行库|运行时|\.net (?:framework|core|desktop)"
+    r"|\bdrivers?\b|驱动(?:程序)?(?: |$)|\bchipset\b|\bfirmware\b"
+    r"|\bdirectx\b|\bsdk\b|\bdevelopment kit\b|\bjdk\b|\bjre\b|\bflash player\b"
+    r"|\bclick-to-run\b|\bcomponents?\b|\binstaller\b|\bdatabase engine\b"
+    r"|\bvisual c\+\+\b|\bvc ?redist\b|\bwebview2?\b|\bbootstrapper\b|\bprerequisites?\b"
+    r"|\binteroperability\b|\bmaintenance service\b|^vmware tools$"
+    # The parts SQL Server, MySQL and Python install beside the product itself.
+    r"|\bcommon files\b|\bshared management objects\b|\bnative client\b|\bbatch parser\b|\bclr types\b"
+    r"|\bconnection info\b|\bbrowser for sql server\b|\blocaldb\b|\bodbc\b|\bole db\b|\bjdbc\b|\bconnector\b"
+    r"|^python (?:core interpreter|standard library|pip bootstrap|executables|development libraries|documentation"
+    r"|tcl/tk support|test suite|utility scripts|add to path)\b"
+    r"|^(?:intel|realtek|nvidia|amd|synaptics|elan|conexant|dolby|waves maxxaudio)\b"
+    r"|打印机|\bprinter\b|扫描仪|\bscanner\b|\blaserjet\b|\bdeskjet\b|\bofficejet\b"
+)
+
+
+# --- patterns -------------------------------------------------------------------------------------
+
+
+def _required(tree: sre_parse.SubPattern) -> int:
+    """Counts the characters every match of a parsed pattern must contain (lookaheads included)."""
+    total = 0
+    for op, arg in tree:
+        name = str(op)
+        if name in ("LITERAL", "NOT_LITERAL", "IN"):
+            total += 1
+        elif name == "SUBPATTERN":
+            total += _required(arg[-1])
+        elif name == "BRANCH":
+            total += min(_required(branch) for branch in arg[1])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, item = arg
+            total += low * _required(item)
+        elif name == "ASSERT" and arg[0] == 1:  # a lookahead requires its text, a lookbehind only reads back
+            total += _required(arg[1])
+        elif name == "ATOMIC_GROUP":
+            total += _required(arg)
+        # ANY counts nothing: "." is what makes ".*" match anything. Anchors and negative lookarounds
+        # restrict a match but require no character.
+    return total
+
+
+def _literal_runs(tree: sre_parse.SubPattern) -> list[str]:
+    """Lists runs of characters every match of a parsed pattern contains, as they are written."""
+    runs: list[str] = []
+    run: list[str] = []
+    for op, arg in tree:
+        name = str(op)
+        if name == "LITERAL":
+            run.append(chr(arg))
+            continue
+        runs.append("".join(run))
+        run = []
+        if name == "SUBPATTERN":
+            runs += _literal_runs(arg[-1])
+        elif name == "ASSERT" and arg[0] == 1:
+            runs += _literal_runs(arg[1])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
+            runs += _literal_runs(arg[2])
+    runs.append("".join(run))
+    return [r for r in runs if r]
+
+
+def _required_text(pattern: str) -> str:
+    """Returns the longest text a pattern's every match contains: a substring test that spares the regex."""
+    runs = sorted(_literal_runs(sre_parse.parse(pattern, re.IGNORECASE)), key=len, reverse=True)
+    # Only where casefolding is plain lowercasing: "ß" folds to "ss", which the regex would not equate.
+    folded = [r.casefold() for r in runs if r.casefold() == r.lower()]
+    return folded[0] if folded else ""
+
+
+def specificity(pattern: str) -> int:
+    """Returns how many characters a pattern requires: the larger, the more specific."""
+    return _required(sre_parse.parse(pattern, re.IGNORECASE))
+
+
+# Names of every kind a pattern must not mostly match: a pattern hitting many of these claims
+# "nearly anything".
+_BREADTH_PROBES = tuple(
+    normalize(name)
+    for name in (
+        "Microsoft Office Professional Plus 2016",
+        "Microsoft Windows 10 专业版",
+        "WPS Office 2019 专业版",
+        "7-Zip 23.01 (x64)",
+        "WinRAR 6.24 (64-bit)",
+        "360安全卫士",
+        "火绒安全软件",
+        "Google Chrome",
+        "腾讯QQ",
+        "微信",
+        "钉钉",
+        "Adobe Acrobat Reader DC",
+        "AutoCAD 2020 - 简体中文 (Simplified Chinese)",
+        "中望CAD 2023",
+        "达梦数据库 DM8",
+        "Navicat Premium 16",
+        "Notepad++ (64-bit x64)",
+        "Foxit PDF Reader",
+        "CAJViewer 7.3",
+        "用友U8",
+        "金蝶KIS",
+        "VMware Workstation",
+        "Xshell 7",
+        "搜狗输入法 13.5",
+        "网上报税系统",
+    )
+)
+_BREADTH_LIMIT = 4  # a product name can fairly cover a family ("microsoft office"), not a fifth of the probes
+
+
+def check_pattern(pattern: str) -> str:
+    """Returns the pattern as stored, or raises ValueError saying why it cannot be one."""
+    stored = pattern.strip()
+    if not stored:
+        raise ValueError("the pattern is empty")
+    if len(stored) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"the pattern is longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        compiled = re.compile(stored, re.IGNORECASE)
+        required = specificity(stored)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"the pattern is not a valid regular expression: {exc}") from None
+    if compiled.search("") is not None or required < MIN_SPECIFICITY:
+        raise ValueError(f"the pattern matches nearly anything: it must require at least {MIN_SPECIFICITY} characters")
+    hits = sum(1 for probe in _BREADTH_PROBES if compiled.search(probe))
+    if hits > _BREADTH_LIMIT:
+        raise ValueError(f"the pattern matches nearly anything: {hits} of {len(_BREADTH_PROBES)} unrelated names")
+    return stored
+
+
+# --- the recognizer -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    title: Title
+    pattern: str
+    regex: re.Pattern[str]
+    specificity: int
+    required_text: str
+
+
+class Recognizer:
+    """Recognizes raw names as titles; one instance per catalogue version, cached per (name, vendor)."""
+
+    def __init__(self, titles: Iterable[Title]) -> None:
+        self.titles = tuple(titles)
+        self._patterns: list[_Compiled] = []
+        for title in self.titles:
+            for pattern in title.patterns:
+                try:
+                    regex = re.compile(pattern, re.IGNORECASE)
+                    required = specificity(pattern)
+                    required_text = _required_text(pattern)
+                except (re.error, RecursionError, OverflowError) as exc:
+                    # A stored pattern passed check_pattern when it was added; one that no longer compiles
+                    # (a future Python) must not stop the rest of the catalogue from recognizing.
+                    log.warning("catalogue pattern %r of %s skipped: %s", pattern, title.key, exc)
+                    continue
+                self._patterns.append(_Compiled(title, pattern, regex, required, required_text))
+        # The most specific first, so the search can stop once a match is less specific than the best.
+        self._patterns.sort(key=lambda c: -c.specificity)
+        self._cache: dict[tuple[str, str], Recognition] = {}
+
+    def recognize(self, name: str, vendor: str | None = None, version: str | None = None) -> Recognition:
+        """Decides which title a raw inventory entry is, if any.
+
+        The version takes no part: titles are told apart by the year or edition in the name ("Office
+        2016"), and a build number says nothing a name does not.
+        """
+        key = (name, vendor or "")
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._decide(name, vendor)
+        return found
+
+    def _decide(self, name: str, vendor: str | None) -> Recognition:
+        text = normalize(name)
+        if not text:
+            return UNRECOGNIZED
+        if NOT_A_PRODUCT.search(text):
+            return Recognition(title=None, not_a_product=True, pattern=None)
+        best: list[_Compiled] = []
+        for candidate in self._patterns:
+            if best and candidate.specificity < best[0].specificity:
+                break
+            if candidate.required_text not in text:
+                continue
+            if candidate.regex.search(text) and all(c.title.id != candidate.title.id for c in best):
+                best.append(candidate)
+        if not best:
+            return UNRECOGNIZED
+        if len(best) > 1:
+            by_vendor = [c for c in best if vendor and _same_vendor(vendor, c.title.vendor)]
+            if len(by_vendor) != 1:
+                return UNRECOGNIZED
+            best = by_vendor
+        return Recognition(title=best[0].title, not_a_product=False, pattern=best[0].pattern)
+
+
+def _same_vendor(raw: str, vendor: str) -> bool:
+    """Tells whether a raw vendor string names a catalogue vendor ("Microsoft Corporation", "微软")."""
+    raw_text = normalize(raw)
+    names = {normalize(vendor), *_vendor_aliases().get(vendor, ())}
+    return any(alias and alias in raw_text for alias in names)
+
+
+# --- the shipped catalogue ------------------------------------------------------------------------
+
+
+@cache
+def _catalogue_file() -> dict:
+    return json.loads(resources.files(__package__).joinpath("titles.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _vendor_aliases() -> dict[str, tuple[str, ...]]:
+    return {vendor: tuple(normalize(a) for a in aliases) for vendor, aliases in _catalogue_file()["vendors"].items()}
+
+
+def catalogue_version() -> int:
+    """Returns the shipped catalogue's version: raised whenever titles.json changes."""
+    return int(_catalogue_file()["version"])
+
+
+def shipped_titles() -> list[Title]:
+    """Returns the catalogue shipped as data, with ids fixed by key."""
+    titles = []
+    for entry in _catalogue_file()["titles"]:
+        if entry["licensing"] not in LICENSING or entry["category"] not in CATEGORIES:
+            raise ValueError(f"title {entry['key']}: unknown licensing or category")
+        titles.append(
+            Title(
+                id=title_id(entry["key"]),
+                key=entry["key"],
+                vendor=entry["vendor"],
+                name=entry["name"],
+                category=entry["category"],
+                edition=entry.get("edition"),
+                licensing=entry["licensing"],
+                domestic=entry["domestic"],
+                patterns=tuple(entry["patterns"]),
+            )
+        )
+    return titles
+
+
+# --- hints for the unrecognized queue -------------------------------------------------------------
+
+SUGGESTION_CUTOFF = 60.0  # rapidfuzz's 0–100 similarity; below it a hint is noise
+
+
+def suggest(name: str, titles: Iterable[Title], limit: int = 3) -> list[Title]:
+    """Returns up to `limit` titles whose names are closest to a raw name, best first.
+
+    Only a hint for the person mapping an unrecognized name; the decision itself stays with the patterns.
+    """
+    candidates = list(titles)
+    # Name and edition without the vendor: raw names rarely carry the vendor, and a vendor shared by many
+    # titles would pull them all up. Token sets, so word order ("Office 2016 专业增强版" / "Office 专业增强版
+    # 2016") and extra words ("客户端") weigh little.
+    choices = [normalize(" ".join(filter(None, (t.name, t.edition)))) for t in candidates]
+    found = process.extract(
+        normalize(name), choices, scorer=fuzz.token_set_ratio, limit=limit, score_cutoff=SUGGESTION_CUTOFF
+    )
+    return [candidates[index] for _choice, _score, index in found]
