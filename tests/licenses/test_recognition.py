@@ -253,3 +253,31 @@ def test_suggest_offers_the_nearest_titles(titles):
     assert 1 <= len(hints) <= 3
     assert hints[0].key.startswith("wps-office")
     assert suggest("zzzz qqqq", titles) == [] or all(isinstance(t, Title) for t in suggest("zzzz qqqq", titles))
+
+
+def test_a_version_part_tells_a_bare_name_by_its_build(recognizer):
+    # WPS's free edition prints the bare name with a consumer build; a licensed build of the same bare
+    # name is not guessed, whichever is asked first (the cache keeps them apart).
+    for version, expected in (("11.8.2.12085", None), ("11.1.0.14309", "wps-office-personal"),
+                              ("12.8.2.18205", None), (None, None), ("12.1.0.16120", "wps-office-personal")):
+        found = recognizer.recognize("WPS Office", "Kingsoft Corp.", version)
+        assert (found.title.key if found.title else None) == expected, version
+    assert recognizer.recognize("WPS Office (11.1.0.14309)").title.key == "wps-office-personal"
+    assert recognizer.recognize("WPS Office (11.8.2.12085)").title is None
+    personal = recognizer.recognize("WPS Office", None, "11.1.0.14309")
+    assert " @version " in personal.pattern  # the decision names the rule that made it
+    # A name no version part touches is cached once, whatever the version.
+    assert recognizer.recognize("7-Zip", None, "23.01").title == recognizer.recognize("7-Zip", None, "9.20").title
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"^acme tool$ @version (", "not a valid regular expression"),
+        (r"^acme tool$ @version  ", "version part is empty"),
+        (r".* @version ^1\.", "nearly anything"),
+    ],
+)
+def test_check_pattern_refuses_a_bad_version_part(pattern, reason):
+    with pytest.raises(ValueError, match=reason):
+        check_pattern(pattern)

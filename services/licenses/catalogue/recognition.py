@@ -16,6 +16,9 @@ Plus 2016 - zh-cn" or "WPS Office 2019 专业版 (11.8.2.12085)". A name is reco
    top are broken by the vendor hint (the raw vendor naming the title's vendor); a tie the vendor does
    not break is unrecognized, never a guess. The vendor never vetoes a match: tools print vendors
    inconsistently ("Microsoft Corporation", "微软", empty), the name is what decides.
+4. A pattern may end with a version part, `<name pattern> @version <version pattern>`, searched in the
+   entry's version (or the dotted number inside the name): for the few products that print a bare name
+   whose build says the edition ("WPS Office" with a consumer build 11.1.0.* is the free edition).
 
 The module is pure: no database. The ``inspection`` side stores titles and user-added patterns and hands
 them to ``Recognizer``; ``check_pattern()`` is what it runs before storing a pattern.
@@ -145,8 +148,8 @@ NOT_A_PRODUCT = re.compile(
     r"|\bdirectx\b|\bsdk\b|\bdevelopment kit\b|\bjdk\b|\bjre\b|\bflash player\b"
     r"|\bclick-to-run\b|\bcomponents?\b|\binstaller\b|\bdatabase engine\b"
     r"|\bvisual c\+\+\b|\bvc ?redist\b|\bwebview2?\b|\bbootstrapper\b|\bprerequisites?\b"
-    r"|\binterop(?:erability)?\b|\badd-?ins?\b|\bplug-?ins?\b|\bmaintenance service\b|^vmware tools$|\bguest additions\b"
-    r"|\bgenuine service\b|\bmaterial library\b|\bobject enabler\b"
+    r"|\binterop(?:erability)?\b|\badd-?ins?\b|\bplug-?ins?\b|\bmaintenance service\b|^vmware tools$"
+    r"|\bguest additions\b|\bgenuine service\b|\bmaterial library\b|\bobject enabler\b"
     # The parts SQL Server, MySQL and Python install beside the product itself.
     r"|\bcommon files\b|\bmanagement objects\b|\bnative client\b|\bbatch parser\b|\bclr types\b|\bsupport files\b"
     r"|\blanguage service\b|\bpolicies\b|\b(?:vss|sql) writer\b|\bdata-tier\b"
@@ -253,6 +256,19 @@ _BREADTH_PROBES = tuple(
 _BREADTH_LIMIT = 4  # a product name can fairly cover a family ("microsoft office"), not a fifth of the probes
 
 
+VERSION_CLAUSE = " @version "
+_VERSION_CLAUSE = re.compile(r"\s+@version(?:\s+|$)")
+# A version as tools print it inside a name when they give no version of their own: "WPS Office (11.1.0.14309)".
+_VERSION_IN_NAME = re.compile(r"\d+(?:\.\d+){1,3}")
+
+
+def split_pattern(pattern: str) -> tuple[str, str | None]:
+    """Splits a pattern into the part searched in the normalized name and the optional part searched
+    in the version ("^wps office$ @version ^1\\d\\.1\\.0\\.": the bare name with a consumer build number)."""
+    parts = _VERSION_CLAUSE.split(pattern, maxsplit=1)
+    return parts[0].strip(), (parts[1].strip() if len(parts) > 1 else None)
+
+
 def check_pattern(pattern: str) -> str:
     """Returns the pattern as stored, or raises ValueError saying why it cannot be one."""
     stored = pattern.strip()
@@ -260,11 +276,17 @@ def check_pattern(pattern: str) -> str:
         raise ValueError("the pattern is empty")
     if len(stored) > MAX_PATTERN_LENGTH:
         raise ValueError(f"the pattern is longer than {MAX_PATTERN_LENGTH} characters")
+    name, version = split_pattern(stored)
     try:
-        compiled = re.compile(stored, re.IGNORECASE)
-        required = specificity(stored)
+        compiled = re.compile(name, re.IGNORECASE)
+        required = specificity(name)
+        if version is not None:
+            re.compile(version, re.IGNORECASE)
     except (re.error, RecursionError, OverflowError) as exc:
         raise ValueError(f"the pattern is not a valid regular expression: {exc}") from None
+    if version == "":
+        raise ValueError("the pattern's version part is empty")
+    # The name part alone must be narrow: a version clause narrows by build, not by product.
     if compiled.search("") is not None or required < MIN_SPECIFICITY:
         raise ValueError(f"the pattern matches nearly anything: it must require at least {MIN_SPECIFICITY} characters")
     hits = sum(1 for probe in _BREADTH_PROBES if compiled.search(probe))
@@ -281,12 +303,25 @@ class _Compiled:
     title: Title
     pattern: str
     regex: re.Pattern[str]
+    version: re.Pattern[str] | None  # the pattern's version part, if it has one
     specificity: int
     required_text: str
 
+    @classmethod
+    def of(cls, title: Title, pattern: str) -> _Compiled:
+        name, version = split_pattern(pattern)
+        regex = re.compile(name, re.IGNORECASE)
+        version_regex = re.compile(version, re.IGNORECASE) if version else None
+        required = specificity(name) + (specificity(version) if version else 0)
+        return cls(title, pattern, regex, version_regex, required, _required_text(name))
+
+
+_DEPENDS_ON_VERSION = object()  # cached for a name whose decision a version clause takes part in
+
 
 class Recognizer:
-    """Recognizes raw names as titles; one instance per catalogue version, cached per (name, vendor)."""
+    """Recognizes raw names as titles; one instance per catalogue version, cached per (name, vendor),
+    and per version as well only for the few names a pattern's version part takes part in."""
 
     def __init__(self, titles: Iterable[Title]) -> None:
         self.titles = tuple(titles)
@@ -294,53 +329,71 @@ class Recognizer:
         for title in self.titles:
             for pattern in title.patterns:
                 try:
-                    regex = re.compile(pattern, re.IGNORECASE)
-                    required = specificity(pattern)
-                    required_text = _required_text(pattern)
+                    self._patterns.append(_Compiled.of(title, pattern))
                 except (re.error, RecursionError, OverflowError) as exc:
                     # A stored pattern passed check_pattern when it was added; one that no longer compiles
                     # (a future Python) must not stop the rest of the catalogue from recognizing.
                     log.warning("catalogue pattern %r of %s skipped: %s", pattern, title.key, exc)
-                    continue
-                self._patterns.append(_Compiled(title, pattern, regex, required, required_text))
         # The most specific first, so the search can stop once a match is less specific than the best.
         self._patterns.sort(key=lambda c: -c.specificity)
-        self._cache: dict[tuple[str, str], Recognition] = {}
+        self._cache: dict[tuple[str, ...], object] = {}
 
     def recognize(self, name: str, vendor: str | None = None, version: str | None = None) -> Recognition:
         """Decides which title a raw inventory entry is, if any.
 
-        The version takes no part: titles are told apart by the year or edition in the name ("Office
-        2016"), and a build number says nothing a name does not.
+        The version takes part only through a pattern's version part: titles are told apart by the
+        year or edition in their names ("Office 2016"), except a few that print a bare name whose build
+        number says the edition (WPS Office's consumer builds are x.1.0.*). Without a version the one
+        inside the name is used ("WPS Office (11.1.0.14309)").
         """
         key = (name, vendor or "")
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = self._decide(name, vendor)
+            found, depends = self._decide(name, vendor, version)
+            self._cache[key] = _DEPENDS_ON_VERSION if depends else found
+            if depends:
+                self._cache[(*key, version or "")] = found
+        elif found is _DEPENDS_ON_VERSION:
+            found = self._cache.get((*key, version or ""))
+            if found is None:
+                found = self._cache[(*key, version or "")] = self._decide(name, vendor, version)[0]
         return found
 
-    def _decide(self, name: str, vendor: str | None) -> Recognition:
+    def _decide(self, name: str, vendor: str | None, version: str | None) -> tuple[Recognition, bool]:
+        """The decision, and whether a pattern's version part took part in it."""
         text = normalize(name)
         if not text:
-            return UNRECOGNIZED
+            return UNRECOGNIZED, False
         if NOT_A_PRODUCT.search(text):
-            return Recognition(title=None, not_a_product=True, pattern=None)
+            return Recognition(title=None, not_a_product=True, pattern=None), False
         best: list[_Compiled] = []
+        depends = False
         for candidate in self._patterns:
             if best and candidate.specificity < best[0].specificity:
                 break
-            if candidate.required_text not in text:
+            if candidate.required_text not in text or not candidate.regex.search(text):
                 continue
-            if candidate.regex.search(text) and all(c.title.id != candidate.title.id for c in best):
+            if candidate.version is not None:
+                depends = True
+                if not candidate.version.search(_version_of(name, version)):
+                    continue
+            if all(c.title.id != candidate.title.id for c in best):
                 best.append(candidate)
         if not best:
-            return UNRECOGNIZED
+            return UNRECOGNIZED, depends
         if len(best) > 1:
             by_vendor = [c for c in best if vendor and _same_vendor(vendor, c.title.vendor)]
             if len(by_vendor) != 1:
-                return UNRECOGNIZED
+                return UNRECOGNIZED, depends
             best = by_vendor
-        return Recognition(title=best[0].title, not_a_product=False, pattern=best[0].pattern)
+        return Recognition(title=best[0].title, not_a_product=False, pattern=best[0].pattern), depends
+
+
+def _version_of(name: str, version: str | None) -> str:
+    if version and version.strip():
+        return unicodedata.normalize("NFKC", version).strip()
+    found = _VERSION_IN_NAME.findall(unicodedata.normalize("NFKC", name))
+    return found[-1] if found else ""
 
 
 def _same_vendor(raw: str, vendor: str) -> bool:
