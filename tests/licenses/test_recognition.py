@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from kernel.contracts import CATEGORIES
+from kernel.software_names import exact_pattern
 from services.licenses.catalogue.recognition import (
     LICENSING,
     Recognizer,
@@ -281,3 +282,19 @@ def test_a_version_part_tells_a_bare_name_by_its_build(recognizer):
 def test_check_pattern_refuses_a_bad_version_part(pattern, reason):
     with pytest.raises(ValueError, match=reason):
         check_pattern(pattern)
+
+
+def test_mapping_a_raw_name_makes_a_pattern_that_recognizes_it_and_nothing_else(titles):
+    # What the console's unrecognized queue does in one action: the name's exact pattern on a title.
+    # One line per name once folded ("MySQL Server 8.0" and "MySQL Server 5.7" are one name): two titles
+    # mapped from one name would tie, and a tie is unrecognized.
+    unrecognized = list({exact_pattern(r["name"]): r for r in corpus() if r["expected"] == ""}.values())
+    mapped = [make_title(f"mapped-{n}", "某单位", check_pattern(exact_pattern(r["name"])))
+              for n, r in enumerate(unrecognized)]
+    recognizer = Recognizer([*titles, *mapped])
+    for row, title in zip(unrecognized, mapped, strict=True):
+        assert recognizer.recognize(row["name"], row["vendor"], row["version"]).title == title, row["name"]
+        assert recognizer.recognize(row["name"] + " 助手").title is None
+    assert exact_pattern("WPS Office (11.8.2.12085)") == "^wps office$"
+    assert exact_pattern("某市财政局预算一体化客户端 2.1 (x64)") == "^某市财政局预算一体化客户端$"
+    assert exact_pattern("Brother MFL-Pro Suite DCP-7080") == r"^brother mfl\-pro suite dcp\-7080$"
