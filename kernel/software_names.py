@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz, process
 
 _TRADEMARKS = re.compile(r"[®©™℠]|\((?:r|tm|c)\)")
 # Chinese characters count as word characters, so "用友U8" has no word boundary before "u8": a space between
@@ -60,3 +63,18 @@ def normalize(text: str) -> str:
 def exact_pattern(name: str) -> str:
     """Returns the pattern that recognizes exactly this name (after normalize()), as a person maps it."""
     return "^" + re.escape(normalize(name)).replace("\\ ", " ") + "$"
+
+
+SUGGESTION_CUTOFF = 60.0  # rapidfuzz's 0–100 similarity; below it a hint is noise
+
+
+def closest(name: str, titles: Sequence[tuple[str, str | None]], limit: int = 3) -> list[int]:
+    """Returns the positions of up to `limit` (name, edition) pairs closest to a raw name, best first:
+    a hint for the person mapping an unrecognized name, never a decision."""
+    # Name and edition without the vendor: raw names rarely carry the vendor, and a vendor shared by many
+    # titles would pull them all up. Token sets, so word order ("Office 2016 专业增强版" / "Office 专业增强版
+    # 2016") and extra words ("客户端") weigh little.
+    choices = [normalize(" ".join(filter(None, pair))) for pair in titles]
+    found = process.extract(normalize(name), choices, scorer=fuzz.token_set_ratio, limit=limit,
+                            score_cutoff=SUGGESTION_CUTOFF)
+    return [index for _choice, _score, index in found]

@@ -37,10 +37,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from rapidfuzz import fuzz, process
-
 from kernel.contracts import CATEGORIES
-from kernel.software_names import normalize
+from kernel.software_names import closest, normalize
 
 log = logging.getLogger(__name__)
 
@@ -395,8 +393,6 @@ def shipped_titles() -> list[Title]:
 
 # --- hints for the unrecognized queue -------------------------------------------------------------
 
-SUGGESTION_CUTOFF = 60.0  # rapidfuzz's 0–100 similarity; below it a hint is noise
-
 
 def suggest(name: str, titles: Iterable[Title], limit: int = 3) -> list[Title]:
     """Returns up to `limit` titles whose names are closest to a raw name, best first.
@@ -404,11 +400,4 @@ def suggest(name: str, titles: Iterable[Title], limit: int = 3) -> list[Title]:
     Only a hint for the person mapping an unrecognized name; the decision itself stays with the patterns.
     """
     candidates = list(titles)
-    # Name and edition without the vendor: raw names rarely carry the vendor, and a vendor shared by many
-    # titles would pull them all up. Token sets, so word order ("Office 2016 专业增强版" / "Office 专业增强版
-    # 2016") and extra words ("客户端") weigh little.
-    choices = [normalize(" ".join(filter(None, (t.name, t.edition)))) for t in candidates]
-    found = process.extract(
-        normalize(name), choices, scorer=fuzz.token_set_ratio, limit=limit, score_cutoff=SUGGESTION_CUTOFF
-    )
-    return [candidates[index] for _choice, _score, index in found]
+    return [candidates[i] for i in closest(name, [(t.name, t.edition) for t in candidates], limit)]
