@@ -26,7 +26,11 @@ from kernel.errors import Forbidden, Unauthorized
 ALGORITHM = "EdDSA"
 LEEWAY = 5  # seconds of clock skew allowed on exp
 
-ROLES = ("admin", "finance", "budget_editor", "procurement", "negotiator", "supplier", "it_admin", "auditor")
+ROLES = ("admin", "finance", "budget_editor", "procurement", "negotiator", "supplier", "it_admin", "auditor",
+         "staff")
+# Any employee (SPEC Identity): may ask for a software install and read its own requests, nothing else.
+STAFF = "staff"
+STAFF_ONLY = frozenset({STAFF})
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Principal:
     def is_root_admin(self) -> bool:
         """An admin of the root org: the only one who runs the whole installation (keys, parked events)."""
         return "admin" in self.roles and self.org_path.count("/") == 2
+
+    @property
+    def is_staff_only(self) -> bool:
+        """Holds the staff role and no other: sees its own install requests and nothing else."""
+        return self.roles == STAFF_ONLY
 
     @property
     def is_auditor(self) -> bool:
@@ -211,8 +220,18 @@ async def current_principal(request: Request) -> Principal:
     if cached is not None:
         return cached
     principal = await request.app.state.verifier.verify(bearer_token(request))
+    if principal.is_staff_only and STAFF not in declared_roles(request):
+        # Staff may do one thing (SPEC Identity): refused here, for every route that does not name
+        # the role, rather than by each service's visibility rules one read at a time.
+        raise Forbidden("the staff role may request software installs and read its own requests, nothing else")
     request.state.principal = principal
     return principal
+
+
+def declared_roles(request: Request) -> tuple[str, ...]:
+    """The roles the matched route declares (`openapi_extra` `x-roles`, docs/authorization.md)."""
+    route = request.scope.get("route")
+    return tuple((getattr(route, "openapi_extra", None) or {}).get("x-roles", ()))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

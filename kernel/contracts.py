@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -252,6 +252,33 @@ class PoolLow(Payload):
     threshold: int
 
 
+class InstallRequestDecided(Payload):
+    install_request_id: uuid.UUID
+    org_id: uuid.UUID
+    device_id: uuid.UUID
+    title_id: uuid.UUID
+    kind: str  # install | uninstall
+    status: str  # approved | rejected
+    pool_id: uuid.UUID | None = None
+    allocation_id: uuid.UUID | None = None  # the seat taken (install) or given back (uninstall)
+
+
+class AnnualReportSubmitted(Payload):
+    annual_report_id: uuid.UUID
+    org_id: uuid.UUID
+    year: int
+    submitted_at: datetime
+    late: bool
+
+
+class FindingChanged(Payload):
+    finding_id: uuid.UUID
+    org_id: uuid.UUID
+    status: str  # open | resolved | closed
+    action: str  # recorded | resolved | verified | reopened
+    due_date: date
+
+
 # The newest version of each subject's contract, which producers publish.
 SUBJECTS: dict[str, type[Payload]] = {
     "identity.org.created": OrgChanged,
@@ -281,6 +308,9 @@ SUBJECTS: dict[str, type[Payload]] = {
     "licenses.seat.allocated": SeatAllocated,
     "licenses.seat.reclaimed": SeatReclaimed,
     "licenses.pool.low": PoolLow,
+    "licenses.install_request.decided": InstallRequestDecided,
+    "licenses.annual_report.submitted": AnnualReportSubmitted,
+    "licenses.finding.changed": FindingChanged,
 }
 
 # Every version a consumer may still meet, by event type.

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kernel.bounds import FiscalYear, PositiveFen, UnitPriceFen
+from kernel.bounds import CHINA, FiscalYear, PositiveFen, UnitPriceFen
 from kernel.contracts import CATEGORIES, Category
 
 EDITIONS = ("client", "server")
@@ -33,6 +34,7 @@ NOTICE_ENSHI_2021 = "恩施州 2021: decentralized procurement from 600,000 元"
 NOTICE_NATIONAL_2020 = "国办发〔2019〕55号 (national 2020 figures): public tender from 2,000,000 元"
 NOTICE_ART_52 = "政府采购法 Art. 52: challenges within 7 working days"
 NOTICE_74 = "财政部令第74号"
+NOTICE_88 = "国办发〔2013〕88号: units report to the copyright bureau of their level before the year ends"
 
 DEFAULT = "default"
 
@@ -82,6 +84,7 @@ DEFAULT_PUBLIC_TENDER_FEN = 200_000_000
 DEFAULT_STANDSTILL_DAYS = 7
 DEFAULT_PANEL_MIN_MEMBERS = 3
 DEFAULT_PANEL_MAX_BUYER_SHARE = Fraction(1, 3)
+DEFAULT_ANNUAL_REPORT_DUE = "12-31"  # month-day of the report's own year, the end of that day in Beijing
 
 DEFAULTS: dict[str, Any] = {
     "caps": DEFAULT_CAPS,
@@ -95,6 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "panel_min_members": DEFAULT_PANEL_MIN_MEMBERS,
     "panel_odd_members": True,
     "panel_max_buyer_share": DEFAULT_PANEL_MAX_BUYER_SHARE,
+    "annual_report_due": DEFAULT_ANNUAL_REPORT_DUE,
 }
 NOTICES: dict[str, str] = {
     "caps": NOTICE_98,
@@ -109,10 +113,12 @@ NOTICES: dict[str, str] = {
     "panel_min_members": f"{NOTICE_74}: at least 3 members",
     "panel_odd_members": f"{NOTICE_74}: an odd number of members",
     "panel_max_buyer_share": f"{NOTICE_74}: experts at least two thirds",
+    "annual_report_due": NOTICE_88,
 }
 MAPPING_FIELDS = ("caps", "special_caps", "edition_caps", "seats_per_device")
 SCALAR_FIELDS = ("os_needs_justification", "decentralized_threshold_fen", "public_tender_threshold_fen",
-                 "standstill_days", "panel_min_members", "panel_odd_members", "panel_max_buyer_share")
+                 "standstill_days", "panel_min_members", "panel_odd_members", "panel_max_buyer_share",
+                 "annual_report_due")
 
 # ---------------------------------------------------------------------------------------------
 # The document an org sets: every field optional; an absent field (or mapping key) is inherited.
@@ -159,6 +165,20 @@ class PolicyDocument(BaseModel):
     panel_max_buyer_share: str | None = Field(
         None, max_length=20,
         description='the largest share of buyer representatives on a panel, a fraction such as "1/3"')
+    annual_report_due: str | None = Field(
+        None, max_length=5, pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description='the day ("MM-DD") of the report\'s year by whose end, Beijing time, the annual report is due')
+
+    @field_validator("annual_report_due")
+    @classmethod
+    def _a_day_of_every_year(cls, value: str | None) -> str | None:
+        if value is not None:
+            month, day = map(int, value.split("-"))
+            try:
+                date(2001, month, day)  # not a leap year: 02-29 would be missing three years in four
+            except ValueError:
+                raise ValueError(f"{value} is not a day of every year") from None
+        return value
 
     @field_validator("panel_max_buyer_share")
     @classmethod
@@ -218,7 +238,13 @@ class EffectivePolicy:
     panel_min_members: int
     panel_odd_members: bool
     panel_max_buyer_share: Fraction
+    annual_report_due: str = DEFAULT_ANNUAL_REPORT_DUE
     sources: Mapping[str, Source] = field(default_factory=dict)
+
+    def annual_report_deadline(self, year: int) -> datetime:
+        """The moment the annual report of `year` is late after: the end of the due day, Beijing time."""
+        month, day = map(int, self.annual_report_due.split("-"))
+        return datetime.combine(date(year, month, day) + timedelta(days=1), time(), CHINA).astimezone(UTC)
 
     def seats_per_device(self, category: str) -> int | None:
         """How many seats of a category one device may hold; None: no limit."""
@@ -274,6 +300,7 @@ class EffectivePolicy:
                             "public_tender_fen": t.public_tender_fen} for y, t in sorted(self.thresholds.items())],
             "standstill_days": self.standstill_days, "panel_min_members": self.panel_min_members,
             "panel_odd_members": self.panel_odd_members, "panel_max_buyer_share": str(self.panel_max_buyer_share),
+            "annual_report_due": self.annual_report_due,
             "sources": {name: source.as_json() for name, source in sorted(self.sources.items())},
         }
 
@@ -335,7 +362,8 @@ def resolve(documents: Iterable[tuple[str, Any, Mapping[str, Any]]], org_path: s
         public_tender_threshold_fen=int(resolved["public_tender_threshold_fen"]),
         thresholds=years, standstill_days=int(resolved["standstill_days"]),
         panel_min_members=int(resolved["panel_min_members"]), panel_odd_members=bool(resolved["panel_odd_members"]),
-        panel_max_buyer_share=Fraction(resolved["panel_max_buyer_share"]), sources=sources)
+        panel_max_buyer_share=Fraction(resolved["panel_max_buyer_share"]),
+        annual_report_due=str(resolved["annual_report_due"]), sources=sources)
 
 
 def defaults() -> EffectivePolicy:

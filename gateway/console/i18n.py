@@ -129,6 +129,7 @@ WORDS = {
     "panel_min_members": ("评审小组最少人数", "Least panel members"),
     "panel_odd_members": ("评审小组人数为单数", "An odd number of panel members"),
     "panel_max_buyer_share": ("采购人代表最高占比", "Largest share of buyer representatives"),
+    "annual_report_due": ("年度报告截止日（月-日）", "Annual report due (month-day)"),
     "close_year": ("年终结账", "Year-end close"),
     "close_year_blurb": ("关闭该单位及下级单位本年度已批准的预算项目，释放仍在预占和冻结的资金。此操作不可撤销。",
                          "Closes the approved lines of the org and its subtree for the year and releases what "
@@ -202,7 +203,8 @@ CATEGORIES = {"os": ("操作系统", "Operating system"), "office": ("办公软�
 ROLES = {"admin": ("系统管理员", "Administrator"), "finance": ("财务审批", "Finance"),
          "budget_editor": ("预算编制", "Budget editor"), "procurement": ("采购经办", "Buyer"),
          "negotiator": ("谈判评审", "Negotiator"), "supplier": ("供应商", "Supplier"),
-         "it_admin": ("信息化管理", "IT administrator"), "auditor": ("审计（只读）", "Auditor (read-only)")}
+         "it_admin": ("信息化管理", "IT administrator"), "auditor": ("审计（只读）", "Auditor (read-only)"),
+         "staff": ("普通职工", "Staff")}
 # What a history entry says happened (`action` of GET …/history), in every service.
 ACTIONS = {
     "created": ("创建", "Created"), "edited": ("修改", "Edited"), "submitted": ("提交审批", "Submitted"),
@@ -270,6 +272,8 @@ NOTICES = {
                                             "MOF Order No. 74: an odd number of members"),
     policies.NOTICES["panel_max_buyer_share"]: ("财政部令第74号：评审专家不少于三分之二",
                                                 "MOF Order No. 74: experts at least two thirds"),
+    policies.NOTICE_88: ("国办发〔2013〕88号：年底前向同级版权局报送年度报告",
+                         "Guobanfa [2013] No. 88: report to the copyright bureau before the year ends"),
 }
 # Reasons the services write themselves (a person's own reasons are shown as typed).
 SYSTEM_REASONS = {"converted into the order's reservation": ("转为订单冻结", "Converted into the order's reservation"),

@@ -11,9 +11,12 @@ from kernel.service_app import create_service_app
 from services.licenses import handlers
 from services.licenses.allocations.batching import SeatBatcher
 from services.licenses.allocations.router import router as allocations_router
+from services.licenses.annual_reports.router import router as annual_reports_router
 from services.licenses.compliance.router import router as compliance_router
 from services.licenses.devices.router import router as devices_router
 from services.licenses.expiry.service import expire_subscriptions
+from services.licenses.findings.router import router as findings_router
+from services.licenses.install_requests.router import router as install_requests_router
 from services.licenses.pools.router import router as pools_router
 from services.licenses.settings import LicensesSettings
 from services.licenses.users.directory import UserDirectory
@@ -41,7 +44,8 @@ def create_app(settings: LicensesSettings | None = None, *, static_jwks: dict | 
     users = UserDirectory(settings.gateway_url, settings.internal_token)
     app = create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
-        routers=[pools_router, allocations_router, devices_router, compliance_router],
+        routers=[pools_router, allocations_router, devices_router, compliance_router, install_requests_router,
+                 annual_reports_router, findings_router],
         subscriptions=handlers.subscriptions(orgs, users), orgs=orgs,
         background_tasks=[expire_subscriptions],
         description="Licenses service",

@@ -180,6 +180,7 @@ def policy_rows(found: dict) -> list[dict]:
     row("panel_min_members", "panel_min_members", found["panel_min_members"], "count")
     row("panel_odd_members", "panel_odd_members", found["panel_odd_members"], "bool")
     row("panel_max_buyer_share", "panel_max_buyer_share", found["panel_max_buyer_share"], "text")
+    row("annual_report_due", "annual_report_due", found["annual_report_due"], "text")
     return rows
 
 

@@ -40,6 +40,7 @@ class PolicyOut(ResponseSchema):
     panel_min_members: int
     panel_odd_members: bool
     panel_max_buyer_share: str
+    annual_report_due: str  # "MM-DD": the annual report of a year is due by the end of that day, Beijing time
     # Per field (per key for caps and seats, per year for thresholds): {from: org id | "default",
     # notice: the notice behind a default, org_path}.
     sources: dict[str, dict[str, Any]]

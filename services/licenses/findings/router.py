@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter
+
+from kernel import history
+from kernel.auth import CurrentPrincipal
+from kernel.deps import Orgs, Session
+from kernel.pagination import Cursor, Limit, Page, paginate
+from services.licenses.findings import schemas, service
+from services.licenses.findings.models import Finding
+
+router = APIRouter(prefix="/api/v1/licenses", tags=["findings"])
+READERS = {"x-roles": ["authenticated"]}
+AUDITORS = {"x-roles": ["auditor"]}
+RESOLVERS = {"x-roles": ["it_admin"]}
+STATUS_ANSWERS = {409: {"description": "the finding is not in a status that allows this (invalid-status), or "
+                                      "its title is still non-genuine on its device (still-non-genuine)"}}
+
+
+@router.post("/findings", status_code=201, response_model=schemas.FindingOut, openapi_extra=AUDITORS,
+             responses={422: {"description": "the due date has passed (due-date-passed), or the device is not "
+                                             "of the org's subtree (device-outside-org)"}},
+             summary="Records a finding to be rectified by its due date (auditors).")
+async def create_finding(data: schemas.FindingCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
+    return await service.record_finding(session, orgs, principal, data)
+
+
+@router.get("/findings", response_model=Page[schemas.FindingOut], openapi_extra=READERS,
+            summary="Lists findings of an org's subtree, by status, and overdue ones (not closed after the due date).")
+async def list_findings(principal: CurrentPrincipal, session: Session, orgs: Orgs, org_id: uuid.UUID | None = None,
+                        status: Literal["open", "resolved", "closed"] | None = None, overdue: bool | None = None,
+                        cursor: Cursor = None, limit: Limit = 100):
+    org = (await orgs.visible(session, principal, org_id)).path if org_id else None
+    items, next_cursor = await paginate(session, service.findings_query(principal, org, status, overdue), Finding.id,
+                                        cursor=cursor, limit=limit)
+    return Page(items=[service.out(f) for f in items], next_cursor=next_cursor)
+
+
+@router.get("/findings/{finding_id}", response_model=schemas.FindingOut, openapi_extra=READERS,
+            summary="Gets a finding.")
+async def get_finding(finding_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return service.out(await service.visible_finding(session, principal, finding_id))
+
+
+@router.get("/findings/{finding_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
+            summary="Gets a finding's history: recorded, resolved, verified, reopened.")
+async def finding_history(finding_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
+                          cursor: Cursor = None, limit: Limit = 100):
+    await service.visible_finding(session, principal, finding_id)
+    return await history.history_page(session, finding_id, cursor=cursor, limit=limit)
+
+
+@router.post("/findings/{finding_id}/resolve", response_model=schemas.FindingOut, openapi_extra=RESOLVERS,
+             responses=STATUS_ANSWERS, summary="Resolves an open finding, with a note (IT admins of the org).")
+async def resolve_finding(finding_id: uuid.UUID, data: schemas.Resolution, principal: CurrentPrincipal,
+                          session: Session):
+    return await service.resolve(session, principal, finding_id, data)
+
+
+@router.post("/findings/{finding_id}/verify", response_model=schemas.FindingOut, openapi_extra=AUDITORS,
+             responses=STATUS_ANSWERS, summary="Verifies a resolved finding's rectification: it is closed (auditors).")
+async def verify_finding(finding_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    return await service.verify(session, principal, finding_id)
+
+
+@router.post("/findings/{finding_id}/reopen", response_model=schemas.FindingOut, openapi_extra=AUDITORS,
+             responses=STATUS_ANSWERS, summary="Reopens a resolved finding, with a reason (auditors).")
+async def reopen_finding(finding_id: uuid.UUID, data: schemas.Reopening, principal: CurrentPrincipal,
+                         session: Session):
+    return await service.reopen(session, principal, finding_id, data)
