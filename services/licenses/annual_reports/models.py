@@ -50,5 +50,5 @@ class AnnualReport(LicensesTable, table=True):
 # Submitted is final: an edit or a second submission answers 409.
 ANNUAL_REPORT = StateMachine("annual report", AnnualReport, ("draft", "submitted"), {
     "edit": ("draft", None, "edited"),
-    "submit": ("draft", "submitted"),
+    "submit": ("draft", "submitted", "submitted"),
 })
