@@ -195,6 +195,7 @@ STATUSES = {
     "suspended": ("已暂停", "Suspended"), "terminated": ("已终止", "Terminated"), "expired": ("已到期", "Expired"),
     "open": ("待处理", "Open"), "upheld": ("投诉成立", "Upheld"), "dismissed": ("已驳回", "Dismissed"),
     "pending": ("待审批", "Pending"), "completed": ("已完成", "Completed"),
+    "resolved": ("已整改待核验", "Resolved"), "missing": ("未报送", "Missing"),
 }
 CATEGORIES = {"os": ("操作系统", "Operating system"), "office": ("办公软件", "Office"),
               "antivirus": ("杀毒软件", "Antivirus"), "database": ("数据库", "Database"),
@@ -231,6 +232,8 @@ ACTIONS = {
     "entitlement_expired": ("授权到期", "Entitlement expired"), "threshold_set": ("设置预警线", "Threshold set"),
     "bulk_allocated": ("批量分配", "Allocated in bulk"), "allocated": ("分配", "Allocated"),
     "reclaimed": ("回收", "Reclaimed"), "dry_run": ("预览回收", "Previewed"),
+    "drafted": ("起草", "Drafted"), "recorded": ("登记整改事项", "Finding recorded"),
+    "resolved": ("整改完成", "Resolved"), "verified": ("核验通过", "Verified"), "reopened": ("重新整改", "Reopened"),
 }
 # Kinds of the budget ledger (GET /lines/{id}/entries).
 LEDGER_KINDS = {"approve": ("批复", "Approval"), "adjust": ("调整", "Adjustment"),
@@ -247,7 +250,8 @@ KINDS = {"desktop": ("台式机", "Desktop"), "laptop": ("笔记本", "Laptop"),
          "procurement_center": ("采购中心", "Procurement centre"), "supplier": ("供应商", "Supplier"),
          "order": ("订单交付", "Order delivery"), "manual": ("手工录入", "Manual"), "oem": ("随机预装", "OEM"),
          "device": ("设备", "Device"), "user": ("用户", "User"), "client": ("客户端", "Client"),
-         "org": ("单位", "Org"), "api_key": ("API 密钥", "API key")}
+         "org": ("单位", "Org"), "api_key": ("API 密钥", "API key"),
+         "install": ("安装", "Install"), "uninstall": ("卸载", "Uninstall")}
 # The edition a line buys where caps differ by edition (antivirus client or server).
 EDITIONS = {"client": ("客户端", "Client"), "server": ("服务器端", "Server")}
 # The procurement method a line's amount calls for in its fiscal year (`procurement_method`).

@@ -8,10 +8,12 @@ with one.
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from tests.security.world import World
 from zhengban.builder import Builder, Campaign
@@ -168,6 +170,52 @@ def a_transfer(world: World) -> Target:
     transfer = world.ok("POST", "/api/v1/licenses/transfers", world.admin, json={
         "from_pool_id": pool["id"], "to_org_id": world.org_id("school_a1"), "seats": 1, "reason": "matrix"})
     return Target("dept_a", {"transfer_id": transfer["id"]})
+
+
+# Oversight: install requests, annual reports, findings (all of dept_a).
+TITLE_ID = "0190d6a2-0000-7000-8000-00000000a001"
+
+
+@makes(r"^/api/v1/licenses/install-requests/\{request_id\}")
+def an_install_request(world: World) -> Target:
+    pool = _pool(world)
+    request = world.ok("POST", "/api/v1/licenses/install-requests", world.admin, json={
+        "device_id": _device(world)["id"], "title_id": TITLE_ID, "kind": "install", "reason": "matrix"})
+    return Target("dept_a", {"request_id": request["id"]}, hints={"pool_id": pool["id"]})
+
+
+# One report per org and year: each report the matrix makes is of another year.
+REPORT_YEARS = itertools.count(datetime.now(UTC).year, -1)
+
+
+@makes(r"^/api/v1/licenses/annual-reports/\{report_id\}")
+def an_annual_report(world: World) -> Target:
+    report = world.ok("POST", "/api/v1/licenses/annual-reports", world.admin, json={
+        "org_id": world.org_id("dept_a"), "year": next(REPORT_YEARS), "responsible_person": "matrix",
+        "phone": "010-1"})
+    return Target("dept_a", {"report_id": report["id"]})
+
+
+def _finding(world: World) -> dict:
+    due = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    return world.ok("POST", "/api/v1/licenses/findings", world.admin, json={
+        "org_id": world.org_id("dept_a"), "description": "matrix", "due_date": due})
+
+
+@makes(r"^/api/v1/licenses/findings/\{finding_id\}")
+def a_finding(world: World) -> Target:
+    return Target("dept_a", {"finding_id": _finding(world)["id"]})
+
+
+@makes(r"^/api/v1/licenses/findings/\{finding_id\}/(verify|reopen)$")
+def a_resolved_finding(world: World) -> Target:
+    finding = _finding(world)
+    world.ok("POST", f"/api/v1/licenses/findings/{finding['id']}/resolve", world.admin, json={"note": "matrix"})
+    # Verifying and reopening are an auditor's writes (its one write, SPEC Identity): no other role's.
+    key = "POST /api/v1/licenses/findings/{{finding_id}}/{tail}"
+    return Target("dept_a", {"finding_id": finding["id"]},
+                  expect={(key.format(tail=tail), relation): status for tail in ("verify", "reopen")
+                          for relation, status in (("same org", 403), ("parent", 403), ("auditor", "allowed"))})
 
 
 # --- procurement ----------------------------------------------------------------------------
