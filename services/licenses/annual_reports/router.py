@@ -8,25 +8,28 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import FiscalYear
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
 from services.licenses.annual_reports import schemas, service
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["annual reports"])
 READERS = {"x-roles": ["authenticated"]}
 WRITERS = {"x-roles": ["it_admin"]}
+DRAFT_ANSWERS = {409: {"description": "the org has a report for that year (annual-report-exists)"},
+                 422: {"description": "the year has not begun (year-not-begun)"}}
 FINAL = {409: {"description": "the report is submitted already (invalid-status): it no longer changes"}}
 
 
-@router.post("/annual-reports", status_code=201, response_model=schemas.AnnualReportOut, openapi_extra=WRITERS,
-             responses={409: {"description": "the org has a report for that year (annual-report-exists)"},
-                        422: {"description": "the year has not begun (year-not-begun)"}},
+@router.post("/annual-reports", status_code=201, response_model=schemas.AnnualReportOut,
+             openapi_extra={**WRITERS, **gives(report_id="/id")}, responses=DRAFT_ANSWERS,
              summary="Drafts the org's annual report: a snapshot of its compliance report now.")
 async def create_annual_report(data: schemas.AnnualReportCreate, principal: CurrentPrincipal, session: Session,
                                orgs: Orgs):
     return await service.create_report(session, orgs, principal, data)
 
 
-@router.get("/annual-reports", response_model=schemas.ReportStatuses, openapi_extra=READERS,
+@router.get("/annual-reports", response_model=schemas.ReportStatuses,
+            openapi_extra={**READERS, **gives(report_id="/report/id")},
             summary="The org's own report of the year and each child org's: missing, draft or submitted, and late.")
 async def annual_report_statuses(org_id: uuid.UUID, year: FiscalYear, principal: CurrentPrincipal, session: Session,
                                  orgs: Orgs, cursor: Cursor = None, limit: Limit = 100):

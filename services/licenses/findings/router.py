@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.deps import Orgs, Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.findings import schemas, service
 from services.licenses.findings.models import Finding
@@ -16,19 +17,21 @@ router = APIRouter(prefix="/api/v1/licenses", tags=["findings"])
 READERS = {"x-roles": ["authenticated"]}
 AUDITORS = {"x-roles": ["auditor"]}
 RESOLVERS = {"x-roles": ["it_admin"]}
+RECORD_ANSWERS = {422: {"description": "the due date has passed (due-date-passed), or the device is not of the "
+                                      "org's subtree (device-outside-org)"}}
 STATUS_ANSWERS = {409: {"description": "the finding is not in a status that allows this (invalid-status), or "
                                       "its title is still non-genuine on its device (still-non-genuine)"}}
 
 
-@router.post("/findings", status_code=201, response_model=schemas.FindingOut, openapi_extra=AUDITORS,
-             responses={422: {"description": "the due date has passed (due-date-passed), or the device is not "
-                                             "of the org's subtree (device-outside-org)"}},
+@router.post("/findings", status_code=201, response_model=schemas.FindingOut,
+             openapi_extra={**AUDITORS, **gives(finding_id="/id")}, responses=RECORD_ANSWERS,
              summary="Records a finding to be rectified by its due date (auditors).")
 async def create_finding(data: schemas.FindingCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.record_finding(session, orgs, principal, data)
 
 
-@router.get("/findings", response_model=Page[schemas.FindingOut], openapi_extra=READERS,
+@router.get("/findings", response_model=Page[schemas.FindingOut],
+            openapi_extra={**READERS, **gives(finding_id="/items/0/id")},
             summary="Lists findings of an org's subtree, by status, and overdue ones (not closed after the due date).")
 async def list_findings(principal: CurrentPrincipal, session: Session, orgs: Orgs, org_id: uuid.UUID | None = None,
                         status: Literal["open", "resolved", "closed"] | None = None, overdue: bool | None = None,

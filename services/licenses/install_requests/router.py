@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.deps import Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.install_requests import schemas, service
 from services.licenses.install_requests.models import InstallRequest
@@ -23,12 +24,14 @@ DECISION_ANSWERS = {409: {"description": "decided already (invalid-status), or n
 
 
 @router.post("/install-requests", status_code=201, response_model=schemas.InstallRequestOut,
-             openapi_extra=REQUESTERS, summary="Asks for a title to be installed on or removed from a device.")
+             openapi_extra={**REQUESTERS, **gives(request_id="/id")},
+             summary="Asks for a title to be installed on or removed from a device.")
 async def create_install_request(data: schemas.InstallRequestCreate, principal: CurrentPrincipal, session: Session):
     return await service.request_install(session, principal, data)
 
 
-@router.get("/install-requests", response_model=Page[schemas.InstallRequestOut], openapi_extra=READERS,
+@router.get("/install-requests", response_model=Page[schemas.InstallRequestOut],
+            openapi_extra={**READERS, **gives(request_id="/items/0/id")},
             summary="Lists install requests: a staff member's own, or the subtree's for IT admins and auditors.")
 async def list_install_requests(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                                 status: Literal["pending", "approved", "rejected"] | None = None,
