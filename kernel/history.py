@@ -1,10 +1,11 @@
 """Who changed what, and when: one append-only table per service behind `GET …/{id}/history`.
 
-Each entry knows its audience. Those who read all of an object's history (a campaign's lead, an
-object's owners) read every entry; anyone else who may read the object reads the entries recorded
-for everyone (`audience=None`, the default) and those addressed to a token it holds — a reader
-kind such as `panel`, or `org_token(org_id)` for one org. The service's visibility policy says
-which tokens a reader holds.
+Each entry knows its audience, and fails closed. Those who read all of an object's history (a
+campaign's lead, an object's owners) read every entry; anyone else who may read the object reads
+only the entries addressed to a token it holds — `EVERYONE` (every reader of the object), a reader
+kind such as `panel`, or `org_token(org_id)` for one org. An entry recorded without an audience
+(the default) is for the owners alone: forgetting to say who may read an entry hides it rather
+than showing it to every reader. The service's visibility policy says which tokens a reader holds.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from kernel.ids import new_id, utcnow
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.schema import history, history_audience
 
-EVERYONE = None  # an entry every reader of the object may read
-OWNERS = ("owners",)  # an entry only those who read the whole history may read
+EVERYONE_TOKEN = "everyone"
+EVERYONE = (EVERYONE_TOKEN,)  # an entry every reader of the object may read
+OWNERS = ()  # an entry only those who read the whole history may read: no audience rows at all
 
 
 class HistoryEntry(BaseModel):
@@ -60,23 +62,21 @@ def org_token(org_id: uuid.UUID) -> str:
 
 async def record(session: AsyncSession, object_type: str, object_id: uuid.UUID, action: str,
                  actor: Principal | str | None, data: dict[str, Any] | None = None, *,
-                 audience: Iterable[str] | None = EVERYONE) -> None:
+                 audience: Iterable[str] = OWNERS) -> None:
     entry_id = new_id()
     await session.execute(sa.insert(history).values(
         id=entry_id, object_type=object_type, object_id=object_id, action=action,
         actor=actor if isinstance(actor, str) else actor_of(actor), at=utcnow(), data=data))
-    if audience is EVERYONE:
-        return
-    # An empty audience means the owners alone, never everyone.
-    tokens = set(audience) or set(OWNERS)
-    await session.execute(sa.insert(history_audience),
-                          [{"history_id": entry_id, "token": token} for token in sorted(tokens)])
+    tokens = sorted(set(audience))
+    if tokens:  # none: the owners alone (an entry without rows is never shown to other readers)
+        await session.execute(sa.insert(history_audience),
+                              [{"history_id": entry_id, "token": token} for token in tokens])
 
 
 async def record_each(session: AsyncSession, object_type: str,
                       entries: Iterable[tuple[uuid.UUID, str, Principal | str | None, dict[str, Any] | None]]) -> None:
-    """Records (object id, action, actor, data) entries every reader of their objects may read, in
-    one statement (a batch of events changes many objects at once)."""
+    """Records (object id, action, actor, data) entries for their objects' owners, in one statement
+    (a batch of events changes many objects at once)."""
     now = utcnow()
     rows = [{"id": new_id(), "object_type": object_type, "object_id": object_id, "action": action,
              "actor": actor if isinstance(actor, str) else actor_of(actor), "at": now, "data": data}
@@ -88,12 +88,13 @@ async def record_each(session: AsyncSession, object_type: str,
 async def history_page(session: AsyncSession, object_id: uuid.UUID, *, cursor: str | None, limit: int,
                        readers: Collection[str] | None = None) -> Page[HistoryEntry]:
     """One page of an object's history, oldest first (ids are time-ordered). `readers` are the
-    audience tokens the reader holds; None for a reader of the whole history."""
+    audience tokens the reader holds besides `EVERYONE`; None for a reader of the whole history."""
     query = sa.select(history).where(history.c.object_id == object_id)
     if readers is not None:
-        addressed = sa.select(history_audience.c.history_id).where(history_audience.c.history_id == history.c.id)
-        query = query.where(sa.or_(~addressed.exists(),
-                                   addressed.where(history_audience.c.token.in_(sorted(readers))).exists()))
+        # Only entries addressed to a token the reader holds: one without an audience is the owners'.
+        query = query.where(sa.select(history_audience.c.history_id).where(
+            history_audience.c.history_id == history.c.id,
+            history_audience.c.token.in_(sorted({EVERYONE_TOKEN, *readers}))).exists())
     if cursor:
         query = query.where(history.c.id > decode_cursor(cursor))
     rows = (await session.execute(query.order_by(history.c.id).limit(limit + 1))).all()

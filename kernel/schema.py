@@ -90,8 +90,8 @@ orgs = sa.Table(
 KERNEL_TABLES = (outbox, inbox, dead_letters, idempotency_keys, history, orgs)
 
 # Who may read a history entry besides those who read all of an object's history: one row per
-# audience token (a reader kind such as `panel`, or `org:<id>` for one org). An entry without rows
-# is for everyone who may read the object. Added after version 1: each process's
+# audience token (`everyone`, a reader kind such as `panel`, or `org:<id>` for one org). An entry
+# without rows is for the owners alone (kernel.history fails closed). Added after version 1: each process's
 # `history_audience` migration creates it.
 history_audience = sa.Table(
     "history_audience", kernel_metadata,

@@ -115,7 +115,7 @@ class StateMachine:
                     where: Iterable[sa.ColumnElement[bool]] = (), data: dict[str, Any] | None = None,
                     events: Iterable[Event] = (), history_type: str | None = None,
                     history_id: uuid.UUID | None = None, history_action: str | None = None, record: bool = True,
-                    audience: Iterable[str] | None = history.EVERYONE,
+                    audience: Iterable[str] = history.OWNERS,
                     refused: Conflict | None = None, touch: bool = True) -> Transition:
         """Moves the object by `command` if it is still in one of the command's from-states (and
         `where` holds), together with `values`, its history entry and `events`; else raises 409
@@ -123,7 +123,7 @@ class StateMachine:
 
         The history goes on `history_type` (default: the aggregate) under `history_id` (default: the
         object's id; a demand's entries go on its campaign), for `audience` (see kernel.history;
-        default: everyone who may read the object). `touch=False` leaves `updated_at` alone, for a
+        default: the owners alone, who read the whole history). `touch=False` leaves `updated_at` alone, for a
         command that must not show on the object (a sealed offer holds the campaign row, and nobody
         may learn from the campaign that someone offered)."""
         transition = self.table[command]

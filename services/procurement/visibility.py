@@ -1,9 +1,17 @@
 """Who sees what of a campaign: SPEC's table (Identity and access) as the one policy every read of
 the procurement service goes through — the campaign, its lists, its history, its OCDS export.
 
-`access` finds what the caller is to one campaign; `Reader` turns that into reader kinds, and
-every read asks the reader (a query condition, a redaction, the history tokens), never the
-principal. In a negotiation no supplier learns another's identity, price or score (财政部令第74号).
+Joint procurement crosses subtrees by design: the lead org's subtree runs a campaign, participant
+units declare demand and order, invited suppliers offer, the panel's members (wherever their org
+sits) evaluate. `access` finds what the caller is to one campaign (`Access`); its `Reader` turns
+that into reader kinds, and every read asks the reader (a query condition, a redaction, the history
+tokens), never the principal. In a negotiation no supplier learns another's identity, price or
+score (财政部令第74号).
+
+Sealed means sealed: an offer is its supplier's alone until its round closes. "Its supplier" is the
+org that sent it — a caller whose own org is that supplier — never a caller whose subtree merely
+holds the supplier org: the root `admin`, a group over several suppliers, a lead org with a
+supplier under it all read offers only once they are opened (开标), like any other reader.
 
 `READS` names every read path of the service with what each kind sees there. docs/authorization.md
 renders it (`python -m services.procurement.visibility --write`), and the confidentiality test
@@ -16,14 +24,25 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal
-from kernel.history import HistoryEntry, org_token
+from kernel.errors import Forbidden, NotFound
+from kernel.history import EVERYONE, HistoryEntry, org_token
 from kernel.orgs import in_subtree
 from services.procurement.agreements.models import Agreement
-from services.procurement.campaigns.models import Campaign, Complaint, Offer, Participant
+from services.procurement.campaigns.models import (
+    CAMPAIGN,
+    Campaign,
+    Complaint,
+    InvitedSupplier,
+    Offer,
+    PanelMember,
+    Participant,
+)
 from services.procurement.demands.models import Demand
 from services.procurement.orders.models import Order
+from services.procurement.roles import LEAD_ROLES
 
 LEAD = "lead"  # the lead org's subtree (`procurement`, `negotiator`) and auditors over it: READS_EVERYTHING
 PANEL = "panel"  # a member of the campaign's evaluation panel
@@ -58,6 +77,7 @@ def leads(principal: Principal, lead_org_path: sa.ColumnElement) -> sa.ColumnEle
     return in_subtree(lead_org_path, principal) if _reads_all_roles(principal) else sa.false()
 
 
+INVITATION = CAMPAIGN["open_offers"].action  # the history entry that names the invited suppliers
 # Statuses in which the award is known: the winner and the unified price are every reader's.
 AWARD_KNOWN = ("standstill", "awarded")
 NOWHERE = uuid.UUID(int=0)
@@ -70,7 +90,8 @@ class Reader:
     campaign: Campaign
     kinds: frozenset[str]
     participant_ids: frozenset[uuid.UUID]  # participant orgs the caller speaks for
-    supplier_ids: frozenset[uuid.UUID]  # invited supplier orgs the caller speaks for
+    supplier_ids: frozenset[uuid.UUID]  # invited supplier orgs in the caller's subtree
+    offering_id: uuid.UUID | None = None  # the invited supplier that is the caller's own org
 
     @property
     def everything(self) -> bool:
@@ -95,8 +116,9 @@ class Reader:
     # --- conditions on the campaign's lists --------------------------------------------------
 
     def offers(self) -> sa.ColumnElement[bool]:
-        """A supplier its own offers at once; the lead, the panel and participants closed rounds'."""
-        conditions = [Offer.supplier_org_id.in_(self.supplier_ids or {NOWHERE})]
+        """A supplier its own offers at once; the lead, the panel and participants closed rounds'.
+        Only the offering org itself is "a supplier" here (see the module's docstring)."""
+        conditions = [Offer.supplier_org_id == (self.offering_id or NOWHERE)]
         if self.kinds & {LEAD, PANEL, PARTICIPANT}:
             conditions.append(Offer.round <= self.closed_round)
         return sa.or_(*conditions)
@@ -128,6 +150,14 @@ class Reader:
             return None
         return set(self.kinds) | {org_token(o) for o in self.participant_ids | self.supplier_ids}
 
+    def history_entry(self, entry: HistoryEntry) -> HistoryEntry:
+        """One entry of the campaign's history as this reader may see it: the invitation names the
+        suppliers exactly as the campaign's `supplier_org_ids` does for this reader (redact)."""
+        if entry.action != INVITATION or self.sees_competition or not entry.data:
+            return entry
+        invited = [s for s in entry.data.get("supplier_org_ids", []) if uuid.UUID(s) in self.supplier_ids]
+        return entry.model_copy(update={"data": {**entry.data, "supplier_org_ids": invited}})
+
     # --- the campaign itself -----------------------------------------------------------------
 
     def redact(self, out):
@@ -148,7 +178,8 @@ class Reader:
 
 
 def reader_of(campaign: Campaign, *, lead: bool, panel: bool, participant_ids: set[uuid.UUID],
-              supplier_ids: set[uuid.UUID], lead_subtree: bool = False) -> Reader:
+              supplier_ids: set[uuid.UUID], lead_subtree: bool = False,
+              offering_id: uuid.UUID | None = None) -> Reader:
     """`lead`: the caller reads everything (reads_everything); `lead_subtree`: it is of the lead's
     subtree without those roles, and reads as a participant unit with no demand of its own."""
     kinds = set()
@@ -164,7 +195,95 @@ def reader_of(campaign: Campaign, *, lead: bool, panel: bool, participant_ids: s
         kinds.add(SUPPLIER)
         if campaign.awarded_supplier_org_id in supplier_ids and campaign.status in AWARD_KNOWN:
             kinds.add(WINNER)
-    return Reader(campaign, frozenset(kinds), frozenset(participant_ids), frozenset(supplier_ids))
+    return Reader(campaign, frozenset(kinds), frozenset(participant_ids), frozenset(supplier_ids), offering_id)
+
+
+# --- what the caller is to a campaign -------------------------------------------------------------
+@dataclass
+class Access:
+    campaign: Campaign
+    lead: bool  # the caller reads everything of the campaign (visibility.reads_everything)
+    participant_ids: set[uuid.UUID]  # participant orgs in the caller's subtree
+    supplier_ids: set[uuid.UUID]  # invited supplier orgs in the caller's subtree
+    panel: bool = False  # the caller sits on the campaign's panel
+    lead_subtree: bool = False  # the campaign's lead org is in the caller's subtree, whatever its roles
+    offering_id: uuid.UUID | None = None  # the caller's own org, when it is an invited supplier
+
+    @property
+    def reader(self) -> Reader:
+        return reader_of(self.campaign, lead=self.lead, panel=self.panel, participant_ids=self.participant_ids,
+                         supplier_ids=self.supplier_ids, lead_subtree=self.lead_subtree,
+                         offering_id=self.offering_id)
+
+    def require_lead(self, principal: Principal) -> None:
+        if not (self.lead and principal.may(self.campaign.lead_org_path, *LEAD_ROLES)):
+            raise Forbidden("this needs the procurement role over the campaign's lead org")
+
+    def supplier_org(self, principal: Principal) -> uuid.UUID:
+        """The invited supplier the caller speaks for."""
+        if principal.is_auditor or "supplier" not in principal.roles or principal.org_id not in self.supplier_ids:
+            raise Forbidden("this needs the supplier role in an invited supplier org")
+        return principal.org_id
+
+
+def visible_campaigns(principal: Principal) -> sa.ColumnElement[bool]:
+    """The one filter for campaigns a caller may see."""
+    return sa.or_(
+        in_subtree(Campaign.lead_org_path, principal),
+        sa.exists().where(Participant.campaign_id == Campaign.id, in_subtree(Participant.org_path, principal)),
+        sa.exists().where(InvitedSupplier.campaign_id == Campaign.id, in_subtree(InvitedSupplier.org_path, principal)),
+        sa.exists().where(PanelMember.campaign_id == Campaign.id, PanelMember.user_id == principal.subject),
+    )
+
+
+async def access(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *,
+                 lock: bool = False) -> Access:
+    query = sa.select(Campaign).where(Campaign.id == campaign_id)
+    if lock:  # state changes of one campaign are serialized (SQLite's BEGIN IMMEDIATE already is)
+        query = query.with_for_update()
+    campaign = (await session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    participants = (await session.execute(sa.select(Participant.org_id, Participant.org_path)
+                                          .where(Participant.campaign_id == campaign_id))).all()
+    suppliers = (await session.execute(sa.select(InvitedSupplier.supplier_org_id, InvitedSupplier.org_path)
+                                       .where(InvitedSupplier.campaign_id == campaign_id))).all()
+    invited = {org_id for org_id, path in suppliers if principal.covers(path)}
+    seen = Access(campaign, reads_everything(principal, campaign.lead_org_path),
+                  {org_id for org_id, path in participants if principal.covers(path)}, invited,
+                  lead_subtree=principal.covers(campaign.lead_org_path), offering_id=_own(principal, invited))
+    seen.panel = (await session.execute(sa.select(PanelMember.user_id).where(
+        PanelMember.campaign_id == campaign_id, PanelMember.user_id == principal.subject))).first() is not None
+    if not (seen.lead_subtree or seen.participant_ids or seen.supplier_ids or seen.panel):
+        raise NotFound(f"no campaign {campaign_id}")
+    return seen
+
+
+async def accesses(session: AsyncSession, principal: Principal, campaigns: list[Campaign]) -> list[Access]:
+    """What the caller is to each of `campaigns` (all of them visible to it), in three queries."""
+    ids = [c.id for c in campaigns]
+    participants: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for campaign_id, org_id, path in (await session.execute(sa.select(
+            Participant.campaign_id, Participant.org_id, Participant.org_path)
+            .where(Participant.campaign_id.in_(ids)))).all():
+        if principal.covers(path):
+            participants.setdefault(campaign_id, set()).add(org_id)
+    suppliers: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for campaign_id, org_id, path in (await session.execute(sa.select(
+            InvitedSupplier.campaign_id, InvitedSupplier.supplier_org_id, InvitedSupplier.org_path)
+            .where(InvitedSupplier.campaign_id.in_(ids)))).all():
+        if principal.covers(path):
+            suppliers.setdefault(campaign_id, set()).add(org_id)
+    panel = set((await session.execute(sa.select(PanelMember.campaign_id).where(
+        PanelMember.campaign_id.in_(ids), PanelMember.user_id == principal.subject))).scalars())
+    return [Access(c, reads_everything(principal, c.lead_org_path), participants.get(c.id, set()),
+                   suppliers.get(c.id, set()), c.id in panel, principal.covers(c.lead_org_path),
+                   _own(principal, suppliers.get(c.id, set()))) for c in campaigns]
+
+
+def _own(principal: Principal, invited: set[uuid.UUID]) -> uuid.UUID | None:
+    """The invited supplier the caller is (its own org), whose offers it reads while they are sealed."""
+    return principal.org_id if principal.org_id in invited else None
 
 
 # --- agreements and the call-off orders under them -----------------------------------------------
@@ -218,7 +337,7 @@ def redact_order_history(entry: HistoryEntry, whole: bool) -> HistoryEntry:
 
 
 # --- who may read each history entry of a campaign ---------------------------------------------
-# Entries not named here (status changes without data only the lead should know) are for everyone.
+# An entry recorded without one of these is the lead's alone (kernel.history fails closed).
 
 def demand_audience(org_id: uuid.UUID) -> list[str]:
     return [org_token(org_id)]
@@ -228,6 +347,7 @@ def supplier_audience(org_id: uuid.UUID) -> list[str]:
     return [org_token(org_id)]
 
 
+EVERY_READER = list(EVERYONE)  # status changes and what every reader sees anyway (SPEC: status and dates)
 BUYERS = [PANEL, PARTICIPANT]  # the campaign's details, who was invited, how many offered
 PANEL_ONLY = [PANEL]  # the panel's names, the scores
 AGREEMENT = [PANEL, PARTICIPANT, WINNER]

@@ -1,4 +1,5 @@
-"""History entries know their audience, and a history reads one page at a time."""
+"""History entries know their audience, an entry recorded without one is the owners' alone (it
+fails closed), and a history reads one page at a time."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ async def test_each_reader_reads_the_entries_addressed_to_it_page_by_page(databa
     object_id, supplier, other = new_id(), new_id(), new_id()
     try:
         async with db.session() as session, session.begin():
-            await history.record(session, "campaign", object_id, "created", "user:lead")
+            await history.record(session, "campaign", object_id, "created", "user:lead", audience=history.EVERYONE)
+            await history.record(session, "campaign", object_id, "unsaid", "user:lead")  # no audience: owners
             await history.record(session, "campaign", object_id, "offer_submitted", "user:s",
                                  audience=[history.org_token(supplier)])
             await history.record(session, "campaign", object_id, "evaluated", "user:p", audience=["panel"])
@@ -31,8 +33,8 @@ async def test_each_reader_reads_the_entries_addressed_to_it_page_by_page(databa
                         return seen
                     cursor = page.next_cursor
 
-        assert await actions(None) == ["created", "offer_submitted", "evaluated", "noted", "noted"]
-        assert await actions(None, limit=5) == ["created", "offer_submitted", "evaluated", "noted", "noted"]
+        assert await actions(None) == ["created", "unsaid", "offer_submitted", "evaluated", "noted", "noted"]
+        assert await actions(None, limit=6) == ["created", "unsaid", "offer_submitted", "evaluated", "noted", "noted"]
         assert await actions({history.org_token(supplier)}) == ["created", "offer_submitted"]
         assert await actions({history.org_token(other)}) == ["created"]
         assert await actions({"panel", history.org_token(other)}) == ["created", "evaluated"]

@@ -87,15 +87,15 @@ class Scenario:
 
         await eventually(answered)
 
-    async def to_offers(self) -> None:
-        """Opens demand, declares some, locks it and opens offers to both suppliers."""
+    async def to_offers(self, suppliers=("supplier_x", "supplier_y")) -> None:
+        """Opens demand, declares some, locks it and opens offers to the suppliers (both, by default)."""
         await self.call("POST", f"{self.path}/open-demand", self.lead)
         await self.declare("enterprise_1", 0, 100)
         await self.declare("enterprise_2", 0, 50)
         await self.declare("enterprise_1", 1, 100)
         await self.call("POST", f"{self.path}/lock-demand", self.lead)
         await self.call("POST", f"{self.path}/open-offers", self.lead, json={
-            "supplier_org_ids": [str(self.tree["supplier_x"].id), str(self.tree["supplier_y"].id)]})
+            "supplier_org_ids": [str(self.tree[s].id) for s in suppliers]})
 
     async def offer(self, supplier, prices: tuple[int, int], expect: int = 201):
         return await self.call("POST", f"{self.path}/offers", supplier, expect, json={

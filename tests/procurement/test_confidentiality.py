@@ -30,9 +30,9 @@ SCORES = {(0, "x"): 61, (0, "y"): 67, (1, "x"): 71, (1, "y"): 73, (2, "x"): 79, 
 
 # `lead_negotiator` reads everything as the lead does; `lead_it_admin` is of the lead's subtree without
 # the roles that read everything, and reads as a participant unit (its subtree's two units).
-READERS = ("lead", "lead_negotiator", "auditor", "lead_it_admin", "panel", "unit_1", "unit_2", "loser", "winner",
-           "uninvited")
-EVERYTHING = ("lead", "lead_negotiator", "auditor")
+READERS = ("admin", "lead", "lead_negotiator", "auditor", "lead_it_admin", "panel", "unit_1", "unit_2", "loser",
+           "winner", "uninvited")
+EVERYTHING = ("admin", "lead", "lead_negotiator", "auditor")  # the root `admin` holds every supplier org too
 
 
 def price_markers(supplier: str, round_: int) -> set[str]:
@@ -47,8 +47,8 @@ O1, O2 = {"order e1"}, {"order e2"}
 L1, L2 = {"line e1"}, {"line e2"}  # each unit's budget line: its demands' and its orders'
 DI = {"demand id e1/0"}  # the demand unit_1's order draws on (orders name it too)
 ORDERED = {"price y2/0"}  # both orders are for item 0
-CAMPAIGN_READERS = ("lead", "lead_negotiator", "auditor", "lead_it_admin", "panel", "unit_1", "unit_2", "loser",
-                    "winner")
+CAMPAIGN_READERS = ("admin", "lead", "lead_negotiator", "auditor", "lead_it_admin", "panel", "unit_1", "unit_2",
+                    "loser", "winner")
 
 
 def _each(readers, markers) -> dict[str, set[str]]:
@@ -115,7 +115,7 @@ class World(Scenario):
         # Outside experts: their org is neither the lead's nor a participant's.
         self.panel = [tree.actor("dept_b", "negotiator") for _ in range(3)]
         self.readers = {
-            "lead": self.lead, "lead_negotiator": tree.actor("soe", "negotiator"),
+            "admin": tree.actor("root", "admin"), "lead": self.lead, "lead_negotiator": tree.actor("soe", "negotiator"),
             "auditor": tree.actor("sasac", "auditor"), "lead_it_admin": tree.actor("soe", "it_admin"),
             "panel": self.panel[0], "unit_1": self.unit_1, "unit_2": self.unit_2,
             "loser": self.supplier_x, "winner": self.supplier_y,

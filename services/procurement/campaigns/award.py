@@ -24,7 +24,6 @@ from services.procurement.agreements import service as agreements
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.access import Access, access
 from services.procurement.campaigns.models import (
     Campaign,
     Complaint,
@@ -35,6 +34,7 @@ from services.procurement.campaigns.models import (
     PanelMember,
 )
 from services.procurement.campaigns.offers import final_prices, qualifying
+from services.procurement.visibility import Access, access
 from services.procurement.working_days import WorkingCalendar, add_working_days
 
 
@@ -94,7 +94,8 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
                                 "negotiation_reason": data.negotiation_reason},
                                values={"awarded_supplier_org_id": winner, "standstill_ends_at": ends_at,
                                        "negotiation_reason": data.negotiation_reason},
-                               where=[Campaign.round_open.is_(False)], refused=after_closed_offers)
+                               where=[Campaign.round_open.is_(False)], refused=after_closed_offers,
+                               audience=visibility.EVERY_READER)  # the winner is every reader's after the award
     for item_id, item in items.items():
         item.unified_price_fen = prices[winner][item_id][0]
     if campaign.standstill_days == 0:

@@ -15,8 +15,8 @@ from kernel.pagination import Page, paginate
 from services.procurement import visibility
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.access import access
 from services.procurement.campaigns.models import COMPLAINT, Complaint, Item
+from services.procurement.visibility import access
 
 
 async def lodge_complaint(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
@@ -52,7 +52,7 @@ async def resolve_complaint(session: AsyncSession, principal: Principal, campaig
     if data.upheld and campaign.status == "standstill":
         await campaigns.transition(session, principal, campaign, "withdraw_award", {"complaint_id": str(complaint_id)},
                                    values={"awarded_supplier_org_id": None, "standstill_ends_at": None,
-                                           "negotiation_reason": None})
+                                           "negotiation_reason": None}, audience=visibility.EVERY_READER)
         for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
             item.unified_price_fen = None
     await session.commit()

@@ -21,8 +21,8 @@ from kernel.ids import new_id, utcnow
 from kernel.pagination import Page, paginate
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.access import access
 from services.procurement.campaigns.models import Campaign, Item, Offer
+from services.procurement.visibility import access
 
 
 def round_is_open(campaign: Campaign) -> bool:

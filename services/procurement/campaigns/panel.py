@@ -16,9 +16,9 @@ from kernel.policies import EffectivePolicy
 from services.procurement import policies, visibility
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.access import Access, access
 from services.procurement.campaigns.models import Campaign, Evaluation, PanelMember
 from services.procurement.campaigns.offers import qualifying
+from services.procurement.visibility import Access, access
 
 
 def require_composition(policy: EffectivePolicy, members: list[str], representatives: list[str]) -> None:

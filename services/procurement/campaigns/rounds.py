@@ -11,10 +11,10 @@ from kernel.auth import Principal
 from kernel.errors import Conflict
 from services.procurement import visibility
 from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.access import Access, access
 from services.procurement.campaigns.models import Campaign
 from services.procurement.campaigns.offers import qualifying, round_is_open
 from services.procurement.demands import service as demands
+from services.procurement.visibility import Access, access
 
 
 async def close_offers(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Access:
@@ -29,14 +29,16 @@ async def close_offers(session: AsyncSession, principal: Principal, campaign_id:
     if campaign.status == "tendering" and offers < campaign.min_offers:
         reason = f"{offers} qualifying offers, fewer than the {campaign.min_offers} required"
         await campaigns.transition(session, principal, campaign, "declare_unsuccessful", {"reason": reason},
-                                   where=closing["where"], values={**closing["values"], "end_reason": reason})
+                                   where=closing["where"], values={**closing["values"], "end_reason": reason},
+                                   audience=visibility.EVERY_READER)
         await demands.release_demands(session, campaign_id, reason)
     elif campaign.status == "tendering":
         await campaigns.transition(session, principal, campaign, "close_offers",
                                    {"round": campaign.round, "qualifying_offers": offers}, **closing,
                                    audience=visibility.BUYERS)
     else:
-        await campaigns.transition(session, principal, campaign, "close_round", {"round": campaign.round}, **closing)
+        await campaigns.transition(session, principal, campaign, "close_round", {"round": campaign.round}, **closing,
+                                   audience=visibility.EVERY_READER)
     await session.commit()
     return seen
 
@@ -51,6 +53,7 @@ async def open_round(session: AsyncSession, principal: Principal, campaign_id: u
     await campaigns.transition(session, principal, seen.campaign, "open_round", {"round": next_round},
                                values={"round": next_round, "round_open": True},
                                where=[Campaign.round_open.is_(False), Campaign.round == next_round - 1],
-                               refused=Conflict("a round is open already", slug="round-open"))
+                               refused=Conflict("a round is open already", slug="round-open"),
+                               audience=visibility.EVERY_READER)
     await session.commit()
     return seen

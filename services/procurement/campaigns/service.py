@@ -4,6 +4,7 @@ offers, rounds, panel, award and complaints are their own modules beside this on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -20,12 +21,12 @@ from kernel.pagination import Page, paginate
 from services.procurement import policies, visibility
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
-from services.procurement.campaigns.access import Access, access, accesses, visible_campaigns
 from services.procurement.campaigns.models import CAMPAIGN, Campaign, InvitedSupplier, Item, PanelMember, Participant
 from services.procurement.demands import service as demands
 from services.procurement.demands.models import Demand
 from services.procurement.products.models import Product
 from services.procurement.roles import LEAD_ROLES
+from services.procurement.visibility import Access, access, accesses, visible_campaigns
 from services.procurement.working_days import end_of_last_day
 
 SOURCE = "zhengban/procurement"
@@ -40,9 +41,9 @@ def require_status(campaign: Campaign, command: str) -> None:
 async def transition(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
                      data: dict | None = None, *, values: dict | None = None, where=(), events=(),
                      record: bool = True, refused: Conflict | None = None, touch: bool = True,
-                     audience: list[str] | None = history.EVERYONE) -> None:
+                     audience: Iterable[str] = history.OWNERS) -> None:
     """Applies `command` to the campaign as a compare-and-set (kernel.transitions); its history entry
-    is for `audience` (services.procurement.visibility)."""
+    is for `audience` (services.procurement.visibility), the lead's alone unless it says otherwise."""
     await CAMPAIGN.apply(session, command, campaign.id, actor=principal, values=values, where=where, data=data,
                          events=events, record=record, refused=refused, touch=touch, audience=audience)
 
@@ -108,9 +109,10 @@ async def list_campaigns(session: AsyncSession, principal: Principal, *, status:
 async def campaign_history(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *,
                            cursor: str | None, limit: int) -> Page[history.HistoryEntry]:
     """The lead reads all of it, others the entries addressed to them."""
-    seen = await access(session, principal, campaign_id)
-    return await history.history_page(session, campaign_id, cursor=cursor, limit=limit,
-                                      readers=seen.reader.history_readers())
+    reader = (await access(session, principal, campaign_id)).reader
+    page = await history.history_page(session, campaign_id, cursor=cursor, limit=limit,
+                                      readers=reader.history_readers())
+    return page.model_copy(update={"items": [reader.history_entry(entry) for entry in page.items]})
 
 
 async def campaigns_out(session: AsyncSession, seens: list[Access]) -> list[schemas.CampaignOut]:
@@ -176,7 +178,7 @@ async def open_demand(session: AsyncSession, principal: Principal, campaign_id: 
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
     require_status(seen.campaign, "open_demand")
-    await transition(session, principal, seen.campaign, "open_demand")
+    await transition(session, principal, seen.campaign, "open_demand", audience=visibility.EVERY_READER)
     await session.commit()
     return seen
 
@@ -253,7 +255,8 @@ async def lock_demand(session: AsyncSession, principal: Principal, campaign_id: 
         Demand.campaign_id == campaign_id, Demand.status == "accepted").group_by(Demand.item_id))).all())
     for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
         item.locked_quantity = int(totals.get(item.id) or 0)
-    await transition(session, principal, seen.campaign, "lock_demand", {str(k): int(v) for k, v in totals.items()})
+    await transition(session, principal, seen.campaign, "lock_demand", {str(k): int(v) for k, v in totals.items()},
+                     audience=visibility.EVERY_READER)  # aggregated quantities: every reader's (SPEC)
     await session.commit()
     return seen
 
@@ -280,7 +283,8 @@ async def open_offers(session: AsyncSession, orgs: OrgDirectory, principal: Prin
 async def end_campaign(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
                        reason: str) -> None:
     """Ends an open campaign (`cancel` or `declare_unsuccessful`) and releases what its demands hold."""
-    await transition(session, principal, campaign, command, {"reason": reason}, values={"end_reason": reason})
+    await transition(session, principal, campaign, command, {"reason": reason}, values={"end_reason": reason},
+                     audience=visibility.EVERY_READER)
     await demands.release_demands(session, campaign.id, reason)
 
 

@@ -22,12 +22,11 @@ from kernel.auth import Principal
 from kernel.ids import utcnow
 from kernel.schema import orgs
 from services.procurement.agreements.models import Agreement, AgreementItem
-from services.procurement.campaigns.access import Access, access
 from services.procurement.campaigns.models import InvitedSupplier, Participant
 from services.procurement.campaigns.offers import qualifying
 from services.procurement.campaigns.service import items_of
 from services.procurement.orders.models import Order
-from services.procurement.visibility import PANEL, PARTICIPANT
+from services.procurement.visibility import PANEL, PARTICIPANT, Access, access
 
 PREFIX = "ocds-zhengban"
 TENDER_STATUS = {"draft": "planning", "demand_open": "planning", "demand_locked": "planned", "tendering": "active",
