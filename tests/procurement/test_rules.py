@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from kernel.contracts import PolicyChanged
 from kernel.events import new_event
 from services.procurement import policies
@@ -54,9 +56,10 @@ async def set_policy(scenario, org: str, document: dict, revision: int = 1) -> N
         source="zhengban/budget", about=ref.id))
 
     async def copied():
+        table = policies.policy_copies
         async with scenario.svc.db.session() as session:
-            policy = await policies.effective_policy(session, ref.path)
-        return all(policy.sources[name].origin == str(ref.id) for name in document if name != "thresholds")
+            copy = (await session.execute(sa.select(table.c.revision).where(table.c.org_id == ref.id))).scalar()
+        return copy is not None and copy >= revision
 
     await eventually(copied)
 
@@ -98,7 +101,9 @@ async def test_standstill_defaults_to_the_lead_orgs_seven_working_days(scenario)
 
 async def test_an_award_at_the_public_tender_threshold_needs_a_negotiation_reason(scenario):
     # 150 office seats at a cap of 1,500,000 fen and 100 antivirus at 500,000: 275,000,000 fen at the
-    # cap, above the default public-tender threshold of 200,000,000 fen (2,000,000 元).
+    # cap, above the default public-tender threshold of 200,000,000 fen (2,000,000 元). The group's
+    # policy lets it cap that high (98号's defaults would not).
+    await set_policy(scenario, "soe", {"caps": {"office": 1_500_000, "antivirus": 500_000}})
     await scenario.create(caps=(1_500_000, 500_000))
     await to_panel(scenario)
     await panel_recommends_both(scenario, scenario.panel)
@@ -156,3 +161,36 @@ async def test_a_policy_overrides_the_rules_in_its_subtree_only(scenario):
     named = await scenario.call("POST", f"/campaigns/{theirs['id']}/panel", elsewhere,
                                 json={"member_user_ids": ["a", "b", "c"], "buyer_representative_user_ids": ["a"]})
     assert named["panel_member_user_ids"] == ["a", "b", "c"]
+
+
+async def test_an_items_cap_stays_within_the_lead_orgs_policy_cap(scenario):
+    """98号 binds the purchase, not only the budget line: an item may be capped up to the lead org's
+    cap for its category — its special-need cap where the policy has one (office: 1,400 元 by
+    default) — and no higher (422, nothing created)."""
+    await scenario.create()  # makes the products
+    office, antivirus = scenario.products
+
+    def body(office_cap: int, antivirus_cap: int = 10_000, lead: str = "soe") -> dict:
+        return campaign_body(scenario, lead, items=[
+            {"product_id": office["id"], "cap_unit_price_fen": office_cap},
+            {"product_id": antivirus["id"], "cap_unit_price_fen": antivirus_cap}])
+
+    async def listed() -> int:
+        return len((await scenario.call("GET", "/campaigns", scenario.lead))["items"])
+
+    before = await listed()
+    refused = await scenario.call("POST", "/campaigns", scenario.lead, 422, json=body(140_001))
+    assert refused["type"].endswith("/cap-above-policy") and refused["policy_cap_fen"] == 140_000
+    assert refused["product_id"] == office["id"]
+    refused = await scenario.call("POST", "/campaigns", scenario.lead, 422, json=body(60_000, 10_001))
+    assert refused["product_id"] == antivirus["id"] and refused["policy_cap_fen"] == 10_000  # no special need
+    assert await listed() == before
+    assert (await scenario.call("POST", "/campaigns", scenario.lead, 201, json=body(140_000)))["status"] == "draft"
+    # A policy in the lead's subtree binds its campaigns only: the group lowers its caps, a sibling
+    # tree keeps the notice's.
+    await set_policy(scenario, "soe", {"caps": {"office": 50_000}, "special_caps": {"office": 70_000}})
+    refused = await scenario.call("POST", "/campaigns", scenario.lead, 422, json=body(70_001))
+    assert refused["policy_cap_fen"] == 70_000
+    await scenario.call("POST", "/campaigns", scenario.lead, 201, json=body(70_000))
+    centre = scenario.tree.actor("province", "procurement")
+    await scenario.call("POST", "/campaigns", centre, 201, json=body(140_000, lead="province"))

@@ -18,6 +18,7 @@ from kernel.events import new_event
 from kernel.ids import new_id
 from kernel.orgs import OrgDirectory
 from kernel.pagination import Page, paginate
+from kernel.policies import EffectivePolicy
 from services.procurement import policies, visibility
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
@@ -48,6 +49,28 @@ async def transition(session: AsyncSession, principal: Principal | str, campaign
                          events=events, record=record, refused=refused, touch=touch, audience=audience)
 
 
+def policy_cap(policy: EffectivePolicy, product: Product) -> int | None:
+    """The highest unit price the lead org's policy lets a campaign cap the product at (None: no
+    cap). 98号 binds the purchase, not only the budget line: a campaign buys for every unit's lines,
+    a special-need one included, so its bound is the special-need cap where the policy has one above
+    the cap — exactly the highest price budget's line check lets through (lines/service.py)."""
+    cap = policy.cap_for(product.category, product.edition)
+    if cap is None:
+        return None
+    special = policy.cap_for(product.category, product.edition, special=True)
+    if special is None:  # a special need with no cap of its own
+        return None
+    return max(cap, special)
+
+
+def require_cap_within_policy(policy: EffectivePolicy, product: Product, cap_unit_price_fen: int) -> None:
+    limit = policy_cap(policy, product)
+    if limit is not None and cap_unit_price_fen > limit:
+        raise InvalidInput(f"the cap of {cap_unit_price_fen} fen for {product.vendor} {product.name} is above the "
+                           f"lead org's {product.category} cap of {limit} fen (财行〔2013〕98号)",
+                           slug="cap-above-policy", product_id=str(product.id), policy_cap_fen=limit)
+
+
 async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                           data: schemas.CampaignCreate) -> Campaign:
     lead = await orgs.visible(session, principal, data.lead_org_id)
@@ -63,9 +86,12 @@ async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: 
         raise InvalidInput(f"no such products: {', '.join(missing)}", slug="unknown-product")
     if len({i.product_id for i in data.items}) != len(data.items):
         raise InvalidInput("each product may appear once", slug="duplicate-item")
+    policy = await policies.effective_policy(session, lead.path)
+    for item in data.items:
+        require_cap_within_policy(policy, products[item.product_id], item.cap_unit_price_fen)
     standstill_days = data.standstill_days
     if standstill_days is None:  # the lead org's policy says how long suppliers have to challenge
-        standstill_days = (await policies.effective_policy(session, lead.path)).standstill_days
+        standstill_days = policy.standstill_days
     campaign = Campaign(title=data.title, lead_org_id=lead.id, lead_org_path=lead.path, fiscal_year=data.fiscal_year,
                         status="draft", min_offers=data.min_offers, standstill_days=standstill_days,
                         agreement_months=data.agreement_months, round=0, round_open=False,
