@@ -12,7 +12,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from services.procurement.agreements.models import AGREEMENT, Agreement
-from services.procurement.campaigns.models import Item
+from services.procurement.campaigns.models import Evaluation, Item, Offer
 from services.procurement.demands.models import Demand
 from tests.procurement.conftest import PREFIX
 from tests.procurement.test_orders import order_body, status_of
@@ -242,3 +242,157 @@ async def test_orders_racing_a_suspension_are_placed_before_it_or_refused(scenar
             entries = (await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1))["items"]
             assert [h["at"] for h in entries if h["action"] == "placed"][0] < suspended_at
         await scenario.call("POST", f"/agreements/{agreement_id}/resume", scenario.lead)
+
+
+async def closed_offers(scenario) -> None:
+    """A fresh campaign in negotiation: both suppliers offered and the offers have closed."""
+    await scenario.create()
+    await scenario.to_offers()
+    await scenario.offer(scenario.supplier_x, (55_000, 9_000))
+    await scenario.offer(scenario.supplier_y, (52_000, 9_000))
+    await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
+
+
+def evaluation(scenario, member, supplier: str, recommend: bool = True):
+    return post(scenario, f"{scenario.path}/evaluations", member, {
+        "supplier_org_id": str(scenario.tree[supplier].id), "score": 70, "recommend": recommend})
+
+
+async def stored_evaluations(scenario) -> list[tuple[str, str]]:
+    async with scenario.svc.db.session() as session:
+        return [(member, str(supplier)) for member, supplier in (await session.execute(
+            sa.select(Evaluation.member_user_id, Evaluation.supplier_org_id)
+            .where(Evaluation.campaign_id == uuid.UUID(scenario.campaign["id"])))).all()]
+
+
+async def test_evaluations_racing_a_panel_change_count_only_under_the_panel_that_stands(scenario):
+    """Either the panel changes before anyone evaluated (and the member it removed has no score),
+    or an evaluation came first and the panel stands (409 panel-evaluating). A member removed while
+    its evaluation waited loses with 409 panel-changed (403 if it asked after the change)."""
+    outcomes = Counter()
+    for _ in range(ROUNDS):
+        await closed_offers(scenario)
+        members = [scenario.tree.actor("soe", "negotiator") for _ in range(4)]
+        await scenario.call("POST", f"{scenario.path}/panel", scenario.lead,
+                            json={"member_user_ids": [str(m.subject) for m in members[:3]]})
+        removed, staying = members[0], members[1:3]
+        racers = [evaluation(scenario, m, s) for m in (removed, *staying) for s in ("supplier_x", "supplier_y")]
+        racers.append(evaluation(scenario, removed, "supplier_x"))
+        change = post(scenario, f"{scenario.path}/panel", scenario.lead,
+                      {"member_user_ids": [str(m.subject) for m in members[1:]]})
+        racers.insert(random.randrange(len(racers) + 1), change)
+        answers = await asyncio.gather(*racers)
+        no_5xx(answers)
+        changed = next(a for a in answers if a.request.url.path.endswith("/panel"))
+        evaluations = [a for a in answers if a is not changed]
+        by_removed = [a for a in evaluations if a.request.headers["authorization"] == removed.headers["Authorization"]]
+        stored = await stored_evaluations(scenario)
+        assert len(stored) == sum(a.status_code == 201 for a in evaluations)
+        campaign = await scenario.call("GET", scenario.path, scenario.lead)
+        if changed.status_code == 200:
+            outcomes["panel changed"] += 1
+            assert sorted(campaign["panel_member_user_ids"]) == sorted(str(m.subject) for m in members[1:])
+            assert str(removed.subject) not in {member for member, _ in stored}
+            assert all(a.status_code in (403, 409) for a in by_removed), [a.text for a in by_removed]
+            assert {a.json()["type"].rsplit("/", 1)[1] for a in by_removed} <= {"panel-changed", "not-a-panel-member"}
+        else:
+            outcomes["panel stood"] += 1
+            assert changed.status_code == 409 and changed.json()["type"].endswith("/panel-evaluating"), changed.text
+            assert sorted(campaign["panel_member_user_ids"]) == sorted(str(m.subject) for m in members[:3]) and stored
+        for lost in [a for a in evaluations if a.status_code == 409]:
+            assert lost.json()["type"].rsplit("/", 1)[1] in ("panel-changed", "already-evaluated"), lost.text
+    assert sum(outcomes.values()) == ROUNDS
+
+
+async def test_evaluations_racing_the_award_count_only_if_they_came_first(scenario):
+    for _ in range(ROUNDS):
+        await closed_offers(scenario)
+        await scenario.call("POST", f"{scenario.path}/panel", scenario.lead,
+                            json={"member_user_ids": [str(m.subject) for m in scenario.panel]})
+        for member in scenario.panel[:2]:  # a majority recommends supplier_y already
+            await scenario.call("POST", f"{scenario.path}/evaluations", member, 201, json={
+                "supplier_org_id": str(scenario.tree["supplier_y"].id), "score": 90, "recommend": True})
+        last = scenario.panel[2]
+        award = {"supplier_org_id": str(scenario.tree["supplier_y"].id)}
+        racers = [post(scenario, f"{scenario.path}/award", scenario.lead, award) for _ in range(RACERS // 2)]
+        racers += [evaluation(scenario, last, s) for s in ("supplier_x", "supplier_y") for _ in range(RACERS // 4)]
+        random.shuffle(racers)
+        answers = await asyncio.gather(*racers)
+        awards = [a for a in answers if a.request.url.path.endswith("/award")]
+        evaluations = [a for a in answers if a not in awards]
+        assert one_winner(awards).json()["status"] == "awarded"
+        no_5xx(evaluations)
+        late = [a for a in evaluations if a.status_code == 409]
+        assert all(a.json()["type"].rsplit("/", 1)[1] in ("invalid-status", "already-evaluated") for a in late)
+        assert len(await stored_evaluations(scenario)) == 2 + sum(a.status_code == 201 for a in evaluations)
+        # An evaluation that counted was recorded before the award; none after it.
+        history = await actions(scenario, scenario.path)
+        assert history.count("award_proposed") == 1
+        assert "evaluated" not in history[history.index("award_proposed"):]
+
+
+async def test_offers_racing_close_offers_are_in_the_round_or_refused(scenario):
+    """An offer sent while the round closes is in it (sent first) or refused 409 offers-closed; the
+    close counts exactly the offers that were taken."""
+    for _ in range(ROUNDS):
+        await scenario.create()
+        await scenario.to_offers()
+        suppliers = {str(scenario.tree[s].id): a for s, a in (("supplier_x", scenario.supplier_x),
+                                                              ("supplier_y", scenario.supplier_y))}
+        sent = [(supplier, 50_000 + n) for n, supplier in enumerate(list(suppliers) * (RACERS // 2))]
+        racers = [post(scenario, f"{scenario.path}/offers", suppliers[supplier], {"items": [
+            {"item_id": scenario.items[0]["id"], "unit_price_fen": price},
+            {"item_id": scenario.items[1]["id"], "unit_price_fen": 9_000}]}) for supplier, price in sent]
+        racers.insert(random.randrange(len(racers) + 1),
+                      post(scenario, f"{scenario.path}/close-offers", scenario.lead))
+        answers = await asyncio.gather(*racers)
+        no_5xx(answers)
+        close = next(a for a in answers if a.request.url.path.endswith("/close-offers"))
+        assert close.status_code == 200, close.text
+        offers = [a for a in answers if a is not close]
+        for refused in [a for a in offers if a.status_code != 201]:
+            assert refused.status_code == 409 and refused.json()["type"].endswith("/offers-closed"), refused.text
+        taken = {a.json()["supplier_org_id"]: set() for a in offers if a.status_code == 201}
+        for answer in offers:
+            if answer.status_code == 201:
+                taken[answer.json()["supplier_org_id"]].add(answer.json()["items"][0]["unit_price_fen"])
+        async with scenario.svc.db.session() as session:
+            stored = {str(s): p for s, p in (await session.execute(
+                sa.select(Offer.supplier_org_id, Offer.unit_price_fen).where(
+                    Offer.campaign_id == uuid.UUID(scenario.campaign["id"]),
+                    Offer.item_id == uuid.UUID(scenario.items[0]["id"])))).all()}
+        assert set(stored) == set(taken) and all(stored[s] in taken[s] for s in stored)
+        assert close.json()["status"] == ("negotiation" if len(taken) == 2 else "unsuccessful")
+        if len(taken) == 2:
+            seen = (await scenario.call("GET", f"{scenario.path}/offers", scenario.lead))["items"]
+            assert {o["supplier_org_id"]: o["items"][0]["unit_price_fen"] for o in seen} == stored
+
+
+async def test_orders_racing_a_termination_are_placed_before_it_or_refused(scenario):
+    for _ in range(ROUNDS):
+        await scenario.create()
+        agreement_id = (await scenario.to_award())["agreement_id"]
+        deal = await scenario.call("GET", f"/agreements/{agreement_id}", scenario.unit_1)
+        racers = [post(scenario, "/orders", scenario.unit_1, order_body(scenario, deal, quantity=1))
+                  for _ in range(RACERS)]
+        racers.insert(random.randrange(len(racers) + 1), post(scenario, f"/agreements/{agreement_id}/terminate",
+                                                              scenario.lead))
+        answers = await asyncio.gather(*racers)
+        no_5xx(answers)
+        terminate = next(a for a in answers if a.request.url.path.endswith("/terminate"))
+        orders = [a for a in answers if a is not terminate]
+        assert terminate.status_code == 200 and terminate.json()["status"] == "terminated", terminate.text
+        placed = [a.json() for a in orders if a.status_code == 202]
+        for refused in [a for a in orders if a.status_code != 202]:
+            body = refused.json()
+            assert refused.status_code == 409 and body["type"].endswith("/agreement-not-active"), refused.text
+            assert body["status_now"] == "terminated"
+        history = (await scenario.call("GET", f"/agreements/{agreement_id}/history", scenario.lead))["items"]
+        terminated_at = [h["at"] for h in history if h["action"] == "terminated"]
+        assert len(terminated_at) == 1
+        listed = (await scenario.call("GET", "/orders", scenario.lead, params={"limit": 200}))["items"]
+        under = [o for o in listed if o["agreement_id"] == agreement_id]
+        assert sorted(o["id"] for o in under) == sorted(o["id"] for o in placed)
+        for order in placed:
+            entries = (await scenario.call("GET", f"/orders/{order['id']}/history", scenario.unit_1))["items"]
+            assert [h["at"] for h in entries if h["action"] == "placed"][0] < terminated_at[0]

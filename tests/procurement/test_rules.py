@@ -5,6 +5,7 @@ a policy that overrides it in a subtree."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from kernel.contracts import PolicyChanged
 from kernel.events import new_event
 from services.procurement import policies
+from services.procurement.campaigns.models import Evaluation
 from tests.support.apps import eventually
 from tests.support.events import publish
 
@@ -194,3 +196,23 @@ async def test_an_items_cap_stays_within_the_lead_orgs_policy_cap(scenario):
     await scenario.call("POST", "/campaigns", scenario.lead, 201, json=body(70_000))
     centre = scenario.tree.actor("province", "procurement")
     await scenario.call("POST", "/campaigns", centre, 201, json=body(140_000, lead="province"))
+
+
+async def test_the_award_counts_only_the_current_panels_recommendations(scenario):
+    """Evaluations whose member no longer sits on the panel (left by the race the campaign's lock now
+    closes) are no votes: here two of them would make the cheaper supplier_y the rule's winner."""
+    await scenario.create()
+    await to_panel(scenario)  # supplier_y's final prices are the lower ones
+    await scenario.call("POST", f"{scenario.path}/panel", scenario.lead,
+                        json={"member_user_ids": [str(m.subject) for m in scenario.panel]})
+    x, y = (str(scenario.tree[s].id) for s in ("supplier_x", "supplier_y"))
+    for member, supplier, recommend in ((0, y, True), (0, x, True), (1, x, True), (2, x, True), (1, y, False),
+                                        (2, y, False)):
+        await scenario.call("POST", f"{scenario.path}/evaluations", scenario.panel[member], 201, json={
+            "supplier_org_id": supplier, "score": 70, "recommend": recommend})
+    async with scenario.svc.db.session() as session:
+        session.add_all([Evaluation(campaign_id=uuid.UUID(scenario.campaign["id"]), member_user_id=str(uuid.uuid4()),
+                                    supplier_org_id=uuid.UUID(y), score=99, recommend=True) for _ in range(2)])
+        await session.commit()
+    awarded = await scenario.call("POST", f"{scenario.path}/award", scenario.lead, json={"supplier_org_id": x})
+    assert awarded["status"] == "awarded" and awarded["awarded_supplier_org_id"] == x

@@ -69,8 +69,10 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
     if panel < policy.panel_min_members:
         raise Conflict(f"a panel of at least {policy.panel_min_members} must evaluate before an award",
                        slug="no-panel")
+    # Only the current panel's recommendations count: a member's seat is what gives its vote weight.
     votes = dict((await session.execute(sa.select(Evaluation.supplier_org_id, sa.func.count()).where(
-        Evaluation.campaign_id == campaign_id, Evaluation.recommend.is_(True))
+        Evaluation.campaign_id == campaign_id, Evaluation.recommend.is_(True),
+        sa.exists().where(PanelMember.campaign_id == campaign_id, PanelMember.user_id == Evaluation.member_user_id))
         .group_by(Evaluation.supplier_org_id))).all())
     recommended = [s for s in await qualifying(session, campaign_id) if votes.get(s, 0) * 2 > panel]
     if not recommended:

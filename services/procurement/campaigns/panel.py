@@ -67,12 +67,16 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
 
 async def evaluate(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID,
                    data: schemas.EvaluationCreate) -> Evaluation:
-    seen = await access(session, principal, campaign_id)
     principal.refuse_auditor()
-    member = (await session.execute(sa.select(PanelMember).where(
-        PanelMember.campaign_id == campaign_id, PanelMember.user_id == principal.subject))).scalar()
-    if member is None:
+    seen = await access(session, principal, campaign_id)
+    if not seen.panel:
         raise Forbidden("only members of the campaign's panel evaluate", slug="not-a-panel-member")
+    # Membership counts as it is under the campaign's lock, which set_panel holds while it replaces
+    # the panel: read before it, a member removed meanwhile would have its score counted. Removed
+    # between the two reads, the member lost a race with the panel's change: 409, not 403.
+    seen = await access(session, principal, campaign_id, lock=True)
+    if not seen.panel:
+        raise Conflict("the panel changed meanwhile and you are no longer on it", slug="panel-changed")
     campaign = seen.campaign
     between_rounds = Conflict("evaluations happen in negotiation, between rounds", slug="invalid-status",
                               status_now=campaign.status)
