@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up test test-postgres lint demo bench migration clean
+.PHONY: install up test test-postgres lint demo bench migration screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -26,6 +26,9 @@ test: install  ## the whole suite on SQLite (set ZHENGBAN_TEST_DATABASE_URL for 
 test-postgres: install  ## the whole suite on a local PostgreSQL
 	ZHENGBAN_TEST_DATABASE_URL=$${ZHENGBAN_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+screenshots: install  ## the console's browser tests, writing docs/console/*.png (the tests alone write nothing)
+	ZHENGBAN_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

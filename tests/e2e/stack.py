@@ -16,6 +16,11 @@ from tests.support.databases import TEST_DATABASE_URL, drop_databases_named
 from zhengban.nats_server import free_port
 from zhengban.processes import PROCESSES
 
+# The gateway's limits lifted, for tests that send many requests or sign in many times from one
+# address (the matrix, the fuzzer, the browser tests); the limits themselves have their own tests.
+UNLIMITED = {"ZHENGBAN_GATEWAY_RATE_PER_SECOND": "100000", "ZHENGBAN_GATEWAY_RATE_BURST": "100000",
+             "ZHENGBAN_GATEWAY_TOKEN_RATE_BURST": "1000"}
+
 
 class RunningStack:
     """`zhengban up` in a subprocess. With ZHENGBAN_TEST_DATABASE_URL set (the PostgreSQL run of the

@@ -21,9 +21,13 @@ def test_order_flow_survives_losing_a_nats_node_and_a_replica(tmp_path):
         assert len(stack.pids("nats-server")) == 3
         assert len(stack.pids("serve budget ")) == 2 and len(stack.pids("serve licenses ")) == 2
         scenario = run_until_orders(stack)
-        scenario.place_orders()
+        # Killed between orders, so the flow surely crosses the kills: the later orders go through a
+        # cluster with a node and a replica missing.
+        scenario.place_orders(stop=3)
         nats_node = stack.kill("nats-server", signal.SIGKILL)
         replica = stack.kill("serve budget ", signal.SIGKILL)
+        scenario.place_orders(first=3)
+        assert len(scenario.made.orders) == 7
         figures = finish(scenario)
         assert figures["statuses"] == {"delivered": 5, "cancelled": 1, "rejected": 1}
         stack.wait_replaced("nats-server", nats_node)

@@ -71,9 +71,14 @@ def test_a_service_killed_in_the_middle_of_the_order_flow(tmp_path, victim):
     stack.start()
     try:
         scenario = run_until_orders(stack)
-        scenario.place_orders()
+        # Killed between orders, so the flow surely crosses the kill: the orders placed before it may
+        # be half-answered, those after it are placed while the victim is away (procurement) or have
+        # no budget to answer them until it is back (budget); the client retries a 502/503.
+        scenario.place_orders(stop=3)
         killed = stack.kill(f"serve {victim} ", signal.SIGKILL)
+        scenario.place_orders(first=3)
         stack.wait_replaced(f"serve {victim} ", killed)
+        assert len(scenario.made.orders) == 7
         figures = finish(scenario)
         assert figures["statuses"] == {"delivered": 5, "cancelled": 1, "rejected": 1}
         report(f"sigkill_{victim}", stack, figures, faults_injected=1)

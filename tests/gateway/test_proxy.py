@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from tests.gateway.conftest import ADMIN_PASSWORD, token
-from tests.support.apps import run_app
+from tests.support.apps import eventually, run_app
 from zhengban.nats_server import free_port
 
 
@@ -37,8 +37,14 @@ async def echo_upstream():
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.01)
+
+    async def started() -> bool:
+        if task.done():  # it failed to start (a port taken, an import error): show why, at once
+            task.result()
+            raise AssertionError("the echo upstream stopped before it started")
+        return server.started  # uvicorn exposes only a flag
+
+    await eventually(started, timeout=30)  # an upstream that never starts fails the test, not hangs it
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

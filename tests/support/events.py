@@ -26,16 +26,19 @@ async def publish(nats_url: str, *events: Event) -> None:
 
 
 async def published(nats_url: str, subject: str, *, count: int, timeout: float = 15) -> list[dict]:
-    """Waits until `count` events on `subject` (wildcards allowed) are on the stream; returns them."""
+    """The `count` events on `subject` (wildcards allowed), and no more: waits until `count` are on
+    the stream, then until every durable consumer has handled (acked) all it was given, and fails if
+    the stream then holds more than `count` (an effect applied twice that published twice, even late)."""
     nc = await nats_client.connect(nats_url)
     got: list[dict] = []
     try:
         js = nc.jetstream()
         await ensure_streams(js)
         sub = await js.subscribe(subject, ordered_consumer=True)
-        deadline = asyncio.get_running_loop().time() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while len(got) < count:
-            remaining = deadline - asyncio.get_running_loop().time()
+            remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(f"{len(got)} of {count} events on {subject} within {timeout} s: {got}")
             try:
@@ -43,9 +46,31 @@ async def published(nats_url: str, subject: str, *, count: int, timeout: float =
             except TimeoutError:
                 continue
             got.append(json.loads(msg.data))
+        await sub.unsubscribe()
+        while (busy := await _consumers_busy(js)) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        on_stream = await _count(js, subject)
     finally:
         await nc.close()
+    assert not busy, f"consumers still busy after {timeout} s: {busy}"
+    assert on_stream == count, f"{on_stream} events on {subject}, not {count}: {got}"
     return got
+
+
+async def _count(js, subject: str) -> int:
+    """How many messages on `subject` (wildcards allowed) its stream holds."""
+    info = await js.stream_info(stream_for(subject), subjects_filter=subject)
+    return sum((info.state.subjects or {}).values())
+
+
+async def _consumers_busy(js) -> list[str]:
+    """The durable consumers with messages not yet delivered or not yet acknowledged."""
+    busy = []
+    for stream in await js.streams_info():
+        for info in await js.consumers_info(stream.config.name):
+            if info.config.durable_name and (info.num_pending or info.num_ack_pending):
+                busy.append(f"{info.name} ({info.num_pending} pending, {info.num_ack_pending} unacked)")
+    return busy
 
 
 async def all_published(nats_url: str, subject: str) -> list[dict]:
@@ -55,8 +80,7 @@ async def all_published(nats_url: str, subject: str) -> list[dict]:
     try:
         js = nc.jetstream()
         await ensure_streams(js)
-        info = await js.stream_info(stream_for(subject), subjects_filter=subject)
-        count = sum((info.state.subjects or {}).values())
+        count = await _count(js, subject)
     finally:
         await nc.close()
     return await published(nats_url, subject, count=count) if count else []
