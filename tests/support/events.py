@@ -10,6 +10,7 @@ import nats as nats_client
 from kernel.broker import ensure_streams
 from kernel.contracts import stream_for
 from kernel.events import Event
+from tests.support.apps import eventually
 
 
 async def publish(nats_url: str, *events: Event) -> None:
@@ -47,12 +48,16 @@ async def published(nats_url: str, subject: str, *, count: int, timeout: float =
                 continue
             got.append(json.loads(msg.data))
         await sub.unsubscribe()
-        while (busy := await _consumers_busy(js)) and loop.time() < deadline:
-            await asyncio.sleep(0.05)
+
+        async def idle() -> bool:
+            busy = await _consumers_busy(js)
+            assert not busy, f"consumers still busy after {timeout} s: {busy}"
+            return True
+
+        await eventually(idle, timeout=max(deadline - loop.time(), 1))
         on_stream = await _count(js, subject)
     finally:
         await nc.close()
-    assert not busy, f"consumers still busy after {timeout} s: {busy}"
     assert on_stream == count, f"{on_stream} events on {subject}, not {count}: {got}"
     return got
 
