@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import UNLIMITED, RunningStack
+from tests.e2e.stack import UNLIMITED, started
 from zhengban.demo.scenario import PASSWORD, Scenario
 
 CHROMIUM = os.environ.get("ZHENGBAN_CHROMIUM", "/usr/bin/chromium")
@@ -26,10 +26,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def stack(tmp_path_factory):
     # One stack for every console test. They sign in dozens of times from one address within a
     # minute, as no person does: the limits are lifted (they have tests of their own, in tests/gateway).
-    running = RunningStack(tmp_path_factory.mktemp("console"), env=UNLIMITED)
-    running.start()
-    yield running
-    running.close()
+    with started(tmp_path_factory.mktemp("console"), env=UNLIMITED) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -147,3 +148,14 @@ class RunningStack:
                     outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
                     totals[outcome] = totals.get(outcome, 0) + float(line.rsplit(" ", 1)[1])
         return totals
+
+
+@contextlib.contextmanager
+def started(data_dir: Path, **kwargs):
+    """A RunningStack started, and closed (its databases dropped) when the block ends."""
+    running = RunningStack(data_dir, **kwargs)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.close()

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from tests.e2e.stack import UNLIMITED, RunningStack
+from tests.e2e.stack import UNLIMITED, RunningStack, started
 from zhengban.builder import Builder
 from zhengban.demo.client import Api
 
@@ -54,10 +54,8 @@ SETTLE_SECONDS = 60  # the longest wait for an async effect (an order answered, 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     # The model sends many requests from few callers; the limits have tests of their own.
-    running = RunningStack(tmp_path_factory.mktemp("model"), env=UNLIMITED)
-    running.start()
-    yield running
-    running.close()
+    with started(tmp_path_factory.mktemp("model"), env=UNLIMITED) as running:
+        yield running
 
 
 class Actor:

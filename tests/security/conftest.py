@@ -1,16 +1,14 @@
 import pytest
 
-from tests.e2e.stack import UNLIMITED, RunningStack
+from tests.e2e.stack import UNLIMITED, started
 from tests.security.world import World
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     # The matrix and the fuzzer send many requests from few callers.
-    running = RunningStack(tmp_path_factory.mktemp("stack"), env=UNLIMITED)
-    running.start()
-    yield running
-    running.close()
+    with started(tmp_path_factory.mktemp("stack"), env=UNLIMITED) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
