@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import signal
 from contextvars import ContextVar
 from datetime import timedelta
@@ -34,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.db import HELD_COMMIT, Database, insert_ignore
 from kernel.errors import DomainError, problem_response
-from kernel.ids import utcnow
+from kernel.ids import canonical_id_text, utcnow
 from kernel.schema import idempotency_keys
 
 # A row without an answer is left by an earlier version of this module, which claimed a key before
@@ -119,7 +120,7 @@ class IdempotencyMiddleware:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        digest = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
+        digest = request_digest(scope["path"], body)
         key_text = key.decode(errors="replace")[:200]
         slot = (caller, key_text)
 
@@ -196,6 +197,21 @@ class IdempotencyMiddleware:
                 await session.commit()
                 return None
             return _Replay(row.status_code, row.response_body or b"", row.response_headers or [])
+
+
+# A path segment or a JSON string that may spell a UUID (kernel.ids.canonical_id decides).
+_PATH_ID = re.compile(r"[^/]{32,45}")
+_BODY_ID = re.compile(rb'"((?:[uU][rR][nN]:[uU][uU][iI][dD]:)?\{?[0-9A-Fa-f-]{32,36}\}?)"')
+
+
+def request_digest(path: str, body: bytes) -> str:
+    """What makes two requests under one key the same request: their path and body, with every
+    id in its canonical spelling, so that a retry that writes an id otherwise replays the first
+    answer instead of being refused as another request."""
+    path = _PATH_ID.sub(lambda m: canonical_id_text(m.group()) or m.group(), path)
+    body = _BODY_ID.sub(lambda m: b'"%s"' % (canonical_id_text(m.group(1).decode()) or m.group(1).decode()).encode(),
+                        body)
+    return hashlib.sha256(path.encode() + b"\n" + body).hexdigest()
 
 
 def in_flight():

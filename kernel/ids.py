@@ -3,10 +3,42 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator, WithJsonSchema
+
+# A UUID as people and tools write it: any case, with or without hyphens (in their places), in
+# braces, or as a `urn:uuid:` URN. Anything else is not an id.
+_SPELLING = re.compile(r"(?:urn:uuid:)?(\{)?([0-9a-f]{8})(-?)([0-9a-f]{4})\3([0-9a-f]{4})\3([0-9a-f]{4})\3"
+                       r"([0-9a-f]{12})(?(1)\})", re.IGNORECASE)
+
+
+def canonical_id(value: object) -> uuid.UUID:
+    """The one UUID behind any spelling of it (SPEC Guarantees: one object, one row, whatever
+    spelling its id came in); ValueError for anything else."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str) and (found := _SPELLING.fullmatch(value.strip())):
+        return uuid.UUID("".join(found.group(2, 4, 5, 6, 7)))
+    raise ValueError("a UUID is expected (for example 0190d2c4-7c1e-7a3b-9f00-2b6c0e4a1d55)")
+
+
+def canonical_id_text(value: str) -> str | None:
+    """`value` in the canonical spelling when it spells a UUID, else None."""
+    try:
+        return str(canonical_id(value))
+    except ValueError:
+        return None
+
+
+# The type of every id the API takes, in a path, a query or a body: parsed into its canonical
+# UUID at the edge, so that no spelling of an id makes a second row, seat, key or cache entry.
+Id = Annotated[uuid.UUID, BeforeValidator(canonical_id), WithJsonSchema({"type": "string", "format": "uuid"})]
 
 _last = 0
 _last_lock = threading.Lock()

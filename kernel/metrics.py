@@ -19,3 +19,6 @@ CONSUMER_PENDING = Gauge("zhengban_consumer_pending", "Messages a durable consum
 DEAD_LETTERS = Gauge("zhengban_dead_letters", "Parked events not yet replayed")
 DB_POOL_IN_USE = Gauge("zhengban_db_pool_in_use", "Database connections checked out of the pool")
 DB_POOL_SIZE = Gauge("zhengban_db_pool_size", "Database connections the pool keeps")
+CONTENTION_RETRIES = Counter("zhengban_contention_retries_total",
+                             "Use-case transactions failed by a deadlock or serialization conflict",
+                             ["use_case", "outcome"])

@@ -98,8 +98,7 @@ class SeatBatcher:
         SEAT_BATCH_SIZE.observe(len(batch))
         try:
             async with self.db.session() as session:
-                outcomes = await service.allocate_seats(session, pool_id, [w.ask for w in batch], self.users)
-                await session.commit()
+                outcomes = await service.allocate_batch(session, pool_id, [w.ask for w in batch], self.users)
         except Exception as failure:  # noqa: BLE001 - handed to the request(s) it belongs to
             if len(batch) == 1:
                 batch[0].answer.set_exception(failure)

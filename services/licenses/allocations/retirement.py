@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal
+from kernel.contention import retried
 from kernel.ids import utcnow
 from services.licenses.allocations.models import Allocation
 from services.licenses.allocations.service import reclaim_allocations
@@ -17,6 +18,7 @@ from services.licenses.devices.service import visible_device
 from services.licenses.pools.service import require_writer
 
 
+@retried
 async def retire_device(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> tuple[Device, int]:
     device = await visible_device(session, principal, device_id)
     require_writer(principal, device.org_path)

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request, Response
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
-from kernel.bounds import Text, Word
+from kernel.bounds import Word
 from kernel.deps import Orgs, Session
+from kernel.ids import Id
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.allocations import retirement, schemas, service
@@ -35,7 +36,7 @@ async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal
                    request: Request, response: Response):
     # Through the pool's group commit (batching.py): concurrent requests share one transaction.
     allocation, created = await request.app.state.seats.allocate(
-        service.SeatAsk(principal, data.assignee_type, data.assignee_id), pool_id)
+        service.SeatAsk(principal, data.assignee_type, str(data.assignee_id)), pool_id)
     if not created:
         response.status_code = 200
     return allocation
@@ -57,9 +58,10 @@ async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, 
             openapi_extra={**READERS, **gives(allocation_id="/items/0/id")},
             summary="Lists allocations in the caller's subtree, by pool, assignee or status.")
 async def list_allocations(principal: CurrentPrincipal, session: Session, pool_id: uuid.UUID | None = None,
-                           assignee_id: Text(200) | None = None, status: Word | None = None, cursor: Cursor = None,
+                           assignee_id: Id | None = None, status: Word | None = None, cursor: Cursor = None,
                            limit: Limit = 100):
-    items, next_cursor = await paginate(session, service.allocations_query(principal, pool_id, assignee_id, status),
+    items, next_cursor = await paginate(session, service.allocations_query(
+        principal, pool_id, assignee_id and str(assignee_id), status),
                                         Allocation.id, cursor=cursor, limit=limit)
     return Page(items=items, next_cursor=next_cursor)
 

@@ -8,13 +8,16 @@ from pydantic import BaseModel, Field
 
 from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Text
+from kernel.ids import Id
 
 BULK_MAX = 10_000  # per request; larger provisioning runs send several (the gateway caps bodies at 1 MiB)
 
 
 class AllocationCreate(RequestSchema):
     assignee_type: Literal["device", "user"]
-    assignee_id: Text(200)
+    # Devices and users are named by their ids, in any spelling; the seat is kept under the
+    # canonical one, so that a device written in capitals or braces still has one seat per pool.
+    assignee_id: Id
 
 
 class BulkItem(BaseModel):
@@ -25,7 +28,7 @@ class BulkItem(BaseModel):
     model_config = RequestSchema.model_config
 
     assignee_type: Literal["device", "user"]
-    assignee_id: str = Field(min_length=1, max_length=200)
+    assignee_id: Id
 
 
 class BulkAllocationCreate(RequestSchema):

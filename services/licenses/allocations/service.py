@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
+from kernel.contention import retried
 from kernel.contracts import PoolLow, SeatAllocated, SeatReclaimed
 from kernel.db import UTCDateTime, among, insert_rows
 from kernel.errors import Conflict, DomainError, NotFound
@@ -172,6 +173,15 @@ async def allocate_seats(session: AsyncSession, pool_id: uuid.UUID, asks: list[S
     return outcomes
 
 
+@retried
+async def allocate_batch(session: AsyncSession, pool_id: uuid.UUID, asks: list[SeatAsk],
+                         users: UserDirectory) -> list[Outcome]:
+    """allocate_seats in a transaction of its own, committed (the group commit's)."""
+    outcomes = await allocate_seats(session, pool_id, asks, users)
+    await session.commit()
+    return outcomes
+
+
 def category_taken(category: str, device_id: str, limit: int) -> Conflict:
     return Conflict(f"device {device_id} already holds {limit} seat(s) of category {category}, "
                     f"as many as one computer may", slug="category-already-licensed",
@@ -295,6 +305,7 @@ async def active_allocations(session: AsyncSession, pool_id: uuid.UUID, keys: li
     return held
 
 
+@retried
 async def allocate_bulk(session: AsyncSession, principal: Principal, users: UserDirectory, pool_id: uuid.UUID,
                         data: schemas.BulkAllocationCreate) -> dict[str, Any]:
     """Allocates to many assignees at once, as many as there are seats, in the order given: the
@@ -304,7 +315,7 @@ async def allocate_bulk(session: AsyncSession, principal: Principal, users: User
     by the router without a model per item)."""
     pool = await pools.visible_pool(session, principal, pool_id)
     pools.require_writer(principal, pool)
-    asks = [SeatAsk(principal, item.assignee_type, item.assignee_id) for item in data.items]
+    asks = [SeatAsk(principal, item.assignee_type, str(item.assignee_id)) for item in data.items]
     outcomes = await allocate_seats(session, pool_id, asks, users)
     results: dict[tuple[str, str], dict[str, Any]] = {}
     for ask, outcome in zip(asks, outcomes, strict=True):
@@ -347,7 +358,9 @@ async def reclaim_allocations(session: AsyncSession, allocation_ids: list[uuid.U
     for row in reclaimed:
         per_pool[row.pool_id] = per_pool.get(row.pool_id, 0) + 1
     categories = dict((await session.execute(sa.select(Pool.id, Pool.category).where(Pool.id.in_(per_pool)))).all())
-    for pool_id, count in per_pool.items():
+    # The pools' counters in id order (the global lock order): two reclaims over devices with
+    # seats of the same pools would otherwise each hold one pool and wait for the other.
+    for pool_id, count in sorted(per_pool.items()):
         await session.execute(sa.update(Pool).where(Pool.id == pool_id)
                               .values(allocated=Pool.allocated - count, updated_at=now))
     await session.execute(sa.insert(AllocationEntry), [
@@ -369,6 +382,7 @@ async def visible_allocation(session: AsyncSession, principal: Principal, alloca
     return found[0], found[1]
 
 
+@retried
 async def reclaim_seat(session: AsyncSession, principal: Principal, allocation_id: uuid.UUID,
                        data: schemas.Reclaim) -> Allocation:
     allocation, pool = await visible_allocation(session, principal, allocation_id)
@@ -414,6 +428,7 @@ def idle_first(query: sa.Select) -> sa.Select:
                           Allocation.id.desc())
 
 
+@retried
 async def reclaim_run(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                       data: schemas.ReclaimRunCreate) -> ReclaimRun:
     org = await orgs.visible(session, principal, data.org_id)

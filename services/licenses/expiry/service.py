@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.background import run_every
+from kernel.contention import retried
 from kernel.contracts import EntitlementExpired
 from kernel.db import Database
 from kernel.events import new_event
@@ -42,10 +43,20 @@ async def expire_entitlement(session: AsyncSession, entitlement_id, now: datetim
     excess = pool.allocated - new_total
     reclaimed: list = []
     if excess > 0:
-        victims = (await session.execute(allocations.idle_first(
+        # The pool is locked before its seats here, the other way round from a retirement or a
+        # reclaim (seats, then their pools). Seats another transaction holds are passed over
+        # (SKIP LOCKED: that one is giving them back or using them), so this one waits for none
+        # of them while holding the pool; only when too few are free does it wait, and should
+        # that deadlock, the retry below runs the expiry again.
+        idle = allocations.idle_first(
             sa.select(Allocation.id).outerjoin(Device, Device.id == Allocation.device_id)
-            .where(Allocation.pool_id == pool.id, Allocation.status == "active")).limit(excess))).scalars().all()
-        reclaimed = await allocations.reclaim_allocations(session, list(victims), "subscription expired", "system", now)
+            .where(Allocation.pool_id == pool.id, Allocation.status == "active"))
+        victims = list((await session.execute(
+            idle.limit(excess).with_for_update(of=Allocation, skip_locked=True))).scalars().all())
+        if len(victims) < excess:
+            victims += (await session.execute(idle.where(Allocation.id.not_in(victims or [pool.id]))
+                                              .limit(excess - len(victims)))).scalars().all()
+        reclaimed = await allocations.reclaim_allocations(session, victims, "subscription expired", "system", now)
     await session.execute(sa.update(Pool).where(Pool.id == pool.id).values(total=new_total, updated_at=now))
     await history.record(session, "pool", pool.id, "entitlement_expired", "system",
                          {"entitlement_id": str(entitlement.id), "quantity": entitlement.quantity,
@@ -67,10 +78,16 @@ async def expire_due(db: Database, now: datetime | None = None) -> int:
     expired = 0
     for entitlement_id in due:
         async with db.session() as session:
-            if await expire_entitlement(session, entitlement_id, now) is not None:
+            if await _expire_and_commit(session, entitlement_id, now) is not None:
                 expired += 1
-            await session.commit()
     return expired
+
+
+@retried
+async def _expire_and_commit(session: AsyncSession, entitlement_id, now: datetime) -> int | None:
+    reclaimed = await expire_entitlement(session, entitlement_id, now)
+    await session.commit()
+    return reclaimed
 
 
 async def expire_subscriptions(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
+from kernel.contention import lock_in_order, retried
 from kernel.contracts import EntitlementAdded
 from kernel.db import insert_ignore
 from kernel.errors import Conflict, InvalidInput, NotFound
@@ -201,6 +202,7 @@ async def update_pool(session: AsyncSession, principal: Principal, pool_id: uuid
     return await get_pool_out(session, principal, pool_id)
 
 
+@retried
 async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                          data: schemas.TransferCreate) -> Transfer:
     """Moves idle seats to another org's pool of the same product, inside the caller's subtree."""
@@ -211,15 +213,19 @@ async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: P
     if target_org.id == source.org_id:
         raise InvalidInput("seats move to another org, not to the same pool", slug="same-pool")
     now = utcnow()
-    # Only idle seats move, and never more than there are: one conditional update decides (and
-    # locks the pool's row, so the terms below are read after any other transfer or expiry of it).
+    target = await ensure_pool(session, target_org, product_id=source.product_id, product_name=source.product_name,
+                               vendor=source.vendor, category=source.category, metric=source.metric)
+    # Both pools are locked before either changes, in id order: a transfer A→B and one B→A at the
+    # same moment then queue on the same first row instead of each holding one pool and waiting
+    # for the other (a deadlock).
+    await lock_in_order(session, Pool, [source.id, target.id])
+    # Only idle seats move, and never more than there are: one conditional update decides (the
+    # terms below are read under the pool's lock, after any other transfer or expiry of it).
     moved = await session.execute(
         sa.update(Pool).where(Pool.id == source.id, Pool.total - Pool.allocated >= data.seats)
         .values(total=Pool.total - data.seats, updated_at=now))
     if moved.rowcount != 1:
         raise Conflict(f"pool {source.id} has fewer than {data.seats} idle seats", slug="not-enough-idle-seats")
-    target = await ensure_pool(session, target_org, product_id=source.product_id, product_name=source.product_name,
-                               vendor=source.vendor, category=source.category, metric=source.metric)
     transfer = Transfer(id=new_id(), from_pool_id=source.id, to_pool_id=target.id, to_org_id=target_org.id,
                         seats=data.seats, reason=data.reason, created_by=history.actor_of(principal), created_at=now,
                         updated_at=now)
