@@ -26,33 +26,13 @@ import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.db import HELD_COMMIT
-from kernel.errors import Conflict
+from kernel.errors import Contended, is_contention
 from kernel.metrics import CONTENTION_RETRIES
 
 log = logging.getLogger("zhengban.contention")
 
-# 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL's SQLSTATE codes).
-RETRIED_SQLSTATES = {"40P01", "40001"}
 ATTEMPTS = 4  # the first run and three more
 PAUSE_SECONDS = 0.01  # the longest first pause; it doubles with each attempt
-RETRY_AFTER_SECONDS = 1
-
-
-class Contended(Conflict):
-    status, slug, title = 409, "contended", "Too many concurrent changes of these objects"
-
-    def __init__(self, detail: str | None = None, **extensions):
-        super().__init__(detail, **extensions)
-        self.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-
-
-def is_contention(exc: BaseException) -> bool:
-    """A deadlock, a serialization failure, or SQLite's lock still taken after its busy timeout."""
-    if not isinstance(exc, sqlalchemy.exc.DBAPIError) or exc.connection_invalidated:
-        return False
-    if getattr(exc.orig, "sqlstate", None) in RETRIED_SQLSTATES:
-        return True
-    return isinstance(exc, sqlalchemy.exc.OperationalError) and "database is locked" in str(exc.orig)
 
 
 P = ParamSpec("P")

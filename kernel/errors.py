@@ -71,6 +71,32 @@ class TooManyRequests(DomainError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class Contended(Conflict):
+    """A transaction the database failed to break a deadlock or a serialization conflict, still
+    failing after kernel.contention's retries: nothing was done, and the same request again will
+    most likely succeed."""
+
+    status, slug, title = 409, "contended", "Too many concurrent changes of these objects"
+    RETRY_AFTER_SECONDS = 1
+
+    def __init__(self, detail: str | None = None, **extensions: Any):
+        super().__init__(detail, **extensions)
+        self.headers = {"Retry-After": str(self.RETRY_AFTER_SECONDS)}
+
+
+# 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL's SQLSTATE codes).
+CONTENTION_SQLSTATES = {"40P01", "40001"}
+
+
+def is_contention(exc: BaseException) -> bool:
+    """A deadlock, a serialization failure, or SQLite's lock still taken after its busy timeout."""
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError) or exc.connection_invalidated:
+        return False
+    if getattr(exc.orig, "sqlstate", None) in CONTENTION_SQLSTATES:
+        return True
+    return isinstance(exc, sqlalchemy.exc.OperationalError) and "database is locked" in str(exc.orig)
+
+
 def problem_response(status: int, slug: str, title: str, detail: str | None = None,
                      headers: dict[str, str] | None = None, **extensions: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
@@ -139,6 +165,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sqlalchemy.exc.DBAPIError)
     async def _connection_lost(request: Request, exc: sqlalchemy.exc.DBAPIError):
+        if is_contention(exc):
+            # A use-case not wrapped in kernel.contention.retried met a deadlock: its transaction
+            # did nothing, and the caller may simply send it again (SPEC: never a 5xx).
+            log.warning("transaction failed by contention", extra={"path": request.url.path})
+            refused = Contended("the database broke a deadlock by failing this request; send it again")
+            return problem_response(refused.status, refused.slug, refused.title, refused.detail,
+                                    headers=refused.headers)
         if not exc.connection_invalidated:
             return await _unexpected(request, exc)
         # The server closed the connection under the request (a restart, a failover; kernel.db pings

@@ -12,7 +12,8 @@ retry sent the instant the answer arrived replays it, and so does one after the 
 between committing and answering. Racing requests with one key: in this process the later ones
 wait for the first and replay its answer; across processes each runs, the first commit wins, and
 the others' work rolls back when their row collides with the winner's, and they replay its answer.
-A 5xx is not kept and nothing of its work stays, so the client may simply retry.
+A 5xx is not kept and nothing of its work stays, so the client may simply retry; the same for
+an answer with Retry-After (a 409 `contended`).
 
 Work done in sessions of its own (the seat batcher's group commit) commits before the answer, and
 the answer is kept right after: a process dying in between leaves a retry to do it again, which
@@ -166,8 +167,10 @@ class IdempotencyMiddleware:
             raise
         finally:
             current_claim.reset(token)
-        if held.status >= 500:
-            await claim.discard()  # nothing of a failed request stays: the client may retry
+        if held.status >= 500 or held.says_retry:
+            # Nothing of a failed request stays, nor an answer that says to come back (409
+            # contended): the client's retry with this key is to do the work, not replay that.
+            await claim.discard()
             return held
         row = dict(scope=caller, key=key, request_hash=digest, status_code=held.status, response_body=held.body,
                    response_headers=[[k.decode(), v.decode()] for k, v in held.headers if k.lower() in KEPT_HEADERS],
@@ -233,6 +236,10 @@ class _Held:
             self.headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             self.chunks.append(message.get("body", b""))
+
+    @property
+    def says_retry(self) -> bool:
+        return any(name.lower() == b"retry-after" for name, _ in self.headers)
 
     @property
     def body(self) -> bytes:
