@@ -23,6 +23,12 @@ QUANTITY_MAX = 10_000_000  # seats or units in one line, demand or order
 UNIT_PRICE_FEN_MAX = 10_000_000_000  # 100 million yuan for one unit of software
 FEN_MAX = QUANTITY_MAX * UNIT_PRICE_FEN_MAX  # the largest amount one line or order can come to
 SEATS_MAX = 10_000_000_000  # seats in one entitlement, pool or transfer
+# What a running total (a line's adjusted or spent money, a pool's seats) may reach: small enough
+# that adding one more bounded amount, or summing a line's five counters, still fits a BIGINT
+# (5 × 2^60 < 2^63). A change that would carry a total past it is 422, checked in the same
+# conditional UPDATE that makes the change, before PostgreSQL's BIGINT overflows (a 500) or
+# SQLite's integer silently turns into a float.
+RUNNING_TOTAL_MAX = 2**60
 
 # Whole numbers
 Quantity = Annotated[int, Interval(gt=0, le=QUANTITY_MAX)]

@@ -9,6 +9,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.bounds import RUNNING_TOTAL_MAX
+from kernel.errors import InvalidInput
 from kernel.ids import new_id, utcnow
 from kernel.pagination import Page, paginate
 from services.budget.ledger.models import LedgerEntry
@@ -32,17 +34,36 @@ async def move(session: AsyncSession, line_id: uuid.UUID, changes: dict[str, int
     conditions = [BudgetLine.id == line_id, available() + effect >= 0]
     # Adjustments may be negative; what is held (pre-encumbered, reserved, spent) may not.
     conditions += [getattr(BudgetLine, c) + d >= 0 for c, d in changes.items() if d < 0 and c != "adjusted_fen"]
+    # No counter is carried past what a running total may hold; the bound is moved to the
+    # constant's side so that the test itself cannot overflow.
+    bounds = _within_bounds(changes)
+    conditions += bounds
     if only_if_status:
         conditions.append(BudgetLine.status.in_(only_if_status))
     values = {column: getattr(BudgetLine, column) + delta for column, delta in changes.items() if delta}
     done = await session.execute(sa.update(BudgetLine).where(*conditions).values(**values, updated_at=now))
     if done.rowcount != 1:
+        if bounds and (await session.execute(sa.select(BudgetLine.id).where(
+                BudgetLine.id == line_id, sa.not_(sa.and_(*bounds))))).first() is not None:
+            raise InvalidInput(f"this change would carry the line's figures past {RUNNING_TOTAL_MAX} fen",
+                               slug="running-total-out-of-range", limit_fen=RUNNING_TOTAL_MAX)
         return False
     if entries:
         await session.execute(sa.insert(LedgerEntry), [
             {"id": new_id(), "line_id": line_id, "ref_id": None, "demand_id": None, "reason": None, "actor": actor,
              "at": now, **entry} for entry in entries])
     return True
+
+
+def _within_bounds(changes: dict[str, int]) -> list[sa.ColumnElement[bool]]:
+    bounds = []
+    for column, delta in changes.items():
+        counter = getattr(BudgetLine, column)
+        if delta > 0:
+            bounds.append(counter <= RUNNING_TOTAL_MAX - delta)
+        elif delta < 0 and column == "adjusted_fen":
+            bounds.append(counter >= -RUNNING_TOTAL_MAX - delta)
+    return bounds
 
 
 async def has_entry(session: AsyncSession, line_id: uuid.UUID, kind: str, ref_id: uuid.UUID) -> bool:

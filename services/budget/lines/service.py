@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
+from kernel.contention import retried
 from kernel.contracts import LineApproved
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
@@ -22,6 +23,7 @@ from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger, schemas
 from services.budget.lines.models import LINE, BudgetLine
 from services.budget.policies import service as policies
+from services.budget.years.models import year_closed
 
 SOURCE = "zhengban/budget"
 EDITORS = ("budget_editor",)
@@ -136,19 +138,37 @@ async def _decide(session: AsyncSession, principal: Principal, line_id: uuid.UUI
     return line
 
 
+@retried
 async def approve_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                        data: schemas.Approve) -> BudgetLine:
     line = await _decide(session, principal, line_id, "approve")
-    if data.approved_fen > line.requested_fen:
-        raise InvalidInput(f"approved_fen {data.approved_fen} is more than the {line.requested_fen} fen requested",
-                           slug="approved-above-requested")
+    _require_within_requested(line, data.approved_fen)
     actor = history.actor_of(principal)
-    await LINE.apply(session, "approve", line.id, actor=principal,
-                     values={"note": data.note, "decided_by": actor, "decided_at": utcnow()},
-                     data={"approved_fen": data.approved_fen, "note": data.note},
-                     events=[new_event("budget.line.approved", LineApproved(
-                         line_id=line.id, org_id=line.org_id, fiscal_year=line.fiscal_year, category=line.category,
-                         approved_fen=data.approved_fen), source=SOURCE, about=line.id)])
+    # The checks above read the line before its lock; they are part of the compare-and-set too,
+    # so that a line returned and resubmitted meanwhile (by the approver now, or for less) is
+    # judged as it is when the approval takes it, not as it was read.
+    try:
+        await LINE.apply(session, "approve", line.id, actor=principal,
+                         values={"note": data.note, "decided_by": actor, "decided_at": utcnow()},
+                         data={"approved_fen": data.approved_fen, "note": data.note},
+                         where=[BudgetLine.requested_fen >= data.approved_fen,
+                                sa.or_(BudgetLine.submitted_by.is_(None), BudgetLine.submitted_by != actor)],
+                         refused=Conflict("the line changed meanwhile; read it again", slug="edited-meanwhile"),
+                         events=[new_event("budget.line.approved", LineApproved(
+                             line_id=line.id, org_id=line.org_id, fiscal_year=line.fiscal_year,
+                             category=line.category, approved_fen=data.approved_fen), source=SOURCE, about=line.id)])
+    except Conflict as lost:
+        if lost.slug == "edited-meanwhile":  # say which check the line as it is now fails
+            await session.refresh(line)
+            _require_not_submitter(principal, line)
+            _require_within_requested(line, data.approved_fen)
+        raise
+    # Read under the line's lock, after it: a year-end close that committed before this approval
+    # is seen, and one still running has locked the line first and made this approval wait
+    # (years/service.py), so no line of a closed year takes money.
+    if await year_closed(session, line.org_path, line.fiscal_year):
+        raise Conflict(f"fiscal year {line.fiscal_year} is closed for this org: its lines take no approvals",
+                       slug="year-closed", fiscal_year=line.fiscal_year)
     # The money follows the status it belongs to: only the approval that won funds the line.
     if not await ledger.move(session, line.id, {"approved_fen": data.approved_fen},
                              [{"kind": "approve", "amount_fen": data.approved_fen, "reason": data.note}],
@@ -157,6 +177,12 @@ async def approve_line(session: AsyncSession, principal: Principal, line_id: uui
     await session.commit()
     await session.refresh(line)
     return line
+
+
+def _require_within_requested(line: BudgetLine, approved_fen: int) -> None:
+    if approved_fen > line.requested_fen:
+        raise InvalidInput(f"approved_fen {approved_fen} is more than the {line.requested_fen} fen requested",
+                           slug="approved-above-requested")
 
 
 async def reject_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
@@ -211,6 +237,7 @@ def closed_refusal(line_id: uuid.UUID) -> Conflict:
                     slug="line-closed", status_now="closed")
 
 
+@retried
 async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                       data: schemas.Adjustment) -> BudgetLine:
     line = await visible_line(session, principal, line_id)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
+from kernel.contention import retried
 from kernel.contracts import TransferChanged
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
@@ -17,7 +18,7 @@ from kernel.ids import utcnow
 from kernel.outbox import add_event
 from services.budget import visibility
 from services.budget.lines import ledger
-from services.budget.lines.models import LINE
+from services.budget.lines.models import LINE, BudgetLine
 from services.budget.lines.schemas import Reason
 from services.budget.lines.service import closed_refusal, visible_line
 from services.budget.transfers import schemas
@@ -35,6 +36,11 @@ def announce(transfer: BudgetTransfer, status: str, reason: str | None):
         transfer_id=transfer.id, org_id=transfer.org_id, fiscal_year=transfer.fiscal_year,
         from_line_id=transfer.from_line_id, to_line_id=transfer.to_line_id, amount_fen=transfer.amount_fen,
         status=status, reason=reason), source=SOURCE, about=transfer.id)
+
+
+def insufficient(source: BudgetLine, amount_fen: int) -> Conflict:
+    return Conflict(f"the source line has {source.available_fen} fen available, not the {amount_fen} fen to move",
+                    slug="insufficient-funds", available_fen=source.available_fen)
 
 
 async def visible_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> BudgetTransfer:
@@ -59,6 +65,10 @@ async def request_transfer(session: AsyncSession, principal: Principal,
         if line.status != "approved":
             raise Conflict(f"line {line.id} is {line.status}; a transfer is between approved lines",
                            slug="invalid-status", status_now=line.status)
+    # Refused at once rather than left pending to fail at approval (which checks again, under
+    # the lines' locks: the money may go elsewhere meanwhile).
+    if data.amount_fen > source.available_fen:
+        raise insufficient(source, data.amount_fen)
     transfer = BudgetTransfer(org_id=source.org_id, org_path=source.org_path, fiscal_year=source.fiscal_year,
                               status="pending", requested_by=history.actor_of(principal), **data.model_dump())
     session.add(transfer)
@@ -80,6 +90,7 @@ async def _decide(session: AsyncSession, principal: Principal, transfer_id: uuid
     return transfer
 
 
+@retried
 async def approve_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> BudgetTransfer:
     transfer = await _decide(session, principal, transfer_id, "approve")
     actor = history.actor_of(principal)
@@ -98,8 +109,8 @@ async def approve_transfer(session: AsyncSession, principal: Principal, transfer
             if await LINE.status_of(session, line_id) == "closed":
                 raise closed_refusal(line_id)
             if delta < 0:
-                raise Conflict(f"the source line does not have {transfer.amount_fen} fen available",
-                               slug="insufficient-funds")
+                raise insufficient(await session.get(BudgetLine, line_id, populate_existing=True),
+                                   transfer.amount_fen)
             raise Conflict("the receiving line is no longer approved", slug="invalid-status")
     await session.commit()
     return transfer

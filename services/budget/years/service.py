@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
+from kernel.contention import retried
 from kernel.contracts import LineClosed, ReservationAnswered
 from kernel.errors import Conflict
 from kernel.events import new_event
-from kernel.ids import utcnow
+from kernel.db import insert_ignore
+from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
 from services.budget.ledger.models import LedgerEntry
@@ -35,6 +37,7 @@ from services.budget.lines import ledger
 from services.budget.lines.models import LINE, BudgetLine
 from services.budget.lines.service import SOURCE
 from services.budget.years import schemas
+from services.budget.years.models import YearClosure
 
 FINANCE = ("finance",)
 REASON = "line_closed"
@@ -88,16 +91,24 @@ async def _close_one(session: AsyncSession, principal: Principal, line: BudgetLi
     return released
 
 
+@retried
 async def close_year(session: AsyncSession, orgs: OrgDirectory, principal: Principal, fiscal_year: int,
                      data: schemas.YearClose) -> schemas.YearClosed:
     org = await orgs.visible(session, principal, data.org_id)
     principal.require(org.path, *FINANCE)
     of_year = [BudgetLine.org_path.startswith(org.path, autoescape=True), BudgetLine.fiscal_year == fiscal_year]
     holding = sa.or_(BudgetLine.pre_encumbered_fen > 0, BudgetLine.reserved_fen > 0)
+    # The year is marked closed first: an approval of one of its lines that commits after this
+    # close is refused (lines.service.approve_line reads the mark under its line's lock).
+    await session.execute(insert_ignore(session, YearClosure.__table__, index_elements=["org_path", "fiscal_year"])
+                          .values(id=new_id(), org_id=org.id, org_path=org.path, fiscal_year=fiscal_year,
+                                  closed_by=history.actor_of(principal), closed_at=utcnow()))
     # Locked in id order, so that two closes of overlapping subtrees, and a close and a transfer's
-    # two-line move, take the locks in one order and cannot deadlock.
+    # two-line move, take the locks in one order and cannot deadlock. Submitted lines are locked
+    # too: an approval racing the close then either commits first (and this close, finding the
+    # line approved once it may lock it, closes it) or waits, and then finds the year closed.
     lines = (await session.execute(
-        sa.select(BudgetLine).where(*of_year, sa.or_(BudgetLine.status == "approved",
+        sa.select(BudgetLine).where(*of_year, sa.or_(BudgetLine.status.in_(("approved", "submitted")),
                                                      sa.and_(BudgetLine.status == "closed", holding)))
         .order_by(BudgetLine.id).with_for_update().execution_options(populate_existing=True))).scalars().all()
     report = [closed for line in lines if (closed := await _close_one(session, principal, line, fiscal_year))]
