@@ -26,9 +26,9 @@ from kernel import history
 from kernel.auth import Principal
 from kernel.contention import retried
 from kernel.contracts import LineClosed, ReservationAnswered
+from kernel.db import insert_ignore
 from kernel.errors import Conflict
 from kernel.events import new_event
-from kernel.db import insert_ignore
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
