@@ -16,4 +16,3 @@ def load_all() -> None:
     from services.budget.lines import models as _lines  # noqa: F401
     from services.budget.policies import models as _policies  # noqa: F401
     from services.budget.transfers import models as _transfers  # noqa: F401
-    from services.budget.years import models as _years  # noqa: F401

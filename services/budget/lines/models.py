@@ -85,3 +85,17 @@ LINE = StateMachine("line", BudgetLine, STATUSES, {
     "adjust": ("approved", None, "adjusted"),
     "close": ("approved", "closed"),
 })
+
+
+class YearClosure(BudgetTable, table=True):
+    """A fiscal year closed over an org subtree (lines/closures.py reads it)."""
+
+    __tablename__ = "fiscal_year_closures"
+    __table_args__ = (sa.UniqueConstraint("org_path", "fiscal_year"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID
+    org_path: str = Field(sa_type=sa.String(2000))
+    fiscal_year: int
+    closed_by: str = Field(sa_type=sa.String(200))
+    closed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

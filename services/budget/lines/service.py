@@ -21,9 +21,9 @@ from kernel.schema import orgs as orgs_table
 from services.budget import visibility
 from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger, schemas
+from services.budget.lines.closures import year_closed
 from services.budget.lines.models import LINE, BudgetLine
 from services.budget.policies import service as policies
-from services.budget.years.models import year_closed
 
 SOURCE = "zhengban/budget"
 EDITORS = ("budget_editor",)

@@ -34,10 +34,9 @@ from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
 from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger
-from services.budget.lines.models import LINE, BudgetLine
+from services.budget.lines.models import LINE, BudgetLine, YearClosure
 from services.budget.lines.service import SOURCE
 from services.budget.years import schemas
-from services.budget.years.models import YearClosure
 
 FINANCE = ("finance",)
 REASON = "line_closed"
