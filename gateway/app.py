@@ -23,10 +23,13 @@ from gateway.rate_limits import RateLimits
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import GatewaySettings
 from gateway.tokens import Signer
+from gateway.webhooks import delivery as webhook_delivery
+from gateway.webhooks.router import router as webhooks_router
 from kernel import tracing
 from kernel.auth import KeySet, TokenVerifier
 from kernel.background import run_every
 from kernel.broker import Broker
+from kernel.consumers import Consumers
 from kernel.db import Database
 from kernel.errors import install_problem_handlers
 from kernel.idempotency import IdempotencyMiddleware
@@ -55,6 +58,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     db = Database(database_url(settings), pool_size=settings.database_pool_size)
     broker = Broker(settings.nats_url, name="zhengban-gateway", stream_replicas=settings.nats_stream_replicas)
     relay = OutboxRelay(db, broker)
+    # The gateway consumes events only to hand them on to webhooks.
+    consumers = Consumers("gateway", db, broker, webhook_delivery.SUBSCRIPTIONS,
+                          max_attempts=settings.max_delivery_attempts)
+    webhook_sender = webhook_delivery.Sender(db, schedule=settings.webhook_retry_schedule_seconds,
+                                             retry_for=settings.webhook_retry_for_seconds,
+                                             timeout=settings.webhook_timeout_seconds)
     signer = Signer(issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=settings.token_ttl_seconds)
     keys = KeySet()
 
@@ -80,10 +89,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 KEY_RELOAD_SECONDS, reload_keys, what="reloading signing keys", first_after=KEY_RELOAD_SECONDS,
                 log=logging.getLogger("zhengban.gateway")), name="gateway-reload-keys"))
             tasks.append(asyncio.create_task(prune_forever(app), name="gateway-prune"))
+            consumers.start()
+            tasks.append(asyncio.create_task(run_every(
+                settings.webhook_poll_seconds, webhook_sender.send_due, what="sending webhooks",
+                log=logging.getLogger("zhengban.webhooks")), name="gateway-webhooks"))
         try:
             yield
         finally:
             await cancel_and_wait(tasks)
+            await consumers.stop()
+            await webhook_sender.close()
             await app.state.upstreams.close()
             await app.state.console_store.close()
             await broker.close()
@@ -95,7 +110,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.db = db
     app.state.broker = broker
     app.state.relay = relay
-    app.state.backlog_gauges = BacklogGauges(db, broker)
+    app.state.consumers = consumers
+    app.state.backlog_gauges = BacklogGauges(db, broker, consumers)
     app.state.signer = signer
     app.state.keys = keys
     app.state.verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
@@ -138,7 +154,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return JSONResponse(app.state.openapi_cache)
 
     install_problem_handlers(app)
-    add_routes(app, health_router(readiness), auth_router, identity_router, internal_router, proxy_router())
+    add_routes(app, health_router(readiness), auth_router, identity_router, webhooks_router, internal_router,
+               proxy_router())
     install_console(app)
     api_docs.install(app)
     # Identity POSTs get idempotency here; proxied ones get it in the service that owns them.

@@ -37,6 +37,13 @@ class GatewaySettings(ProcessSettings):
     # Keys in Redis start with this: instances (or test runs) sharing one Redis stay apart.
     redis_key_prefix: str = "zhengban"
     cors_origins: list[str] = []
+    # Webhooks: how often due deliveries are looked for, the wait before each retry (the last one
+    # repeats; Standard Webhooks' own schedule), how long a delivery is retried, and how long one
+    # POST may take.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_retry_schedule_seconds: list[float] = [5, 300, 1800, 7200, 18000, 36000]
+    webhook_retry_for_seconds: float = Field(default=86400, gt=0)
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
 
     @field_validator("failed_sign_ins_per_address", "failed_sign_ins_per_username")
     @classmethod

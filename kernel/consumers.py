@@ -53,7 +53,9 @@ class Subscription:
     handle_batch: BatchHandlerFn | None = None
 
     def durable(self, service: str) -> str:
-        return f"{service}--{self.subject.replace('.', '-')}"
+        # A consumer's name may hold no '.', '*' or '>' (a subject's wildcards: "budget.>").
+        name = self.subject.replace(".", "-").replace("*", "any").replace(">", "all")
+        return f"{service}--{name}"
 
 
 class Consumers:

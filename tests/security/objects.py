@@ -63,6 +63,17 @@ def an_api_key(world: World) -> Target:
     return Target("dept_a", {"key_id": key["id"]})
 
 
+@makes(r"^/api/v1/identity/webhooks/\{webhook_id\}")
+def a_webhook(world: World) -> Target:
+    hook = world.ok("POST", "/api/v1/identity/webhooks", world.admin,
+                    json={"org_id": world.org_id("dept_a"), "url": "https://hooks.example.cn/matrix",
+                          "events": ["licenses.pool.low"]})
+    # SPEC: webhooks are the admin's over the org; an auditor reads the audit log, not where a
+    # subtree's events are sent.
+    reads = ("GET /api/v1/identity/webhooks/{webhook_id}", "GET /api/v1/identity/webhooks/{webhook_id}/deliveries")
+    return Target("dept_a", {"webhook_id": hook["id"]}, expect={(key, "auditor"): 403 for key in reads})
+
+
 # --- budget ---------------------------------------------------------------------------------
 
 @makes(r"^/api/v1/budget/lines/\{line_id\}")
