@@ -35,9 +35,10 @@ NO_DATABASE_MODULES = {
 # Left out, single tests: in the in-process directories below, a test that takes no `databases`
 # fixture (directly or through another, e.g. start_service) has no database to run on. Today those
 # are the token-lifetime settings of tests/gateway/test_bad_values.py, the id-order test of
-# tests/kernel/test_history.py, the state-table tests of tests/kernel/test_transitions.py, the
-# working-day arithmetic of tests/procurement/test_campaigns.py and test_working_days.py, and the
-# schema and document checks of tests/procurement/test_ocds.py and test_confidentiality.py.
+# tests/kernel/test_history.py, the exact count of tests/kernel/test_published.py, the state-table
+# tests of tests/kernel/test_transitions.py, the working-day arithmetic of
+# tests/procurement/test_campaigns.py and test_working_days.py, and the schema and document checks
+# of tests/procurement/test_ocds.py and test_confidentiality.py.
 IN_PROCESS_DIRECTORIES = ("tests/budget/", "tests/gateway/", "tests/kernel/", "tests/licenses/",
                           "tests/procurement/")
 # Everything else runs on both: the end-to-end, console, security and bench tests start `zhengban up`

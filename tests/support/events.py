@@ -29,7 +29,8 @@ async def publish(nats_url: str, *events: Event) -> None:
 async def published(nats_url: str, subject: str, *, count: int, timeout: float = 15) -> list[dict]:
     """The `count` events on `subject` (wildcards allowed), and no more: waits until `count` are on
     the stream, then until every durable consumer has handled (acked) all it was given, and fails if
-    the stream then holds more than `count` (an effect applied twice that published twice, even late)."""
+    the stream then holds more than `count`: an effect applied twice that published twice, also when
+    the second came after the first `count` (an event its outbox has not relayed yet is not seen)."""
     nc = await nats_client.connect(nats_url)
     got: list[dict] = []
     try:
