@@ -22,6 +22,7 @@ the `@reproduce_failure` line that replays it. CI runs ZHENGBAN_MODEL_EXAMPLES e
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import time
@@ -182,7 +183,23 @@ COMMAND = st.one_of(
     st.tuples(st.just("offer"), st.integers(0, 1), st.integers(40_000, 59_999)),
     st.tuples(st.just("close_offers")),
 )
+ENDING = {"reclaim", "reclaim_run", "close_offers"}
 REFUSALS = {409, 422}  # what a command the model may not predict (a race lost, money short) may answer
+
+
+def explained(check):
+    """A failure of `check` also shows the example's last answers: the shrunk steps say what was
+    sent, these what came back."""
+
+    @functools.wraps(check)
+    def checked(self, *args, **kwargs):
+        try:
+            return check(self, *args, **kwargs)
+        except AssertionError as exc:
+            exc.add_note("the last answers:\n" + "\n".join(self.log[-30:]))
+            raise
+
+    return checked
 
 
 class Model(RuleBasedStateMachine):
@@ -381,6 +398,7 @@ class Model(RuleBasedStateMachine):
             self.campaign["open"] = False
 
     @rule(batch=st.lists(COMMAND, min_size=1, max_size=3))
+    @explained
     def run(self, batch):
         """The batch's commands at once, each from its own thread."""
         resolved = [(command, self.resolve(command)) for command in batch]
@@ -389,7 +407,11 @@ class Model(RuleBasedStateMachine):
             return
         with ThreadPoolExecutor(len(resolved)) as pool:
             answers = list(pool.map(lambda c: self.send(*c), resolved))
-        for (command, it), resp in zip(resolved, answers, strict=True):
+        # The commands of a batch took effect in an order the answers do not tell: a reclaim run may
+        # take the seat an allocation beside it just made, an offer may come just before the close.
+        # What makes is applied before what ends.
+        answered = sorted(zip(resolved, answers, strict=True), key=lambda a: a[0][0][0] in ENDING)
+        for (command, it), resp in answered:
             self.log.append(f"{command} → {resp.status_code}")
             assert resp.status_code < 500, f"{command}: {resp.status_code} {resp.text[:500]}"
             if resp.status_code >= 400:
@@ -402,6 +424,7 @@ class Model(RuleBasedStateMachine):
     # --- what must be true after every batch -------------------------------------------------
 
     @invariant()
+    @explained
     def sealed_until_close(self):
         """While offers are open, no supplier reads a rival's price, wherever it looks."""
         if not self.campaign or not self.campaign["open"]:
@@ -418,6 +441,7 @@ class Model(RuleBasedStateMachine):
                 assert not seen, f"supplier {n} reads its rival's price {seen} at {read} before close"
 
     @invariant()
+    @explained
     def offers_visible_once_after_close(self):
         if not self.campaign or self.campaign["open"]:
             return
@@ -431,6 +455,7 @@ class Model(RuleBasedStateMachine):
                 assert not mine, f"supplier {n} made no offer, yet {mine}"
 
     @invariant()
+    @explained
     def money_per_line(self):
         if not self.lines:
             return
@@ -491,6 +516,7 @@ class Model(RuleBasedStateMachine):
         return found
 
     @invariant()
+    @explained
     def seats_per_pool(self):
         w = self.world
         for pool_id, want in self.pools.items():
@@ -504,6 +530,7 @@ class Model(RuleBasedStateMachine):
             assert pool["available"] == pool["total"] - pool["allocated"], pool
 
     @invariant()
+    @explained
     def each_delivery_arrives_once_as_seats(self):
         w = self.world
         for org, seats in w.delivered_seats.items():
@@ -511,8 +538,6 @@ class Model(RuleBasedStateMachine):
                 f"{LICENSES}/pools", org_id=org, product_id=w.product_id)) == seats,
                 f"{seats} delivered seats in org {org}'s pool")
 
-    def teardown(self):
-        print("\n".join(self.log[-40:]))
 
 
 def test_a_model_of_money_seats_and_sealed_offers_holds_under_random_concurrent_commands(stack):
