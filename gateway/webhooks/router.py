@@ -8,20 +8,23 @@ from gateway.webhooks import schemas, service
 from gateway.webhooks.models import Webhook, WebhookAttempt
 from kernel.auth import CurrentPrincipal
 from kernel.deps import Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(prefix="/api/v1/identity", tags=["webhooks"])
 ADMINS = {"x-roles": ["admin"]}
 
 
-@router.post("/webhooks", status_code=201, response_model=schemas.WebhookCreated, openapi_extra=ADMINS,
+@router.post("/webhooks", status_code=201, response_model=schemas.WebhookCreated,
+             openapi_extra={**ADMINS, **gives(webhook_id="/id")},
              summary="Subscribes a URL to events of an org's subtree; the signing secret is shown once.")
 async def create_webhook(data: schemas.WebhookCreate, principal: CurrentPrincipal, session: Session):
     webhook = await service.create_webhook(session, principal, data)
     return schemas.WebhookCreated.model_validate(webhook, from_attributes=True)
 
 
-@router.get("/webhooks", response_model=Page[schemas.WebhookOut], openapi_extra=ADMINS,
+@router.get("/webhooks", response_model=Page[schemas.WebhookOut],
+            openapi_extra={**ADMINS, **gives(webhook_id="/items/0/id")},
             summary="Lists the webhooks of the caller's subtree (never their secrets).")
 async def list_webhooks(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                         cursor: Cursor = None, limit: Limit = 100):
