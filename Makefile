@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up test test-postgres lint demo bench migration screenshots clean
+.PHONY: install up test test-postgres fuzz lint demo bench migration screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -29,6 +29,9 @@ test-postgres: install  ## the whole suite on a local PostgreSQL
 
 screenshots: install  ## the console's browser tests, writing docs/console/*.png (the tests alone write nothing)
 	ZHENGBAN_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console $(PYTEST_ARGS)
+
+fuzz: install  ## Schemathesis over a seeded instance for ZHENGBAN_FUZZ_SECONDS (default 900); PostgreSQL with ZHENGBAN_TEST_DATABASE_URL
+	ZHENGBAN_FUZZ_SECONDS=$${ZHENGBAN_FUZZ_SECONDS:-900} $(BIN)/python -m pytest tests/security/test_fuzz_stateful.py -s $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
