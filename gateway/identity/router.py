@@ -48,8 +48,9 @@ async def jwks(request: Request):
     return JSONResponse(request.app.state.signer.jwks, headers={"Cache-Control": "public, max-age=60"})
 
 
+# Staff (who may call little else, kernel.auth) may ask who they are and read the names on their requests.
 @router.get("/me", response_model=schemas.Me, summary="Says who the caller is.",
-            openapi_extra={"x-roles": ["authenticated"], **gives(org_id="/org_id")})
+            openapi_extra={"x-roles": ["authenticated", "staff"], **gives(org_id="/org_id")})
 async def me(principal: CurrentPrincipal, session: Session):
     if principal.kind == "api_key":
         key = await session.get(ApiKey, principal.user_id)
@@ -102,7 +103,7 @@ async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: S
 
 @router.get("/names", response_model=schemas.Names,
             summary="Names the orgs, users and API keys of up to 200 ids, for people to read.",
-            openapi_extra={"x-roles": ["authenticated"]})
+            openapi_extra={"x-roles": ["authenticated", "staff"]})
 async def names(principal: CurrentPrincipal, session: Session,
                 id: Annotated[list[uuid.UUID] | None, Query(max_length=200)] = None):  # noqa: A002 - ?id=…&id=…
     return schemas.Names(items=await service.names(session, list(dict.fromkeys(id or ()))))

@@ -32,9 +32,9 @@ async def make_pool(svc, actor: Actor, *, org=None, quantity: int = 10, product:
     return pool.json()
 
 
-async def make_device(svc, actor: Actor, tag: str, *, kind: str = "desktop", org=None) -> dict:
+async def make_device(svc, actor: Actor, tag: str, *, kind: str = "desktop", org=None, **extra) -> dict:
     resp = await svc.client.post(f"{PREFIX}/devices", headers=actor.headers, json={
-        "org_id": str((org or actor.org).id), "asset_tag": tag, "hostname": f"host-{tag}", "kind": kind})
+        "org_id": str((org or actor.org).id), "asset_tag": tag, "hostname": f"host-{tag}", "kind": kind, **extra})
     assert resp.status_code == 201, resp.text
     return resp.json()
 

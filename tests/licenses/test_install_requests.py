@@ -10,6 +10,7 @@ import uuid
 from kernel.ids import new_id
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
 from tests.support.events import published
+from tests.support.identity import Actor
 from tests.support.races import RACERS, ROUNDS, one_winner
 
 TITLE = str(uuid.UUID("0190d6a2-0000-7000-8000-00000000a001"))  # a catalogue title's id
@@ -165,9 +166,21 @@ async def test_staff_reads_its_own_requests_and_nothing_else(licenses, tree):
     # Other roles do not read requests; staff reads nothing but them (its one right, SPEC Identity).
     assert (await licenses.client.get(f"{PREFIX}/install-requests", headers=tree.actor(
         "dept_a", "finance").headers)).status_code == 403
-    for path in (f"/devices/{device['id']}", "/pools", "/devices", f"/compliance?org_id={tree['dept_a'].id}"):
+    for path in (f"/devices/{device['id']}", "/pools", f"/compliance?org_id={tree['dept_a'].id}"):
         resp = await licenses.client.get(f"{PREFIX}{path}", headers=mine.headers)
         assert resp.status_code == 403 and resp.json()["type"].endswith("/forbidden"), (path, resp.text)
+
+
+async def test_staff_list_the_computers_registered_to_them(licenses, tree, keys):
+    admin = tree.actor("dept_a", "it_admin")
+    subject = new_id()
+    staff = Actor(tree["dept_a"], ("staff",), subject, keys.mint(org=tree["dept_a"], roles=("staff",),
+                                                                subject=subject, name="zhang.san"))
+    mine = await make_device(licenses, admin, "IR-OWN", owner="zhang.san")
+    await make_device(licenses, admin, "IR-OTHER", owner="li.si")
+    listed = (await licenses.client.get(f"{PREFIX}/devices", headers=staff.headers)).json()["items"]
+    assert [d["id"] for d in listed] == [mine["id"]]
+    assert (await licenses.client.get(f"{PREFIX}/devices/{mine['id']}", headers=staff.headers)).status_code == 403
 
 
 async def test_racing_decisions_of_one_request_take_effect_once(licenses, tree):

@@ -25,9 +25,10 @@ async def register_device(data: schemas.DeviceCreate, principal: CurrentPrincipa
     return await service.register_device(session, orgs, principal, data)
 
 
+# Staff list the computers registered to them (owner: their username), to name one in an install request.
 @router.get("/devices", response_model=Page[schemas.DeviceOut],
-            openapi_extra={**READERS, **gives(device_id="/items/0/id")},
-            summary="Lists devices in the caller's subtree.")
+            openapi_extra={"x-roles": ["authenticated", "staff"], **gives(device_id="/items/0/id")},
+            summary="Lists devices in the caller's subtree (for staff: the computers registered to them).")
 async def list_devices(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                        status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.devices_query(principal, org_id, status), Device.id,

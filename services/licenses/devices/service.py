@@ -45,6 +45,8 @@ async def visible_device(session: AsyncSession, principal: Principal, device_id:
 
 def devices_query(principal: Principal, org_id: uuid.UUID | None, status: str | None) -> sa.Select:
     query = sa.select(Device).where(visibility.scope(principal, Device.org_path))
+    if principal.is_staff_only:
+        query = query.where(Device.owner == principal.name)
     if org_id:
         query = query.where(Device.org_id == org_id)
     if status:
