@@ -157,6 +157,16 @@ def _name_bad_text(value: Any, where: str) -> None:
             _name_bad_text(item, f"{where}[{index}]")
 
 
+def text_field(max_length: int, *, min_length: int = 1, default: Any = ..., **column: Any) -> Any:
+    """A text field of a table's shared base class (CONVENTIONS §5): its column is a VARCHAR of
+    `max_length`, and the request schemas deriving from the base refuse a longer text with 422
+    and state `maxLength` in OpenAPI. One declaration, so column, check and document agree."""
+    from sqlmodel import Field  # here: the schemas that import this module need no SQLModel
+    import sqlalchemy as sa
+
+    return Field(default, min_length=min_length, max_length=max_length, sa_type=sa.String(max_length), **column)
+
+
 def Text(max_length: int, *, min_length: int = 1):  # noqa: N802 - used where a type is written
     """A string of min_length..max_length characters, without control characters."""
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),

@@ -21,9 +21,9 @@ async def licenses(start_service):
 
 
 async def make_pool(svc, actor: Actor, *, org=None, quantity: int = 10, product: str = "WPS Office 2019",
-                    category: str = "office", **extra) -> dict:
+                    category: str = "office", vendor: str = "金山办公", **extra) -> dict:
     """Adds a manual entitlement and returns the pool it went into."""
-    body = {"org_id": str((org or actor.org).id), "product_name": product, "vendor": "金山办公",
+    body = {"org_id": str((org or actor.org).id), "product_name": product, "vendor": vendor,
             "category": category, "metric": "device", "quantity": quantity, "source": "manual",
             "reference": "合同-2026-001", **extra}
     resp = await svc.client.post(f"{PREFIX}/entitlements", json=body, headers=actor.headers)

@@ -70,3 +70,21 @@ async def test_a_retry_that_spells_the_ids_otherwise_replays_the_first_answer(li
     retry = await allocate(licenses, admin, pool["id"].upper(), "urn:uuid:" + device["id"].upper(), **key)
     assert retry.status_code == 201, retry.text
     assert retry.headers.get("idempotent-replayed") == "true" and retry.json() == first.json()
+
+
+async def test_the_longest_vendor_and_product_name_make_a_pool_and_longer_ones_are_422(licenses, tree):
+    """Bounds from one source: the entitlement's limits are its table's, and the pool's product key
+    holds what they allow (a 200-character vendor and product name were a 500 on PostgreSQL)."""
+    admin = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, admin, quantity=3, product="品" * 200, vendor="商" * 200)
+    assert (pool["product_name"], pool["vendor"], pool["total"]) == ("品" * 200, "商" * 200, 3)
+    again = await make_pool(licenses, admin, quantity=2, product="品" * 200, vendor="商" * 200)
+    assert (again["id"], again["total"]) == (pool["id"], 5)
+    for field in ("product_name", "vendor"):
+        refused = await licenses.client.post(f"{PREFIX}/entitlements", headers=admin.headers, json={
+            "org_id": str(admin.org.id), "product_name": "品", "vendor": "商", "category": "office",
+            "metric": "device", "quantity": 1, "source": "manual", field: "长" * 201})
+        assert refused.status_code == 422 and refused.json()["type"].endswith("/validation-error"), refused.text
+    document = (await licenses.client.get("/openapi.json")).json()["components"]["schemas"]["EntitlementCreate"]
+    assert (document["properties"]["vendor"]["maxLength"], document["properties"]["product_name"]["maxLength"]) == (
+        200, 200)

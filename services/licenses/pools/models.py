@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
+from kernel.bounds import text_field
 from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
@@ -15,9 +16,24 @@ from services.licenses.models import LicensesTable
 
 # `transfer`: seats moved in from another org's pool, keeping the term of the entitlement they left.
 SOURCES = ("order", "manual", "oem", "transfer")
+PRODUCT_NAME_MAX = 200
+VENDOR_MAX = 200
+METRIC_MAX = 20
+# A pool's product key names a catalogue product by its id, else by vendor, name and metric
+# (pools.service.product_key): long enough for the longest of these the API accepts.
+PRODUCT_KEY_MAX = len("name:||") + VENDOR_MAX + PRODUCT_NAME_MAX + METRIC_MAX
 
 
-class Pool(LicensesTable, table=True):
+class Product(SQLModel):
+    """What pools and entitlements say of their product, with its limits: the tables' columns and
+    the entitlement request (pools.schemas) both derive from it."""
+
+    product_id: uuid.UUID | None = None
+    product_name: str = text_field(PRODUCT_NAME_MAX)
+    vendor: str = text_field(VENDOR_MAX)
+
+
+class Pool(LicensesTable, Product, table=True):
     """All seats of one product in one org: `total` from its live entitlements (± transfers)."""
 
     __tablename__ = "pools"
@@ -32,12 +48,9 @@ class Pool(LicensesTable, table=True):
     org_id: uuid.UUID = Field(index=True)
     # Copied from the org so that scoping a pool needs no lookup; org paths never change.
     org_path: str = Field(index=True, sa_type=sa.String(2000))
-    product_key: str = Field(sa_type=sa.String(300))
-    product_id: uuid.UUID | None = None
-    product_name: str = Field(sa_type=sa.String(200))
-    vendor: str = Field(sa_type=sa.String(200))
+    product_key: str = Field(sa_type=sa.String(PRODUCT_KEY_MAX))
     category: str = Field(sa_type=sa.String(40))
-    metric: str = Field(sa_type=sa.String(20))
+    metric: str = Field(sa_type=sa.String(METRIC_MAX))
     total: int = Field(0, sa_type=sa.BigInteger)
     allocated: int = Field(0, sa_type=sa.BigInteger)
     low_threshold: int | None = Field(None, sa_type=sa.BigInteger)
@@ -45,7 +58,7 @@ class Pool(LicensesTable, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-class Entitlement(LicensesTable, table=True):
+class Entitlement(LicensesTable, Product, table=True):
     __tablename__ = "entitlements"
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -59,11 +72,8 @@ class Entitlement(LicensesTable, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     pool_id: uuid.UUID = Field(foreign_key="pools.id", index=True)
     org_id: uuid.UUID = Field(index=True)
-    product_id: uuid.UUID | None = None
-    product_name: str = Field(sa_type=sa.String(200))
-    vendor: str = Field(sa_type=sa.String(200))
     category: str = Field(sa_type=sa.String(40))
-    metric: str = Field(sa_type=sa.String(20))
+    metric: str = Field(sa_type=sa.String(METRIC_MAX))
     quantity: int = Field(sa_type=sa.BigInteger)
     # Seats of this entitlement moved to other pools by transfers: they count there (as entitlements
     # of source `transfer` with this one's term), so this one's expiry takes only the rest away.

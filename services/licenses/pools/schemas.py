@@ -9,13 +9,11 @@ from pydantic import model_validator
 from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Seats, SeatThreshold, Text, UTCTime
 from kernel.contracts import Category, Metric
+from services.licenses.pools.models import Product
 
 
-class EntitlementCreate(RequestSchema):
+class EntitlementCreate(RequestSchema, Product):
     org_id: uuid.UUID
-    product_id: uuid.UUID | None = None
-    product_name: Text(200)
-    vendor: Text(200)
     category: Category
     metric: Metric
     quantity: Seats
@@ -32,13 +30,10 @@ class EntitlementCreate(RequestSchema):
         return self
 
 
-class EntitlementOut(ResponseSchema):
+class EntitlementOut(ResponseSchema, Product):
     id: uuid.UUID
     pool_id: uuid.UUID
     org_id: uuid.UUID
-    product_id: uuid.UUID | None
-    product_name: str
-    vendor: str
     category: str
     metric: str
     quantity: int
@@ -51,12 +46,9 @@ class EntitlementOut(ResponseSchema):
     updated_at: datetime
 
 
-class PoolOut(ResponseSchema):
+class PoolOut(ResponseSchema, Product):
     id: uuid.UUID
     org_id: uuid.UUID
-    product_id: uuid.UUID | None
-    product_name: str
-    vendor: str
     category: str
     metric: str
     total: int

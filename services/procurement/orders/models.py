@@ -12,6 +12,11 @@ from kernel.transitions import StateMachine
 from services.procurement.models import ProcurementTable
 
 
+# Why an order was cancelled or its reservation refused: the column's length, and the cancel
+# request's limit (orders.schemas).
+REASON_MAX = 200
+
+
 class Order(ProcurementTable, table=True):
     """A call-off order under an agreement. This service owns its state machine."""
 
@@ -36,7 +41,7 @@ class Order(ProcurementTable, table=True):
     unit_price_fen: int = Field(sa_type=sa.BigInteger)
     amount_fen: int = Field(sa_type=sa.BigInteger)
     status: str = Field("pending_budget", sa_type=sa.String(20))
-    reason: str | None = Field(None, sa_type=sa.String(200))
+    reason: str | None = Field(None, sa_type=sa.String(REASON_MAX))
     valid_from: datetime | None = Field(None, sa_type=UTCDateTime)
     valid_to: datetime | None = Field(None, sa_type=UTCDateTime)
     created_by: str = Field(sa_type=sa.String(200))

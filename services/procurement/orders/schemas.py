@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import Quantity, Text, UTCTime
+from services.procurement.orders.models import REASON_MAX
 
 
 class OrderCreate(RequestSchema):
@@ -30,7 +31,7 @@ class Delivery(RequestSchema):
 
 
 class CancelOrder(RequestSchema):
-    reason: Text(2000, min_length=0) | None = None
+    reason: Text(REASON_MAX, min_length=0) | None = None
 
 
 class OrderOut(ResponseSchema):
