@@ -161,8 +161,8 @@ def text_field(max_length: int, *, min_length: int = 1, default: Any = ..., **co
     """A text field of a table's shared base class (CONVENTIONS §5): its column is a VARCHAR of
     `max_length`, and the request schemas deriving from the base refuse a longer text with 422
     and state `maxLength` in OpenAPI. One declaration, so column, check and document agree."""
-    from sqlmodel import Field  # here: the schemas that import this module need no SQLModel
     import sqlalchemy as sa
+    from sqlmodel import Field  # here: the schemas that import this module need no SQLModel
 
     return Field(default, min_length=min_length, max_length=max_length, sa_type=sa.String(max_length), **column)
 

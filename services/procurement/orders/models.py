@@ -11,7 +11,6 @@ from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
 from services.procurement.models import ProcurementTable
 
-
 # Why an order was cancelled or its reservation refused: the column's length, and the cancel
 # request's limit (orders.schemas).
 REASON_MAX = 200
