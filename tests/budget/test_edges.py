@@ -178,3 +178,29 @@ async def test_transfers_between_two_lines_in_both_directions_never_answer_5xx(b
         assert all(a.status_code == 200 for a in answers), [a.text for a in answers if a.status_code != 200]
     total = sum([(await line_now(budget, tree, line["id"]))["available_fen"] for line in (office, antivirus)])
     assert total == 540_000 + ROUNDS * RACERS * 1_000
+
+
+async def test_policy_changes_racing_line_submissions(budget, tree):
+    """policy PUT × submit: every change and every submission goes through, one policy remains,
+    and each line keeps the figures it was priced with."""
+    editor, finance = tree.actor("dept_a", "budget_editor"), tree.actor("province", "finance")
+    org = tree["dept_a"]
+    body = {"caps": {"office": 60_000}, "special_caps": {"office": 120_000}, "decentralized_threshold_fen": 50_000_000}
+    assert (await budget.client.put(f"{PREFIX}/policies/{org.id}", headers=finance.headers,
+                                    json=body)).status_code == 200
+    for _ in range(ROUNDS):
+        lines = [await draft_line(budget, editor) for _ in range(RACERS // 2)]
+        answers = await asyncio.gather(
+            *(budget.client.put(f"{PREFIX}/policies/{org.id}", json={**body, "caps": {"office": 60_000 + i}},
+                                headers=finance.headers)
+              for i in range(RACERS // 2)),
+            *(budget.client.post(f"{PREFIX}/lines/{line['id']}/submit", headers=editor.headers) for line in lines))
+        puts, submits = answers[:RACERS // 2], answers[RACERS // 2:]
+        assert all(a.status_code == 200 for a in puts), [a.text for a in puts]
+        assert all(a.status_code == 200 and a.json()["status"] == "submitted" for a in submits), [
+            a.text for a in submits]
+        for line in lines:
+            now = await line_now(budget, tree, line["id"])
+            assert (now["cap_fen"], now["requested_fen"]) == (line["cap_fen"], line["requested_fen"])
+        policy = (await budget.client.get(f"{PREFIX}/policies/{org.id}", headers=finance.headers)).json()
+        assert policy["own"]["caps"]["office"] in range(60_000, 60_000 + RACERS // 2), policy
