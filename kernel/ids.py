@@ -39,6 +39,9 @@ def canonical_id_text(value: str) -> str | None:
 # The type of every id the API takes, in a path, a query or a body: parsed into its canonical
 # UUID at the edge, so that no spelling of an id makes a second row, seat, key or cache entry.
 Id = Annotated[uuid.UUID, BeforeValidator(canonical_id), WithJsonSchema({"type": "string", "format": "uuid"})]
+# The same, for an id kept as text (a user named by its token subject, say): its canonical spelling.
+IdText = Annotated[str, BeforeValidator(lambda value: str(canonical_id(value))),
+                   WithJsonSchema({"type": "string", "format": "uuid"})]
 
 _last = 0
 _last_lock = threading.Lock()

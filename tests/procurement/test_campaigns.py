@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -99,7 +100,7 @@ async def test_panel_size_membership_and_the_award_rule(scenario):
     await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
     members = [str(m.subject) for m in scenario.panel]
     even = await scenario.call("POST", f"{scenario.path}/panel", scenario.lead, 422,
-                               json={"member_user_ids": members + ["someone-else"]})
+                               json={"member_user_ids": members + [str(uuid.uuid4())]})
     assert even["type"].endswith("/invalid-panel")
     await scenario.call("POST", f"{scenario.path}/panel", scenario.lead, 422, json={"member_user_ids": members[:2]})
     await scenario.call("POST", f"{scenario.path}/panel", scenario.lead, json={"member_user_ids": members})

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import FiscalYear, Quantity, Score, Text, UnitPriceFen
+from kernel.ids import IdText
 
 
 class ItemIn(RequestSchema):
@@ -122,8 +123,9 @@ class OfferOut(ResponseSchema):
 
 class Panel(RequestSchema):
     # How many, and how many of them the buyer's: the lead org's policy (services.procurement.campaigns.panel).
-    member_user_ids: list[Text(200)] = Field(min_length=1, max_length=99)
-    buyer_representative_user_ids: list[Text(200)] = Field(default_factory=list, max_length=99)
+    # Users by id, in any spelling: kept canonical, so one user written twice is one member.
+    member_user_ids: list[IdText] = Field(min_length=1, max_length=99)
+    buyer_representative_user_ids: list[IdText] = Field(default_factory=list, max_length=99)
 
 
 class EvaluationCreate(RequestSchema):
