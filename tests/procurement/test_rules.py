@@ -66,12 +66,17 @@ async def set_policy(scenario, org: str, document: dict, revision: int = 1) -> N
     await eventually(copied)
 
 
+
+def named_users(names) -> list[str]:
+    """Users' ids for one-letter names, sorting as their names do (panels are lists of user ids)."""
+    return [str(uuid.UUID(int=ord(name))) for name in names]
+
 async def test_a_panel_is_three_or_more_an_odd_number_and_two_thirds_experts(scenario):
     await scenario.create()
 
     async def panel(members, representatives=(), expect=422):
         return await scenario.call("POST", f"{scenario.path}/panel", scenario.lead, expect, json={
-            "member_user_ids": list(members), "buyer_representative_user_ids": list(representatives)})
+            "member_user_ids": named_users(members), "buyer_representative_user_ids": named_users(representatives)})
 
     assert (await panel(["a", "b"]))["type"].endswith("/invalid-panel")
     assert (await panel(["a", "b", "c", "d"]))["type"].endswith("/invalid-panel")
@@ -80,14 +85,14 @@ async def test_a_panel_is_three_or_more_an_odd_number_and_two_thirds_experts(sce
     assert too_many["type"].endswith("/too-many-buyer-representatives") and too_many["max_buyer_share"] == "1/3"
     assert (await panel(["a", "b", "c", "d", "e"], ["a", "b"]))["type"].endswith("/too-many-buyer-representatives")
     named = await panel(["c", "b", "a"], ["b"], expect=200)
-    assert named["panel_member_user_ids"] == ["a", "b", "c"]
-    assert named["panel_buyer_representative_user_ids"] == ["b"]
+    assert named["panel_member_user_ids"] == named_users("abc")
+    assert named["panel_buyer_representative_user_ids"] == named_users("b")
     experts_only = await panel(["a", "b", "c", "d", "e"], expect=200)
     assert experts_only["panel_buyer_representative_user_ids"] == []
     history = (await scenario.call("GET", f"{scenario.path}/history", scenario.lead))["items"]
     assert [h["data"] for h in history if h["action"] == "panel_set"] == [
-        {"members": ["c", "b", "a"], "buyer_representatives": ["b"]},
-        {"members": ["a", "b", "c", "d", "e"], "buyer_representatives": []}]
+        {"members": named_users("cba"), "buyer_representatives": named_users("b")},
+        {"members": named_users("abcde"), "buyer_representatives": []}]
 
 
 async def test_standstill_defaults_to_the_lead_orgs_seven_working_days(scenario):
@@ -141,11 +146,11 @@ async def test_a_policy_overrides_the_rules_in_its_subtree_only(scenario):
                                json=campaign_body(scenario, standstill_days=None))
     assert ours["standstill_days"] == 3
     refused = await scenario.call("POST", f"/campaigns/{ours['id']}/panel", scenario.lead, 422,
-                                  json={"member_user_ids": ["a", "b", "c"]})
+                                  json={"member_user_ids": named_users("abc")})
     assert refused["type"].endswith("/invalid-panel") and refused["min_members"] == 5
     await scenario.call("POST", f"/campaigns/{ours['id']}/panel", scenario.lead,
-                        json={"member_user_ids": ["a", "b", "c", "d", "e"],
-                              "buyer_representative_user_ids": ["a", "b"]})
+                        json={"member_user_ids": named_users("abcde"),
+                              "buyer_representative_user_ids": named_users("ab")})
     # Its 2026 public-tender threshold is 5,000,000 fen: the scenario's 10,000,000 at the cap reaches it.
     panel = [scenario.tree.actor("soe", "negotiator") for _ in range(5)]
     await to_panel(scenario)
@@ -161,8 +166,9 @@ async def test_a_policy_overrides_the_rules_in_its_subtree_only(scenario):
                                  json=campaign_body(scenario, lead="dept_a", standstill_days=None))
     assert theirs["standstill_days"] == 7
     named = await scenario.call("POST", f"/campaigns/{theirs['id']}/panel", elsewhere,
-                                json={"member_user_ids": ["a", "b", "c"], "buyer_representative_user_ids": ["a"]})
-    assert named["panel_member_user_ids"] == ["a", "b", "c"]
+                                json={"member_user_ids": named_users("abc"),
+                                      "buyer_representative_user_ids": named_users("a")})
+    assert named["panel_member_user_ids"] == named_users("abc")
 
 
 async def test_an_items_cap_stays_within_the_lead_orgs_policy_cap(scenario):

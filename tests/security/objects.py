@@ -288,7 +288,7 @@ def _campaign_hints(world: World, campaign: dict) -> dict:
     item = campaign["items"][0]["id"]
     return {"org_id": world.org_id("enterprise_1"), "item_id": item, "supplier_org_ids": [world.org_id("supplier_y")],
             "items": [{"item_id": item, "unit_price_fen": 40_000}], "supplier_org_id": world.org_id("supplier_x"),
-            "member_user_ids": ["a", "b", "c"], "quantity": 1}
+            "member_user_ids": [str(uuid.UUID(int=n)) for n in (1, 2, 3)], "quantity": 1}
 
 
 @makes(r"^/api/v1/procurement/campaigns/\{campaign_id\}/complaints/\{complaint_id\}")
