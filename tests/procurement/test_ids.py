@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+from tests.procurement.test_rules import to_panel
+
 
 async def test_a_panel_member_written_in_two_spellings_is_one_member(scenario):
     await scenario.create()
-    await scenario.to_offers()
-    await scenario.offer(scenario.supplier_x, (55_000, 9_000))
-    await scenario.offer(scenario.supplier_y, (50_000, 9_000))
-    await scenario.call("POST", f"{scenario.path}/close-offers", scenario.lead)
+    await to_panel(scenario)
     members = [str(m.subject) for m in scenario.panel]
     spelled = ["{" + uuid.UUID(members[0]).hex.upper() + "}", "urn:uuid:" + members[0]]
     # Three members, one of them three times: an odd panel of three, not an even one of five.
