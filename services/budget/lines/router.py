@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import FiscalYear, Word
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
+from kernel.exports import Column, every_page, export, export_routes, listed, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
 from services.budget.lines import schemas, service
@@ -111,3 +112,75 @@ async def line_history(line_id: uuid.UUID, principal: CurrentPrincipal, session:
 async def summary(org_id: uuid.UUID, fiscal_year: FiscalYear, principal: CurrentPrincipal, session: Session,
                   orgs: Orgs):
     return await service.summary(session, orgs, principal, org_id, fiscal_year)
+
+
+LINE_COLUMNS = [
+    Column("id", "预算项目编号", "Line id"), Column("org_id", "单位编号", "Org id"),
+    Column("fiscal_year", "年度", "Fiscal year", "int"), Column("category", "类别", "Category"),
+    Column("edition", "版本", "Edition"), Column("title", "项目名称", "Title"),
+    Column("quantity", "数量", "Quantity", "int"), Column("unit_price_fen", "单价（元）", "Unit price (元)", "money"),
+    Column("status", "状态", "Status"), Column("requested_fen", "申请金额（元）", "Requested (元)", "money"),
+    Column("control_fen", "控制数（元）", "Control figure (元)", "money"),
+    Column("approved_fen", "批复金额（元）", "Approved (元)", "money"),
+    Column("adjusted_fen", "调整金额（元）", "Adjusted (元)", "money"),
+    Column("pre_encumbered_fen", "预占金额（元）", "Pre-encumbered (元)", "money"),
+    Column("reserved_fen", "冻结金额（元）", "Reserved (元)", "money"),
+    Column("spent_fen", "已支出（元）", "Spent (元)", "money"),
+    Column("available_fen", "可用金额（元）", "Available (元)", "money"),
+    Column("procurement_method", "采购方式", "Procurement method"),
+    Column("justification", "申请理由", "Justification"),
+    Column("created_at", "创建时间", "Created", "time"), Column("updated_at", "更新时间", "Updated", "time"),
+]
+
+
+@export_routes(router, "/lines", openapi_extra=READERS,
+               summary="The budget lines of the caller's subtree as a spreadsheet (the list's filters).")
+async def export_lines(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                       org_id: uuid.UUID | None = None, fiscal_year: FiscalYear | None = None,
+                       status: Word | None = None, category: Category | None = None):
+    async def fetch(cursor, limit):
+        return await service.list_lines(session, principal, org_id=org_id, fiscal_year=fiscal_year, status=status,
+                                        category=category, cursor=cursor, limit=limit)
+
+    async def rows():  # each as the list answers it (its figures are computed)
+        async for line in every_page(fetch):
+            yield schemas.LineOut.model_validate(line)
+
+    return await export(request, "budget-lines", LINE_COLUMNS, rows(), names=org_names(session, orgs))
+
+
+ENTRY_COLUMNS = [
+    Column("at", "时间", "Time", "time"), Column("kind", "类型", "Kind"),
+    Column("amount_fen", "金额（元）", "Amount (元)", "money"), Column("reason", "理由", "Reason"),
+    Column("actor", "操作人", "By"), Column("ref_id", "关联编号", "Reference"), Column("id", "分录编号", "Entry id"),
+]
+
+
+@export_routes(router, "/lines/{line_id}/entries", openapi_extra=READERS,
+               summary="A line's ledger as a spreadsheet.")
+async def export_line_entries(request: Request, line_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    async def fetch(cursor, limit):
+        return await service.line_entries(session, principal, line_id, cursor=cursor, limit=limit)
+
+    return await export(request, "budget-line-ledger", ENTRY_COLUMNS, every_page(fetch))
+
+
+SUMMARY_COLUMNS = [
+    Column("org_name", "单位", "Org"), Column("category", "类别", "Category"), Column("lines", "项目数", "Lines", "int"),
+    Column("requested_fen", "申请金额（元）", "Requested (元)", "money"),
+    Column("approved_fen", "批复金额（元）", "Approved (元)", "money"),
+    Column("pre_encumbered_fen", "预占金额（元）", "Pre-encumbered (元)", "money"),
+    Column("reserved_fen", "冻结金额（元）", "Reserved (元)", "money"),
+    Column("spent_fen", "已支出（元）", "Spent (元)", "money"),
+    Column("available_fen", "可用金额（元）", "Available (元)", "money"),
+    Column("execution_rate", "执行率", "Execution rate", "rate"), Column("org_id", "单位编号", "Org id"),
+]
+
+
+@export_routes(router, "/summary", openapi_extra=READERS,
+               summary="The execution summary of an org subtree and fiscal year as a spreadsheet, with its totals.")
+async def export_summary(request: Request, org_id: uuid.UUID, fiscal_year: FiscalYear, principal: CurrentPrincipal,
+                         session: Session, orgs: Orgs):
+    answer = await service.summary(session, orgs, principal, org_id, fiscal_year)
+    # The last row is the subtree's total (category `all`), as the answer's `totals`.
+    return await export(request, "budget-summary", SUMMARY_COLUMNS, listed([*answer.rows, answer.totals]))
