@@ -79,16 +79,17 @@ def fmt_of(request: Request) -> str:
     return request.url.path.rsplit(".", 1)[-1]
 
 
-async def every_page(fetch: Callable[[str | None, int], Awaitable[Page]]) -> AsyncIterator[Any]:
-    """Each item of a list, page after page: `fetch(cursor, limit)` is the list's own function."""
+async def every_page(fetch: Callable[[str | None, int], Awaitable[Page | tuple]]) -> AsyncIterator[Any]:
+    """Each item of a list, page after page: `fetch(cursor, limit)` is the list's own function,
+    answering a Page or what `kernel.pagination.paginate` answers (items, next cursor)."""
     cursor = None
     while True:
         page = await fetch(cursor, PAGE)
-        for item in page.items:
+        items, cursor = (page.items, page.next_cursor) if isinstance(page, Page) else page
+        for item in items:
             yield item
-        if not page.next_cursor:
+        if not cursor:
             return
-        cursor = page.next_cursor
 
 
 async def listed(items: Iterable[Any]) -> AsyncIterator[Any]:
@@ -104,13 +105,15 @@ def _value(item: Any, key: str) -> Any:
 async def export(request: Request, name: str, columns: Sequence[Column], rows: AsyncIterator[Any],
                  names: Callable[[uuid.UUID], Awaitable[str | None]] | None = None):
     """The answer to an export request: `rows` as CSV or XLSX (by the path's suffix). With `names`,
-    every `…org_id` column is followed by the org's name."""
+    every `…org_id` column is followed by the org's name, headed as the id's column is ("单位编号" →
+    "单位名称", "Supplier id" → "Supplier name")."""
     en = english(request)
     spec: list[tuple[str, str, str]] = []  # (key, heading, kind); kind "name" reads the org's name
     for column in columns:
         spec.append((column.key, column.en if en else column.zh, column.kind))
         if names is not None and column.key.endswith("org_id"):
-            spec.append((column.key, "Org name" if en else "单位名称", "name"))
+            heading = column.en.replace(" id", " name") if en else column.zh.replace("编号", "名称")
+            spec.append((column.key, heading, "name"))
 
     async def values() -> AsyncIterator[list[Any]]:
         async for item in rows:

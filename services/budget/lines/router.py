@@ -118,7 +118,8 @@ LINE_COLUMNS = [
     Column("id", "预算项目编号", "Line id"), Column("org_id", "单位编号", "Org id"),
     Column("fiscal_year", "年度", "Fiscal year", "int"), Column("category", "类别", "Category"),
     Column("edition", "版本", "Edition"), Column("title", "项目名称", "Title"),
-    Column("quantity", "数量", "Quantity", "int"), Column("unit_price_fen", "单价（元）", "Unit price (元)", "money"),
+    Column("quantity", "数量", "Quantity", "int"),
+    Column("unit_price_fen", "单价（元）", "Unit price (元)", "money"),
     Column("status", "状态", "Status"), Column("requested_fen", "申请金额（元）", "Requested (元)", "money"),
     Column("control_fen", "控制数（元）", "Control figure (元)", "money"),
     Column("approved_fen", "批复金额（元）", "Approved (元)", "money"),
@@ -129,7 +130,8 @@ LINE_COLUMNS = [
     Column("available_fen", "可用金额（元）", "Available (元)", "money"),
     Column("procurement_method", "采购方式", "Procurement method"),
     Column("justification", "申请理由", "Justification"),
-    Column("created_at", "创建时间", "Created", "time"), Column("updated_at", "更新时间", "Updated", "time"),
+    Column("created_at", "创建时间", "Created", "time"),
+    Column("updated_at", "更新时间", "Updated", "time"),
 ]
 
 
@@ -152,7 +154,9 @@ async def export_lines(request: Request, principal: CurrentPrincipal, session: S
 ENTRY_COLUMNS = [
     Column("at", "时间", "Time", "time"), Column("kind", "类型", "Kind"),
     Column("amount_fen", "金额（元）", "Amount (元)", "money"), Column("reason", "理由", "Reason"),
-    Column("actor", "操作人", "By"), Column("ref_id", "关联编号", "Reference"), Column("id", "分录编号", "Entry id"),
+    Column("actor", "操作人", "By"),
+    Column("ref_id", "关联编号", "Reference"),
+    Column("id", "分录编号", "Entry id"),
 ]
 
 
@@ -166,7 +170,9 @@ async def export_line_entries(request: Request, line_id: uuid.UUID, principal: C
 
 
 SUMMARY_COLUMNS = [
-    Column("org_name", "单位", "Org"), Column("category", "类别", "Category"), Column("lines", "项目数", "Lines", "int"),
+    Column("org_name", "单位", "Org"),
+    Column("category", "类别", "Category"),
+    Column("lines", "项目数", "Lines", "int"),
     Column("requested_fen", "申请金额（元）", "Requested (元)", "money"),
     Column("approved_fen", "批复金额（元）", "Approved (元)", "money"),
     Column("pre_encumbered_fen", "预占金额（元）", "Pre-encumbered (元)", "money"),

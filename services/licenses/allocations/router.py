@@ -9,6 +9,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
+from kernel.exports import Column, every_page, export, export_routes, org_names
 from kernel.ids import Id
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
@@ -106,3 +107,26 @@ async def retire_device(device_id: uuid.UUID, principal: CurrentPrincipal, sessi
     device, reclaimed = await retirement.retire_device(session, principal, device_id)
     return device_schemas.RetireOut(**device_schemas.DeviceOut.model_validate(device).model_dump(),
                                     seats_reclaimed=reclaimed)
+
+
+ALLOCATION_COLUMNS = [
+    Column("id", "分配编号", "Allocation id"), Column("pool_id", "授权池编号", "Pool id"),
+    Column("org_id", "单位编号", "Org id"), Column("assignee_type", "分配对象类型", "Assignee type"),
+    Column("assignee_id", "分配对象编号", "Assignee id"), Column("status", "状态", "Status"),
+    Column("allocated_at", "分配时间", "Allocated", "time"),
+    Column("reclaimed_at", "回收时间", "Reclaimed", "time"),
+    Column("reason", "回收理由", "Reclaim reason"),
+]
+
+
+@export_routes(router, "/allocations", openapi_extra=READERS,
+               summary="The allocations of the caller's subtree as a spreadsheet (the list's filters).")
+async def export_allocations(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                             pool_id: uuid.UUID | None = None, assignee_id: Id | None = None,
+                             status: Word | None = None):
+    query = service.allocations_query(principal, pool_id, assignee_id and str(assignee_id), status)
+
+    async def fetch(cursor, limit):
+        return await paginate(session, query, Allocation.id, cursor=cursor, limit=limit)
+
+    return await export(request, "allocations", ALLOCATION_COLUMNS, every_page(fetch), names=org_names(session, orgs))

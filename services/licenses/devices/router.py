@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
+from kernel.exports import Column, every_page, export, export_routes, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.devices import schemas, service
@@ -60,3 +61,28 @@ async def device_history(device_id: uuid.UUID, principal: CurrentPrincipal, sess
         cursor: Cursor = None, limit: Limit = 100):
     await service.visible_device(session, principal, device_id)
     return await history.history_page(session, device_id, cursor=cursor, limit=limit)
+
+
+DEVICE_COLUMNS = [
+    Column("id", "设备编号", "Device id"), Column("org_id", "单位编号", "Org id"),
+    Column("asset_tag", "资产编号", "Asset tag"),
+    Column("hostname", "主机名", "Hostname"),
+    Column("kind", "类型", "Kind"),
+    Column("os_name", "操作系统", "Operating system"),
+    Column("owner", "使用人", "Owner"),
+    Column("status", "状态", "Status"),
+    Column("last_seen_at", "最近上报", "Last seen", "time"),
+    Column("created_at", "登记时间", "Registered", "time"),
+]
+
+
+@export_routes(router, "/devices", openapi_extra={"x-roles": ["authenticated", "staff"]},
+               summary="The devices of the caller's subtree as a spreadsheet (登记造册; the list's filters).")
+async def export_devices(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                         org_id: uuid.UUID | None = None, status: Word | None = None):
+    query = service.devices_query(principal, org_id, status)
+
+    async def fetch(cursor, limit):
+        return await paginate(session, query, Device.id, cursor=cursor, limit=limit)
+
+    return await export(request, "devices", DEVICE_COLUMNS, every_page(fetch), names=org_names(session, orgs))

@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.deps import Orgs, Session
+from kernel.exports import Column, every_page, export, export_routes, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.findings import schemas, service
@@ -74,3 +75,28 @@ async def verify_finding(finding_id: uuid.UUID, principal: CurrentPrincipal, ses
 async def reopen_finding(finding_id: uuid.UUID, data: schemas.Reopening, principal: CurrentPrincipal,
                          session: Session):
     return await service.reopen(session, principal, finding_id, data)
+
+
+FINDING_COLUMNS = [
+    Column("id", "整改事项编号", "Finding id"), Column("org_id", "单位编号", "Org id"),
+    Column("description", "问题描述", "Description"), Column("status", "状态", "Status"),
+    Column("due_date", "整改期限", "Due"), Column("overdue", "是否逾期", "Overdue"),
+    Column("resolution_note", "整改说明", "Resolution"), Column("device_id", "设备编号", "Device id"),
+    Column("title_id", "软件编号", "Title id"), Column("created_at", "记录时间", "Recorded", "time"),
+    Column("closed_at", "销号时间", "Closed", "time"),
+]
+
+
+@export_routes(router, "/findings", openapi_extra=READERS,
+               summary="The findings of an org's subtree as a spreadsheet (the list's filters).")
+async def export_findings(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                          org_id: uuid.UUID | None = None,
+                          status: Literal["open", "resolved", "closed"] | None = None, overdue: bool | None = None):
+    org = (await orgs.visible(session, principal, org_id)).path if org_id else None
+    query = service.findings_query(principal, org, status, overdue)
+
+    async def fetch(cursor, limit):
+        items, next_cursor = await paginate(session, query, Finding.id, cursor=cursor, limit=limit)
+        return [service.out(f) for f in items], next_cursor
+
+    return await export(request, "findings", FINDING_COLUMNS, every_page(fetch), names=org_names(session, orgs))

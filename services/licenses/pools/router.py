@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
+from kernel.exports import Column, every_page, export, export_routes, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.pools import schemas, service
@@ -85,3 +86,26 @@ async def list_transfers(principal: CurrentPrincipal, session: Session, cursor: 
             summary="Gets a transfer.")
 async def get_transfer(transfer_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.visible_transfer(session, principal, transfer_id)
+
+
+POOL_COLUMNS = [
+    Column("id", "授权池编号", "Pool id"), Column("org_id", "单位编号", "Org id"),
+    Column("product_name", "产品", "Product"), Column("category", "类别", "Category"),
+    Column("metric", "计量", "Metric"),
+    Column("total", "授权总数", "Seats", "int"), Column("allocated", "已分配", "Allocated", "int"),
+    Column("available", "可分配", "Available", "int"),
+    Column("next_expiry", "最近到期", "Next expiry", "time"),
+    Column("product_id", "产品编号", "Product id"),
+]
+
+
+@export_routes(router, "/pools", openapi_extra=READERS,
+               summary="The pools of the caller's subtree as a spreadsheet (the list's filters).")
+async def export_pools(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                       org_id: uuid.UUID | None = None, category: Category | None = None,
+                       product_id: uuid.UUID | None = None):
+    async def fetch(cursor, limit):
+        return await service.list_pools(session, principal, org_id=org_id, category=category, product_id=product_id,
+                                        cursor=cursor, limit=limit)
+
+    return await export(request, "pools", POOL_COLUMNS, every_page(fetch), names=org_names(session, orgs))

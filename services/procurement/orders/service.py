@@ -16,7 +16,7 @@ from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_event
-from kernel.pagination import Page
+from kernel.pagination import Page, paginate
 from services.procurement import visibility
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.agreements.service import visible_agreement
@@ -111,6 +111,14 @@ def orders_query(principal: Principal, org_id, status) -> sa.Select:
     if status:
         query = query.where(Order.status == status)
     return query
+
+
+async def list_orders(session: AsyncSession, principal: Principal, *, org_id: uuid.UUID | None, status: str | None,
+                      cursor: str | None, limit: int) -> Page[schemas.OrderOut]:
+    """One page of the orders the caller may read, each as its reader sees it."""
+    rows, next_cursor = await paginate(session, orders_query(principal, org_id, status), Order.id,
+                                       cursor=cursor, limit=limit)
+    return Page(items=[order_out(order, whole) for order, whole in rows], next_cursor=next_cursor)
 
 
 async def order_history(session: AsyncSession, principal: Principal, order_id: uuid.UUID, *,
