@@ -8,7 +8,9 @@ import uuid
 
 import sqlalchemy as sa
 
+from kernel.bounds import RUNNING_TOTAL_MAX
 from services.licenses.allocations.models import Allocation
+from services.licenses.pools.models import Pool
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
 
 
@@ -88,3 +90,20 @@ async def test_the_longest_vendor_and_product_name_make_a_pool_and_longer_ones_a
     document = (await licenses.client.get("/openapi.json")).json()["components"]["schemas"]["EntitlementCreate"]
     assert (document["properties"]["vendor"]["maxLength"], document["properties"]["product_name"]["maxLength"]) == (
         200, 200)
+
+
+async def test_a_pool_total_stops_at_the_running_total_bound_with_422(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    pool = await make_pool(licenses, admin, quantity=1, product="Many seats")
+    async with licenses.db.session() as session:
+        await session.execute(sa.update(Pool).where(Pool.id == uuid.UUID(pool["id"]))
+                              .values(total=RUNNING_TOTAL_MAX - 5))
+        await session.commit()
+    body = {"org_id": str(admin.org.id), "product_name": "Many seats", "vendor": "金山办公", "category": "office",
+            "metric": "device", "source": "manual"}
+    refused = await licenses.client.post(f"{PREFIX}/entitlements", headers=admin.headers, json={**body, "quantity": 6})
+    assert refused.status_code == 422 and refused.json()["type"].endswith("/running-total-out-of-range"), refused.text
+    assert (await licenses.client.post(f"{PREFIX}/entitlements", headers=admin.headers,
+                                       json={**body, "quantity": 5})).status_code == 201
+    now = (await licenses.client.get(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers)).json()
+    assert now["total"] == RUNNING_TOTAL_MAX and type(now["total"]) is int

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
+from kernel.bounds import RUNNING_TOTAL_MAX
 from kernel.contention import lock_in_order, retried
 from kernel.contracts import EntitlementAdded
 from kernel.db import insert_ignore
@@ -58,6 +59,16 @@ async def ensure_pool(session: AsyncSession, org: OrgRef, *, product_id: uuid.UU
         created_at=now, updated_at=now))
     return (await session.execute(sa.select(Pool).where(Pool.org_id == org.id, Pool.product_key == key)
                                   .execution_options(populate_existing=True))).scalar_one()
+
+
+async def add_seats(session: AsyncSession, pool_id: uuid.UUID, seats: int, now: datetime) -> None:
+    """Raises the pool's total by `seats`, unless that carries it past what a running total may
+    hold (kernel.bounds.RUNNING_TOTAL_MAX): then 422, before the BIGINT overflows."""
+    done = await session.execute(sa.update(Pool).where(Pool.id == pool_id, Pool.total <= RUNNING_TOTAL_MAX - seats)
+                                 .values(total=Pool.total + seats, updated_at=now))
+    if done.rowcount != 1:
+        raise InvalidInput(f"pool {pool_id} cannot hold {seats} more seats: its total would pass {RUNNING_TOTAL_MAX}",
+                           slug="running-total-out-of-range", limit=RUNNING_TOTAL_MAX)
 
 
 @dataclass(frozen=True)
@@ -115,9 +126,8 @@ async def add_entitlements(session: AsyncSession, items: Sequence[NewEntitlement
     for row in added_rows:
         if row["status"] == "active":
             seats[row["pool_id"]] = seats.get(row["pool_id"], 0) + row["quantity"]
-    for pool_id, quantity in seats.items():
-        await session.execute(sa.update(Pool).where(Pool.id == pool_id)
-                              .values(total=Pool.total + quantity, updated_at=now))
+    for pool_id, quantity in sorted(seats.items()):  # pools in id order: the global lock order
+        await add_seats(session, pool_id, quantity, now)
     actors = {row["id"]: item.actor for row, item in zip(rows, items, strict=True)}
     causes = {row["id"]: item.cause for row, item in zip(rows, items, strict=True)}
     await history.record_each(session, "pool", [
@@ -232,8 +242,7 @@ async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: P
     session.add(transfer)
     await session.flush()
     await move_terms(session, source, target, transfer, now)
-    await session.execute(sa.update(Pool).where(Pool.id == target.id)
-                          .values(total=Pool.total + data.seats, updated_at=now))
+    await add_seats(session, target.id, data.seats, now)
     detail = {"transfer_id": str(transfer.id), "seats": data.seats, "reason": data.reason}
     await history.record(session, "pool", source.id, "transferred_out", principal,
                          {**detail, "to_pool_id": str(target.id)})
