@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import uuid
 from typing import Annotated
 
+import aiohttp
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -104,9 +106,28 @@ async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: S
 @router.get("/names", response_model=schemas.Names,
             summary="Names the orgs, users and API keys of up to 200 ids, for people to read.",
             openapi_extra={"x-roles": ["authenticated", "staff"]})
-async def names(principal: CurrentPrincipal, session: Session,
+async def names(request: Request, principal: CurrentPrincipal, session: Session,
                 id: Annotated[list[uuid.UUID] | None, Query(max_length=200)] = None):  # noqa: A002 - ?id=…&id=…
-    return schemas.Names(items=await service.names(session, list(dict.fromkeys(id or ()))))
+    async def met_in_procurement(ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        return await parties_met(request, ids)
+
+    return schemas.Names(items=await service.names(session, principal, list(dict.fromkeys(id or ())),
+                                                   met_in_procurement))
+
+
+async def parties_met(request: Request, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `ids` procurement says the caller meets across subtrees, asked with the caller's own
+    credentials; none when it cannot answer (a name withheld, never one shown in error)."""
+    query = "&".join(f"id={i}" for i in ids)
+    try:
+        answer = await request.app.state.upstreams.request(
+            "procurement", "GET", f"/api/v1/procurement/parties?{query}",
+            headers=[("Authorization", request.headers.get("authorization", ""))], timeout=5)
+    except (aiohttp.ClientError, TimeoutError):
+        return set()
+    if answer.status != 200:
+        return set()
+    return {uuid.UUID(item["id"]) for item in json.loads(answer.body)["items"]}
 
 
 @router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).",

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -63,19 +64,27 @@ async def visible_org(session: AsyncSession, principal: Principal, org_id: uuid.
     return org
 
 
-async def names(session: AsyncSession, ids: list[uuid.UUID]) -> list[schemas.Name]:
-    """What people read instead of ids. A name is no secret once its id is known: the ids come from
-    reads the caller was allowed (a history entry's actor, an offer's supplier, an order's org), and
-    the API hides the ids themselves where the visibility table says so. One query per kind."""
+async def names(session: AsyncSession, principal: Principal, ids: list[uuid.UUID],
+                crossing: Callable[[list[uuid.UUID]], Awaitable[set[uuid.UUID]]]) -> list[schemas.Name]:
+    """What people read instead of ids, for the ids the caller may see and no others: an org of its
+    subtree, a user or API key of one, and those `crossing` says it meets where SPEC's visibility
+    crosses subtrees (joint procurement: the procurement service knows which). Any other id is
+    absent from the answer, as an unknown one is: a name would tell who sits behind an id the caller
+    was never shown (a rival supplier, the people of another tree). One query per kind."""
     if not ids:
         return []
-    found = [schemas.Name(id=o.id, kind="org", name=o.name)
-             for o in (await session.scalars(sa.select(Org).where(Org.id.in_(ids)))).all()]
-    found += [schemas.Name(id=u.id, kind="user", name=u.display_name or u.username)
-              for u in (await session.scalars(sa.select(User).where(User.id.in_(ids)))).all()]
-    found += [schemas.Name(id=k.id, kind="api_key", name=k.name)
-              for k in (await session.scalars(sa.select(ApiKey).where(ApiKey.id.in_(ids)))).all()]
-    return found
+    found: list[tuple[str, schemas.Name]] = [
+        (o.path, schemas.Name(id=o.id, kind="org", name=o.name))
+        for o in (await session.scalars(sa.select(Org).where(Org.id.in_(ids)))).all()]
+    found += [(path, schemas.Name(id=u.id, kind="user", name=u.display_name or u.username))
+              for u, path in (await session.execute(sa.select(User, Org.path).join(Org, Org.id == User.org_id)
+                                                    .where(User.id.in_(ids)))).all()]
+    found += [(path, schemas.Name(id=k.id, kind="api_key", name=k.name))
+              for k, path in (await session.execute(sa.select(ApiKey, Org.path).join(Org, Org.id == ApiKey.org_id)
+                                                    .where(ApiKey.id.in_(ids)))).all()]
+    outside = [name.id for path, name in found if not principal.covers(path)]
+    met = await crossing(outside) if outside else set()
+    return [name for path, name in found if principal.covers(path) or name.id in met]
 
 
 async def create_org(session: AsyncSession, principal: Principal, data: schemas.OrgCreate) -> Org:

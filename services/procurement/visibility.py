@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal
 from kernel.errors import Forbidden, NotFound
-from kernel.history import EVERYONE, HistoryEntry, org_token
+from kernel.history import EVERYONE, EVERYONE_TOKEN, HistoryEntry, org_token
 from kernel.orgs import in_subtree
+from kernel.schema import history, history_audience
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns.models import (
     CAMPAIGN,
@@ -286,6 +287,68 @@ def _own(principal: Principal, invited: set[uuid.UUID]) -> uuid.UUID | None:
     return principal.org_id if principal.org_id in invited else None
 
 
+# --- who the caller meets across subtrees (the gateway names no one else) ----------------------
+PARTIES_SCANNED = 500  # campaigns looked at per question: enough for any page a reader is shown
+
+
+def _actors(ids: set[uuid.UUID]) -> dict[str, uuid.UUID]:
+    return {f"{kind}:{i}": i for i in ids for kind in ("user", "api_key")}
+
+
+async def parties(session: AsyncSession, principal: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `ids` (orgs, users, API keys) the caller meets in what it may read here — a
+    campaign's lead, its participants, invited suppliers, winner and panel as `Reader.redact` shows
+    them, an agreement's parties, an order's unit, the actor of a history entry it may read. Joint
+    procurement is where SPEC's visibility crosses subtrees; the gateway names these and the
+    caller's own subtree, nobody else."""
+    texts, actors = {str(i) for i in ids}, _actors(ids)
+    mentions = sa.or_(
+        Campaign.lead_org_id.in_(ids), Campaign.awarded_supplier_org_id.in_(ids),
+        sa.exists().where(Participant.campaign_id == Campaign.id, Participant.org_id.in_(ids)),
+        sa.exists().where(InvitedSupplier.campaign_id == Campaign.id, InvitedSupplier.supplier_org_id.in_(ids)),
+        sa.exists().where(PanelMember.campaign_id == Campaign.id, PanelMember.user_id.in_(texts)),
+        sa.exists().where(history.c.object_id == Campaign.id, history.c.actor.in_(actors)))
+    campaigns = list((await session.execute(sa.select(Campaign).where(visible_campaigns(principal), mentions)
+                                            .order_by(Campaign.id.desc()).limit(PARTIES_SCANNED))).scalars())
+    readers = {seen.campaign.id: seen.reader for seen in await accesses(session, principal, campaigns)}
+    found: set[uuid.UUID] = set()
+    for campaign in campaigns:
+        found |= {campaign.lead_org_id} & ids
+        if campaign.status in AWARD_KNOWN and campaign.awarded_supplier_org_id in ids:
+            found.add(campaign.awarded_supplier_org_id)
+    for campaign_id, org_id in (await session.execute(sa.select(Participant.campaign_id, Participant.org_id).where(
+            Participant.campaign_id.in_(readers), Participant.org_id.in_(ids)))).all():
+        if readers[campaign_id].kinds & {LEAD, PANEL, PARTICIPANT}:
+            found.add(org_id)
+    for campaign_id, org_id in (await session.execute(sa.select(
+            InvitedSupplier.campaign_id, InvitedSupplier.supplier_org_id).where(
+            InvitedSupplier.campaign_id.in_(readers), InvitedSupplier.supplier_org_id.in_(ids)))).all():
+        if readers[campaign_id].sees_competition or org_id in readers[campaign_id].supplier_ids:
+            found.add(org_id)
+    for campaign_id, user_id in (await session.execute(sa.select(PanelMember.campaign_id, PanelMember.user_id).where(
+            PanelMember.campaign_id.in_(readers), PanelMember.user_id.in_(texts)))).all():
+        if readers[campaign_id].kinds & {LEAD, PANEL}:
+            found.add(uuid.UUID(user_id))
+    for campaign_id, actor, token in (await session.execute(
+            sa.select(history.c.object_id, history.c.actor, history_audience.c.token)
+            .outerjoin(history_audience, history_audience.c.history_id == history.c.id)
+            .where(history.c.object_id.in_(readers), history.c.actor.in_(actors)))).all():
+        tokens = readers[campaign_id].history_readers()
+        if tokens is None or token in tokens | {EVERYONE_TOKEN}:
+            found.add(actors[actor])
+    # Agreements and orders: whoever reads one reads its parties and its whole history's actors.
+    for lead, supplier in (await session.execute(sa.select(Agreement.lead_org_id, Agreement.supplier_org_id).where(
+            agreements_seen(principal), sa.or_(Agreement.lead_org_id.in_(ids), Agreement.supplier_org_id.in_(ids)))
+            .limit(PARTIES_SCANNED))).all():
+        found |= {lead, supplier} & ids
+    found |= set((await session.execute(sa.select(Order.org_id).where(orders_seen(principal), Order.org_id.in_(ids))
+                                        .limit(PARTIES_SCANNED))).scalars())
+    for table, seen in ((Agreement, agreements_seen(principal)), (Order, orders_seen(principal))):
+        found |= {actors[a] for a in (await session.execute(sa.select(history.c.actor).distinct().where(
+            history.c.actor.in_(actors), sa.exists().where(table.id == history.c.object_id, seen)))).scalars()}
+    return found
+
+
 # --- agreements and the call-off orders under them -----------------------------------------------
 # An agreement holds nothing a unit keeps to itself (the unified prices, the period, the supplier):
 # who may read it reads all of it. An order is a unit's: its budget line and its demand are the
@@ -416,6 +479,7 @@ READS: dict[str, dict[str | None, str]] = {
     f"{P}/products": {None: "the shared catalogue: every caller"},
     f"{P}/products/{{product_id}}": {None: "the shared catalogue: every caller"},
     f"{P}/working-days": {None: "the calendar: every caller"},
+    f"{P}/parties": {None: "of the ids asked, those the caller meets in the reads above: every caller, for itself"},
     f"{P}/dead-letters": {None: "admin only; no campaign data beyond event payloads"},
     f"{P}/orgs/{{org_id}}": {None: "the org directory, scoped to the caller's subtree"},
 }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import jwt
 import nats as nats_client
+from fastapi import FastAPI, Request
 
 from kernel.auth import KeySet, TokenVerifier
 from tests.gateway.conftest import ADMIN_PASSWORD, token
-from tests.support.apps import eventually
+from tests.support.apps import eventually, run_app, serving
 
 
 async def make_org(client, headers, name, kind, parent_id):
@@ -137,7 +140,10 @@ async def test_internal_org_lookup_needs_the_internal_token(gateway, admin):
     assert (await gateway.client.get(path, headers=token_header)).json()["id"] == me["org_id"]
 
 
-async def test_names_answers_the_names_of_ids_in_one_call_for_any_signed_in_reader(gateway, admin):
+async def test_names_answers_only_the_ids_the_caller_may_see(gateway, admin):
+    """Names for the caller's subtree (orgs, their users and API keys) in one call; an id outside it
+    is named only if procurement says the caller meets it across subtrees — here procurement is not
+    reachable, so nothing outside is named: absent, as an unknown id is."""
     me = (await gateway.client.get("/api/v1/identity/me", headers=admin)).json()
     supplier = await make_org(gateway.client, admin, "金山办公软件有限公司", "supplier", me["org_id"])
     unit = await make_org(gateway.client, admin, "省第一中学", "unit", me["org_id"])
@@ -145,17 +151,60 @@ async def test_names_answers_the_names_of_ids_in_one_call_for_any_signed_in_read
         "username": "buyer", "password": "password-1", "org_id": unit["id"], "roles": ["procurement"],
         "display_name": "王采购"})).json()
     reader = await gateway.client.post("/api/v1/identity/users", headers=admin, json={
-        "username": "seller", "password": "password-1", "org_id": supplier["id"], "roles": ["supplier"]})
+        "username": "seller", "password": "password-1", "org_id": supplier["id"], "roles": ["supplier"],
+        "display_name": "李销售"})
     assert reader.status_code == 201
     seller = {"Authorization": f"Bearer {await token(gateway.client, 'seller', 'password-1')}"}
-    # A supplier reads the names of a unit and a user outside its subtree: names, never the objects.
-    answer = await gateway.client.get("/api/v1/identity/names", headers=seller,
-                                      params=[("id", unit["id"]), ("id", buyer["id"]), ("id", unit["id"]),
-                                              ("id", "01a00000-0000-7000-8000-000000000000")])
+    asked = [("id", unit["id"]), ("id", buyer["id"]), ("id", unit["id"]), ("id", supplier["id"]),
+             ("id", reader.json()["id"]), ("id", "01a00000-0000-7000-8000-000000000000")]
+    answer = await gateway.client.get("/api/v1/identity/names", headers=seller, params=asked)
     assert answer.status_code == 200
-    assert sorted((n["kind"], n["name"]) for n in answer.json()["items"]) == [("org", "省第一中学"), ("user", "王采购")]
+    assert sorted((n["kind"], n["name"]) for n in answer.json()["items"]) == [
+        ("org", "金山办公软件有限公司"), ("user", "李销售")]
+    everything = await gateway.client.get("/api/v1/identity/names", headers=admin, params=asked)
+    assert sorted((n["kind"], n["name"]) for n in everything.json()["items"]) == [
+        ("org", "省第一中学"), ("org", "金山办公软件有限公司"), ("user", "李销售"), ("user", "王采购")]
     assert (await gateway.client.get(f"/api/v1/identity/orgs/{unit['id']}", headers=seller)).status_code == 404
     too_many = await gateway.client.get("/api/v1/identity/names", headers=seller,
                                         params=[("id", unit["id"])] * 201)
     assert too_many.status_code == 422
     assert (await gateway.client.get("/api/v1/identity/names", params={"id": unit["id"]})).status_code == 401
+
+
+@contextlib.asynccontextmanager
+async def procurement_meeting(met: set[str], asked: list):
+    """A procurement upstream whose `GET /parties` says the caller meets `met` (and records asks)."""
+    app = FastAPI()
+
+    @app.get("/api/v1/procurement/parties")
+    async def parties(request: Request):
+        asked.append((request.query_params.getlist("id"), request.headers.get("authorization")))
+        return {"items": [{"id": i} for i in request.query_params.getlist("id") if i in met]}
+
+    async with serving(app) as url:
+        yield url
+
+
+async def test_names_outside_the_subtree_are_those_procurement_says_the_caller_meets(databases, nats, tmp_path):
+    asked: list = []
+    async with contextlib.AsyncExitStack() as stack:
+        met: set[str] = set()
+        upstream = await stack.enter_async_context(procurement_meeting(met, asked))
+        gw = await stack.enter_async_context(run_app(
+            "gateway", database_url=await databases.fresh("gateway"), nats_url=nats.url, data_dir=tmp_path,
+            admin_password=ADMIN_PASSWORD, procurement_url=upstream, token_rate_burst=1000))
+        admin = {"Authorization": f"Bearer {await token(gw.client, 'admin', ADMIN_PASSWORD)}"}
+        me = (await gw.client.get("/api/v1/identity/me", headers=admin)).json()
+        lead = await make_org(gw.client, admin, "省采购中心", "procurement_center", me["org_id"])
+        rival = await make_org(gw.client, admin, "永中软件", "supplier", me["org_id"])
+        supplier = await make_org(gw.client, admin, "金山办公", "supplier", me["org_id"])
+        await gw.client.post("/api/v1/identity/users", headers=admin, json={
+            "username": "seller", "password": "password-1", "org_id": supplier["id"], "roles": ["supplier"]})
+        seller = {"Authorization": f"Bearer {await token(gw.client, 'seller', 'password-1')}"}
+        met.add(lead["id"])  # the campaign's lead: every invited supplier meets it
+        answer = await gw.client.get("/api/v1/identity/names", headers=seller,
+                                     params=[("id", lead["id"]), ("id", rival["id"]), ("id", supplier["id"])])
+        assert sorted(n["name"] for n in answer.json()["items"]) == ["省采购中心", "金山办公"]
+        # Procurement was asked about the ids outside the caller's subtree only, as the caller.
+        assert [sorted(ids) for ids, _ in asked] == [sorted([lead["id"], rival["id"]])]
+        assert asked[0][1] == seller["Authorization"]

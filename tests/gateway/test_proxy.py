@@ -7,12 +7,10 @@ import contextlib
 
 import jwt
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from tests.gateway.conftest import ADMIN_PASSWORD, token
-from tests.support.apps import eventually, run_app
-from zhengban.nats_server import free_port
+from tests.support.apps import run_app, serving
 
 
 @contextlib.asynccontextmanager
@@ -34,23 +32,11 @@ async def echo_upstream():
     async def ready():
         return {"status": "ready"}
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():  # it failed to start (a port taken, an import error): show why, at once
-            task.result()
-            raise AssertionError("the echo upstream stopped before it started")
-        return server.started  # uvicorn exposes only a flag
-
-    await eventually(started, timeout=30)  # an upstream that never starts fails the test, not hangs it
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        released.set()
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        try:
+            yield url
+        finally:
+            released.set()
 
 
 @pytest.fixture

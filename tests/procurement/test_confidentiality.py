@@ -91,6 +91,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "/api/v1/procurement/products": _none(),
     "/api/v1/procurement/products/{product_id}": _none(),
     "/api/v1/procurement/working-days": _none(),
+    "/api/v1/procurement/parties": _none(),
     "/api/v1/procurement/dead-letters": _none(),
     "/api/v1/procurement/orgs/{org_id}": _none(),
 }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
+from zhengban.nats_server import free_port
 from zhengban.processes import app_module
 
 
@@ -53,3 +55,25 @@ async def eventually(check: Callable[[], Awaitable[object]], *, timeout: float =
                 raise last_error
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serves `app` over real HTTP on a free local port (an upstream for the gateway's pooled
+    client, which speaks HTTP, not ASGI); yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():  # it failed to start (a port taken, an import error): show why, at once
+            task.result()
+            raise AssertionError("the upstream stopped before it started")
+        return server.started  # uvicorn exposes only a flag
+
+    await eventually(started, timeout=30)  # an upstream that never starts fails the test, not hangs it
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

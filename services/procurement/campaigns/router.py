@@ -11,6 +11,7 @@ from kernel.bounds import Day, Word
 from kernel.deps import Orgs, Session
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
+from services.procurement import visibility
 from services.procurement.campaigns import award as awards
 from services.procurement.campaigns import complaints, offers, panel, rounds, schemas, service
 from services.procurement.working_days import WorkingCalendar, count_working_days, load
@@ -42,6 +43,15 @@ async def working_days(principal: CurrentPrincipal, calendar: Calendar,
                        start: Annotated[Day, Query(alias="from")], days: Annotated[int, Query(ge=0, le=366)]):
     counted = count_working_days(start, days, calendar)
     return schemas.WorkingDays(from_=start, days=days, until=counted.until, calendar=counted.calendar)
+
+
+@router.get("/parties", response_model=schemas.Parties, openapi_extra=READERS,
+            summary="Tells which of up to 200 org, user and API-key ids the caller meets in procurement "
+                    "(the gateway names those).")
+async def parties(principal: CurrentPrincipal, session: Session,
+                  id: Annotated[list[uuid.UUID] | None, Query(max_length=200)] = None):  # noqa: A002 - ?id=…&id=…
+    found = await visibility.parties(session, principal, set(id or ()))
+    return schemas.Parties(items=[schemas.Party(id=i) for i in sorted(found)])
 
 
 @router.get("/campaigns", response_model=Page[schemas.CampaignOut],

@@ -178,3 +178,15 @@ class ComplaintOut(ResponseSchema):
 class ComplaintResolution(RequestSchema):
     upheld: bool
     resolution: Text(2000)
+
+
+class Party(ResponseSchema):
+    """An org, user or API key the caller meets in procurement (services.procurement.visibility.parties)."""
+
+    id: uuid.UUID
+
+
+class Parties(ResponseSchema):
+    """The answer to one question about at most 200 ids: an answer, not a list that pages."""
+
+    items: list[Party]
