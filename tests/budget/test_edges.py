@@ -204,3 +204,19 @@ async def test_policy_changes_racing_line_submissions(budget, tree):
             assert (now["cap_fen"], now["requested_fen"]) == (line["cap_fen"], line["requested_fen"])
         policy = (await budget.client.get(f"{PREFIX}/policies/{org.id}", headers=finance.headers)).json()
         assert policy["own"]["caps"]["office"] in range(60_000, 60_000 + RACERS // 2), policy
+
+
+async def test_a_transfers_limits_are_its_tables(budget, tree):
+    """Bounds from one source: the request, the answer and the table derive from TransferBase."""
+    from services.budget.transfers.models import REASON_MAX, BudgetTransfer
+
+    editor = tree.actor("dept_a", "budget_editor")
+    office, antivirus = await two_lines(budget, tree)
+    too_long = await request(budget, editor, office, antivirus, 1_000, reason="调" * (REASON_MAX + 1))
+    assert too_long.status_code == 422 and too_long.json()["type"].endswith("/validation-error"), too_long.text
+    kept = await request(budget, editor, office, antivirus, 1_000, reason="调" * REASON_MAX)
+    assert kept.status_code == 201 and kept.json()["reason"] == "调" * REASON_MAX
+    schemas = (await budget.client.get("/openapi.json")).json()["components"]["schemas"]
+    assert schemas["TransferCreate"]["properties"]["reason"]["maxLength"] == REASON_MAX
+    assert schemas["TransferCreate"]["properties"]["amount_fen"]["maximum"] == FEN_MAX
+    assert BudgetTransfer.__table__.c.amount_fen.type.python_type is int

@@ -7,17 +7,29 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
+from kernel.bounds import FEN_MAX
 from kernel.db import UTCDateTime
 from kernel.ids import new_id, utcnow
 from kernel.transitions import StateMachine
 from services.budget.models import BudgetTable
 
 STATUSES = ("pending", "approved", "rejected")
+REASON_MAX = 2000
 
 
-class BudgetTransfer(BudgetTable, table=True):
+class TransferBase(SQLModel):
+    """What a transfer's requester gives, with its limits: the table and the request and answer
+    schemas (transfers.schemas) derive from it, so column, 422 and OpenAPI agree."""
+
+    from_line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
+    to_line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
+    amount_fen: int = Field(gt=0, le=FEN_MAX, sa_type=sa.BigInteger)
+    reason: str = Field(min_length=1, max_length=REASON_MAX, sa_type=sa.Text)
+
+
+class BudgetTransfer(BudgetTable, TransferBase, table=True):
     __tablename__ = "budget_transfers"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
@@ -29,10 +41,6 @@ class BudgetTransfer(BudgetTable, table=True):
     org_id: uuid.UUID = Field(index=True)
     org_path: str = Field(index=True, sa_type=sa.String(2000))
     fiscal_year: int
-    from_line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
-    to_line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
-    amount_fen: int = Field(sa_type=sa.BigInteger)
-    reason: str = Field(sa_type=sa.Text)
     status: str = Field("pending", sa_type=sa.String(20))
     requested_by: str = Field(sa_type=sa.String(200))
     decided_by: str | None = Field(None, sa_type=sa.String(200))

@@ -4,24 +4,17 @@ import uuid
 from datetime import datetime
 
 from kernel.api_schemas import RequestSchema, ResponseSchema
-from kernel.bounds import PositiveFen, Text
+from services.budget.transfers.models import TransferBase
 
 
-class TransferCreate(RequestSchema):
-    from_line_id: uuid.UUID
-    to_line_id: uuid.UUID
-    amount_fen: PositiveFen
-    reason: Text(2000)
+class TransferCreate(RequestSchema, TransferBase):
+    pass
 
 
-class TransferOut(ResponseSchema):
+class TransferOut(ResponseSchema, TransferBase):
     id: uuid.UUID
     org_id: uuid.UUID
     fiscal_year: int
-    from_line_id: uuid.UUID
-    to_line_id: uuid.UUID
-    amount_fen: int
-    reason: str
     status: str
     requested_by: str
     decided_by: str | None
