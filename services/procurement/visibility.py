@@ -483,6 +483,11 @@ READS: dict[str, dict[str | None, str]] = {
     f"{P}/dead-letters": {None: "admin only; no campaign data beyond event payloads"},
     f"{P}/orgs/{{org_id}}": {None: "the org directory, scoped to the caller's subtree"},
 }
+# The spreadsheets walk the lists' own queries: each reader gets exactly the list's rows.
+for _listed in ("orders", "agreements"):
+    for _format in ("csv", "xlsx"):
+        READS[f"{P}/{_listed}.{_format}"] = {kind: f"as `GET {P}/{_listed}`, as a spreadsheet"
+                                             for kind in READS[f"{P}/{_listed}"]}
 COLUMNS = (LEAD, PANEL, PARTICIPANT, SUPPLIER, WINNER, None)
 
 
