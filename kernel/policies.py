@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
@@ -242,9 +242,10 @@ class EffectivePolicy:
     sources: Mapping[str, Source] = field(default_factory=dict)
 
     def annual_report_deadline(self, year: int) -> datetime:
-        """The moment the annual report of `year` is late after: the end of the due day, Beijing time."""
+        """The last moment of the due day of `year`'s annual report, Beijing time (23:59:59): a
+        report submitted after it is late."""
         month, day = map(int, self.annual_report_due.split("-"))
-        return datetime.combine(date(year, month, day) + timedelta(days=1), time(), CHINA).astimezone(UTC)
+        return datetime.combine(date(year, month, day), time(23, 59, 59), CHINA).astimezone(UTC)
 
     def seats_per_device(self, category: str) -> int | None:
         """How many seats of a category one device may hold; None: no limit."""

@@ -116,7 +116,7 @@ async def test_the_parent_reads_its_childrens_status_late_and_missing(licenses, 
 
     answer = await read(licenses, province, f"/annual-reports?org_id={tree['province'].id}&year={THIS_YEAR}")
     assert answer["report"]["id"] == own["id"] and answer["next_cursor"] is None
-    assert answer["due_at"] == f"{THIS_YEAR}-12-31T16:00:00Z"
+    assert answer["due_at"] == f"{THIS_YEAR}-12-31T15:59:59Z"
     children = {c["org_name"]: c for c in answer["items"]}
     assert set(children) == {"dept_a", "dept_b"}
     assert (children["dept_a"]["status"], children["dept_a"]["late"]) == ("submitted", False)
@@ -132,7 +132,7 @@ async def test_the_parent_reads_its_childrens_status_late_and_missing(licenses, 
     await set_policy(licenses, tree["dept_b"], {"annual_report_due": "01-01"})
     answer = await read(licenses, province, f"/annual-reports?org_id={tree['province'].id}&year={THIS_YEAR}")
     dept_b_status = next(c for c in answer["items"] if c["org_name"] == "dept_b")
-    assert dept_b_status["due_at"] == f"{THIS_YEAR}-01-01T16:00:00Z" and dept_b_status["late"] is True
+    assert dept_b_status["due_at"] == f"{THIS_YEAR}-01-01T15:59:59Z" and dept_b_status["late"] is True
     final = (await submit(licenses, tree.actor("dept_b", "it_admin"), dept_b["id"])).json()
     assert final["late"] is True
 

@@ -150,7 +150,7 @@ async def submit_report(session: AsyncSession, principal: Principal, report_id: 
     principal.require(report.org_path, *WRITERS)
     ANNUAL_REPORT.require("submit", report.status)
     now = utcnow()
-    late = now >= await deadline(session, report.org_path, report.year)
+    late = now > await deadline(session, report.org_path, report.year)
     event = new_event("licenses.annual_report.submitted", AnnualReportSubmitted(
         annual_report_id=report.id, org_id=report.org_id, year=report.year, submitted_at=now, late=late),
         source=SOURCE, about=report.id)
@@ -184,7 +184,7 @@ async def statuses(session: AsyncSession, orgs: OrgDirectory, principal: Princip
         status = row.status or "missing"
         items.append(schemas.ChildStatus(
             org_id=row.id, org_name=row.name, status=status, report_id=row.report_id, submitted_at=row.submitted_at,
-            late=bool(row.late) if status == "submitted" else now >= due_at, due_at=due_at))
+            late=bool(row.late) if status == "submitted" else now > due_at, due_at=due_at))
     return schemas.ReportStatuses(
         org_id=org.id, year=year, due_at=due[org.path].annual_report_deadline(year),
         report=schemas.AnnualReportOut.model_validate(own) if own else None, items=items,
