@@ -508,6 +508,8 @@ class Model(RuleBasedStateMachine):
             got = self.ok(self.world.units[order["unit"]].editor.call("GET", f"{PROCUREMENT}/orders/{order['id']}"))
             if got["status"] == "pending_budget":
                 return None
+            # The agreement's price, as the order was placed: what the line holds is checked against it.
+            assert (got["quantity"], got["amount_fen"]) == (order["quantity"], order["amount"]), (got, order)
             want = "cancelled" if order["cancelled"] else "delivered" if order["delivered"] else None
             assert want is None or got["status"] == want, f"order {order} is {got['status']}"
             assert got["status"] != "delivered" or order["delivered"], f"delivered with no 2xx delivery: {got}"
