@@ -39,3 +39,13 @@ class RequestSchema(BaseModel):
 
 class ResponseSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+def without_read_only(body, request: type[BaseModel], answer: type[BaseModel]):
+    """`body` without the fields that `answer` (the GET's shape) has and `request` does not: a PUT
+    accepts the body its GET answered, its read-only fields ignored (SPEC, "Operations and
+    habits"), while a field neither knows is still refused."""
+    if not isinstance(body, dict):
+        return body
+    read_only = set(answer.model_fields) - set(request.model_fields)
+    return {key: value for key, value in body.items() if key not in read_only}

@@ -59,6 +59,14 @@ class Conflict(DomainError):
     status, slug, title = 409, "conflict", "The object is not in a state that allows this"
 
 
+class PreconditionFailed(DomainError):
+    status, slug, title = 412, "precondition-failed", "The object changed since it was read"
+
+
+class PreconditionRequired(DomainError):
+    status, slug, title = 428, "if-match-required", "If-Match is required"
+
+
 class InvalidInput(DomainError):
     status, slug, title = 422, "invalid-input", "The request is not valid"
 

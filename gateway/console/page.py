@@ -108,7 +108,7 @@ def back(to: str) -> Response:
 
 
 async def act(request: Request, session: ConsoleSession, form: dict, to: str, method: str, path: str,
-              body=None) -> Response:
+              body=None, headers: dict[str, str] | None = None) -> Response:
     """Does one API call for a button, with the form's own Idempotency-Key (a double click is one
     action); on a problem, goes back with the problem as a sentence. `body` may be a function that
     builds the API's body from the form and raises BadInput for what a person typed wrong."""
@@ -120,7 +120,7 @@ async def act(request: Request, session: ConsoleSession, form: dict, to: str, me
         return back(to)
     async with ConsoleApi(request, session) as api:
         try:
-            await api.call(method, path, json=payload, headers={"Idempotency-Key": form_key(form)})
+            await api.call(method, path, json=payload, headers={"Idempotency-Key": form_key(form), **(headers or {})})
             session.flash = ("ok", words("done"))
         except ApiProblem as problem:
             session.flash = ("error", words.problem(problem.body))

@@ -16,7 +16,7 @@ from services.budget.handlers import on_order_placed
 from services.budget.lines.models import BudgetLine
 from tests.budget.conftest import PREFIX, approved_line, assert_ledger_matches, draft_line, line_now, placed
 from tests.budget.test_transfers import decide, request, two_lines
-from tests.support.apps import eventually
+from tests.support.apps import eventually, put_as_read
 from tests.support.databases import on_postgres
 from tests.support.races import PROBLEM, RACERS, ROUNDS
 
@@ -186,13 +186,13 @@ async def test_policy_changes_racing_line_submissions(budget, tree):
     editor, finance = tree.actor("dept_a", "budget_editor"), tree.actor("province", "finance")
     org = tree["dept_a"]
     body = {"caps": {"office": 60_000}, "special_caps": {"office": 120_000}, "decentralized_threshold_fen": 50_000_000}
-    assert (await budget.client.put(f"{PREFIX}/policies/{org.id}", headers=finance.headers,
-                                    json=body)).status_code == 200
+    assert (await put_as_read(budget.client, f"{PREFIX}/policies/{org.id}", headers=finance.headers,
+                              json=body)).status_code == 200
     for _ in range(ROUNDS):
         lines = [await draft_line(budget, editor) for _ in range(RACERS // 2)]
         answers = await asyncio.gather(
             *(budget.client.put(f"{PREFIX}/policies/{org.id}", json={**body, "caps": {"office": 60_000 + i}},
-                                headers=finance.headers)
+                                headers={**finance.headers, "If-Match": "*"})  # each overwrites on purpose
               for i in range(RACERS // 2)),
             *(budget.client.post(f"{PREFIX}/lines/{line['id']}/submit", headers=editor.headers) for line in lines))
         puts, submits = answers[:RACERS // 2], answers[RACERS // 2:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.budget.conftest import PREFIX, approved_line, assert_ledger_matches, draft_line
+from tests.support.apps import put_as_read
 
 
 async def test_draft_submit_approve_with_figures_ledger_and_history(budget, tree):
@@ -84,7 +85,7 @@ async def test_price_caps_special_need_and_inherited_policies(budget, tree):
     assert defaults["source_org_id"] is None and defaults["caps"] == {"office": 60_000, "antivirus": 10_000}
     assert defaults["sources"]["caps.office"]["from"] == "default"
     finance = tree.actor("province", "finance")
-    put = await budget.client.put(f"{PREFIX}/policies/{tree['dept_a'].id}", headers=finance.headers, json={
+    put = await put_as_read(budget.client, f"{PREFIX}/policies/{tree['dept_a'].id}", headers=finance.headers, json={
         "caps": {"office": 50_000}, "special_caps": {"office": 80_000}, "decentralized_threshold_fen": 1_000_000})
     assert put.status_code == 200 and put.json()["inherited"] is False
     inherited = (await budget.client.get(f"{PREFIX}/policies/{tree['school_a1'].id}", headers=editor.headers)).json()
@@ -97,8 +98,8 @@ async def test_price_caps_special_need_and_inherited_policies(budget, tree):
         "quantity": 1, "unit_price_fen": 55_000})
     assert now_refused.status_code == 422
     assert (await budget.client.put(f"{PREFIX}/policies/{tree['dept_a'].id}", headers=editor.headers,
-                                    json=put.json() | {})).status_code == 422  # extra fields refused
-    refused = await budget.client.put(f"{PREFIX}/policies/{tree['dept_a'].id}", headers=editor.headers, json={
+                                    json=put.json() | {"colour": "red"})).status_code == 422  # unknown fields refused
+    refused = await put_as_read(budget.client, f"{PREFIX}/policies/{tree['dept_a'].id}", headers=editor.headers, json={
         "caps": {}, "special_caps": {}, "decentralized_threshold_fen": 1})
     assert refused.status_code == 403
 

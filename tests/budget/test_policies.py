@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from kernel.schema import outbox
 from tests.budget.conftest import PREFIX, draft_line
+from tests.support.apps import put_as_read
 
 
 async def post_line(budget, editor, **fields):
@@ -23,8 +24,8 @@ async def get_policy(budget, tree, org):
 
 
 async def put_policy(budget, tree, org, body, *, by="province"):
-    resp = await budget.client.put(f"{PREFIX}/policies/{tree[org].id}", headers=tree.actor(by, "finance").headers,
-                                   json=body)
+    resp = await put_as_read(budget.client, f"{PREFIX}/policies/{tree[org].id}",
+                             headers=tree.actor(by, "finance").headers, json=body)
     assert resp.status_code == 200, resp.text
     return resp.json()
 

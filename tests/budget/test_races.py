@@ -116,8 +116,10 @@ async def test_two_first_policies_for_one_org_both_apply_and_one_remains(budget,
         org = tree[("dept_a", "dept_b", "school_a1")[round_]]
         bodies = [{"caps": {"office": 50_000 + i}, "special_caps": {"office": 120_000},
                    "decentralized_threshold_fen": 50_000_000} for i in range(RACERS)]
-        answers = await asyncio.gather(*(budget.client.put(f"{PREFIX}/policies/{org.id}", headers=finance.headers,
-                                                           json=b) for b in bodies))
+        # If-Match: * — each PUT replaces whatever is there, on purpose: the race is about the revisions.
+        answers = await asyncio.gather(*(budget.client.put(f"{PREFIX}/policies/{org.id}", json=b,
+                                                           headers={**finance.headers, "If-Match": "*"})
+                                         for b in bodies))
         assert [a.status_code for a in answers] == [200] * RACERS, [a.text for a in answers]
         now = (await budget.client.get(f"{PREFIX}/policies/{org.id}", headers=finance.headers)).json()
         assert now["source_org_id"] == str(org.id) and now["own"] in bodies

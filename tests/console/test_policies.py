@@ -95,6 +95,21 @@ def test_the_policy_page_shows_each_values_source_and_finance_sets_the_orgs_own(
     shoot(page, "policy")
 
 
+def test_a_save_over_someone_elses_change_is_refused_and_said(page, demo):
+    """Two finance officers edit one policy: the second save, over the first's change, is refused
+    (the form carries the version it showed) and the page says why, instead of overwriting it."""
+    finance = demo.user("finance", "finance", label="省财政厅 财务审批")
+    org = demo.org_id("school_2")
+    sign_in(page, username(demo, "finance", "finance"))
+    page.goto(f"/console/budget/policies?org_id={org}")
+    page.get_by_label("限价（元） · 数据库", exact=True).fill("2000")
+    finance.request("PUT", f"/api/v1/budget/policies/{org}", json={"caps": {"database": 250_000}})  # the other
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_selector(".alert.error")
+    assert "他人已修改" in page.locator(".alert.error").inner_text()
+    assert finance.get(f"/api/v1/budget/policies/{org}")["own"] == {"caps": {"database": 250_000}}
+
+
 def test_finance_closes_a_fiscal_year_and_reads_what_was_released(page, demo):
     demo.user("energy", "finance", label="省能源集团 财务审批")
     line_id = demo.made.orgs["sales"].line_id

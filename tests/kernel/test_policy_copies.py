@@ -9,7 +9,7 @@ from kernel.contracts import PolicyChanged
 from kernel.events import new_event
 from services.licenses import policies as licenses_policies
 from services.procurement import policies as procurement_policies
-from tests.support.apps import eventually
+from tests.support.apps import eventually, put_as_read
 
 
 async def test_a_put_in_budget_becomes_the_effective_policy_of_procurement_and_licenses(start_service, tree):
@@ -23,12 +23,13 @@ async def test_a_put_in_budget_becomes_the_effective_policy_of_procurement_and_l
         before = await procurement_policies.effective_policy(session, leaf.path)
     assert before.standstill_days == 7 and before.sources["standstill_days"].is_default
 
-    resp = await budget.client.put(f"/api/v1/budget/policies/{tree['province'].id}", headers=finance.headers, json={
+    resp = await put_as_read(budget.client, f"/api/v1/budget/policies/{tree['province'].id}",
+                             headers=finance.headers, json={
         "standstill_days": 10, "seats_per_device": {"office": 2},
         "thresholds": [{"fiscal_year": 2020, "decentralized_fen": 100_000_000, "public_tender_fen": 200_000_000}]})
     assert resp.status_code == 200, resp.text
-    resp = await budget.client.put(f"/api/v1/budget/policies/{tree['dept_a'].id}", headers=finance.headers,
-                                   json={"panel_min_members": 5})
+    resp = await put_as_read(budget.client, f"/api/v1/budget/policies/{tree['dept_a'].id}", headers=finance.headers,
+                             json={"panel_min_members": 5})
     assert resp.status_code == 200, resp.text
     in_budget = (await budget.client.get(f"/api/v1/budget/policies/{leaf.id}", headers=finance.headers)).json()
 

@@ -16,7 +16,7 @@ from kernel.schema import outbox
 from services.licenses.allocations.models import AllocationEntry
 from services.licenses.expiry.service import expire_due
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool, make_user
-from tests.support.apps import eventually
+from tests.support.apps import eventually, put_as_read
 from tests.support.events import publish
 
 
@@ -137,7 +137,8 @@ async def test_reclaim_gives_the_seat_back_once_and_keeps_the_history(licenses, 
 async def test_a_low_threshold_and_bad_input(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=3)
-    resp = await licenses.client.put(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers, json={"low_threshold": 2})
+    resp = await put_as_read(licenses.client, f"{PREFIX}/pools/{pool['id']}", headers=admin.headers,
+                             json={"low_threshold": 2})
     assert resp.status_code == 200 and resp.json()["low_threshold"] == 2
     bad = await licenses.client.post(f"{PREFIX}/pools/{pool['id']}/allocations", headers=admin.headers,
                                      json={"assignee_type": "printer", "assignee_id": "x"})

@@ -10,7 +10,7 @@ from kernel.contracts import OrderDelivered
 from kernel.events import new_event
 from kernel.schema import outbox
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool
-from tests.support.apps import eventually
+from tests.support.apps import eventually, put_as_read
 from tests.support.events import all_published, publish, published
 
 
@@ -82,7 +82,7 @@ async def test_deliveries_arriving_together_each_add_their_seats_once(licenses, 
 async def test_allocations_announce_themselves_and_a_low_pool(licenses, tree, nats):
     admin = tree.actor("dept_a", "it_admin")
     pool = await make_pool(licenses, admin, quantity=3)
-    await licenses.client.put(f"{PREFIX}/pools/{pool['id']}", headers=admin.headers, json={"low_threshold": 2})
+    await put_as_read(licenses.client, f"{PREFIX}/pools/{pool['id']}", headers=admin.headers, json={"low_threshold": 2})
     devices = await make_devices(licenses, admin, 3, "low")
     for device in devices:
         assert (await allocate(licenses, admin, pool["id"], device)).status_code == 201

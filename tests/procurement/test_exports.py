@@ -32,7 +32,8 @@ async def test_orders_and_agreements_export_as_each_reader_lists_them(scenario):
 
     items = rows_of(await client.get(f"{PREFIX}/agreements.csv", headers=scenario.unit_1.headers))
     assert {r["协议编号"] for r in items} == {deal["id"]} and len(items) == len(deal["items"])
-    assert sorted(r["统一成交价（元）"] for r in items) == sorted(f"{i['unit_price_fen'] / 100:.2f}" for i in deal["items"])
+    prices = sorted(f"{i['unit_price_fen'] // 100}.{i['unit_price_fen'] % 100:02d}" for i in deal["items"])
+    assert sorted(r["统一成交价（元）"] for r in items) == prices
     english = await client.get(f"{PREFIX}/agreements.xlsx", headers={**scenario.unit_1.headers,
                                                                      "Accept-Language": "en"})
     assert english.status_code == 200 and english.content[:2] == b"PK"  # a zip: the XLSX container

@@ -76,7 +76,14 @@ class World:
         return {"Authorization": f"Bearer {resp.json()['key']}"}, resp.json()["id"]
 
     def call(self, method: str, path: str, headers: dict | None = None, **kwargs) -> httpx.Response:
-        return self.http.request(method, path, headers=headers or {}, **kwargs)
+        """One request; a PUT or PATCH is sent as a person sends it, with the version its caller
+        last read (If-Match from the ETag of a GET of the same path, where there is one)."""
+        headers = dict(headers or {})
+        if method in ("PUT", "PATCH") and "If-Match" not in headers:
+            tag = self.http.get(path, headers=headers).headers.get("etag")
+            if tag:
+                headers["If-Match"] = tag
+        return self.http.request(method, path, headers=headers, **kwargs)
 
     def ok(self, method: str, path: str, headers: dict, **kwargs) -> dict:
         """Calls and insists on success (for building fixtures), returning the JSON body."""

@@ -77,3 +77,9 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def put_as_read(client: httpx.AsyncClient, path: str, *, headers: dict, json: dict) -> httpx.Response:
+    """A PUT as a person makes it: read the object, then write it with the version read (If-Match)."""
+    read = await client.get(path, headers=headers)
+    return await client.put(path, headers={**headers, "If-Match": read.headers.get("etag", "")}, json=json)

@@ -29,6 +29,12 @@ class Api:
         headers = dict(kwargs.pop("headers", {}) or {})
         if method == "POST" and "Idempotency-Key" not in headers:
             headers["Idempotency-Key"] = str(uuid.uuid4())
+        # A PUT names the version it replaces (If-Match, required for policies and pools): the one
+        # just read, as a script that reads, changes and writes back does.
+        if method == "PUT" and "If-Match" not in headers:
+            tag = self.http.get(path).headers.get("etag")
+            if tag:
+                headers["If-Match"] = tag
         for attempt in range(retries):
             try:
                 resp = self.http.request(method, path, headers=headers, **kwargs)

@@ -145,13 +145,16 @@ async def policy(request: Request, org_id: uuid.UUID | None = None):
     session = viewer(request)
     org_id = org_id or session.me["org_id"]
     async with ConsoleApi(request, session) as api:
-        found, orgs = await asyncio.gather(api.get(f"/api/v1/budget/policies/{org_id}"),
-                                           api.all("/api/v1/identity/orgs"))
+        answer, orgs = await asyncio.gather(api.call("GET", f"/api/v1/budget/policies/{org_id}"),
+                                            api.all("/api/v1/identity/orgs"))
+        found = answer.json()
         names = await named(api, [found["org_id"]],
                             [s["from"] for s in found["sources"].values() if s.get("from") != "default"],
                             known={o["id"]: o["name"] for o in orgs})
+    # The form carries the version it shows: a save over someone else's change since is refused (412)
+    # and said so, instead of overwriting it.
     return render(request, "policy.html", session, policy=found, rows=policy_rows(found), orgs=orgs, names=names,
-                  categories=CATEGORIES, own=found.get("own") or {})
+                  categories=CATEGORIES, own=found.get("own") or {}, etag=answer.headers.get("etag", ""))
 
 
 def policy_rows(found: dict) -> list[dict]:
@@ -196,7 +199,8 @@ async def set_policy(request: Request, org_id: uuid.UUID):
     except BadInput as bad:
         session.flash = ("error", words(bad.key))
         return back(here)
-    return await act(request, session, form, here, "PUT", f"/api/v1/budget/policies/{org_id}", document)
+    return await act(request, session, form, here, "PUT", f"/api/v1/budget/policies/{org_id}", document,
+                     headers={"If-Match": form.get("etag", "")})
 
 
 def policy_document(own: dict, form: dict) -> dict:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import FiscalYear, Word
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
+from kernel.etags import IfMatch, with_etag
 from kernel.exports import Column, every_page, export, export_routes, listed, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
@@ -40,15 +41,19 @@ async def list_lines(principal: CurrentPrincipal, session: Session, org_id: uuid
 
 @router.get("/lines/{line_id}", response_model=schemas.LineOut, openapi_extra=READERS,
             summary="Gets a budget line with its figures.")
-async def get_line(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.visible_line(session, principal, line_id)
+async def get_line(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
+    line = await service.visible_line(session, principal, line_id)
+    with_etag(response, service.line_etag(line))
+    return line
 
 
 @router.patch("/lines/{line_id}", response_model=schemas.LineOut, openapi_extra=EDITORS,
               summary="Edits a draft line.")
 async def update_line(line_id: uuid.UUID, data: schemas.LineUpdate, principal: CurrentPrincipal, session: Session,
-                      orgs: Orgs):
-    return await service.update_line(session, orgs, principal, line_id, data)
+                      orgs: Orgs, response: Response, if_match: IfMatch = None):
+    line = await service.update_line(session, orgs, principal, line_id, data, if_match=if_match)
+    with_etag(response, service.line_etag(line))
+    return line
 
 
 @router.post("/lines/{line_id}/submit", response_model=schemas.LineOut, openapi_extra=EDITORS,

@@ -13,6 +13,7 @@ from kernel.auth import Principal
 from kernel.contention import retried
 from kernel.contracts import LineApproved
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.etags import check_if_match, etag
 from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
@@ -92,10 +93,18 @@ async def create_line(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     return line
 
 
+def line_etag(line: BudgetLine) -> str:
+    """Every change of a line moves its `updated_at`: the version a PATCH holds to."""
+    return etag(line.id, line.updated_at)
+
+
 async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Principal, line_id: uuid.UUID,
-                      data: schemas.LineUpdate) -> BudgetLine:
+                      data: schemas.LineUpdate, *, if_match: str | None = None) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
     _require(principal, line, EDITORS)
+    # Checked against the version read here; the compare-and-set below writes over that version
+    # only, so a change between the two is refused there.
+    check_if_match(if_match, line_etag(line))
     LINE.require("edit", line.status)
     changes = data.model_dump(exclude_unset=True)
     merged = {field: changes.get(field, getattr(line, field))

@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 
-from kernel.api_schemas import ResponseSchema
+from kernel.api_schemas import ResponseSchema, without_read_only
 from kernel.contracts import Category
 from kernel.policies import PolicyDocument
 
@@ -18,6 +18,11 @@ class PolicyIn(PolicyDocument):
     org's whole document."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _get_body_accepted(cls, data):
+        return without_read_only(data, cls, PolicyOut)
 
 
 class PolicyOut(ResponseSchema):

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
+from kernel.etags import IfMatch, with_etag
 from kernel.exports import Column, every_page, export, export_routes, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
@@ -48,14 +49,20 @@ async def list_pools(principal: CurrentPrincipal, session: Session, org_id: uuid
 
 
 @router.get("/pools/{pool_id}", response_model=schemas.PoolOut, openapi_extra=READERS, summary="Gets a pool.")
-async def get_pool(pool_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.get_pool_out(session, principal, pool_id)
+async def get_pool(pool_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
+    pool = await service.get_pool_out(session, principal, pool_id)
+    with_etag(response, service.pool_etag(pool))
+    return pool
 
 
 @router.put("/pools/{pool_id}", response_model=schemas.PoolOut, openapi_extra=WRITERS,
-            summary="Sets the pool's low-seat threshold (licenses.pool.low fires when available falls below).")
-async def update_pool(pool_id: uuid.UUID, data: schemas.PoolUpdate, principal: CurrentPrincipal, session: Session):
-    return await service.update_pool(session, principal, pool_id, data)
+            summary="Sets the pool's low-seat threshold (licenses.pool.low fires when available falls below); "
+                    "needs If-Match.")
+async def update_pool(pool_id: uuid.UUID, data: schemas.PoolUpdate, principal: CurrentPrincipal, session: Session,
+                      response: Response, if_match: IfMatch = None):
+    pool = await service.update_pool(session, principal, pool_id, data, if_match=if_match)
+    with_etag(response, service.pool_etag(pool))
+    return pool
 
 
 @router.get("/pools/{pool_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,

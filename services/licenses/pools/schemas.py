@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from kernel.api_schemas import RequestSchema, ResponseSchema
+from kernel.api_schemas import RequestSchema, ResponseSchema, without_read_only
 from kernel.bounds import Seats, SeatThreshold, Text, UTCTime
 from kernel.contracts import Category, Metric
 from services.licenses.pools.models import Product
@@ -62,6 +62,11 @@ class PoolOut(ResponseSchema, Product):
 
 class PoolUpdate(RequestSchema):
     low_threshold: SeatThreshold | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _get_body_accepted(cls, data):
+        return without_read_only(data, cls, PoolOut)
 
 
 class TransferCreate(RequestSchema):

@@ -16,7 +16,8 @@ from kernel.bounds import RUNNING_TOTAL_MAX
 from kernel.contention import lock_in_order, retried
 from kernel.contracts import EntitlementAdded
 from kernel.db import insert_ignore
-from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from kernel.etags import check_if_match, etag
 from kernel.events import Event, new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory, OrgRef
@@ -201,12 +202,24 @@ async def list_pools(session: AsyncSession, principal: Principal, *, org_id, cat
     return [pool_out(pool, expiry) for pool, expiry in rows], next_cursor
 
 
+def pool_etag(pool: Pool | schemas.PoolOut) -> str:
+    """The version of what a PUT sets (the low-seat threshold); not the seat counts, which every
+    allocation moves and no PUT writes."""
+    return etag(pool.id, pool.low_threshold)
+
+
 async def update_pool(session: AsyncSession, principal: Principal, pool_id: uuid.UUID,
-                      data: schemas.PoolUpdate) -> schemas.PoolOut:
+                      data: schemas.PoolUpdate, *, if_match: str | None) -> schemas.PoolOut:
     pool = await visible_pool(session, principal, pool_id)
     require_writer(principal, pool)
-    pool.low_threshold = data.low_threshold
-    pool.updated_at = utcnow()
+    check_if_match(if_match, pool_etag(pool), required=True)
+    # Written over the version that was checked only: a PUT that changed it meanwhile wins, this one is 412.
+    moved = await session.execute(
+        sa.update(Pool).where(Pool.id == pool.id, Pool.low_threshold.is_not_distinct_from(pool.low_threshold))
+        .values(low_threshold=data.low_threshold, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch"))
+    if moved.rowcount != 1:
+        raise PreconditionFailed("someone changed this pool since you read it: read it again, then retry")
     await history.record(session, "pool", pool.id, "threshold_set", principal, {"low_threshold": data.low_threshold})
     await session.commit()
     return await get_pool_out(session, principal, pool_id)
