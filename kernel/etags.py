@@ -31,14 +31,19 @@ def with_etag(response: Response, tag: str) -> None:
     response.headers["ETag"] = tag
 
 
-def check_if_match(if_match: str | None, current: str, *, required: bool = False) -> None:
+def check_if_match(if_match: str | None, current: str, *, required: bool = False) -> bool:
     """Refuses a write whose If-Match names another version (412), or that names none where one
-    is required (428). `*` matches any version."""
+    is required (428). Answers whether the write holds to the version read: not for `*` (any
+    version, on purpose) nor without If-Match, where the write's compare-and-set need not
+    insist on it."""
     if if_match is None:
         if required:
             raise PreconditionRequired("read the object first and send its ETag as If-Match")
-        return
+        return False
     tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" not in tags and current not in tags:
+    if "*" in tags:
+        return False
+    if current not in tags:
         raise PreconditionFailed("someone changed this object since you read it: read it again, then retry",
                                  etag=current)
+    return True

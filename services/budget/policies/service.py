@@ -85,7 +85,7 @@ async def put_policy(session: AsyncSession, orgs: OrgDirectory, principal: Princ
     # version it read (428 without one), and writes only over that version of the org's own
     # document (the revision in the update below).
     before = await effective(session, org)
-    check_if_match(if_match, policy_etag(before), required=True)
+    holds = check_if_match(if_match, policy_etag(before), required=True)
     read_revision = before.own.revision if before.own else None
     now, actor = utcnow(), history.actor_of(principal)
     document = data.values()
@@ -97,11 +97,11 @@ async def put_policy(session: AsyncSession, orgs: OrgDirectory, principal: Princ
     created = (await session.execute(insert_ignore(session, Policy.__table__, index_elements=None).values(
         org_id=org.id, org_path=org.path, document=document, revision=0, updated_by=actor, created_at=now,
         updated_at=now))).rowcount
-    if read_revision is None and not created:
+    if holds and read_revision is None and not created:
         raise PreconditionFailed("someone set this org's policy since you read it: read it again, then retry")
+    version = [Policy.revision == (0 if read_revision is None else read_revision)] if holds else []
     revision = (await session.execute(
-        sa.update(Policy).where(Policy.org_id == org.id,
-                                Policy.revision == (0 if read_revision is None else read_revision))
+        sa.update(Policy).where(Policy.org_id == org.id, *version)
         .values(document=document, revision=Policy.revision + 1, updated_by=actor, updated_at=now)
         .returning(Policy.revision).execution_options(synchronize_session=False))).scalar_one_or_none()
     if revision is None:

@@ -212,10 +212,11 @@ async def update_pool(session: AsyncSession, principal: Principal, pool_id: uuid
                       data: schemas.PoolUpdate, *, if_match: str | None) -> schemas.PoolOut:
     pool = await visible_pool(session, principal, pool_id)
     require_writer(principal, pool)
-    check_if_match(if_match, pool_etag(pool), required=True)
+    holds = check_if_match(if_match, pool_etag(pool), required=True)
     # Written over the version that was checked only: a PUT that changed it meanwhile wins, this one is 412.
+    version = [Pool.low_threshold.is_not_distinct_from(pool.low_threshold)] if holds else []
     moved = await session.execute(
-        sa.update(Pool).where(Pool.id == pool.id, Pool.low_threshold.is_not_distinct_from(pool.low_threshold))
+        sa.update(Pool).where(Pool.id == pool.id, *version)
         .values(low_threshold=data.low_threshold, updated_at=utcnow())
         .execution_options(synchronize_session="fetch"))
     if moved.rowcount != 1:
