@@ -12,7 +12,9 @@ from services.licenses import handlers
 from services.licenses.allocations.batching import SeatBatcher
 from services.licenses.allocations.router import router as allocations_router
 from services.licenses.annual_reports.router import router as annual_reports_router
+from services.licenses.catalogue.router import router as catalogue_router
 from services.licenses.compliance.router import router as compliance_router
+from services.licenses.devices.recognition import keep_recognition_current
 from services.licenses.devices.router import router as devices_router
 from services.licenses.expiry.service import expire_subscriptions
 from services.licenses.findings.router import router as findings_router
@@ -45,9 +47,9 @@ def create_app(settings: LicensesSettings | None = None, *, static_jwks: dict | 
     app = create_service_app(
         name=NAME, settings=settings, database_url=database_url(settings), static_jwks=static_jwks,
         routers=[pools_router, allocations_router, devices_router, compliance_router, install_requests_router,
-                 annual_reports_router, findings_router],
+                 annual_reports_router, findings_router, catalogue_router],
         subscriptions=handlers.subscriptions(orgs, users), orgs=orgs,
-        background_tasks=[expire_subscriptions],
+        background_tasks=[expire_subscriptions, keep_recognition_current],
         description="Licenses service",
     )
     app.state.users = users

@@ -15,6 +15,7 @@ def load_all() -> None:
     from services.licenses import policies as _policies  # noqa: F401
     from services.licenses.allocations import models as _allocations  # noqa: F401
     from services.licenses.annual_reports import models as _annual_reports  # noqa: F401
+    from services.licenses.catalogue import models as _catalogue  # noqa: F401
     from services.licenses.devices import models as _devices  # noqa: F401
     from services.licenses.findings import models as _findings  # noqa: F401
     from services.licenses.install_requests import models as _install_requests  # noqa: F401

@@ -17,3 +17,5 @@ class LicensesSettings(ProcessSettings):
     allocation_batch_window_ms: float = Field(default=2.0, ge=0, le=50)
     # Batches of one pool applied at once: the next writes its rows while one holds the pool row.
     allocation_batches_in_flight: int = Field(default=2, ge=1, le=16)
+    # How often the re-recognition job looks for a changed catalogue (SPEC: within a minute).
+    recognition_interval_seconds: float = Field(default=10.0, gt=0, le=60)

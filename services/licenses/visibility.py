@@ -8,6 +8,9 @@ it — a supplier, a sibling org, a child org of the object's: for them the obje
 The oversight objects follow the same subtree rule — a unit reads its own annual reports, its
 parent the children's; findings are read over the org's subtree — with one narrowing for install
 requests, below.
+
+The software catalogue is the exception: one for the whole installation (a title is the same
+product in every org), so every signed-in caller reads it, its titles' history included.
 """
 
 from __future__ import annotations

@@ -168,6 +168,23 @@ def a_device(world: World) -> Target:
     return Target("dept_a", {"device_id": device["id"]})
 
 
+@makes(r"^/api/v1/licenses/catalogue/\{title_id\}")
+def a_title(world: World) -> Target:
+    import uuid
+
+    title = world.ok("POST", "/api/v1/licenses/catalogue", world.admin, json={
+        "vendor": "矩阵测试", "name": f"内部系统 {uuid.uuid4().hex[:8]}", "category": "business",
+        "licensing": "commercial"})
+    # The catalogue is one for the installation: anyone signed in reads it, an it_admin of any org
+    # extends it, a supplier does not.
+    reads = ("GET /api/v1/licenses/catalogue/{title_id}", "GET /api/v1/licenses/catalogue/{title_id}/history")
+    extend = "POST /api/v1/licenses/catalogue/{title_id}/patterns"
+    expect = {(key, relation): "allowed" for key in reads for relation in ("sibling", "child", "supplier not addressed")}
+    expect |= {(extend, "sibling"): "allowed", (extend, "child"): "allowed", (extend, "supplier not addressed"): 403}
+    return Target("dept_a", {"title_id": title["id"]}, hints={"pattern": f"矩阵测试 {uuid.uuid4().hex[:8]}"},
+                  expect=expect)
+
+
 @makes(r"^/api/v1/licenses/reclaim-runs/\{run_id\}$")
 def a_reclaim_run(world: World) -> Target:
     run = world.ok("POST", "/api/v1/licenses/reclaim-runs", world.admin, json={

@@ -58,7 +58,11 @@ class InstalledSoftware(LicensesTable, table=True):
     and a device's position at a past date is its latest report before then."""
 
     __tablename__ = "installed_software"
-    __table_args__ = (sa.Index("ix_installed_software_device_reported", "device_id", "reported_at"),)
+    __table_args__ = (
+        sa.Index("ix_installed_software_device_reported", "device_id", "reported_at"),
+        # A new pattern re-recognizes the rows of one raw name at a time (devices/recognition.py).
+        sa.Index("ix_installed_software_name", "name"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     device_id: uuid.UUID = Field(foreign_key="devices.id")
@@ -66,7 +70,13 @@ class InstalledSoftware(LicensesTable, table=True):
     name: str = Field(sa_type=sa.String(200))
     vendor: str | None = Field(None, sa_type=sa.String(200))
     version: str | None = Field(None, sa_type=sa.String(100))
-    category: str = Field(sa_type=sa.String(40))
+    # What the reporter said; the title recognized from the raw name decides where it counts.
+    category: str | None = Field(None, sa_type=sa.String(40))
+    # The catalogue title the raw name was recognized as (None: unrecognized), recognized when the
+    # report was written and again when the catalogue changes (latest reports only).
+    title_id: uuid.UUID | None = Field(None, foreign_key="catalogue_titles.id")
+    # An update, language pack or component (not a product): neither a title nor unrecognized.
+    not_a_product: bool = Field(False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class InventoryReport(LicensesTable, table=True):
@@ -79,3 +89,13 @@ class InventoryReport(LicensesTable, table=True):
     device_id: uuid.UUID = Field(foreign_key="devices.id", index=True)
     reported_at: datetime = Field(sa_type=UTCDateTime)
     items: int
+
+
+class BundledTitle(LicensesTable, table=True):
+    """A title that came pre-installed with the device (an OEM operating system): genuine there
+    when its licensing is `bundled`."""
+
+    __tablename__ = "device_bundled_titles"
+
+    device_id: uuid.UUID = Field(foreign_key="devices.id", primary_key=True)
+    title_id: uuid.UUID = Field(foreign_key="catalogue_titles.id", primary_key=True)

@@ -55,6 +55,15 @@ async def latest_inventory(device_id: uuid.UUID, principal: CurrentPrincipal, se
     return await service.latest_inventory(session, principal, device_id)
 
 
+@router.get("/inventory/unrecognized", response_model=Page[schemas.UnrecognizedOut], openapi_extra=READERS,
+            summary="Lists the raw software names of the subtree's latest inventories that no catalogue title "
+                    "recognizes, with their vendor and device count, most devices first.")
+async def unrecognized(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                       cursor: Cursor = None, limit: Limit = 100):
+    items, next_cursor = await service.unrecognized(session, orgs, principal, org_id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
 @router.get("/devices/{device_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
             summary="Gets a device's history.")
 async def device_history(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session,

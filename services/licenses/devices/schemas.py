@@ -18,6 +18,8 @@ class DeviceCreate(RequestSchema):
     kind: Literal["desktop", "laptop", "server"]
     os_name: Text(200, min_length=0) | None = None
     owner: Text(200, min_length=0) | None = None
+    # Titles that came pre-installed (an OEM operating system): genuine here when `bundled`.
+    bundled_title_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
 
 
 class DeviceOut(ResponseSchema):
@@ -39,7 +41,11 @@ class Software(RequestSchema):
     name: Text(200)
     vendor: Text(200, min_length=0) | None = None
     version: Text(100, min_length=0) | None = None
-    category: Category
+    category: Category | None = None
+
+
+class SoftwareOut(Software):
+    title_id: uuid.UUID | None = None
 
 
 class InventoryReport(RequestSchema):
@@ -49,7 +55,30 @@ class InventoryReport(RequestSchema):
 class InventoryOut(ResponseSchema):
     device_id: uuid.UUID
     reported_at: datetime
-    software: list[Software]
+    software: list[SoftwareOut]
+
+
+class UnrecognizedOut(ResponseSchema):
+    name: str
+    vendor: str | None
+    devices: int
+
+
+class ImportRow(ResponseSchema):
+    row: int
+    status: Literal["ok", "error"]
+    device_id: uuid.UUID | None = None
+    error: str | None = None
+
+
+class ImportTotals(ResponseSchema):
+    ok: int
+    error: int
+
+
+class ImportOut(ResponseSchema):
+    rows: list[ImportRow]
+    totals: ImportTotals
 
 
 class RetireOut(DeviceOut):

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
-from kernel.errors import Conflict, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from services.licenses import visibility
+from services.licenses.catalogue import service as catalogue
 from services.licenses.devices import schemas
-from services.licenses.devices.models import DEVICE, Device, InstalledSoftware, InventoryReport
+from services.licenses.devices.models import DEVICE, BundledTitle, Device, InstalledSoftware, InventoryReport
+from services.licenses.devices.recognition import recognized_rows
 from services.licenses.pools.service import require_writer
 
 
@@ -24,14 +26,22 @@ async def register_device(session: AsyncSession, orgs: OrgDirectory, principal: 
                           data: schemas.DeviceCreate) -> Device:
     org = await orgs.visible(session, principal, data.org_id)
     require_writer(principal, org.path)
-    device = Device(org_path=org.path, status="active", **data.model_dump())
+    bundled = sorted(set(data.bundled_title_ids))
+    if unknown := set(bundled) - await catalogue.existing_titles(session, bundled):
+        raise InvalidInput(f"no title {', '.join(map(str, sorted(unknown)))} in the catalogue", slug="unknown-title")
+    device = Device(org_path=org.path, status="active", **data.model_dump(exclude={"bundled_title_ids"}))
     session.add(device)
     try:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(f"asset tag {data.asset_tag!r} is already registered in this org",
                        slug="duplicate-asset-tag") from exc
-    await history.record(session, "device", device.id, "registered", principal, {"asset_tag": data.asset_tag})
+    if bundled:
+        await session.execute(sa.insert(BundledTitle), [dict(device_id=device.id, title_id=t) for t in bundled])
+    detail = {"asset_tag": data.asset_tag}
+    if bundled:
+        detail["bundled_title_ids"] = [str(title_id) for title_id in bundled]
+    await history.record(session, "device", device.id, "registered", principal, detail)
     await session.commit()
     return device
 
@@ -66,11 +76,14 @@ async def report_inventory(session: AsyncSession, principal: Principal, device_i
     # Reports are kept, not overwritten: the compliance position at a past date reads the
     # latest report before that date.
     session.add(InventoryReport(id=new_id(), device_id=device.id, reported_at=now, items=len(data.software)))
-    if data.software:
+    rows = await recognized_rows(session, data.software)
+    if rows:
         await session.execute(sa.insert(InstalledSoftware), [
-            dict(id=new_id(), device_id=device.id, reported_at=now, **item.model_dump()) for item in data.software])
+            dict(id=new_id(), device_id=device.id, reported_at=now, **row) for row in rows])
     await session.commit()
-    return schemas.InventoryOut(device_id=device.id, reported_at=now, software=data.software)
+    return schemas.InventoryOut(device_id=device.id, reported_at=now, software=[
+        schemas.SoftwareOut(name=r["name"], vendor=r["vendor"], version=r["version"], category=r["category"],
+                            title_id=r["title_id"]) for r in rows])
 
 
 async def latest_inventory(session: AsyncSession, principal: Principal, device_id: uuid.UUID) -> schemas.InventoryOut:
@@ -80,4 +93,31 @@ async def latest_inventory(session: AsyncSession, principal: Principal, device_i
     rows = (await session.execute(sa.select(InstalledSoftware).where(
         InstalledSoftware.device_id == device.id, InstalledSoftware.reported_at == device.last_seen_at))).scalars()
     return schemas.InventoryOut(device_id=device.id, reported_at=device.last_seen_at, software=[
-        schemas.Software(name=r.name, vendor=r.vendor, version=r.version, category=r.category) for r in rows])
+        schemas.SoftwareOut(name=r.name, vendor=r.vendor, version=r.version, category=r.category, title_id=r.title_id)
+        for r in rows])
+
+
+async def unrecognized(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID, *,
+                       cursor: str | None, limit: int) -> tuple[list[schemas.UnrecognizedOut], str | None]:
+    """The raw names of the subtree's latest reports that no title recognizes (updates and language
+    packs left out), with their vendor and on how many live devices, most devices first. Pages by
+    position in that order (`next_cursor` is the offset of the next page)."""
+    org = await orgs.visible(session, principal, org_id)
+    offset = 0
+    if cursor:
+        if not cursor.isdigit() or len(cursor) > 9:
+            raise InvalidInput("the cursor is not one this API gave out", slug="invalid-cursor")
+        offset = int(cursor)
+    devices = sa.func.count(sa.distinct(Device.id))
+    rows = (await session.execute(
+        sa.select(InstalledSoftware.name, InstalledSoftware.vendor, devices)
+        .select_from(Device)
+        .join(InstalledSoftware, sa.and_(InstalledSoftware.device_id == Device.id,
+                                         InstalledSoftware.reported_at == Device.last_seen_at))
+        .where(Device.org_path.startswith(org.path, autoescape=True), Device.status == "active",
+               InstalledSoftware.title_id.is_(None), InstalledSoftware.not_a_product.is_(False))
+        .group_by(InstalledSoftware.name, InstalledSoftware.vendor)
+        .order_by(devices.desc(), InstalledSoftware.name, InstalledSoftware.vendor)
+        .offset(offset).limit(limit + 1))).all()
+    items = [schemas.UnrecognizedOut(name=name, vendor=vendor, devices=count) for name, vendor, count in rows[:limit]]
+    return items, (str(offset + limit) if len(rows) > limit else None)

@@ -50,6 +50,8 @@ class Pool(LicensesTable, Product, table=True):
     org_path: str = Field(index=True, sa_type=sa.String(2000))
     product_key: str = Field(sa_type=sa.String(PRODUCT_KEY_MAX))
     category: str = Field(sa_type=sa.String(40))
+    # The catalogue title its seats make genuine (given, or recognized from vendor and name).
+    title_id: uuid.UUID | None = Field(None, foreign_key="catalogue_titles.id", index=True)
     metric: str = Field(sa_type=sa.String(METRIC_MAX))
     total: int = Field(0, sa_type=sa.BigInteger)
     allocated: int = Field(0, sa_type=sa.BigInteger)
@@ -73,6 +75,7 @@ class Entitlement(LicensesTable, Product, table=True):
     pool_id: uuid.UUID = Field(foreign_key="pools.id", index=True)
     org_id: uuid.UUID = Field(index=True)
     category: str = Field(sa_type=sa.String(40))
+    title_id: uuid.UUID | None = Field(None, foreign_key="catalogue_titles.id")
     metric: str = Field(sa_type=sa.String(METRIC_MAX))
     quantity: int = Field(sa_type=sa.BigInteger)
     # Seats of this entitlement moved to other pools by transfers: they count there (as entitlements

@@ -15,6 +15,9 @@ from services.licenses.pools.models import Product
 class EntitlementCreate(RequestSchema, Product):
     org_id: uuid.UUID
     category: Category
+    # The catalogue title whose installs its seats make genuine; when absent, the title vendor and
+    # product name are recognized as (none if unrecognized).
+    title_id: uuid.UUID | None = None
     metric: Metric
     quantity: Seats
     valid_from: UTCTime | None = None
@@ -35,6 +38,7 @@ class EntitlementOut(ResponseSchema, Product):
     pool_id: uuid.UUID
     org_id: uuid.UUID
     category: str
+    title_id: uuid.UUID | None
     metric: str
     quantity: int
     valid_from: datetime | None
@@ -50,6 +54,7 @@ class PoolOut(ResponseSchema, Product):
     id: uuid.UUID
     org_id: uuid.UUID
     category: str
+    title_id: uuid.UUID | None
     metric: str
     total: int
     allocated: int

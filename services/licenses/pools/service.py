@@ -24,6 +24,7 @@ from kernel.orgs import OrgDirectory, OrgRef
 from kernel.outbox import add_events
 from kernel.pagination import paginate
 from services.licenses import visibility
+from services.licenses.catalogue import service as catalogue
 from services.licenses.pools import schemas
 from services.licenses.pools.models import Entitlement, Pool, Transfer
 
@@ -50,14 +51,14 @@ def require_writer(principal: Principal, pool_or_path: Pool | str) -> None:
 
 
 async def ensure_pool(session: AsyncSession, org: OrgRef, *, product_id: uuid.UUID | None, product_name: str,
-                      vendor: str, category: str, metric: str) -> Pool:
+                      vendor: str, category: str, metric: str, title_id: uuid.UUID | None = None) -> Pool:
     key = product_key(product_id, vendor, product_name, metric)
     now = utcnow()
     # Insert-or-nothing, then read: two first entitlements racing for one product make one pool.
     await session.execute(insert_ignore(session, Pool.__table__, index_elements=["org_id", "product_key"]).values(
         id=new_id(), org_id=org.id, org_path=org.path, product_key=key, product_id=product_id,
-        product_name=product_name, vendor=vendor, category=category, metric=metric, total=0, allocated=0,
-        created_at=now, updated_at=now))
+        product_name=product_name, vendor=vendor, category=category, title_id=title_id, metric=metric, total=0,
+        allocated=0, created_at=now, updated_at=now))
     return (await session.execute(sa.select(Pool).where(Pool.org_id == org.id, Pool.product_key == key)
                                   .execution_options(populate_existing=True))).scalar_one()
 
@@ -89,6 +90,7 @@ class NewEntitlement:
     source: str
     reference: str | None
     cause: Event | None = None  # the event that brought it (a delivery), which its own event continues
+    title_id: uuid.UUID | None = None  # the catalogue title; None: recognized from vendor and product name
 
 
 async def add_entitlements(session: AsyncSession, items: Sequence[NewEntitlement]) -> list[uuid.UUID | None]:
@@ -98,16 +100,20 @@ async def add_entitlements(session: AsyncSession, items: Sequence[NewEntitlement
     in one, each pool's total raised once, the history and the events in one each."""
     now = utcnow()
     pools: dict[tuple[uuid.UUID, str], Pool] = {}
+    titles: dict[tuple, uuid.UUID | None] = {}
     rows = []
     for item in items:
+        named = (item.title_id, item.vendor, item.product_name)
+        if named not in titles:
+            titles[named] = await catalogue.title_for(session, *named)
         key = (item.org.id, product_key(item.product_id, item.vendor, item.product_name, item.metric))
         if key not in pools:
             pools[key] = await ensure_pool(session, item.org, product_id=item.product_id,
                                            product_name=item.product_name, vendor=item.vendor,
-                                           category=item.category, metric=item.metric)
+                                           category=item.category, metric=item.metric, title_id=titles[named])
         rows.append(dict(id=new_id(), pool_id=pools[key].id, org_id=item.org.id, product_id=item.product_id,
                          product_name=item.product_name, vendor=item.vendor, category=item.category,
-                         metric=item.metric, quantity=item.quantity, valid_from=item.valid_from,
+                         title_id=titles[named], metric=item.metric, quantity=item.quantity, valid_from=item.valid_from,
                          valid_to=item.valid_to, source=item.source, reference=item.reference,
                          status="expired" if item.valid_to is not None and item.valid_to <= now else "active",
                          created_at=now, updated_at=now))
@@ -178,7 +184,8 @@ def next_expiry_column():
 def pool_out(pool: Pool, next_expiry: datetime | None) -> schemas.PoolOut:
     return schemas.PoolOut(
         id=pool.id, org_id=pool.org_id, product_id=pool.product_id, product_name=pool.product_name,
-        vendor=pool.vendor, category=pool.category, metric=pool.metric, total=pool.total, allocated=pool.allocated,
+        vendor=pool.vendor, category=pool.category, title_id=pool.title_id, metric=pool.metric, total=pool.total,
+        allocated=pool.allocated,
         available=pool.total - pool.allocated, low_threshold=pool.low_threshold, next_expiry=next_expiry,
         created_at=pool.created_at, updated_at=pool.updated_at)
 
@@ -238,7 +245,8 @@ async def transfer_seats(session: AsyncSession, orgs: OrgDirectory, principal: P
         raise InvalidInput("seats move to another org, not to the same pool", slug="same-pool")
     now = utcnow()
     target = await ensure_pool(session, target_org, product_id=source.product_id, product_name=source.product_name,
-                               vendor=source.vendor, category=source.category, metric=source.metric)
+                               vendor=source.vendor, category=source.category, metric=source.metric,
+                               title_id=source.title_id)
     # Both pools are locked before either changes, in id order: a transfer A→B and one B→A at the
     # same moment then queue on the same first row instead of each holding one pool and waiting
     # for the other (a deadlock).
@@ -291,8 +299,9 @@ async def move_terms(session: AsyncSession, source: Pool, target: Pool, transfer
         portions.append((None, left))
     await session.execute(sa.insert(Entitlement), [dict(
         id=new_id(), pool_id=target.id, org_id=target.org_id, product_id=source.product_id,
-        product_name=source.product_name, vendor=source.vendor, category=source.category, metric=source.metric,
-        quantity=take, transferred_out=0, valid_from=origin.valid_from if origin else None,
+        product_name=source.product_name, vendor=source.vendor, category=source.category,
+        title_id=source.title_id, metric=source.metric, quantity=take, transferred_out=0,
+        valid_from=origin.valid_from if origin else None,
         valid_to=origin.valid_to if origin else None, source="transfer", reference=str(transfer.id),
         status="active", created_at=now, updated_at=now) for origin, take in portions])
 
