@@ -179,7 +179,8 @@ def a_title(world: World) -> Target:
     # extends it, a supplier does not.
     reads = ("GET /api/v1/licenses/catalogue/{title_id}", "GET /api/v1/licenses/catalogue/{title_id}/history")
     extend = "POST /api/v1/licenses/catalogue/{title_id}/patterns"
-    expect = {(key, relation): "allowed" for key in reads for relation in ("sibling", "child", "supplier not addressed")}
+    expect = {(key, relation): "allowed"
+              for key in reads for relation in ("sibling", "child", "supplier not addressed")}
     expect |= {(extend, "sibling"): "allowed", (extend, "child"): "allowed", (extend, "supplier not addressed"): 403}
     return Target("dept_a", {"title_id": title["id"]}, hints={"pattern": f"矩阵测试 {uuid.uuid4().hex[:8]}"},
                   expect=expect)

@@ -9,6 +9,7 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import Text
 from kernel.contracts import Category
 from kernel.deps import Session
+from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
 from services.licenses.catalogue import schemas, service
 
@@ -17,7 +18,8 @@ READERS = {"x-roles": ["authenticated"]}
 WRITERS = {"x-roles": ["it_admin"]}
 
 
-@router.get("/catalogue", response_model=Page[schemas.TitleOut], openapi_extra=READERS,
+@router.get("/catalogue", response_model=Page[schemas.TitleOut],
+            openapi_extra={**READERS, **gives(title_id="/items/0/id")},
             summary="Lists the software catalogue (shared by every org), by words of its vendor or name and category.")
 async def list_catalogue(principal: CurrentPrincipal, session: Session, q: Text(200) | None = None,
                          category: Category | None = None, cursor: Cursor = None, limit: Limit = 100):
@@ -25,7 +27,8 @@ async def list_catalogue(principal: CurrentPrincipal, session: Session, q: Text(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.post("/catalogue", status_code=201, response_model=schemas.TitleOut, openapi_extra=WRITERS,
+@router.post("/catalogue", status_code=201, response_model=schemas.TitleOut,
+             openapi_extra={**WRITERS, **gives(title_id="/id")},
              summary="Adds a title to the catalogue; the latest inventories are recognized again within a minute.")
 async def create_title(data: schemas.TitleCreate, principal: CurrentPrincipal, session: Session):
     return await service.create_title(session, principal, data)

@@ -246,13 +246,14 @@ async def title_positions(session: AsyncSession, org_path: str, as_of: datetime,
     taken = aliased(AllocationEntry, name="taken")
     installed_pairs = sa.select(installed.c.device_id, installed.c.title_id).distinct().subquery("installed_pairs")
     idle = sa.case((sa.and_(taken.device_id.is_not(None), installed_pairs.c.device_id.is_(None)), 1), else_=0)
-    seats = {str(uuid.UUID(title_id)): (allocated, int(idle_seats or 0)) for title_id, allocated, idle_seats in (await session.execute(
+    held_rows = (await session.execute(
         sa.select(as_text(Pool.title_id), sa.func.count(), sa.func.sum(idle))
         .select_from(Pool).join(taken, taken.pool_id == Pool.id)
         .outerjoin(installed_pairs, sa.and_(installed_pairs.c.device_id == taken.device_id,
                                             installed_pairs.c.title_id == Pool.title_id))
         .where(in_subtree, Pool.title_id.is_not(None), held_at(taken, as_of))
-        .group_by(Pool.title_id))).all()}
+        .group_by(Pool.title_id))).all()
+    seats = {str(uuid.UUID(title_id)): (allocated, int(idle or 0)) for title_id, allocated, idle in held_rows}
     ids = sorted({*titles, *entitled, *seats})
     known = {}
     for condition in among(session, CatalogueTitle.id, [uuid.UUID(i) for i in ids]):
