@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, UploadFile
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
@@ -11,7 +11,7 @@ from kernel.deps import Orgs, Session
 from kernel.exports import Column, every_page, export, export_routes, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
-from services.licenses.devices import schemas, service
+from services.licenses.devices import imports, schemas, service
 from services.licenses.devices.models import Device
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["devices"])
@@ -62,6 +62,14 @@ async def unrecognized(org_id: uuid.UUID, principal: CurrentPrincipal, session: 
                        cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await service.unrecognized(session, orgs, principal, org_id, cursor=cursor, limit=limit)
     return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("/inventory:import", response_model=schemas.ImportOut, openapi_extra=WRITERS,
+             summary="Imports a detection tool's export (CSV in UTF-8 or GB18030, or XLSX): each device it names "
+                     "gets a new inventory report of its rows; a result per row.")
+async def import_inventory(org_id: uuid.UUID, file: UploadFile, principal: CurrentPrincipal, session: Session,
+                           orgs: Orgs):
+    return await imports.import_inventory(session, orgs, principal, org_id, file)
 
 
 @router.get("/devices/{device_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,

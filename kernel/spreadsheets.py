@@ -1,0 +1,146 @@
+"""Reading the tables people hand in as files (a detection tool's export, a list kept in Excel):
+CSV in UTF-8 (with or without the byte order mark Excel writes) or GB18030 (what Chinese Windows
+and its tools write), or XLSX, told apart by their first bytes and not by a name or a declared
+type; the first row names the columns, in English or in Chinese.
+
+A bad file is refused as a whole, before anything is written, with a problem naming what is
+wrong: too large (413), not a CSV or XLSX file (415), not readable in a known encoding, a column
+missing, more rows than allowed (422). The rows come out with their number in the file (the
+header is row 1, as a spreadsheet shows it) and every cell as text, so that per-row checks can
+name the row and the column."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from kernel.errors import DomainError, InvalidInput
+
+
+class FileTooLarge(DomainError):
+    status, slug, title = 413, "file-too-large", "The file is too large"
+
+
+class NotATable(DomainError):
+    status, slug, title = 415, "unsupported-file", "The file is neither CSV nor XLSX"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column the reader looks for: its name in the rows it yields, and the header texts that
+    name it in a file (compared without case and surrounding spaces)."""
+
+    name: str
+    headers: tuple[str, ...]
+
+
+@dataclass
+class Table:
+    columns: set[str]  # the names of the columns the file has
+    rows: list[tuple[int, dict[str, str | None]]]  # (row number in the file, cell text or None by column)
+
+
+XLSX_MAGIC = b"PK\x03\x04"  # an XLSX file is a ZIP archive
+
+
+async def read_upload(upload, *, max_bytes: int) -> bytes:
+    """The bytes of an uploaded file (a FastAPI UploadFile), refused with 413 beyond `max_bytes`."""
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FileTooLarge(f"the file is larger than {max_bytes // 1_000_000} MB")
+    return data
+
+
+def read_table(data: bytes, columns: Sequence[Column], *, required: Sequence[tuple[str, ...]], max_rows: int) -> Table:
+    """Reads a CSV or XLSX file's first sheet. `required`: groups of column names of which the file
+    must have at least one each (("asset_tag", "hostname") for either). Blank rows are skipped."""
+    if not data.strip():
+        raise InvalidInput("the file is empty", slug="empty-file")
+    lines = _xlsx_rows(data) if data.startswith(XLSX_MAGIC) else _csv_rows(data)
+    header = next(lines, None)
+    if header is None:
+        raise InvalidInput("the file has no header row", slug="missing-columns")
+    by_header = {h.strip().lower(): column.name for column in columns for h in column.headers}
+    positions: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        name = by_header.get((cell or "").strip().lstrip("\ufeff").lower())
+        if name is not None and name not in positions:
+            positions[name] = index
+    missing = [group for group in required if not any(name in positions for name in group)]
+    if missing:
+        wanted = "; ".join(" or ".join(_named(columns, name) for name in group) for group in missing)
+        raise InvalidInput(f"the header row lacks the column {wanted}", slug="missing-columns",
+                           missing=[list(group) for group in missing])
+    rows: list[tuple[int, dict[str, str | None]]] = []
+    for number, cells in enumerate(lines, start=2):
+        if not any(cell and cell.strip() for cell in cells):
+            continue
+        if len(rows) == max_rows:
+            raise InvalidInput(f"the file has more than {max_rows:,} rows", slug="too-many-rows", max_rows=max_rows)
+        rows.append((number, {name: _cell(cells, index) for name, index in positions.items()}))
+    return Table(set(positions), rows)
+
+
+def _named(columns: Sequence[Column], name: str) -> str:
+    column = next(c for c in columns if c.name == name)
+    return "/".join(column.headers)
+
+
+def _cell(cells: list[str | None], index: int) -> str | None:
+    if index >= len(cells) or cells[index] is None:
+        return None
+    value = cells[index].strip()
+    return value or None
+
+
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
+    if b"\x00" in data[:4096]:
+        raise NotATable("the file is binary: send a CSV (UTF-8 or GB18030) or an XLSX file")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InvalidInput("the file is neither UTF-8 nor GB18030 text", slug="unknown-encoding")
+    # The delimiter the header row uses most: commas, or tabs and semicolons as some tools and
+    # European-locale Excel write them (csv.Sniffer guesses from quoting and gets Chinese text wrong).
+    first = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first.count)
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error as exc:
+        raise InvalidInput(f"the CSV cannot be read: {exc}", slug="unreadable-file") from exc
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[str | None]]:
+    from python_calamine import CalamineError, load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data))
+        sheet = book.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except (CalamineError, ValueError, OSError) as exc:
+        raise NotATable(f"the file is not a readable XLSX workbook: {exc}") from exc
+    for row in rows:
+        yield [_text(value) for value in row]
+
+
+def _text(value: object) -> str | None:
+    """A cell as the text a person typed: 1001 for the number 1001.0, 2026-03-01 for a date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and math.isfinite(value) else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
