@@ -22,7 +22,7 @@ from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from services.licenses.allocations import seat_limits
 from services.licenses.allocations.models import AllocationEntry
-from services.licenses.catalogue.models import CatalogueTitle
+from services.licenses.catalogue import service as catalogue
 from services.licenses.devices.models import BundledTitle, Device, InstalledSoftware, InventoryReport
 from services.licenses.pools.models import Entitlement, Pool
 
@@ -45,62 +45,97 @@ def parse_as_of(value: str | None) -> datetime:
 async def position(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
                    as_of: datetime) -> dict:
     """The report in five statements, each driven by the subtree's live devices: the computers per
-    kind; the seats they held counted per category and per product (one pass over the seats); the
-    installed software of their reports, each entry genuine or not by its title (SPEC, "Inspection
-    as the notices run it"), counted per title and per category in one pass; the rows of the
-    non-genuine entries, which name the devices the report must list; and the license position of
-    each title's pools. A sixth names the devices over their limit, only when some device holds
-    several seats of a category.
+    kind; the seats they held (category, product, title); the titles recorded as pre-installed on
+    them; what their reports had installed (title or raw name); and, for the computers the report
+    lists, their tags. The entitlements of the subtree's titled pools are a sixth; a seventh names
+    the devices over their limit, only when some device holds several seats of a category.
 
-    Every join is one PostgreSQL can run as a hash join or as index look-ups, and every "no such
-    row" is a NOT EXISTS or an outer join to a distinct set (a true anti-join): the row estimates of
-    freshly written, not yet analysed tables are off by 1,000× and more, and a plan built on them
-    must still not rescan a subquery per row (docs/performance.md, "Compliance report")."""
+    Whether an installed entry is genuine depends on the seats, titles and pre-installed titles of
+    its own device (SPEC, "Inspection as the notices run it"). In SQL that is a join per entry
+    whose plan rests on row estimates, and those of freshly written, not yet analysed tables are
+    off by 1,000× and more: a plan built on them rescanned the seats once per entry (seconds for
+    500 devices). So the database only reads rows — each statement a scan of the subtree's devices
+    with index look-ups on the (device_id, …) keys, every "no such row" a NOT EXISTS (a true
+    anti-join), ids as text — and the entries are classified here in one pass over them, with the
+    seats as sets of (device, title) and (device, category) pairs (docs/performance.md,
+    "Compliance report")."""
     org = await orgs.visible(session, principal, org_id)
     live = sa.and_(Device.org_path.startswith(org.path, autoescape=True), Device.created_at <= as_of,
                    sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))
     kinds = dict((await session.execute(sa.select(Device.kind, sa.func.count()).where(live)
                                         .group_by(Device.kind))).all())
+    titles = {str(title_id): title for title_id, title in (await catalogue.current(session)).titles.items()}
 
-    # The seats held at `as_of`, counted per category and per product in one statement: the devices
-    # holding one (distinct) and the seats (all rows), whose difference says whether any device
-    # holds several of a category.
-    held = seats_held(live, as_of)
-    devices, seats = sa.func.count(sa.distinct(held.c.device_id)), sa.func.count()
-    counted = (await session.execute(sa.union_all(
-        sa.select(held.c.category, sa.cast(sa.null(), sa.String), devices, seats)
-        .where(held.c.category.in_(CATEGORIES)).group_by(held.c.category),
-        sa.select(held.c.category, held.c.product_name, devices, seats)
-        .where(held.c.category.in_(CATEGORIES)).group_by(held.c.category, held.c.product_name)))).all()
-    several: set[str] = set()  # the categories of which some device holds more than one seat
-    genuine_software: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
-    for category, product, holders, held_seats in counted:
-        if product is None:
-            if held_seats > holders:
-                several.add(category)
-        else:
-            genuine_software[category][product] += holders
+    # The seats held at `as_of`: per category the devices holding one and the seats, whose
+    # difference says whether any device holds several of a category; per product its holders.
+    taken = aliased(AllocationEntry, name="taken")
+    held = (await session.execute(
+        sa.select(as_text(taken.device_id), taken.category, Pool.product_name, as_text(Pool.title_id))
+        .select_from(Device).join(taken, taken.device_id == Device.id).join(Pool, Pool.id == taken.pool_id)
+        .where(live, held_at(taken, as_of)))).all()
+    seat_titles: set[tuple[str, str]] = set()
+    seat_categories: set[tuple[str, str]] = set()
+    seats_of: Counter = Counter()
+    genuine_software: dict[str, dict[str, set]] = {category: defaultdict(set) for category in CATEGORIES}
+    for device_id, category, product, title_id in held:
+        seat_categories.add((device_id, category))
+        seats_of[category] += 1
+        if title_id is not None:
+            seat_titles.add((device_id, _id(title_id)))
+        if category in CATEGORIES:
+            genuine_software[category][product].add(device_id)
+    holders = Counter(category for _, category in seat_categories)
+    several = {category for category in CATEGORIES if seats_of[category] > holders[category]}
+    bundled = {(device_id, _id(title_id)) for device_id, title_id in (await session.execute(
+        sa.select(as_text(BundledTitle.device_id), as_text(BundledTitle.title_id))
+        .join(Device, Device.id == BundledTitle.device_id).where(live))).all()}
 
-    installed = installed_at(live, as_of, held)
-    titles, genuine = await counted_by_title(session, installed, held)
-    for category, name, count in genuine.pop("named", []):
-        genuine_software[category][name] += count
+    # What each live device had installed at `as_of` (its latest inventory report before then),
+    # updates and language packs left out, and entries no title recognizes and no reporter gave a
+    # category (they wait in the unrecognized queue).
+    installed = (await session.execute(
+        sa.select(as_text(Device.id), as_text(InstalledSoftware.title_id), InstalledSoftware.category,
+                  InstalledSoftware.name)
+        .select_from(Device)
+        .join(InstalledSoftware, sa.and_(InstalledSoftware.device_id == Device.id,
+                                         InstalledSoftware.reported_at == latest_report_at(as_of)))
+        .where(live, InstalledSoftware.not_a_product.is_(False),
+               sa.or_(InstalledSoftware.title_id.is_not(None), InstalledSoftware.category.in_(CATEGORIES))))).all()
+    on: dict[str, set] = defaultdict(set)  # title id → the devices it is installed on
+    good: dict[str, set] = defaultdict(set)  # … where it is genuine
+    fine: dict[str, set] = {category: set() for category in CATEGORIES}  # devices with a genuine title of it
+    flawed: list[tuple[str, str, str, str]] = []  # (category, device, raw name, name) of non-genuine entries
+    for device_id, title_id, reported_category, raw_name in installed:
+        if title_id is None:
+            # What the report counted before titles: genuine when a seat of its category covers it.
+            if (device_id, reported_category) not in seat_categories:
+                flawed.append((reported_category, device_id, raw_name, raw_name))
+            continue
+        title_id = _id(title_id)
+        title = titles.get(title_id) or titles.setdefault(title_id, await title_added_since(session, title_id))
+        on[title_id].add(device_id)
+        if ((device_id, title_id) in seat_titles or title.licensing == "free"
+                or (title.licensing == "bundled" and (device_id, title_id) in bundled)):
+            good[title_id].add(device_id)
+            if title.category in CATEGORIES:
+                fine[title.category].add(device_id)
+                if (device_id, title_id) not in seat_titles:  # genuine without a seat: listed by its name
+                    genuine_software[title.category][title.name].add(device_id)
+        elif title.category in CATEGORIES:
+            flawed.append((title.category, device_id, raw_name, title.name))
 
     # The non-genuine entries are the report's own list of devices (tens of thousands for a large
-    # group), so their counts are taken from them here rather than by a second pass in the
-    # database. Sorted in Python (the same order on PostgreSQL and SQLite, whatever the database's
-    # collation) by category, asset tag, device and name, a device's rows are consecutive and its
-    # software comes sorted: one pass builds the answer's entries.
-    unlicensed = (await session.execute(
-        sa.select(installed.c.category, as_text(installed.c.device_id), as_text(installed.c.org_id),
-                  installed.c.asset_tag, installed.c.hostname, installed.c.raw_name, installed.c.name)
-        .where(installed.c.genuine == 0, installed.c.category.in_(CATEGORIES)))).all()
-    unlicensed.sort(key=itemgetter(0, 3, 1, 5))
+    # group). Sorted (the same order on PostgreSQL and SQLite, whatever the database's collation)
+    # by category, asset tag, device and name, a device's entries are consecutive and its software
+    # comes sorted: one pass builds the answer's entries.
+    listed = await devices_by_id(session, sorted({device_id for _, device_id, _, _ in flawed}))
+    flawed.sort(key=lambda row: (row[0], listed[row[1]][1], row[1], row[2]))
     without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
     counts: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
     last_category = last_device = software = named = None
-    for category, device_id, device_org, asset_tag, hostname, raw_name, name in unlicensed:
+    for category, device_id, raw_name, name in flawed:
         if device_id != last_device or category != last_category:
+            device_org, asset_tag, hostname = listed[device_id]
             software, named = [raw_name], {name}
             without[category].append({"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag,
                                       "hostname": hostname, "software": software})
@@ -109,7 +144,7 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
             continue
         if raw_name != software[-1]:  # a name reported twice (two versions) is listed once
             software.append(raw_name)
-        if name not in named:  # a title counts once per device, however many of its names it reports
+        if name not in named:  # a title counts once per computer, however many of its names it reports
             named.add(name)
             counts[category][name] += 1
 
@@ -119,156 +154,72 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
     for category in CATEGORIES:
+        not_genuine = {entry["device_id"] for entry in without[category]}
+        seated = {device_id for device_id, c in seat_categories if c == category}
         result[category] = {
-            "genuine": genuine.get(category, 0),
+            "genuine": len((seated | fine[category]) - not_genuine),
             "non_genuine": len(without[category]),
-            "genuine_software": [{"name": name, "count": count}
-                                 for name, count in sorted(genuine_software[category].items())],
+            "genuine_software": [{"name": name, "count": len(devices)}
+                                 for name, devices in sorted(genuine_software[category].items())],
             "non_genuine_software": [{"name": name, "count": count}
                                      for name, count in sorted(counts[category].items())],
             "devices_without_license": without[category],
             "devices_over_limit": over_limit[category],
         }
-    result["titles"] = await title_positions(session, org.path, as_of, installed, titles)
+    result["titles"] = await title_positions(session, org.path, as_of, titles, on, good, held)
     return result
 
 
-def seats_held(live: sa.ColumnElement[bool], as_of: datetime) -> sa.CTE:
-    """The seats the live devices held at `as_of`: (category, product_name, title_id, device_id)."""
-    taken = aliased(AllocationEntry, name="taken")
-    return (sa.select(taken.category, Pool.product_name, Pool.title_id, taken.device_id)
-            .select_from(Device).join(taken, taken.device_id == Device.id).join(Pool, Pool.id == taken.pool_id)
-            .where(live, held_at(taken, as_of))
-            .cte("held"))
+async def title_added_since(session: AsyncSession, title_id: str):
+    """A title added after this process last read the catalogue (its revision moved meanwhile)."""
+    return {str(t): title for t, title in (await catalogue.current(session)).titles.items()}[title_id]
 
 
-def installed_at(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) -> sa.CTE:
-    """What each live device had installed at `as_of` (its latest inventory report before then),
-    updates and language packs left out, each entry with its category and whether it is genuine:
-
-    - an entry recognized as a title: when the device held a seat of a pool of that title, or the
-      title is `free`, or `bundled` and recorded on the device (`personal_free` and any other
-      title without a seat are not);
-    - an entry no title recognizes, in the category its reporter gave: when the device held a seat
-      of that category (what the report counted before titles); one without a category is not in
-      the report (it waits in the unrecognized queue).
-
-    The seats are joined as the distinct (device, title) and (device, category) pairs of `held`:
-    outer joins PostgreSQL hashes once, where an EXISTS per entry would be a look-up per row."""
-    seat_titles = (sa.select(held.c.device_id, held.c.title_id).where(held.c.title_id.is_not(None))
-                   .distinct().subquery("seat_titles"))
-    seat_categories = sa.select(held.c.device_id, held.c.category).distinct().subquery("seat_categories")
-    title = aliased(CatalogueTitle, name="title")
-    category = sa.func.coalesce(title.category, InstalledSoftware.category)
-    by_seat = sa.case((seat_titles.c.device_id.is_not(None), 1), else_=0)
-    genuine = sa.case(
-        (InstalledSoftware.title_id.is_(None), sa.case((seat_categories.c.device_id.is_not(None), 1), else_=0)),
-        (seat_titles.c.device_id.is_not(None), 1),
-        (title.licensing == "free", 1),
-        (sa.and_(title.licensing == "bundled", BundledTitle.device_id.is_not(None)), 1),
-        else_=0)
-    return (sa.select(Device.id.label("device_id"), Device.org_id, Device.asset_tag, Device.hostname,
-                      InstalledSoftware.title_id, category.label("category"),
-                      InstalledSoftware.name.label("raw_name"),
-                      sa.func.coalesce(title.name, InstalledSoftware.name).label("name"),
-                      genuine.label("genuine"), by_seat.label("by_seat"))
-            .select_from(Device)
-            .join(InstalledSoftware, sa.and_(InstalledSoftware.device_id == Device.id,
-                                             InstalledSoftware.reported_at == latest_report_at(as_of)))
-            .outerjoin(title, title.id == InstalledSoftware.title_id)
-            .outerjoin(seat_titles, sa.and_(seat_titles.c.device_id == Device.id,
-                                            seat_titles.c.title_id == InstalledSoftware.title_id))
-            .outerjoin(seat_categories, sa.and_(seat_categories.c.device_id == Device.id,
-                                                seat_categories.c.category == InstalledSoftware.category,
-                                                InstalledSoftware.title_id.is_(None)))
-            .outerjoin(BundledTitle, sa.and_(BundledTitle.device_id == Device.id,
-                                             BundledTitle.title_id == InstalledSoftware.title_id))
-            .where(live, InstalledSoftware.not_a_product.is_(False), category.is_not(None))
-            .cte("installed"))
+def _id(text: str) -> str:
+    """An id read as text in its one spelling (SQLite keeps ids as 32 hex digits)."""
+    return text if len(text) == 36 else str(uuid.UUID(text))
 
 
-async def counted_by_title(session: AsyncSession, installed: sa.CTE, held: sa.CTE
-                           ) -> tuple[dict[str, tuple[int, int, int]], dict]:
-    """In one statement over the installed entries: per title the devices it is installed on, genuine
-    and not; per category the computers genuine for it (a seat of the category or a genuine title
-    of it, and no non-genuine entry of it); per category and name the computers on which a title
-    is genuine without a seat (free, or bundled and recorded), which the form lists beside the
-    seats' products. Returns ({title id: (installed, genuine, non_genuine)}, {category: computers,
-    "named": [(category, name, computers)]})."""
-    on = sa.func.count(sa.distinct(installed.c.device_id))
-
-    def where(flag: int):
-        return sa.func.count(sa.distinct(sa.case((installed.c.genuine == flag, installed.c.device_id))))
-
-    candidates = sa.union_all(
-        sa.select(held.c.category, held.c.device_id),
-        sa.select(installed.c.category, installed.c.device_id).where(installed.c.genuine == 1)).subquery("candidates")
-    flawed = aliased(installed, name="flawed")
-    none = sa.cast(sa.null(), sa.String)
-    rows = (await session.execute(sa.union_all(
-        sa.select(sa.literal("title"), sa.cast(installed.c.title_id, sa.String), none, on, where(1), where(0))
-        .where(installed.c.title_id.is_not(None)).group_by(installed.c.title_id),
-        sa.select(sa.literal("category"), candidates.c.category, none,
-                  sa.func.count(sa.distinct(candidates.c.device_id)), sa.literal(0), sa.literal(0))
-        .where(candidates.c.category.in_(CATEGORIES),
-               ~sa.exists().where(flawed.c.device_id == candidates.c.device_id,
-                                  flawed.c.category == candidates.c.category, flawed.c.genuine == 0))
-        .group_by(candidates.c.category),
-        sa.select(sa.literal("named"), installed.c.category, installed.c.name, on, sa.literal(0), sa.literal(0))
-        .where(installed.c.genuine == 1, installed.c.by_seat == 0, installed.c.title_id.is_not(None),
-               installed.c.category.in_(CATEGORIES))
-        .group_by(installed.c.category, installed.c.name)))).all()
-    titles: dict[str, tuple[int, int, int]] = {}
-    genuine: dict = {"named": []}
-    for kind, key, name, count, good, bad in rows:
-        if kind == "title":
-            titles[str(uuid.UUID(key))] = (count, good, bad)
-        elif kind == "category":
-            genuine[key] = count
-        else:
-            genuine["named"].append((key, name, count))
-    return titles, genuine
+async def devices_by_id(session: AsyncSession, device_ids: list[str]) -> dict[str, tuple[str, str, str]]:
+    """(org id, asset tag, host name) of the devices the report lists, by id."""
+    found = {}
+    for condition in among(session, Device.id, [uuid.UUID(d) for d in device_ids]):
+        for device_id, org, asset_tag, hostname in (await session.execute(
+                sa.select(as_text(Device.id), as_text(Device.org_id), Device.asset_tag, Device.hostname)
+                .where(condition))).all():
+            found[_id(device_id)] = (_id(org), asset_tag, hostname)
+    return found
 
 
-async def title_positions(session: AsyncSession, org_path: str, as_of: datetime, installed: sa.CTE,
-                          titles: dict[str, tuple[int, int, int]]) -> list[dict]:
+async def title_positions(session: AsyncSession, org_path: str, as_of: datetime, titles: dict, on: dict[str, set],
+                          good: dict[str, set], held: list) -> list[dict]:
     """The license position of each title installed in the subtree or held in its pools at `as_of`:
     `entitled` the seats its entitlements granted then (those added by then and not yet ended,
-    less any transferred away), `allocated` the seats held, `idle` those held on devices where the
-    title is not installed (the first to reclaim)."""
-    in_subtree = Pool.org_path.startswith(org_path, autoescape=True)
-    entitled = {str(uuid.UUID(title_id)): quantity for title_id, quantity in (await session.execute(
+    less any transferred away: the pools' total now), `allocated` the seats its computers held,
+    `idle` those held on computers where the title is not installed (the first to reclaim)."""
+    entitled = {_id(title_id): int(quantity) for title_id, quantity in (await session.execute(
         sa.select(as_text(Pool.title_id), sa.func.sum(Entitlement.quantity - Entitlement.transferred_out))
         .join(Entitlement, Entitlement.pool_id == Pool.id)
-        .where(in_subtree, Pool.title_id.is_not(None), Entitlement.created_at <= as_of,
+        .where(Pool.org_path.startswith(org_path, autoescape=True), Pool.title_id.is_not(None),
+               Entitlement.created_at <= as_of,
                sa.or_(Entitlement.valid_to.is_(None), Entitlement.valid_to > as_of))
         .group_by(Pool.title_id))).all()}
-    taken = aliased(AllocationEntry, name="taken")
-    installed_pairs = sa.select(installed.c.device_id, installed.c.title_id).distinct().subquery("installed_pairs")
-    idle = sa.case((sa.and_(taken.device_id.is_not(None), installed_pairs.c.device_id.is_(None)), 1), else_=0)
-    held_rows = (await session.execute(
-        sa.select(as_text(Pool.title_id), sa.func.count(), sa.func.sum(idle))
-        .select_from(Pool).join(taken, taken.pool_id == Pool.id)
-        .outerjoin(installed_pairs, sa.and_(installed_pairs.c.device_id == taken.device_id,
-                                            installed_pairs.c.title_id == Pool.title_id))
-        .where(in_subtree, Pool.title_id.is_not(None), held_at(taken, as_of))
-        .group_by(Pool.title_id))).all()
-    seats = {str(uuid.UUID(title_id)): (allocated, int(idle or 0)) for title_id, allocated, idle in held_rows}
-    ids = sorted({*titles, *entitled, *seats})
-    known = {}
-    for condition in among(session, CatalogueTitle.id, [uuid.UUID(i) for i in ids]):
-        for row in (await session.execute(
-                sa.select(as_text(CatalogueTitle.id), CatalogueTitle.vendor, CatalogueTitle.name,
-                          CatalogueTitle.category).where(condition))).all():
-            known[str(uuid.UUID(row[0]))] = row
+    allocated: Counter = Counter()
+    idle: Counter = Counter()
+    for device_id, _, _, title_id in held:
+        if title_id is not None:
+            title_id = _id(title_id)
+            allocated[title_id] += 1
+            if device_id not in on.get(title_id, ()):
+                idle[title_id] += 1
     positions = []
-    for title_id in ids:
-        _, vendor, name, category = known[title_id]
-        count, good, bad = titles.get(title_id, (0, 0, 0))
-        allocated, idle_seats = seats.get(title_id, (0, 0))
-        positions.append({"title_id": title_id, "vendor": vendor, "name": name, "category": category,
-                          "installed": count, "genuine": good, "non_genuine": bad,
-                          "entitled": int(entitled.get(title_id) or 0), "allocated": allocated, "idle": idle_seats})
+    for title_id in {*on, *entitled, *allocated}:
+        title = titles.get(title_id) or await title_added_since(session, title_id)
+        installed, genuine = len(on.get(title_id, ())), len(good.get(title_id, ()))
+        positions.append({"title_id": title_id, "vendor": title.vendor, "name": title.name,
+                          "category": title.category, "installed": installed, "genuine": genuine,
+                          "non_genuine": installed - genuine, "entitled": entitled.get(title_id, 0),
+                          "allocated": allocated[title_id], "idle": idle[title_id]})
     positions.sort(key=itemgetter("category", "vendor", "name", "title_id"))
     return positions
 
