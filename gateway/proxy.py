@@ -90,8 +90,9 @@ def proxy_router() -> APIRouter:
             return problem_for_status(404, f"no API at /api/v1/{service}")
         settings = request.app.state.settings
         body = await request.body()
-        if len(body) > settings.max_body_bytes:
-            return problem_for_status(413, f"request bodies are limited to {settings.max_body_bytes} bytes")
+        limit = settings.max_upload_bytes if path.endswith(":import") else settings.max_body_bytes
+        if len(body) > limit:
+            return problem_for_status(413, f"request bodies are limited to {limit} bytes")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
                    if k.decode("latin-1").lower() not in HOP_BY_HOP | {"x-request-id", "traceparent"}]
         headers += [("x-request-id", current_request_id.get() or ""),

@@ -22,6 +22,9 @@ class GatewaySettings(ProcessSettings):
     admin_password: str | None = None
     upstream_timeout_seconds: float = 30.0
     max_body_bytes: int = 1_048_576
+    # Files handed in to an import (`POST …:import`, such as a detection tool's 50,000-row export):
+    # the service behind refuses a file above its own limit with 413 naming it.
+    max_upload_bytes: int = 33_554_432
     rate_per_second: float = 50.0
     rate_burst: int = 400
     token_rate_per_second: float = 2.0

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run the benchmarks against the real processes; a table and JSON")
     bench.add_argument("--scenario", action="append", choices=("hot_pool", "many_pools", "gateway_overhead",
-                                                                "order_flow", "scale"),
+                                                                "order_flow", "scale", "imports"),
                        help="run only these (repeatable); all by default")
     bench.add_argument("--quick", action="store_true", help="short runs and small sizes (the smoke test)")
     bench.add_argument("--json", default="bench-results.json")

@@ -22,7 +22,7 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text())["results"]
-    assert set(results) == {"hot_pool", "many_pools", "gateway_overhead", "order_flow", "scale"}
+    assert set(results) == {"hot_pool", "many_pools", "gateway_overhead", "order_flow", "scale", "imports"}
     hot = results["hot_pool"]
     assert hot["over_allocated"] == 0 and hot["counter_matches_rows"] and hot["counter_accounts_for_successes"]
     assert hot["small_pool_allocated"] == 50 and hot["burst"]["statuses"] == {"201": 50, "409": 150}
@@ -44,3 +44,7 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
     assert scale["compliance_devices"] == 2_000 and scale["compliance_office"] == {"genuine": 1_000,
                                                                                  "non_genuine": 1_000}
     assert set(scale["rss_mb"]) >= {"gateway", "budget", "procurement", "licenses"}
+    assert scale["compliance_titles_devices"] == 2_000 and scale["compliance_titles_ms"] > 0
+    imported = results["imports"]
+    assert imported["inventory_rows"] == 5_000 and imported["inventory_ok"] == 5_000
+    assert imported["inventory_rows_per_s"] > 0 and imported["peak_rss_mb"] > 0

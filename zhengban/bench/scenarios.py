@@ -1,11 +1,16 @@
-"""The five benchmark scenarios of issue #8, each with the baseline it is compared against."""
+"""The benchmark scenarios of issue #8, each with the baseline it is compared against, and the
+inspection figures of issue #26 (a detection tool's import, the report with titles)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
+from pathlib import Path
+
+import httpx
 
 from zhengban.bench import pgbench, seed, wrk
 from zhengban.bench.load import LoadClient, Result, run_load
@@ -412,6 +417,7 @@ async def scale(world: World, *, bulk_seats: int, devices: int) -> dict:
                 timings.append(time.perf_counter() - started)
         figures[name] = round(sorted(timings)[1] * 1000, 1)
     body = resp.json()
+    figures["compliance_titles_ms"], figures["compliance_titles_devices"] = await compliance_with_titles(world, devices)
     figures["compliance_devices"] = body["computers"]["total"]
     figures["compliance_office"] = {"genuine": body["office"]["genuine"], "non_genuine": body["office"]["non_genuine"]}
     figures["rss_mb"] = world.stack.rss_mb()
@@ -428,3 +434,110 @@ def seed_devices(world: World, count: int) -> str:
     wait_until(lambda: world.admin.get(f"/api/v1/licenses/orgs/{org['id']}"), what="org known")
     seed.devices_with_office(world.stack.database_url("licenses"), org, pool["id"], count)
     return org["id"]
+
+
+# What detection tools print on a bureau's computers (name, vendor, version, on one computer in `every`).
+SCANNED = (
+    ("Microsoft Windows 10 专业版", "Microsoft Corporation", "10.0.19045", 1),
+    ("WPS Office 2019 专业版 (11.8.2.12085)", "Kingsoft Corp.", "11.8.2.12085", 1),
+    ("7-Zip 19.00 (x64)", "Igor Pavlov", "19.00", 1),
+    ("WinRAR 6.02 (64-bit)", "win.rar GmbH", "6.02", 2),
+    ("火绒安全软件", "北京火绒网络科技有限公司", "5.0.73.5", 1),
+    ("Microsoft Office Professional Plus 2016 - zh-cn", "Microsoft Corporation", "16.0.4266.1001", 10),
+    ("WPS Office 2019 个人版", "Kingsoft Corp.", "11.1.0.12980", 10),
+    ("Security Update for Microsoft Office 2016 (KB5002058) 64-Bit Edition", "Microsoft Corporation", None, 5),
+    ("本单位公文流转客户端 3.1", "本单位信息中心", "3.1", 1),
+    ("Adobe Acrobat Reader DC", "Adobe Systems Incorporated", "23.001.20093", 3),
+)
+
+
+def recognized_scan(world: World) -> list[dict]:
+    """SCANNED with the title each entry is recognized as, asked of the service."""
+    answer = world.it.post("/api/v1/licenses/catalogue:recognize", {"entries": [
+        {"name": name, "vendor": vendor, "version": version} for name, vendor, version, _ in SCANNED]})
+    return [{"name": name, "vendor": vendor, "version": version, "every": every,
+             "title_id": uuid.UUID(result["title_id"]) if result else None,
+             "not_a_product": result is None and "Update" in name}
+            for (name, vendor, version, every), result in zip(SCANNED, answer["results"], strict=True)]
+
+
+async def compliance_with_titles(world: World, devices: int) -> tuple[float, int]:
+    """The report of an org of `devices` computers with ten scanned entries each, recognized as
+    titles, and seats of the office and OS titles on most of them: the median of three, ms."""
+    org = world.build.org("检测单位", "unit")
+    wait_until(lambda: world.admin.get(f"/api/v1/licenses/orgs/{org['id']}"), what="org known")
+    scan = recognized_scan(world)
+    seats = []
+    for entry, category, share in ((scan[1], "office", 0.6), (scan[0], "os", 0.5)):
+        if entry["title_id"] is None:
+            continue
+        pool = world.it.get("/api/v1/licenses/pools/" + world.it.post("/api/v1/licenses/entitlements", {
+            "org_id": org["id"], "product_name": entry["name"], "vendor": entry["vendor"], "category": category,
+            "title_id": str(entry["title_id"]), "metric": "device", "quantity": devices,
+            "source": "manual"})["pool_id"])
+        seats.append((pool, share))
+    await asyncio.to_thread(seed.devices_with_titles, world.stack.database_url("licenses"), org, scan, seats, devices)
+    timings = []
+    async with client(world.stack.url, 1) as http:
+        for _ in range(3):
+            started = time.perf_counter()
+            resp = await http.get("/api/v1/licenses/compliance", params={"org_id": org["id"]},
+                                  headers=world.admin.http.headers)
+            resp.raise_for_status()
+            timings.append(time.perf_counter() - started)
+    return round(sorted(timings)[1] * 1000, 1), resp.json()["computers"]["total"]
+
+
+class PeakRss:
+    """The highest resident size a process reaches while the block runs, sampled every 20 ms."""
+
+    def __init__(self, pid: int):
+        self.status = Path(f"/proc/{pid}/status")
+        self.peak_kb = 0
+        self._done = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            for line in self.status.read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            self._done.wait(0.02)
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self._done.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak_kb / 1024, 1)
+
+
+async def imports(world: World, *, rows: int) -> dict:
+    """A detection tool's export of `rows` rows (ten programs on each of rows / 10 registered
+    computers), imported through the gateway as one CSV file: rows per second, and the licenses
+    process's peak resident size meanwhile (targets: under 30 s and under 300 MB for 50,000)."""
+    org = world.build.org("检测导入单位", "unit")
+    wait_until(lambda: world.admin.get(f"/api/v1/licenses/orgs/{org['id']}"), what="org known")
+    computers = rows // len(SCANNED)
+    await asyncio.to_thread(seed.register_devices, world.stack.database_url("licenses"), org, computers, tag="IMP-")
+    lines = ["asset_tag,name,vendor,version"]
+    lines += [f"IMP-{n},\"{name}\",\"{vendor}\",{version or ''}" for n in range(computers)
+              for name, vendor, version, _ in SCANNED]
+    content = ("\n".join(lines) + "\n").encode()
+    licenses = world.stack.children()["licenses"]
+    async with httpx.AsyncClient(base_url=world.stack.url, timeout=300) as http:
+        with PeakRss(licenses) as rss:
+            started = time.perf_counter()
+            resp = await http.post("/api/v1/licenses/inventory:import", params={"org_id": org["id"]},
+                                   headers=world.headers, files={"file": ("scan.csv", content, "text/csv")})
+            seconds = time.perf_counter() - started
+    resp.raise_for_status()
+    totals = resp.json()["totals"]
+    return {"inventory_rows": len(lines) - 1, "inventory_bytes": len(content), "inventory_seconds": round(seconds, 2),
+            "inventory_rows_per_s": round((len(lines) - 1) / seconds, 0), "inventory_ok": totals["ok"],
+            "inventory_errors": totals["error"], "peak_rss_mb": rss.peak_mb}

@@ -139,3 +139,41 @@ async def watch_entitlements(database_url: str, wanted: Callable[[], Collection[
             await asyncio.sleep(every)
     finally:
         await db.dispose()
+
+
+def devices_with_titles(database_url: str, org: dict, software: Sequence[dict], seats: Sequence[tuple[dict, float]],
+                        count: int) -> None:
+    """`count` devices of `org`, each with an inventory report of the entries of `software` (dicts
+    of name, vendor, version, title_id, not_a_product, and `every`: on one device in that many),
+    and seats of `seats` ((pool, share): the first share of the devices hold one of that pool),
+    written as the API writes them (recognized entries, ledger lines, the pools' counters)."""
+    now = utcnow()
+    rows = [{**d, "last_seen_at": now} for d in devices(org, count, tag="T")]
+    entries = [{"id": new_id(), "device_id": d["id"], "reported_at": now, "name": s["name"], "vendor": s["vendor"],
+                "version": s["version"], "category": None, "title_id": s["title_id"],
+                "not_a_product": s["not_a_product"]}
+               for n, d in enumerate(rows) for s in software if n % s["every"] == 0]
+    reports = [{"id": new_id(), "device_id": d["id"], "reported_at": now, "items": len(software)} for d in rows]
+    allocations, ledger = [], []
+    for pool, share in seats:
+        for d in rows[: int(count * share)]:
+            allocation = {"id": new_id(), "pool_id": uuid.UUID(pool["id"]), "org_id": d["org_id"],
+                          "assignee_type": "device", "assignee_id": str(d["id"]), "device_id": d["id"],
+                          "category": pool["category"], "slot": 1, "status": "active", "allocated_at": now,
+                          "created_at": now, "updated_at": now}
+            allocations.append(allocation)
+            ledger.append({"id": new_id(), "allocation_id": allocation["id"], "pool_id": allocation["pool_id"],
+                           "category": pool["category"], "device_id": d["id"], "kind": "allocated",
+                           "actor": "bench", "at": now})
+
+    async def work(session):
+        await insert(session, Device, rows)
+        await insert(session, InventoryReport, reports)
+        await insert(session, InstalledSoftware, entries)
+        await insert(session, Allocation, allocations)
+        await insert(session, AllocationEntry, ledger)
+        for pool, share in seats:
+            await session.execute(sa.update(Pool).where(Pool.id == uuid.UUID(pool["id"])).values(
+                allocated=Pool.allocated + int(count * share), updated_at=now))
+
+    run(database_url, work)
