@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(["title_id"], ["catalogue_titles.id"],
                             name=op.f("fk_catalogue_patterns_title_id_catalogue_titles")),
     sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_patterns")),
-    sa.UniqueConstraint("title_id", "pattern", name=op.f("uq_catalogue_patterns_title_id"))
+    sa.UniqueConstraint("title_id", "pattern", name=op.f("uq_catalogue_patterns_title_id_pattern"))
     )
     revision_table = op.create_table("catalogue_revision",
     sa.Column("id", sa.Integer(), nullable=False),
