@@ -66,8 +66,9 @@ async def test_a_seat_makes_only_its_own_title_genuine(licenses, tree):
     # The WPS seat does not make the Microsoft Office beside it genuine: G-0 is not genuine for
     # office; nor is a personal edition without a seat (G-2). G-3 holds a seat and runs nothing else.
     assert (office["genuine"], office["non_genuine"]) == (2, 2)
+    # Each listed by the title its entries are recognized as.
     assert [(d["asset_tag"], d["software"]) for d in office["devices_without_license"]] == [
-        ("G-0", [MS_OFFICE]), ("G-2", [WPS_PERSONAL])]
+        ("G-0", [ms_office["name"]]), ("G-2", [personal["name"]])]
     assert office["non_genuine_software"] == sorted([{"name": ms_office["name"], "count": 1},
                                                      {"name": personal["name"], "count": 1}],
                                                     key=lambda s: s["name"])

@@ -92,10 +92,11 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
 
     # What each live device had installed at `as_of` (its latest inventory report before then),
     # updates and language packs left out, and entries no title recognizes and no reporter gave a
-    # category (they wait in the unrecognized queue).
+    # category (they wait in the unrecognized queue). A recognized entry is named by its title, so
+    # its raw name is not read.
     installed = (await session.execute(
         sa.select(as_text(Device.id), as_text(InstalledSoftware.title_id), InstalledSoftware.category,
-                  InstalledSoftware.name)
+                  sa.case((InstalledSoftware.title_id.is_(None), InstalledSoftware.name)))
         .select_from(Device)
         .join(InstalledSoftware, sa.and_(InstalledSoftware.device_id == Device.id,
                                          InstalledSoftware.reported_at == latest_report_at(as_of)))
@@ -104,12 +105,12 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
     on: dict[str, set] = defaultdict(set)  # title id → the devices it is installed on
     good: dict[str, set] = defaultdict(set)  # … where it is genuine
     fine: dict[str, set] = {category: set() for category in CATEGORIES}  # devices with a genuine title of it
-    flawed: list[tuple[str, str, str, str]] = []  # (category, device, raw name, name) of non-genuine entries
+    flawed: list[tuple[str, str, str]] = []  # (category, device, name) of the non-genuine entries
     for device_id, title_id, reported_category, raw_name in installed:
         if title_id is None:
             # What the report counted before titles: genuine when a seat of its category covers it.
             if (device_id, reported_category) not in seat_categories:
-                flawed.append((reported_category, device_id, raw_name, raw_name))
+                flawed.append((reported_category, device_id, raw_name))
             continue
         title_id = _id(title_id)
         title = titles.get(title_id) or titles.setdefault(title_id, await title_added_since(session, title_id))
@@ -122,31 +123,29 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
                 if (device_id, title_id) not in seat_titles:  # genuine without a seat: listed by its name
                     genuine_software[title.category][title.name].add(device_id)
         elif title.category in CATEGORIES:
-            flawed.append((title.category, device_id, raw_name, title.name))
+            flawed.append((title.category, device_id, title.name))
 
     # The non-genuine entries are the report's own list of devices (tens of thousands for a large
     # group). Sorted (the same order on PostgreSQL and SQLite, whatever the database's collation)
     # by category, asset tag, device and name, a device's entries are consecutive and its software
     # comes sorted: one pass builds the answer's entries.
-    listed = await devices_by_id(session, sorted({device_id for _, device_id, _, _ in flawed}))
+    listed = await devices_by_id(session, sorted({device_id for _, device_id, _ in flawed}))
     flawed.sort(key=lambda row: (row[0], listed[row[1]][1], row[1], row[2]))
     without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
     counts: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
-    last_category = last_device = software = named = None
-    for category, device_id, raw_name, name in flawed:
+    last_category = last_device = software = None
+    for category, device_id, name in flawed:
         if device_id != last_device or category != last_category:
             device_org, asset_tag, hostname = listed[device_id]
-            software, named = [raw_name], {name}
+            software = [name]
             without[category].append({"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag,
                                       "hostname": hostname, "software": software})
             last_category, last_device = category, device_id
-            counts[category][name] += 1
+        elif name != software[-1]:  # a title or name reported twice (two versions) is listed once
+            software.append(name)
+        else:
             continue
-        if raw_name != software[-1]:  # a name reported twice (two versions) is listed once
-            software.append(raw_name)
-        if name not in named:  # a title counts once per computer, however many of its names it reports
-            named.add(name)
-            counts[category][name] += 1
+        counts[category][name] += 1
 
     over_limit = await devices_over_limit(session, live, as_of, several) if several else defaultdict(list)
 
