@@ -2,16 +2,16 @@
 entries, pools and entitlements name their title; devices record their pre-installed titles;
 an inventory entry's category becomes optional (issue #26).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 import kernel.db
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
