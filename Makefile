@@ -4,42 +4,63 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+# Every dependency pinned (requirements/*.lock, made by `make lock` from pyproject.toml): the same
+# versions on every machine, in CI and in the image. run.lock is what running needs; test.lock adds
+# the test tools, with the shared packages at run.lock's versions.
+RUN_LOCK := requirements/run.lock
+TEST_LOCK := requirements/test.lock
 
-.PHONY: install up test test-postgres fuzz lint demo bench migration screenshots clean
+.PHONY: install install-test lock up test test-postgres fuzz lint demo bench migration screenshots clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
 
-install: $(STAMP)
+$(RUN_STAMP): $(BIN)/python pyproject.toml $(RUN_LOCK)
+	$(BIN)/python -m pip install --quiet -r $(RUN_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): $(RUN_STAMP) $(TEST_LOCK)
+	$(BIN)/python -m pip install --quiet -r $(TEST_LOCK)
+	touch $(TEST_STAMP)
+
+install: $(RUN_STAMP)  ## what running needs (make up)
+
+install-test: $(TEST_STAMP)  ## what running needs and the test tools (make test)
+
+lock: $(BIN)/python  ## pin every dependency again after a change to pyproject.toml's lists
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 pyproject.toml -o $(RUN_LOCK)
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 pyproject.toml --extra test \
+		--constraint $(RUN_LOCK) -o $(TEST_LOCK)
 
 up: install  ## run NATS, the services and the gateway on SQLite (ARGS="--port 9000" etc.)
 	$(BIN)/zhengban up $(ARGS)
 
-test: install  ## the whole suite on SQLite (set ZHENGBAN_TEST_DATABASE_URL for PostgreSQL)
+test: install-test  ## the whole suite on SQLite (set ZHENGBAN_TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: install  ## the whole suite on a local PostgreSQL
+test-postgres: install-test  ## the whole suite on a local PostgreSQL
 	ZHENGBAN_TEST_DATABASE_URL=$${ZHENGBAN_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-screenshots: install  ## the console's browser tests, writing docs/console/*.png (the tests alone write nothing)
+screenshots: install-test  ## the console's browser tests, writing docs/console/*.png (the tests alone write nothing)
 	ZHENGBAN_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console $(PYTEST_ARGS)
 
-fuzz: install  ## Schemathesis over a seeded instance for ZHENGBAN_FUZZ_SECONDS (default 900); PostgreSQL with ZHENGBAN_TEST_DATABASE_URL
+fuzz: install-test  ## Schemathesis over a seeded instance for ZHENGBAN_FUZZ_SECONDS (default 900); PostgreSQL with ZHENGBAN_TEST_DATABASE_URL
 	ZHENGBAN_FUZZ_SECONDS=$${ZHENGBAN_FUZZ_SECONDS:-900} $(BIN)/python -m pytest tests/security/test_fuzz_stateful.py -s $(PYTEST_ARGS)
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
 demo: install
 	$(BIN)/zhengban demo $(ARGS)
 
-bench: install
+bench: install-test
 	$(BIN)/zhengban bench $(ARGS)
 
 migration: install  ## the next migration of one process: make migration SERVICE=licenses NAME="devices location"

@@ -63,7 +63,11 @@ def configure(process_name: str) -> bool:
 
 def _otlp_exporter():
     if os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        except ImportError as exc:
+            raise RuntimeError("OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the grpc extra: "
+                               "pip install 'zhengban[grpc]' (or use http/protobuf, the default)") from exc
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     return OTLPSpanExporter()
