@@ -12,7 +12,7 @@ TEST_STAMP := $(VENV)/.installed-test
 RUN_LOCK := requirements/run.lock
 TEST_LOCK := requirements/test.lock
 
-.PHONY: install install-test lock up test test-postgres fuzz lint demo bench migration screenshots clean
+.PHONY: install install-test lock up test test-postgres fuzz lint demo bench migration screenshots docs clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -50,6 +50,10 @@ test-postgres: install-test  ## the whole suite on a local PostgreSQL
 
 screenshots: install-test  ## the console's browser tests, writing docs/console/*.png (the tests alone write nothing)
 	ZHENGBAN_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console $(PYTEST_ARGS)
+
+docs: install-test  ## every generated doc: the role table in docs/authorization.md, then the console screenshots
+	$(BIN)/python -m tests.security.role_table --write
+	ZHENGBAN_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console -q $(PYTEST_ARGS)
 
 fuzz: install-test  ## Schemathesis over a seeded instance for ZHENGBAN_FUZZ_SECONDS (default 900); PostgreSQL with ZHENGBAN_TEST_DATABASE_URL
 	ZHENGBAN_FUZZ_SECONDS=$${ZHENGBAN_FUZZ_SECONDS:-900} $(BIN)/python -m pytest tests/security/test_fuzz_stateful.py -s $(PYTEST_ARGS)
