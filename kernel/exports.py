@@ -92,6 +92,18 @@ async def every_page(fetch: Callable[[str | None, int], Awaitable[Page | tuple]]
             return
 
 
+def query_rows(session, query, id_column, convert: Callable[[Any], Any] | None = None) -> AsyncIterator[Any]:
+    """Each row of a list's own query (the one its route pages), page after page, each through
+    `convert` if given (the list's own answer of a row)."""
+    from kernel.pagination import paginate
+
+    async def fetch(cursor, limit):
+        rows, next_cursor = await paginate(session, query, id_column, cursor=cursor, limit=limit)
+        return ([convert(row) for row in rows] if convert else rows), next_cursor
+
+    return every_page(fetch)
+
+
 async def listed(items: Iterable[Any]) -> AsyncIterator[Any]:
     """A list already in memory (a summary's rows) as an export's rows."""
     for item in items:

@@ -14,8 +14,8 @@ from aiohttp import web
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from gateway.webhooks.models import WebhookDelivery
-from tests.gateway.conftest import ADMIN_PASSWORD, token
-from tests.support.apps import eventually, run_app
+from tests.gateway.conftest import ADMIN_PASSWORD, gateway_app, token
+from tests.support.apps import eventually
 from zhengban.nats_server import free_port
 
 PREFIX = "/api/v1/identity"
@@ -24,12 +24,8 @@ PREFIX = "/api/v1/identity"
 @pytest.fixture
 async def gateway(databases, nats, tmp_path):
     """The gateway with retries a test can wait for: 0.2 s apart, given up after 3 s."""
-    url = await databases.fresh("gateway")
-    async with run_app("gateway", database_url=url, nats_url=nats.url, data_dir=tmp_path,
-                       admin_password=ADMIN_PASSWORD, budget_url="http://127.0.0.1:9",
-                       procurement_url="http://127.0.0.1:9", licenses_url="http://127.0.0.1:9",
-                       token_rate_burst=1000, webhook_poll_seconds=0.1,
-                       webhook_retry_schedule_seconds=[0.2], webhook_retry_for_seconds=3) as running:
+    async with gateway_app(databases, nats, tmp_path, webhook_poll_seconds=0.1, webhook_retry_schedule_seconds=[0.2],
+                           webhook_retry_for_seconds=3) as running:
         yield running
 
 

@@ -9,7 +9,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
-from kernel.exports import Column, every_page, export, export_routes, org_names
+from kernel.exports import Column, export, export_routes, org_names, query_rows
 from kernel.ids import Id
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
@@ -125,8 +125,5 @@ async def export_allocations(request: Request, principal: CurrentPrincipal, sess
                              pool_id: uuid.UUID | None = None, assignee_id: Id | None = None,
                              status: Word | None = None):
     query = service.allocations_query(principal, pool_id, assignee_id and str(assignee_id), status)
-
-    async def fetch(cursor, limit):
-        return await paginate(session, query, Allocation.id, cursor=cursor, limit=limit)
-
-    return await export(request, "allocations", ALLOCATION_COLUMNS, every_page(fetch), names=org_names(session, orgs))
+    return await export(request, "allocations", ALLOCATION_COLUMNS, query_rows(session, query, Allocation.id),
+                        names=org_names(session, orgs))

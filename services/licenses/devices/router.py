@@ -8,7 +8,7 @@ from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
-from kernel.exports import Column, every_page, export, export_routes, org_names
+from kernel.exports import Column, export, export_routes, org_names, query_rows
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.devices import imports, schemas, service
@@ -98,8 +98,5 @@ DEVICE_COLUMNS = [
 async def export_devices(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                          org_id: uuid.UUID | None = None, status: Word | None = None):
     query = service.devices_query(principal, org_id, status)
-
-    async def fetch(cursor, limit):
-        return await paginate(session, query, Device.id, cursor=cursor, limit=limit)
-
-    return await export(request, "devices", DEVICE_COLUMNS, every_page(fetch), names=org_names(session, orgs))
+    return await export(request, "devices", DEVICE_COLUMNS, query_rows(session, query, Device.id),
+                        names=org_names(session, orgs))

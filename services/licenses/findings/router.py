@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.deps import Orgs, Session
-from kernel.exports import Column, every_page, export, export_routes, org_names
+from kernel.exports import Column, export, export_routes, org_names, query_rows
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.findings import schemas, service
@@ -94,9 +94,5 @@ async def export_findings(request: Request, principal: CurrentPrincipal, session
                           status: Literal["open", "resolved", "closed"] | None = None, overdue: bool | None = None):
     org = (await orgs.visible(session, principal, org_id)).path if org_id else None
     query = service.findings_query(principal, org, status, overdue)
-
-    async def fetch(cursor, limit):
-        items, next_cursor = await paginate(session, query, Finding.id, cursor=cursor, limit=limit)
-        return [service.out(f) for f in items], next_cursor
-
-    return await export(request, "findings", FINDING_COLUMNS, every_page(fetch), names=org_names(session, orgs))
+    return await export(request, "findings", FINDING_COLUMNS, query_rows(session, query, Finding.id, service.out),
+                        names=org_names(session, orgs))
