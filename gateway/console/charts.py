@@ -6,7 +6,8 @@ from __future__ import annotations
 from html import escape
 
 COLOURS = {"spent": "#1f4e79", "reserved": "#2e75b6", "pre_encumbered": "#9dc3e6", "available": "#e2efda",
-           "allocated": "#2e75b6", "free": "#e2efda", "genuine": "#2e7d32", "non_genuine": "#c62828"}
+           "allocated": "#2e75b6", "free": "#e2efda", "genuine": "#2e7d32", "non_genuine": "#c62828",
+           "idle": "#f4b183"}
 
 
 def stacked_bar(parts: list[tuple[str, str, int]], *, title: str, width: int = 560, height: int = 28) -> str:
@@ -52,3 +53,45 @@ def compliance_bars(rows: list[tuple[str, int, int]], *, title: str, genuine: st
     width = len(rows) * (bar_w + gap)
     return (f'<svg role="img" width="{width}" height="{height + 24}" viewBox="0 0 {width} {height + 24}">'
             f'<title>{escape(title)}</title>{"".join(parts)}</svg>')
+
+
+def title_positions(rows: list[tuple[str, dict]], *, title: str, words: dict[str, str], width: int = 760) -> str:
+    """The license position of each title as two bars: its installs (genuine, non-genuine) over the
+    seats held for it (in use, idle, not allocated), on one scale, so a title installed beyond its seats
+    or seats bought and left idle stand out. `rows` are (label, position) pairs; `words` name the parts."""
+    label_w, bar_h, gap = 230, 11, 10
+    top = max([max(p["installed"], p["entitled"]) for _, p in rows] + [1])
+    scale = (width - label_w - 60) / top
+    parts = []
+    for i, (label, p) in enumerate(rows):
+        y = i * (2 * bar_h + gap)
+        parts.append(f'<text x="0" y="{y + bar_h + 4}" font-size="12" fill="#222">{escape(label[:34])}</text>')
+        x = label_w
+        for key, value in (("genuine", p["genuine"]), ("non_genuine", p["non_genuine"])):
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{value * scale:.1f}" height="{bar_h}" '
+                         f'fill="{COLOURS[key]}"><title>{escape(label)} {escape(words[key])} {value}</title></rect>')
+            x += value * scale
+        parts.append(f'<text x="{x + 4:.1f}" y="{y + bar_h - 1}" font-size="10" fill="#222">{p["installed"]}</text>')
+        x = label_w
+        # Seats: in use, idle (on a computer without the title: the first to reclaim), not allocated.
+        seats = (("allocated", max(p["allocated"] - p["idle"], 0)), ("idle", p["idle"]),
+                 ("free", max(p["entitled"] - p["allocated"], 0)))
+        for key, value in seats:
+            parts.append(f'<rect x="{x:.1f}" y="{y + bar_h}" width="{value * scale:.1f}" height="{bar_h}" '
+                         f'fill="{COLOURS[key]}" stroke="#2e75b6" stroke-width="0.5">'
+                         f"<title>{escape(label)} {escape(words[key])} {value}</title></rect>")
+            x += value * scale
+        if p["entitled"]:
+            parts.append(f'<text x="{x + 4:.1f}" y="{y + 2 * bar_h - 1}" font-size="10" fill="#222">'
+                         f'{p["entitled"]}</text>')
+    height = len(rows) * (2 * bar_h + gap) + 24
+    legend = []
+    for n, key in enumerate(("genuine", "non_genuine", "allocated", "idle", "free")):
+        legend.append(f'<rect x="{label_w + n * 110}" y="{height - 14}" width="12" height="12" fill="{COLOURS[key]}"/>'
+                      f'<text x="{label_w + n * 110 + 16}" y="{height - 4}" font-size="12" fill="#222">'
+                      f"{escape(words[key])}</text>")
+    desc = "; ".join(f"{label}: {p['genuine']}/{p['non_genuine']}/{p['entitled']}" for label, p in rows)
+    return (f'<svg role="img" aria-labelledby="tp-t tp-d" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}"><title id="tp-t">{escape(title)}</title>'
+            f'<desc id="tp-d">{escape(desc)}</desc>'
+            f'{"".join(parts)}{"".join(legend)}</svg>')

@@ -14,6 +14,57 @@ LANGS = ("zh-CN", "en")
 
 WORDS = {
     "app": ("正版化管理平台", "Zhengban console"),
+    # Inspection (核查): the catalogue, the unrecognized queue, the import, compliance by title.
+    "catalogue": ("软件目录", "Software catalogue"), "search_catalogue": ("按厂商或名称查找", "Vendor or name"),
+    "software": ("软件名称", "Software"), "vendor": ("厂商", "Vendor"), "licensing": ("授权方式", "Licensing"),
+    "domestic": ("国产", "Domestic"), "patterns": ("识别规则", "Recognition patterns"),
+    "pattern": ("识别规则（正则表达式）", "Pattern (regular expression)"),
+    "add_pattern": ("添加识别规则", "Add a pattern"),
+    "pattern_help": ("规则按正则表达式在规范化后的软件名称中查找：小写、半角，去掉版本号、位数和语言标记，"
+                     "中文与字母数字之间有空格。",
+                     "A pattern is searched as a regular expression in the folded name: lowercase, half-width, "
+                     "without versions, architecture or language tags, a space between Chinese and Latin."),
+    "new_title": ("新增软件", "Add a title"), "edition_word": ("版本（如专业版）", "Edition (e.g. Professional)"),
+    "map": ("归入", "Map"), "map_to": ("归入软件", "Map to"), "map_to_this": ("归入此软件", "This one"),
+    "map_which": ("为以下软件名称选择目录中的软件：", "Pick the catalogue title of: "),
+    "back_to_queue": ("返回未识别软件", "Back to the unrecognized names"),
+    "other_title": ("其他软件…", "Another title…"), "pick_title": ("请选择软件", "Pick a title"),
+    "mapped": ("已添加识别规则，清单将在一分钟内重新识别",
+               "Pattern added; inventories are recognized again within a minute"),
+    "unrecognized": ("未识别软件", "Unrecognized software"),
+    "unrecognized_help": ("检测工具上报、目录中没有对应软件的名称（补丁、语言包、运行库、驱动不在此列），"
+                          "按设备数排列。归入某个软件即为其添加识别该名称的规则。",
+                          "Names the detection tools report that no catalogue title recognizes (updates, language "
+                          "packs, runtimes and drivers left out), most devices first. Mapping one adds a pattern for "
+                          "that name to the title."),
+    "raw_name": ("上报的软件名称", "Name as reported"), "device_count": ("设备数", "Devices"),
+    "inventory_import": ("清单导入", "Inventory import"),
+    "upload_export": ("上传检测工具导出文件", "Upload a detection tool's export"),
+    "export_file": ("文件（CSV 或 Excel）", "File (CSV or Excel)"), "import": ("导入", "Import"),
+    "import_help": ("列：资产编号或主机名、软件名称、厂商、版本；CSV 可为 UTF-8 或 GB18030。"
+                    "每台设备的软件清单以文件中的行替换。",
+                    "Columns: asset tag or hostname, name, vendor, version; CSV in UTF-8 or GB18030. Each device's "
+                    "software is replaced by its rows in the file."),
+    "import_result": ("导入结果", "Import result"), "rows_ok": ("行成功", "rows imported"),
+    "rows_error": ("行有误", "rows refused"), "row": ("行号", "Row"), "problem": ("问题", "Problem"),
+    "pick_file": ("请选择要导入的文件", "Pick a file to import"),
+    "file_too_large": ("文件过大（最大 32 MB）", "The file is too large (32 MB at most)"),
+    "by_title": ("按软件", "By title"),
+    "by_title_help": ("每个软件的安装与正版情况，及所持授权：使用中、闲置（装在未安装该软件的设备上，"
+                      "应先回收）、未分配。",
+                      "Each title's installs, genuine or not, and the seats held for it: in use, idle (on computers "
+                      "without the title: reclaim these first), not allocated."),
+    "installed": ("安装", "Installed"), "entitled": ("授权", "Seats"), "idle": ("闲置", "Idle"),
+    "free": ("未分配", "Not allocated"),
+    "licensing_commercial": ("商业软件：须持有该软件的授权才算正版。", "Commercial: genuine only with a seat of it."),
+    "licensing_free": ("免费软件：无需授权即为正版。", "Free: genuine without a seat."),
+    "licensing_personal_free": ("仅限个人免费：在单位电脑上为非正版。",
+                                "Free for individuals only: non-genuine on a unit's computer."),
+    "licensing_bundled": ("随机预装：登记为该设备预装时为正版，或持有授权。",
+                          "Bundled: genuine where the device records it as pre-installed, or with a seat."),
+    "catalogue_blurb": ("软件目录及其识别规则", "The software catalogue and its recognition patterns"),
+    "unrecognized_blurb": ("未被识别的软件名称，一步归入目录中的软件", "Names no title recognizes, mapped in one step"),
+    "inventory_import_blurb": ("导入检测工具的软件清单", "Import a detection tool's inventory"),
     "sign_in": ("登录", "Sign in"), "sign_out": ("退出", "Sign out"), "username": ("用户名", "Username"),
     "password": ("密码", "Password"), "home": ("首页", "Home"), "budget": ("预算", "Budget"),
     "summary": ("预算执行汇总", "Budget summary"), "campaigns": ("联合采购", "Joint purchases"),
@@ -147,6 +198,19 @@ WORDS = {
 
 # Problem types of the API as plain sentences next to the form.
 PROBLEMS = {
+    "invalid-pattern": ("识别规则无效：为空、不是有效的正则表达式，或几乎能匹配任何软件名称",
+                        "The pattern is not valid: empty, not a regular expression, or matching nearly any name"),
+    "duplicate-pattern": ("该软件已有这条识别规则", "The title already has this pattern"),
+    "duplicate-title": ("目录中已有该厂商的同名同版本软件", "The catalogue already has this vendor, name and edition"),
+    "unknown-title": ("目录中没有该软件", "No such title in the catalogue"),
+    "file-too-large": ("文件过大（最大 32 MB）", "The file is too large (32 MB at most)"),
+    "unsupported-file": ("文件既不是 CSV 也不是 Excel（XLSX）", "The file is neither CSV nor Excel (XLSX)"),
+    "unreadable-file": ("文件无法读取，可能已损坏", "The file cannot be read; it may be damaged"),
+    "unknown-encoding": ("CSV 文件的编码既不是 UTF-8 也不是 GB18030", "The CSV is neither UTF-8 nor GB18030"),
+    "missing-columns": ("缺少必需的列：资产编号或主机名，以及软件名称",
+                        "Required columns are missing: asset tag or hostname, and name"),
+    "too-many-rows": ("行数过多（最多 100,000 行）", "Too many rows (100,000 at most)"),
+    "empty-file": ("文件中没有数据行", "The file has no rows"),
     "no-seats-available": ("池中已无可分配的席位", "No seats available in this pool"),
     "approver-is-submitter": ("审批人不能是提交人", "The approver cannot be the submitter"),
     "approver-is-requester": ("审批人不能是申请人", "The approver cannot be the requester"),
@@ -187,6 +251,7 @@ PROBLEMS = {
 }
 
 STATUSES = {
+    "ok": ("成功", "OK"), "error": ("有误", "Error"),
     "draft": ("草稿", "Draft"), "submitted": ("待审批", "Submitted"), "approved": ("已批准", "Approved"),
     "rejected": ("已驳回", "Rejected"), "closed": ("已关闭", "Closed"), "demand_open": ("需求征集中", "Demand open"),
     "demand_locked": ("需求已锁定", "Demand locked"), "tendering": ("报价中", "Tendering"),
@@ -211,6 +276,7 @@ ROLES = {"admin": ("系统管理员", "Administrator"), "finance": ("财务审�
          "staff": ("普通职工", "Staff")}
 # What a history entry says happened (`action` of GET …/history), in every service.
 ACTIONS = {
+    "pattern_added": ("添加识别规则", "Pattern added"),
     "created": ("创建", "Created"), "edited": ("修改", "Edited"), "submitted": ("提交审批", "Submitted"),
     "approved": ("批准", "Approved"), "rejected": ("驳回", "Rejected"), "returned": ("退回修改", "Returned"),
     "closed": ("关闭", "Closed"), "adjusted": ("调整", "Adjusted"), "set": ("设置", "Set"),
@@ -254,7 +320,10 @@ KINDS = {"desktop": ("台式机", "Desktop"), "laptop": ("笔记本", "Laptop"),
          "order": ("订单交付", "Order delivery"), "manual": ("手工录入", "Manual"), "oem": ("随机预装", "OEM"),
          "device": ("设备", "Device"), "user": ("用户", "User"), "client": ("客户端", "Client"),
          "org": ("单位", "Org"), "api_key": ("API 密钥", "API key"),
-         "install": ("安装", "Install"), "uninstall": ("卸载", "Uninstall")}
+         "install": ("安装", "Install"), "uninstall": ("卸载", "Uninstall"),
+         # How a catalogue title is licensed (`licensing`).
+         "commercial": ("商业授权", "Commercial"), "free": ("免费", "Free"),
+         "personal_free": ("仅个人免费", "Free for individuals only"), "bundled": ("随机预装", "Bundled")}
 # The edition a line buys where caps differ by edition (antivirus client or server).
 EDITIONS = {"client": ("客户端", "Client"), "server": ("服务器端", "Server")}
 # The procurement method a line's amount calls for in its fiscal year (`procurement_method`).
@@ -295,6 +364,28 @@ SYSTEM_REASONS = {"converted into the order's reservation": ("转为订单冻结
                   "line_not_approved": ("预算项目尚未批准", "The budget line is not approved")}
 SYSTEM_REASON_PATTERNS = [(re.compile(r"device inactive for (\d+) days or more"),
                            ("设备闲置 {} 天及以上", "Device inactive for {} days or more"))]
+# What POST /inventory:import says of a refused row.
+SYSTEM_REASONS |= {"asset_tag/hostname: the row names no device": ("该行没有填写资产编号或主机名",
+                                                                   "The row names no device"),
+                   "name: the software's name is empty": ("软件名称为空", "The software's name is empty"),
+                   "the device was retired meanwhile": ("导入期间该设备已报废", "The device was retired meanwhile"),
+                   "installed_on: a date (2026-03-01) is expected": (
+                       "安装日期应为日期，如 2026-03-01",
+                       "The installation date must be a date (2026-03-01)")}
+SYSTEM_REASON_PATTERNS += [
+    (re.compile(r"no device with asset tag '(.*)' in the org's subtree"),
+     ("本单位及下级单位中没有资产编号为 {} 的设备", "No device with asset tag {} in the org's subtree")),
+    (re.compile(r"no device with host name '(.*)' in the org's subtree"),
+     ("本单位及下级单位中没有主机名为 {} 的设备", "No device with host name {} in the org's subtree")),
+    (re.compile(r"(\d+) devices have (?:asset tag|host name) '(.*)' in the org's subtree: name it by its asset tag"),
+     ("{} 台设备都叫 {}，请用资产编号指明", "{} devices are named {}: name it by its asset tag")),
+    (re.compile(r"the device with (?:asset tag|host name) '(.*)' is retired"),
+     ("设备 {} 已报废", "Device {} is retired")),
+    *((re.compile(rf"{column}: longer than (\d+) characters"),
+       (f"{zh}超过 {{}} 个字符", f"{en} is longer than {{}} characters"))
+      for column, zh, en in (("name", "软件名称", "The name"), ("vendor", "厂商", "The vendor"),
+                             ("version", "版本", "The version"))),
+]
 ENUMS = {"status": STATUSES, "category": CATEGORIES, "role": ROLES, "action": ACTIONS, "ledger": LEDGER_KINDS,
          "metric": METRICS, "kind": KINDS, "edition": EDITIONS, "method": METHODS}
 

@@ -34,6 +34,9 @@ AREAS = (
     _area("pools", "/console/pools", "it_admin auditor", "pools_blurb"),
     _area("devices", "/console/devices", "it_admin auditor", "devices_blurb"),
     _area("compliance", "/console/compliance", "it_admin auditor finance", "compliance_blurb"),
+    _area("catalogue", "/console/catalogue", "it_admin auditor", "catalogue_blurb"),
+    _area("unrecognized", "/console/inventory/unrecognized", "it_admin auditor", "unrecognized_blurb"),
+    _area("inventory_import", "/console/inventory/import", "it_admin", "inventory_import_blurb"),
 )
 
 

@@ -37,19 +37,8 @@ async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
         # A seat goes only to a registered, live device: the form offers the org's, by asset tag.
         assignable = (await api.page(f"{API}/devices", org_id=found["org_id"], status="active", limit=200))[0] \
             if session.may("it_admin") else []
-        # Device seats read as asset tags, from the pool org's devices: a few pages of 200 at most (the
-        # devices API has no look-up by ids); a seat beyond them reads "device".
-        devices = {}
-        wanted = {a["assignee_id"] for a in allocations if a["assignee_type"] == "device"}
-        device_cursor = None
-        for _ in range(DEVICE_PAGES):
-            if not wanted - set(devices):
-                break
-            page, device_cursor = await api.page(f"{API}/devices", org_id=found["org_id"], cursor=device_cursor,
-                                                 limit=200)
-            devices |= {d["id"]: d["asset_tag"] for d in page if d["id"] in wanted}
-            if not device_cursor:
-                break
+        devices = await asset_tags(api, found["org_id"],
+                                   {a["assignee_id"] for a in allocations if a["assignee_type"] == "device"})
         names = await named(api, [found["org_id"]], [a["assignee_id"] for a in allocations
                                                       if a["assignee_type"] == "user"],
                             known={o["id"]: o["name"] for o in orgs})
@@ -69,6 +58,21 @@ async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
     return render(request, "pool.html", session, pool=found, allocations=allocations, next_cursor=next_cursor,
                   orgs=orgs, names=names, holders=holders,
                   assignable=sorted(assignable, key=lambda d: d["asset_tag"]))
+
+
+async def asset_tags(api: ConsoleApi, org_id: str, wanted: set[str]) -> dict[str, str]:
+    """Devices as people name them (id → asset tag), from the org's devices: a few pages of 200 at most
+    (the devices API has no look-up by ids); a device beyond them stays unnamed and reads "device"."""
+    tags: dict[str, str] = {}
+    cursor = None
+    for _ in range(DEVICE_PAGES):
+        if not wanted - set(tags):
+            break
+        page, cursor = await api.page(f"{API}/devices", org_id=org_id, cursor=cursor, limit=200)
+        tags |= {d["id"]: d["asset_tag"] for d in page if d["id"] in wanted}
+        if not cursor:
+            break
+    return tags
 
 
 def _is_id(text: str) -> bool:
