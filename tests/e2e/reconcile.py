@@ -63,7 +63,9 @@ def reconcile(scenario: Scenario, timeout: float = 120) -> dict:
             lines[unit.key] = line
 
     def pools_agree():
-        pools = {p["org_id"]: p for p in admin.all("/api/v1/licenses/pools", category="office")}
+        # The pools the deliveries filled: a catalogue product's. The scenario's manual entitlements (a unit's
+        # earlier purchases, named by title) have pools of their own, with no product.
+        pools = {p["org_id"]: p for p in admin.all("/api/v1/licenses/pools", category="office") if p["product_id"]}
         return pools if all(pools.get(org, {}).get("total") == n for org, n in delivered.items()) else None
 
     pools = wait_until(pools_agree, timeout=timeout, what="pools agreeing with the deliveries")

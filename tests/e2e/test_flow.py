@@ -35,11 +35,19 @@ def test_the_whole_flow_reconciles_in_every_service(stack):
     assert figures["statuses"] == {"delivered": 5, "cancelled": 1, "rejected": 1}
     rejected = [o for o in scenario.made.orders.values() if o["status"] == "rejected"]
     assert rejected[0]["reason"] == "insufficient_funds"
-    # Compliance: every seat allocated is genuine; the computers without one are named.
+    # Compliance: every seat allocated is genuine; the computers without one are named. 省实验中学's three
+    # computers report raw names: a WPS seat with WPS installed is genuine; a WPS seat beside Microsoft
+    # Office and the free personal WPS are not.
     office = report["office"]
-    assert (office["genuine"], office["non_genuine"]) == (70, 6)
-    assert report["computers"]["total"] == 76
-    assert (report["os"]["genuine"], report["os"]["non_genuine"]) == (76, 0)  # OEM seats for every computer
+    assert (office["genuine"], office["non_genuine"]) == (71, 8)
+    assert report["computers"]["total"] == 79
+    # OEM seats for every computer, and 统信UOS recorded as pre-installed on 省实验中学's.
+    assert (report["os"]["genuine"], report["os"]["non_genuine"]) == (79, 0)
+    by_title = {t["name"]: t for t in report["titles"]}
+    assert (by_title["WinRAR"]["non_genuine"], by_title["7-Zip"]["genuine"]) == (1, 2)  # no seat; free
+    # The title is genuine on both computers holding its seat; the category is not on the one with Office too.
+    assert by_title["Office 2016"]["non_genuine"] == 1
+    assert (by_title["WPS Office 2019"]["genuine"], by_title["WPS Office 2019"]["non_genuine"]) == (2, 0)
     cancelled = next(o for k, o in scenario.made.orders.items() if k.startswith("sales#"))
     line = scenario.admin.get(f"/api/v1/budget/lines/{cancelled['budget_line_id']}")
     assert line["reserved_fen"] == 0 and line["spent_fen"] == 0  # the cancellation released it all
@@ -62,7 +70,8 @@ def test_zhengban_demo_fills_a_running_instance(stack):
                            "--admin-password", stack.admin_password], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "orders        1 cancelled, 5 delivered, 1 rejected" in done.stdout
-    assert "6 non-genuine" in done.stdout
+    assert "8 non-genuine" in done.stdout
+    assert "WinRAR 0/1" in done.stdout and "7-Zip 2/0" in done.stdout
     assert "control figure 450000 fen (line back to draft)" in done.stdout
     assert "resubmitted 450000 fen, approved 450000 fen" in done.stdout
     assert "50000 fen from the OA line to the database line: approved" in done.stdout

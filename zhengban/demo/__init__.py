@@ -82,6 +82,9 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
                        f"{control['control_fen']} fen (line back to {control['status_after_control']}),\n"
                        f"                  resubmitted {control['resubmitted_fen']} fen, "
                        f"{control['status']} {control['approved_fen']} fen")
+    # 省实验中学's computers, reported by raw names: what the report says of each title there.
+    titles = scenario.admin.get("/api/v1/licenses/compliance", params={"org_id": made.inspection["org_id"]})["titles"]
+    inspection = ", ".join(f"{t['name']} {t['genuine']}/{t['non_genuine']}" for t in titles) + " (genuine/non-genuine)"
     seat_outcome = (f"a second office suite on {seat['device']} refused: {seat['status']} "
                     f"{seat['type'].rsplit('/', 1)[-1]}")
     print(f"""
@@ -98,6 +101,7 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
     调剂 transfer  {transfer['amount_fen']} fen from the OA line to the database line: {transfer['status']}
                   (requested by {transfer['requested_by']}, decided by {transfer['decided_by']})
     second seat   {seat_outcome}
+    核查 by name   {inspection}
 
   Sign in (console {url}/console/ or POST {url}/auth/token) as any of these, password {PASSWORD}:""")
     for username, label in made.users.items():

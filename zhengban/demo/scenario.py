@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from services.licenses.catalogue.recognition import title_id
 from zhengban.builder import Builder
 from zhengban.demo.client import Api, wait_until
 
@@ -41,6 +42,7 @@ class Made:
     control: dict = field(default_factory=dict)  # the 二上二下 line, step by step
     transfer: dict = field(default_factory=dict)  # the budget transfer (调剂), as approved
     second_seat: dict = field(default_factory=dict)  # the refused second office seat on one computer
+    inspection: dict = field(default_factory=dict)  # 省实验中学's computers reported by raw names
 
 
 # (key, name, kind, parent key); "root" is the installation's root org.
@@ -281,13 +283,54 @@ class Scenario:
         self.made.second_seat = {"device": device["asset_tag"], "status": refused["status"], "type": refused["type"],
                                  "detail": refused.get("detail")}
 
+    def raw_inventories(self) -> None:
+        """核查 as the notices run it: 省实验中学's computers report what a detection tool prints (raw names,
+        no category), and the report judges each title. SCHOOL_2-001 holds a WPS seat and runs WPS; -002
+        holds one too but also has Microsoft Office installed (a WPS seat does not make it genuine); -003
+        has the free personal WPS, 7-Zip (free) and WinRAR (no seat). All came with 统信UOS, recorded as
+        pre-installed; each carries updates and runtimes (not products) and the unit's own tools, which
+        wait in the unrecognized queue."""
+        key = "school_2"
+        admin = self.user(key, "it_admin", label=f"{self.made.orgs[key].name} 信息中心")
+        # Shipped titles have the same id in every installation: the key says which.
+        wps, uos = title_id("wps-office-2019-professional"), title_id("uos-desktop-professional")
+        entitlement = admin.post("/api/v1/licenses/entitlements", {
+            "org_id": self.org_id(key), "product_name": "WPS Office 2019 专业版", "vendor": "金山办公",
+            "category": "office", "title_id": str(wps), "metric": "device", "quantity": 2, "source": "manual",
+            "reference": f"2019 年存量采购 {self.made.tag}"})
+        common = [("统信桌面操作系统V20专业版", "统信软件技术有限公司", "20.1060"),
+                  ("Microsoft Visual C++ 2015-2022 Redistributable (x64) - 14.36.32532", "Microsoft Corporation",
+                   "14.36.32532.0"),
+                  ("某市财政局预算一体化客户端", "某市财政局", "2.1"), ("公文处理系统客户端", "信息中心", "3.2")]
+        own = {1: [("WPS Office 2019 专业版 (11.8.2.12085)", "珠海金山办公软件有限公司", "11.8.2.12085"),
+                   ("7-Zip 23.01 (x64)", "Igor Pavlov", "23.01"), ("微信", "腾讯科技(深圳)有限公司", "3.9.8.25")],
+               2: [("WPS Office 2019 专业版 (11.8.2.12085)", "珠海金山办公软件有限公司", "11.8.2.12085"),
+                   ("Microsoft Office Professional Plus 2016 - zh-cn", "Microsoft Corporation", "16.0.4266.1001"),
+                   ("Security Update for Microsoft Office 2016 (KB5002700) 64-Bit Edition", "Microsoft Corporation",
+                    "")],
+               3: [("WPS Office (11.1.0.14309)", "Kingsoft Corp.", "11.1.0.14309"),
+                   ("7-Zip 23.01 (x64)", "Igor Pavlov", "23.01"), ("WinRAR 6.24 (64-bit)", "win.rar GmbH", "6.24.0"),
+                   ("档案管理系统 V2.0", "本单位信息中心", "2.0")]}
+        devices = []
+        for n, software in own.items():
+            device = admin.post("/api/v1/licenses/devices", {
+                "org_id": self.org_id(key), "asset_tag": f"SCHOOL_2-{n:03d}", "hostname": f"school-2-pc-{n:03d}",
+                "kind": "desktop", "os_name": "统信UOS 20", "bundled_title_ids": [str(uos)]})
+            admin.post(f"/api/v1/licenses/devices/{device['id']}/inventory", {"software": [
+                {"name": name, "vendor": vendor, "version": version} for name, vendor, version in common + software]})
+            self.made.devices.append(device)
+            devices.append(device)
+        admin.post(f"/api/v1/licenses/pools/{entitlement['pool_id']}/allocations:bulk",
+                   {"items": [{"assignee_type": "device", "assignee_id": d["id"]} for d in devices[:2]]})
+        self.made.inspection = {"org_id": self.org_id(key), "devices": [d["asset_tag"] for d in devices]}
+
     def compliance(self) -> dict:
         auditor = self.user("finance", "auditor", label="省财政厅 审计（只读）")
         return auditor.get("/api/v1/licenses/compliance", params={"org_id": self.org_id("finance")})
 
     STEPS = ("create_orgs", "approve_budgets", "run_campaign", "place_orders", "wait_for_budget_answers",
              "cancel_and_deliver", "wait_for_seats", "register_devices_and_allocate", "control_figure",
-             "budget_transfer", "second_office_seat", "compliance")
+             "budget_transfer", "second_office_seat", "raw_inventories", "compliance")
 
     def run(self) -> dict:
         result = None
