@@ -152,10 +152,18 @@ async def test_every_event_twice_and_out_of_order_changes_each_thing_once(budget
     def copy(event):  # the same fact in a new event (a producer that published twice)
         return event.model_copy(update={"id": uuid.uuid4()})
 
-    # The late order's cancellation overtakes its placement; every event also comes twice.
-    await publish(nats.url, declared, copy(declared), order, order, copy(order),
-                  cancelled(line, late_id, amount_fen=30_000), late, copy(late))
+    # The late order's cancellation overtakes its placement; every event also comes twice (a copy
+    # under a new id, or the same id again). Placement and cancellation have consumers of their own,
+    # so the placement is published only once the cancellation has been handled: published() waits
+    # for every consumer to be idle. Otherwise the placement may win and this is the in-order case.
+    cancel = cancelled(line, late_id, amount_fen=30_000)
+    await publish(nats.url, declared, copy(declared), order, order, copy(order), cancel, copy(cancel))
     await published(nats.url, "budget.reservation.accepted", count=1)
+    await publish(nats.url, late, copy(late))
+    # Still the one answer, the first order's: the late placement found its cancellation and
+    # reserved nothing (and answers nothing, so this waits for the consumers to be idle again).
+    [answer] = await published(nats.url, "budget.reservation.>", count=1)
+    assert (answer["type"], answer["data"]["order_id"]) == ("budget.reservation.accepted.v1", str(order_id))
     deliver = delivered(line, order_id, amount_fen=80_000)
     await publish(nats.url, deliver, copy(deliver), deliver)
     await published(nats.url, "budget.funds.spent", count=1)
@@ -166,7 +174,7 @@ async def test_every_event_twice_and_out_of_order_changes_each_thing_once(budget
 
             from kernel.schema import inbox
             return (await session.execute(select(func.count()).select_from(inbox).where(
-                inbox.c.consumer.like("budget--procurement-%")))).scalar() >= 9  # 11 sent, 2 same-id repeats
+                inbox.c.consumer.like("budget--procurement-%")))).scalar() >= 10  # 12 sent, 2 same-id repeats
 
     await eventually(settled)
     entries = (await budget.client.get(f"{PREFIX}/lines/{line['id']}/entries",
@@ -174,10 +182,9 @@ async def test_every_event_twice_and_out_of_order_changes_each_thing_once(budget
     main = sorted((e["kind"], e["amount_fen"]) for e in entries if e["ref_id"] != str(late_id))
     assert main == sorted([("approve", 500_000), ("preencumber", 100_000), ("release_preencumbrance", -80_000),
                            ("reserve", 80_000), ("release", -80_000), ("spend", 80_000)])
-    # Placement and cancellation are consumed side by side, so either may win; both ways the late
-    # order holds nothing in the end, and nothing happened twice.
-    late_entries = sorted((e["kind"], e["amount_fen"]) for e in entries if e["ref_id"] == str(late_id))
-    assert late_entries in ([("release", 0)], [("release", -30_000), ("reserve", 30_000)])
+    # The late order's cancellation released nothing, once, and its placement then reserved nothing.
+    late_entries = [(e["kind"], e["amount_fen"]) for e in entries if e["ref_id"] == str(late_id)]
+    assert late_entries == [("release", 0)]
     figures = await assert_ledger_matches(budget, line["id"])
     assert figures == {"approved_fen": 500_000, "adjusted_fen": 0, "pre_encumbered_fen": 20_000, "reserved_fen": 0,
                        "spent_fen": 80_000}
