@@ -67,7 +67,7 @@ async def visible_org(session: AsyncSession, principal: Principal, org_id: uuid.
 async def names(session: AsyncSession, principal: Principal, ids: list[uuid.UUID],
                 crossing: Callable[[list[uuid.UUID]], Awaitable[set[uuid.UUID]]]) -> list[schemas.Name]:
     """What people read instead of ids, for the ids the caller may see and no others: an org of its
-    subtree, a user or API key of one, and those `crossing` says it meets where SPEC's visibility
+    subtree or above it, a user or API key of one, and those `crossing` says it meets where SPEC's visibility
     crosses subtrees (joint procurement: the procurement service knows which). Any other id is
     absent from the answer, as an unknown one is: a name would tell who sits behind an id the caller
     was never shown (a rival supplier, the people of another tree). One query per kind."""
@@ -82,9 +82,15 @@ async def names(session: AsyncSession, principal: Principal, ids: list[uuid.UUID
     found += [(path, schemas.Name(id=k.id, kind="api_key", name=k.name))
               for k, path in (await session.execute(sa.select(ApiKey, Org.path).join(Org, Org.id == ApiKey.org_id)
                                                     .where(ApiKey.id.in_(ids)))).all()]
-    outside = [name.id for path, name in found if not principal.covers(path)]
+    outside = [name.id for path, name in found if not _in_line(principal, path)]
     met = await crossing(outside) if outside else set()
-    return [name for path, name in found if principal.covers(path) or name.id in met]
+    return [name for path, name in found if _in_line(principal, path) or name.id in met]
+
+
+def _in_line(principal: Principal, path: str) -> bool:
+    """An org of the caller's subtree or one above it (its finance bureau, its group): the people
+    there approve, return and close the caller's objects, and a unit knows who its superiors are."""
+    return principal.covers(path) or principal.org_path.startswith(path)
 
 
 async def create_org(session: AsyncSession, principal: Principal, data: schemas.OrgCreate) -> Org:

@@ -171,6 +171,25 @@ async def test_names_answers_only_the_ids_the_caller_may_see(gateway, admin):
     assert (await gateway.client.get("/api/v1/identity/names", params={"id": unit["id"]})).status_code == 401
 
 
+async def test_names_include_the_orgs_and_people_above_the_caller(gateway, admin):
+    """A unit reads who approved or returned its line: the people of the orgs above it are named to
+    it (its superiors), the people of a sibling org are not."""
+    me = (await gateway.client.get("/api/v1/identity/me", headers=admin)).json()
+    unit = await make_org(gateway.client, admin, "省第一中学", "unit", me["org_id"])
+    sibling = await make_org(gateway.client, admin, "省第二中学", "unit", me["org_id"])
+    other = (await gateway.client.post("/api/v1/identity/users", headers=admin, json={
+        "username": "other-editor", "password": "password-1", "org_id": sibling["id"], "roles": ["budget_editor"],
+        "display_name": "赵编辑"})).json()
+    assert (await gateway.client.post("/api/v1/identity/users", headers=admin, json={
+        "username": "editor", "password": "password-1", "org_id": unit["id"], "roles": ["budget_editor"],
+        "display_name": "钱编辑"})).status_code == 201
+    editor = {"Authorization": f"Bearer {await token(gateway.client, 'editor', 'password-1')}"}
+    asked = [("id", me["org_id"]), ("id", me["id"]), ("id", sibling["id"]), ("id", other["id"])]
+    answer = await gateway.client.get("/api/v1/identity/names", headers=editor, params=asked)
+    assert sorted((n["kind"], n["id"]) for n in answer.json()["items"]) == sorted(
+        [("org", me["org_id"]), ("user", me["id"])])
+
+
 @contextlib.asynccontextmanager
 async def procurement_meeting(met: set[str], asked: list):
     """A procurement upstream whose `GET /parties` says the caller meets `met` (and records asks)."""
