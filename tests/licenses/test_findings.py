@@ -11,7 +11,7 @@ from datetime import timedelta
 from kernel.bounds import CHINA
 from kernel.ids import new_id, utcnow
 from services.licenses.findings.models import Finding
-from tests.licenses.conftest import PREFIX, make_device
+from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
 from tests.support.events import published
 from tests.support.races import RACERS, ROUNDS, one_winner
 
@@ -66,6 +66,27 @@ async def test_record_resolve_reopen_resolve_verify(licenses, tree, nats):
     assert [(e["data"]["action"], e["data"]["status"]) for e in events] == [
         ("recorded", "open"), ("resolved", "resolved"), ("reopened", "open"), ("resolved", "resolved"),
         ("verified", "closed")]
+
+
+async def test_a_finding_about_a_title_is_verified_only_once_the_title_is_genuine_there(licenses, tree):
+    auditor, admin = tree.actor("dept_a", "auditor"), tree.actor("dept_a", "it_admin")
+    yozo = "bd860b8e-ad7e-57ef-a19b-ccdd71dda444"  # 永中Office, a shipped catalogue title
+    device = await make_device(licenses, admin, "F-T")
+    await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                               json={"software": [{"name": "永中Office", "vendor": "永中软件"}]})
+    finding = await recorded(licenses, auditor, tree["dept_a"], device_id=device["id"], title_id=yozo)
+    assert finding["title_id"] == yozo
+    await act(licenses, admin, finding["id"], "resolve", note="已采购")  # said, not done
+    resp = await act(licenses, auditor, finding["id"], "verify")
+    assert resp.status_code == 409 and resp.json()["type"].endswith("/still-non-genuine"), resp.text
+    assert (await licenses.client.get(f"{PREFIX}/findings/{finding['id']}", headers=auditor.headers)).json()[
+        "status"] == "resolved"
+    # The seat is allocated now: the title is genuine on the device, and the finding is verified.
+    pool = await make_pool(licenses, admin, product="永中Office", vendor="永中软件", quantity=1)
+    assert (await allocate(licenses, admin, pool["id"], device["id"])).status_code == 201
+    assert (await act(licenses, auditor, finding["id"], "verify")).json()["status"] == "closed"
+    unknown = await record(licenses, auditor, tree["dept_a"], title_id=str(new_id()))
+    assert unknown.status_code == 422 and unknown.json()["type"].endswith("/unknown-title")
 
 
 async def test_bad_findings_are_refused(licenses, tree):

@@ -5,7 +5,6 @@ uninstall gives it back, and a staff member reads its own requests and nothing e
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from kernel.ids import new_id
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
@@ -13,7 +12,9 @@ from tests.support.events import published
 from tests.support.identity import Actor
 from tests.support.races import RACERS, ROUNDS, one_winner
 
-TITLE = str(uuid.UUID("0190d6a2-0000-7000-8000-00000000a001"))  # a catalogue title's id
+# Shipped catalogue titles keep their ids on every installation (uuid5 of their key).
+TITLE = "bd860b8e-ad7e-57ef-a19b-ccdd71dda444"  # 永中Office (commercial)
+OTHER_TITLE = "4f7f548a-7b4d-5d9b-b4df-717869c967f0"  # 火绒终端安全管理系统
 
 
 async def ask(svc, actor, device_id: str, *, kind: str = "install", title: str = TITLE, reason: str = "办公需要"):
@@ -138,6 +139,14 @@ async def test_who_may_ask_and_decide(licenses, tree):
     assert resp.status_code == 422 and resp.json()["type"].endswith("/pool-outside-org"), resp.text
     bad = await ask(licenses, admin, device["id"], kind="upgrade")
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    unknown = await ask(licenses, admin, device["id"], title=str(new_id()))
+    assert unknown.status_code == 422 and unknown.json()["type"].endswith("/unknown-title"), unknown.text
+    # A pool of one title does not license another (a WPS seat does not make Office genuine).
+    yozo = await make_pool(licenses, admin, product="永中Office", vendor="永中软件")
+    assert yozo["title_id"] == TITLE
+    other = await requested(licenses, admin, device["id"], title=OTHER_TITLE)
+    resp = await decide(licenses, admin, other["id"], "approve", pool_id=yozo["id"])
+    assert resp.status_code == 422 and resp.json()["type"].endswith("/pool-of-another-title"), resp.text
 
 
 async def test_staff_reads_its_own_requests_and_nothing_else(licenses, tree):
@@ -169,6 +178,23 @@ async def test_staff_reads_its_own_requests_and_nothing_else(licenses, tree):
     for path in (f"/devices/{device['id']}", "/pools", f"/compliance?org_id={tree['dept_a'].id}"):
         resp = await licenses.client.get(f"{PREFIX}{path}", headers=mine.headers)
         assert resp.status_code == 403 and resp.json()["type"].endswith("/forbidden"), (path, resp.text)
+
+
+async def test_compliance_lists_commercial_titles_installed_without_approval(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    yozo = await make_pool(licenses, admin, product="永中Office", vendor="永中软件", quantity=1)
+    device = await make_device(licenses, admin, "IR-UN")
+    report = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers, json={
+        "software": [{"name": "永中Office 2019 个人版"}, {"name": "永中Office", "vendor": "永中软件"},
+                     {"name": "7-Zip 23.01 (x64)"}]})
+    assert report.status_code == 200, report.text
+    position = await read(licenses, admin, f"/compliance?org_id={tree['dept_a'].id}")
+    assert [(u["asset_tag"], u["title_id"], u["name"]) for u in position["unapproved_installs"]] == [
+        ("IR-UN", TITLE, "永中Office")]
+    request = await requested(licenses, tree.actor("dept_a", "staff"), device["id"])
+    await decide(licenses, admin, request["id"], "approve", pool_id=yozo["id"])
+    position = await read(licenses, admin, f"/compliance?org_id={tree['dept_a'].id}")
+    assert position["unapproved_installs"] == []
 
 
 async def test_staff_list_the_computers_registered_to_them(licenses, tree, keys):

@@ -202,7 +202,7 @@ def a_transfer(world: World) -> Target:
 
 
 # Oversight: install requests, annual reports, findings (all of dept_a).
-TITLE_ID = "0190d6a2-0000-7000-8000-00000000a001"
+TITLE_ID = "bd860b8e-ad7e-57ef-a19b-ccdd71dda444"  # 永中Office, a shipped catalogue title
 
 
 @makes(r"^/api/v1/licenses/install-requests/\{request_id\}")

@@ -19,7 +19,8 @@ WRITERS = {"x-roles": ["it_admin"]}
 
 
 @router.get("/catalogue", response_model=Page[schemas.TitleOut],
-            openapi_extra={**READERS, **gives(title_id="/items/0/id")},
+            # Staff read it too: to name the software they ask for (install requests, SPEC Oversight).
+            openapi_extra={"x-roles": ["authenticated", "staff"], **gives(title_id="/items/0/id")},
             summary="Lists the software catalogue (shared by every org), by words of its vendor or name and category.")
 async def list_catalogue(principal: CurrentPrincipal, session: Session, q: Text(200) | None = None,
                          category: Category | None = None, cursor: Cursor = None, limit: Limit = 100):

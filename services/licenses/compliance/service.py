@@ -24,6 +24,7 @@ from services.licenses.allocations import seat_limits
 from services.licenses.allocations.models import AllocationEntry
 from services.licenses.catalogue import service as catalogue
 from services.licenses.devices.models import BundledTitle, Device, InstalledSoftware, InventoryReport
+from services.licenses.install_requests.models import InstallRequest
 from services.licenses.pools.models import Entitlement, Pool
 
 # The form's four software rows, in its order and words.
@@ -115,8 +116,7 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
         title_id = _id(title_id)
         title = titles.get(title_id) or titles.setdefault(title_id, await title_added_since(session, title_id))
         on[title_id].add(device_id)
-        if ((device_id, title_id) in seat_titles or title.licensing == "free"
-                or (title.licensing == "bundled" and (device_id, title_id) in bundled)):
+        if genuine_there(title, (device_id, title_id) in seat_titles, (device_id, title_id) in bundled):
             good[title_id].add(device_id)
             if title.category in CATEGORIES:
                 fine[title.category].add(device_id)
@@ -166,12 +166,61 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
             "devices_over_limit": over_limit[category],
         }
     result["titles"] = await title_positions(session, org.path, as_of, titles, on, good, held)
+    result["unapproved_installs"] = await unapproved_installs(session, as_of, titles, on, good)
     return result
 
 
 async def title_added_since(session: AsyncSession, title_id: str):
     """A title added after this process last read the catalogue (its revision moved meanwhile)."""
     return {str(t): title for t, title in (await catalogue.current(session)).titles.items()}[title_id]
+
+
+def genuine_there(title, seat: bool, recorded: bool) -> bool:
+    """SPEC Inspection: an installed title is genuine on a computer that holds a seat of a pool of
+    that title, or when the title is free, or bundled and recorded as pre-installed there."""
+    return seat or title.licensing == "free" or (title.licensing == "bundled" and recorded)
+
+
+async def unapproved_installs(session: AsyncSession, as_of: datetime, titles: dict, on: dict[str, set],
+                              good: dict[str, set]) -> list[dict]:
+    """The commercial titles installed without a seat and without an install request approved by
+    `as_of` (SPEC Oversight, 安装、卸载审核机制): what someone installed without asking. Free, bundled
+    and personal editions are judged by the report's own rules above and not listed here."""
+    pairs = {(device_id, title_id) for title_id, devices in on.items() if titles[title_id].licensing == "commercial"
+             for device_id in devices - good.get(title_id, set())}
+    if not pairs:
+        return []
+    for condition in among(session, InstallRequest.device_id, sorted({uuid.UUID(d) for d, _ in pairs})):
+        pairs -= {(_id(device_id), _id(title_id)) for device_id, title_id in (await session.execute(
+            sa.select(as_text(InstallRequest.device_id), as_text(InstallRequest.title_id))
+            .where(condition, InstallRequest.kind == "install", InstallRequest.status == "approved",
+                   InstallRequest.decided_at <= as_of))).all()}
+    listed = await devices_by_id(session, sorted({device_id for device_id, _ in pairs}))
+    return sorted(({"device_id": device_id, "org_id": listed[device_id][0], "asset_tag": listed[device_id][1],
+                    "hostname": listed[device_id][2], "title_id": title_id, "name": titles[title_id].name,
+                    "category": titles[title_id].category} for device_id, title_id in pairs),
+                  key=itemgetter("asset_tag", "device_id", "name"))
+
+
+async def non_genuine_on(session: AsyncSession, device_id: uuid.UUID, title_id: uuid.UUID) -> bool:
+    """Whether the title is installed on the live device now (its latest inventory report) and not
+    genuine there by `genuine_there`: what a finding about it waits for (SPEC Oversight)."""
+    latest = (sa.select(Device.last_seen_at).where(Device.id == device_id, Device.retired_at.is_(None))
+              .scalar_subquery())
+    installed = (await session.execute(sa.select(sa.exists().where(
+        InstalledSoftware.device_id == device_id, InstalledSoftware.title_id == title_id,
+        InstalledSoftware.not_a_product.is_(False), InstalledSoftware.reported_at == latest)))).scalar()
+    if not installed:
+        return False
+    taken = aliased(AllocationEntry, name="taken")
+    seat = (await session.execute(sa.select(sa.exists().where(
+        taken.device_id == device_id, taken.pool_id == Pool.id, Pool.title_id == title_id,
+        held_at(taken, utcnow()))))).scalar()
+    recorded = (await session.execute(sa.select(sa.exists().where(
+        BundledTitle.device_id == device_id, BundledTitle.title_id == title_id)))).scalar()
+    titles = {str(t): title for t, title in (await catalogue.current(session)).titles.items()}
+    title = titles.get(str(title_id)) or await title_added_since(session, str(title_id))
+    return not genuine_there(title, bool(seat), bool(recorded))
 
 
 def _id(text: str) -> str:

@@ -26,7 +26,7 @@ class Finding(LicensesTable, table=True):
     org_id: uuid.UUID = Field(index=True)
     org_path: str = Field(sa_type=sa.String(2000))
     device_id: uuid.UUID | None = Field(None, foreign_key="devices.id", index=True)
-    title_id: uuid.UUID | None = None
+    title_id: uuid.UUID | None = Field(None, foreign_key="catalogue_titles.id")
     description: str = Field(sa_type=sa.String(2000))
     due_date: date
     status: str = Field("open", sa_type=sa.String(20))

@@ -20,6 +20,8 @@ from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
 from services.licenses import visibility
+from services.licenses.catalogue import service as catalogue
+from services.licenses.compliance import service as compliance
 from services.licenses.devices.models import Device
 from services.licenses.findings import schemas
 from services.licenses.findings.models import FINDING, Finding
@@ -60,6 +62,8 @@ async def record_finding(session: AsyncSession, orgs: OrgDirectory, principal: P
         device = await session.get(Device, data.device_id)
         if device is None or not device.org_path.startswith(org.path):
             raise InvalidInput(f"no device {data.device_id} in the org's subtree", slug="device-outside-org")
+    if data.title_id is not None:
+        await catalogue.title_for(session, data.title_id, "", "")  # 422 unknown-title
     finding = Finding(org_id=org.id, org_path=org.path, device_id=data.device_id, title_id=data.title_id,
                       description=data.description, due_date=data.due_date, status="open",
                       created_by=history.actor_of(principal))
@@ -93,8 +97,11 @@ def findings_query(principal: Principal, org: str | None, status: str | None, ov
 
 
 async def still_non_genuine(session: AsyncSession, finding: Finding) -> bool:
-    """Whether the finding's title is still installed without a licence on its device."""
-    return False
+    """Whether the finding's title is still installed on its device and not genuine there, by the
+    compliance report's own rule (`compliance.genuine_there`)."""
+    if finding.device_id is None or finding.title_id is None:
+        return False
+    return await compliance.non_genuine_on(session, finding.device_id, finding.title_id)
 
 
 async def change(session: AsyncSession, principal: Principal, finding: Finding, command: str,

@@ -32,7 +32,7 @@ class InstallRequest(LicensesTable, table=True):
     org_id: uuid.UUID = Field(index=True)
     org_path: str = Field(sa_type=sa.String(2000))
     device_id: uuid.UUID = Field(foreign_key="devices.id", index=True)
-    title_id: uuid.UUID = Field(index=True)
+    title_id: uuid.UUID = Field(foreign_key="catalogue_titles.id", index=True)
     kind: str = Field(sa_type=sa.String(20))
     reason: str = Field(sa_type=sa.String(500))
     status: str = Field("pending", sa_type=sa.String(20))

@@ -23,6 +23,7 @@ from kernel.outbox import add_events
 from services.licenses import visibility
 from services.licenses.allocations import service as allocations
 from services.licenses.allocations.models import Allocation
+from services.licenses.catalogue import service as catalogue
 from services.licenses.devices.models import Device
 from services.licenses.install_requests import schemas
 from services.licenses.install_requests.models import INSTALL_REQUEST, InstallRequest
@@ -43,6 +44,7 @@ async def request_install(session: AsyncSession, principal: Principal,
     principal.require(device.org_path, *REQUESTERS)
     if device.status != "active":
         raise InvalidInput(f"device {device.id} is retired", slug="device-retired")
+    await catalogue.title_for(session, data.title_id, "", "")  # 422 unknown-title when not in the catalogue
     request = InstallRequest(org_id=device.org_id, org_path=device.org_path, device_id=device.id,
                              title_id=data.title_id, kind=data.kind, reason=data.reason, status="pending",
                              requested_by=history.actor_of(principal))
@@ -92,6 +94,9 @@ async def approve(session: AsyncSession, principal: Principal, users: UserDirect
     pools.require_writer(principal, pool)
     if not request.org_path.startswith(pool.org_path):
         raise InvalidInput(f"pool {pool.id} is not of the device's org or an ancestor's", slug="pool-outside-org")
+    if pool.title_id is not None and pool.title_id != request.title_id:
+        # A WPS seat does not make an installed Microsoft Office genuine (SPEC Inspection).
+        raise InvalidInput(f"pool {pool.id} holds seats of another title", slug="pool-of-another-title")
     now = utcnow()
     await INSTALL_REQUEST.apply(session, "approve", request.id, actor=principal,
                                 values={"pool_id": pool.id, "decided_by": history.actor_of(principal),
