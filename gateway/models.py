@@ -39,6 +39,16 @@ class User(GatewayTable, table=True):
     org_id: uuid.UUID = Field(foreign_key="identity_orgs.id", index=True)
     roles: list[str] = Field(sa_type=sa.JSON)
     display_name: str | None = Field(None, sa_type=sa.String(200))
+    email: str | None = Field(None, sa_type=sa.String(254))
+    # Set when an admin switched the user off: no sign-in, and the services refuse its tokens.
+    disabled_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    # After a reset the user holds a one-time password and may do nothing but change it.
+    must_change_password: bool = Field(False, sa_column_kwargs={"server_default": sa.false()})
+    # The lockout (SPEC: five failures of one username within 15 minutes lock it for 15 minutes),
+    # kept on the row so every gateway replica counts the same failures.
+    failed_sign_ins: int = Field(0, sa_column_kwargs={"server_default": "0"})
+    failures_since: datetime | None = Field(None, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
@@ -58,6 +68,10 @@ class ApiKey(GatewayTable, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
     deleted_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    # Written at most once a minute per key (gateway/access.py): a key in a busy script must not
+    # turn every request into a write.
+    last_used_at: datetime | None = Field(None, sa_type=UTCDateTime)
 
 
 class SigningKey(GatewayTable, table=True):

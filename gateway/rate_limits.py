@@ -89,15 +89,14 @@ def limiter_for(redis_url: str, key_prefix: str) -> LocalMovingWindow | MovingWi
 
 
 class RateLimits:
-    """Requests per caller, sign-in attempts per client address, and failed sign-ins per client
-    address and per username (so guessing one user's password from many addresses stops too)."""
+    """Requests per caller and failed sign-ins per client address. Successful sign-ins are not
+    counted (an office behind one address signs in at once); guessing one user's password from
+    many addresses is stopped by that user's lockout (gateway/identity/service.py)."""
 
     def __init__(self, settings):
         self.limiter = limiter_for(settings.redis_url, settings.redis_key_prefix)
         self.requests = per_burst(settings.rate_per_second, settings.rate_burst, "requests")
-        self.sign_ins = per_burst(settings.token_rate_per_second, settings.token_rate_burst, "sign-ins")
         self.failures_per_address = named(settings.failed_sign_ins_per_address, "failed-sign-ins-address")
-        self.failures_per_username = named(settings.failed_sign_ins_per_username, "failed-sign-ins-username")
 
     async def take(self, item: limits.RateLimitItem, caller: str) -> float:
         """Counts one request; returns 0 when allowed, else the seconds until the caller may retry."""
@@ -113,30 +112,21 @@ class RateLimits:
     async def request(self, caller: str) -> float:
         return await self.take(self.requests, caller)
 
-    async def sign_in(self, address: str) -> float:
-        return await self.take(self.sign_ins, f"ip:{address}")
-
-    async def sign_in_refused(self, address: str, username: str) -> float:
-        """Seconds until this address or username may try to sign in again (0: now): after too
-        many failures even the right password is refused for a while."""
+    async def sign_in_refused(self, address: str) -> float:
+        """Seconds until this address may try to sign in again (0: now): after too many failures
+        from it even the right password waits, or a guesser would learn when it guessed right."""
+        item, key = self.failures_per_address, f"ip:{address}"
         try:
-            waits = [await self._wait(item, key) for item, key in self._failure_keys(address, username)
-                     if not await self.limiter.test(item, key)]
+            return 0.0 if await self.limiter.test(item, key) else await self._wait(item, key)
         except StorageError:
             log.warning("rate-limit storage unreachable; sign-in failures not checked", exc_info=True)
             return 0.0
-        return max(waits, default=0.0)
 
-    async def sign_in_failed(self, address: str, username: str) -> None:
+    async def sign_in_failed(self, address: str) -> None:
         try:
-            for item, key in self._failure_keys(address, username):
-                await self.limiter.hit(item, key)
+            await self.limiter.hit(self.failures_per_address, f"ip:{address}")
         except StorageError:
             log.warning("rate-limit storage unreachable; a failed sign-in not counted", exc_info=True)
-
-    def _failure_keys(self, address: str, username: str):
-        return ((self.failures_per_address, f"ip:{address}"),
-                (self.failures_per_username, f"user:{username.strip().lower()[:100]}"))
 
     async def _wait(self, item: limits.RateLimitItem, key: str) -> float:
         stats = await self.limiter.get_window_stats(item, key)

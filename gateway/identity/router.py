@@ -31,13 +31,15 @@ internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 async def issue_token(request: Request, session: Session, username: Annotated[Text(200), Form()],
                       password: Annotated[str, Form(max_length=1000)]):
     limits, address = request.app.state.rate_limits, request.client.host if request.client else "unknown"
-    if wait := await limits.sign_in_refused(address, username):
+    if wait := await limits.sign_in_refused(address):
         retry = max(1, math.ceil(wait))
-        raise TooManyRequests(f"too many failed sign-ins; try again in {retry} s", retry_after=retry)
+        raise TooManyRequests(f"too many failed sign-ins from this address; try again in {retry} s",
+                              retry_after=retry)
     try:
-        user, org = await service.authenticate(session, username, password)
+        user, org = await service.authenticate(session, username, password,
+                                               service.Lockout.of(request.app.state.settings))
     except Unauthorized:
-        await limits.sign_in_failed(address, username)
+        await limits.sign_in_failed(address)
         raise
     token, ttl = request.app.state.signer.mint(subject=user.id, org_id=org.id, org_path=org.path, roles=user.roles,
                                                kind="user", name=user.username)

@@ -7,6 +7,8 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,6 +22,7 @@ from gateway.models import ApiKey, Org, User
 from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import OrgChanged, UserCreated
+from kernel.db import UTCDateTime
 from kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
@@ -181,15 +184,76 @@ async def delete_api_key(session: AsyncSession, principal: Principal, key_id: uu
     await session.commit()
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> tuple[User, Org]:
+@dataclass(frozen=True)
+class Lockout:
+    """The per-username rule against guessing: `failures` within `window` lock for `duration`."""
+
+    failures: int
+    window: timedelta
+    duration: timedelta
+
+    @classmethod
+    def of(cls, settings) -> Lockout:
+        return cls(settings.lockout_failures, timedelta(minutes=settings.lockout_window_minutes),
+                   timedelta(minutes=settings.lockout_minutes))
+
+
+class SignInRefused(Unauthorized):
+    """A refused sign-in. Every reason answers the same 401, so a guesser cannot tell a locked,
+    disabled or unknown user from a wrong password; the reason is for the audit log only."""
+
+    def __init__(self, reason: str, *, locked_now: bool = False):
+        super().__init__("wrong username or password", slug="invalid-credentials", title="Sign-in failed")
+        self.reason, self.locked_now = reason, locked_now
+
+
+async def authenticate(session: AsyncSession, username: str, password: str,
+                       lockout: Lockout) -> tuple[User, Org]:
+    """Checks a password sign-in, counting a failure against the username's lockout."""
     user = (await session.execute(sa.select(User).where(User.username == username))).scalar_one_or_none()
-    if user is None:
-        await _verify_password(_DUMMY_HASH, password)
-        raise Unauthorized("wrong username or password", slug="invalid-credentials", title="Sign-in failed")
-    if not await _verify_password(user.password_hash, password):
-        raise Unauthorized("wrong username or password", slug="invalid-credentials", title="Sign-in failed")
+    # The read's transaction ends before the slow hash check: on SQLite every transaction holds the
+    # database's write lock, and an office signing in at once must not queue behind each hash.
+    if user is not None:
+        session.expunge(user)  # kept as read, not expired by the rollback
+    await session.rollback()
+    now = utcnow()
+    refusal = ("unknown_user" if user is None else "disabled" if user.disabled_at is not None
+               else "locked" if user.locked_until is not None and user.locked_until > now else None)
+    # The hash is checked in every case, so a refusal takes as long whatever its reason.
+    matches = await _verify_password(user.password_hash if user and not refusal else _DUMMY_HASH, password)
+    if refusal:
+        raise SignInRefused(refusal)
+    if not matches:
+        locked_now = await _count_failure(session, user.id, now, lockout)
+        await session.commit()
+        raise SignInRefused("wrong_password", locked_now=locked_now)
+    if user.failed_sign_ins:
+        await session.execute(sa.update(User).where(User.id == user.id)
+                              .values(failed_sign_ins=0, failures_since=None, updated_at=User.updated_at))
+        await session.commit()
     org = await session.get(Org, user.org_id)
     return user, org
+
+
+async def _count_failure(session: AsyncSession, user_id: uuid.UUID, now, lockout: Lockout) -> bool:
+    """Counts one failed sign-in; returns True when it is the one that locks the user.
+
+    Counted by conditional UPDATEs, not read-then-write: parallel guesses must each count (on
+    PostgreSQL the first UPDATE holds the row until the commit), and only one of them locks."""
+    fresh = sa.and_(User.failures_since.is_not(None), User.failures_since > now - lockout.window)
+    counted = (await session.execute(
+        sa.update(User).where(User.id == user_id)
+        .values(failed_sign_ins=sa.case((fresh, User.failed_sign_ins + 1), else_=1),
+                failures_since=sa.case((fresh, User.failures_since), else_=sa.literal(now, UTCDateTime())),
+                updated_at=User.updated_at)
+        .returning(User.failed_sign_ins))).scalar_one()
+    if counted < lockout.failures:
+        return False
+    locked = await session.execute(
+        sa.update(User).where(User.id == user_id, User.failed_sign_ins >= lockout.failures)
+        .values(locked_until=now + lockout.duration, failed_sign_ins=0, failures_since=None,
+                updated_at=User.updated_at))
+    return locked.rowcount == 1
 
 
 async def principal_for_api_key(session: AsyncSession, key: str) -> tuple[ApiKey, Org]:

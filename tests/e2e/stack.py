@@ -20,7 +20,7 @@ from zhengban.processes import PROCESSES
 # The gateway's limits lifted, for tests that send many requests or sign in many times from one
 # address (the matrix, the fuzzer, the browser tests); the limits themselves have their own tests.
 UNLIMITED = {"ZHENGBAN_GATEWAY_RATE_PER_SECOND": "100000", "ZHENGBAN_GATEWAY_RATE_BURST": "100000",
-             "ZHENGBAN_GATEWAY_TOKEN_RATE_BURST": "1000"}
+             "ZHENGBAN_GATEWAY_FAILED_SIGN_INS_PER_ADDRESS": "100000 per 15 minutes"}
 
 
 class RunningStack:

@@ -14,7 +14,7 @@ async def gateway_app(databases, nats, tmp_path, **settings):
     async with run_app("gateway", database_url=url, nats_url=nats.url, data_dir=tmp_path,
                        admin_password=ADMIN_PASSWORD, budget_url="http://127.0.0.1:9",
                        procurement_url="http://127.0.0.1:9", licenses_url="http://127.0.0.1:9",
-                       **{"token_rate_burst": 1000, **settings}) as running:
+                       **settings) as running:
         yield running
 
 

@@ -41,15 +41,6 @@ async def test_over_the_rate_limit_is_a_429_problem_with_retry_after(databases, 
         assert (await gw.client.get("/.well-known/jwks.json")).status_code == 200
 
 
-async def test_sign_in_has_its_own_stricter_limit(databases, nats, tmp_path):
-    url = await databases.fresh("gateway")
-    async with run_app("gateway", database_url=url, nats_url=nats.url, data_dir=tmp_path,
-                       admin_password=ADMIN_PASSWORD, token_rate_per_second=0.1, token_rate_burst=3) as gw:
-        codes = [(await gw.client.post("/auth/token", data={"username": "admin", "password": "wrong"})).status_code
-                 for _ in range(4)]
-        assert codes == [401, 401, 401, 429]
-
-
 async def test_the_in_process_window_moves_and_forgets_idle_callers():
     from gateway.rate_limits import LocalMovingWindow, per_burst
 

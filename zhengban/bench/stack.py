@@ -38,7 +38,7 @@ class BenchStack:
         env = {**os.environ, "ZHENGBAN_ADMIN_PASSWORD": ADMIN_PASSWORD, "ZHENGBAN_DATABASE_PREFIX": self.prefix,
                # The benchmark's few callers send far more than a person or script would.
                "ZHENGBAN_GATEWAY_RATE_PER_SECOND": "1000000", "ZHENGBAN_GATEWAY_RATE_BURST": "1000000",
-               "ZHENGBAN_GATEWAY_TOKEN_RATE_BURST": "1000", "ZHENGBAN_GATEWAY_MAX_BODY_BYTES": "4194304",
+               "ZHENGBAN_GATEWAY_MAX_BODY_BYTES": "4194304",
                "ZHENGBAN_GATEWAY_LOG_LEVEL": "WARNING", "ZHENGBAN_LICENSES_LOG_LEVEL": "WARNING",
                "ZHENGBAN_BUDGET_LOG_LEVEL": "WARNING", "ZHENGBAN_PROCUREMENT_LOG_LEVEL": "WARNING"}
         self.process = subprocess.Popen(args, stdout=open(self.data_dir / "up.out", "wb"),  # noqa: SIM115

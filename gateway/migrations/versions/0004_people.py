@@ -1,0 +1,38 @@
+"""Accounts that change: e-mail, disabling, one-time passwords, the sign-in lockout, and API keys
+that expire and say when they were last used.
+
+Revision ID: 0004
+Revises: 0003
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from kernel.db import UTCDateTime
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("identity_users") as table:
+        table.add_column(sa.Column("email", sa.String(254), nullable=True))
+        table.add_column(sa.Column("disabled_at", UTCDateTime(), nullable=True))
+        table.add_column(sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()))
+        table.add_column(sa.Column("failed_sign_ins", sa.Integer(), nullable=False, server_default="0"))
+        table.add_column(sa.Column("failures_since", UTCDateTime(), nullable=True))
+        table.add_column(sa.Column("locked_until", UTCDateTime(), nullable=True))
+    with op.batch_alter_table("identity_api_keys") as table:
+        table.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
+        table.add_column(sa.Column("last_used_at", UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("identity_api_keys") as table:
+        table.drop_column("last_used_at")
+        table.drop_column("expires_at")
+    with op.batch_alter_table("identity_users") as table:
+        for column in ("locked_until", "failures_since", "failed_sign_ins", "must_change_password", "disabled_at",
+                       "email"):
+            table.drop_column(column)
