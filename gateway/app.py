@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import api_docs, openapi_doc
 from gateway.access import AccessMiddleware, ApiKeyTokens
@@ -170,6 +171,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     install_observability(app)
     tracing.instrument_app(app, db.engine)
+    if settings.trusted_proxy_list:
+        # Outermost, so the rate limits, the console and the logs all see the client's address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+
 import limits
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -51,6 +53,22 @@ class GatewaySettings(ProcessSettings):
     webhook_retry_schedule_seconds: list[float] = [5, 300, 1800, 7200, 18000, 36000]
     webhook_retry_for_seconds: float = Field(default=86400, gt=0)
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    # The proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` entry names the
+    # client; empty: the client is the socket's peer. Anyone else's header is ignored, or a guesser
+    # would write a new address into each request and never meet the per-address limit.
+    trusted_proxies: str = Field("", validation_alias=AliasChoices(
+        "ZHENGBAN_GATEWAY_TRUSTED_PROXIES", "ZHENGBAN_TRUSTED_PROXIES", "trusted_proxies"))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            ipaddress.ip_network(entry, strict=False)  # raises ValueError; "*" (trust anyone) too
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
 
     @field_validator("failed_sign_ins_per_address")
     @classmethod

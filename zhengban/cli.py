@@ -28,8 +28,10 @@ def _serve(args: argparse.Namespace) -> None:
     gc.collect()
     gc.freeze()
     # uvloop and httptools come with uvicorn[standard]; access lines are logged as JSON by the app.
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, any local
+    # process included. The gateway reads it from `ZHENGBAN_TRUSTED_PROXIES` only (gateway/app.py).
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, proxy_headers=False)
 
 
 def _migrate(args: argparse.Namespace) -> None:

@@ -11,10 +11,13 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from pydantic import ValidationError
 
 from gateway.models import User
+from gateway.settings import GatewaySettings
 from kernel.ids import utcnow
 from tests.gateway.conftest import ADMIN_PASSWORD, token
 from tests.support.apps import run_app
@@ -146,3 +149,37 @@ async def test_failed_sign_ins_per_address_answer_429_with_retry_after(databases
         assert 1 <= int(refused.headers["retry-after"]) <= 600
         # Another address is not held back.
         assert (await sign_in(gw, "10.0.3.2", "admin", ADMIN_PASSWORD)).status_code == 200
+
+
+async def sign_in_via(gw, peer: str, forwarded_for: str, username: str, password: str) -> httpx.Response:
+    async with from_address(gw, peer) as client:
+        return await client.post("/auth/token", data={"username": username, "password": password},
+                                 headers={"X-Forwarded-For": forwarded_for})
+
+
+async def test_the_client_address_comes_from_x_forwarded_for_only_through_a_trusted_proxy(databases, nats, tmp_path):
+    async with await gateway(databases, nats, tmp_path, failed_sign_ins_per_address="2 per 10 minutes",
+                             trusted_proxies="10.8.0.1, 10.9.0.0/16") as gw:
+        # Behind a trusted proxy each client is counted apart: two failures of one client…
+        for _ in range(2):
+            assert (await sign_in_via(gw, "10.8.0.1", "198.51.100.7", "x", "wrong")).status_code == 401
+        assert (await sign_in_via(gw, "10.9.3.4", "198.51.100.7", "admin", ADMIN_PASSWORD)).status_code == 429
+        # …hold back that client only, not the proxy's other clients.
+        assert (await sign_in_via(gw, "10.8.0.1", "198.51.100.8", "admin", ADMIN_PASSWORD)).status_code == 200
+        # A client cannot pass itself off as another by writing the header itself: the proxy
+        # appends the address it saw, and that entry is the one taken.
+        forged = await sign_in_via(gw, "10.8.0.1", "198.51.100.8, 198.51.100.7", "admin", ADMIN_PASSWORD)
+        assert forged.status_code == 429
+
+        # From an untrusted peer the header is ignored: a guesser writing a new address into every
+        # request is still counted at its own socket address.
+        codes = [(await sign_in_via(gw, "192.0.2.5", f"203.0.113.{i}", "x", "wrong")).status_code for i in range(3)]
+        assert codes == [401, 401, 429]
+        assert (await sign_in_via(gw, "192.0.2.6", "192.0.2.5", "admin", ADMIN_PASSWORD)).status_code == 200
+
+
+async def test_a_trusted_proxy_setting_that_is_not_an_address_refuses_to_start():
+    for bad in ("*", "proxy.example", "10.0.0.300"):
+        with pytest.raises(ValidationError):
+            GatewaySettings(trusted_proxies=bad)
+    assert GatewaySettings(trusted_proxies="10.0.0.1, fd00::/8").trusted_proxy_list == ["10.0.0.1", "fd00::/8"]
