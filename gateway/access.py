@@ -10,7 +10,11 @@ import uuid
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.identity import service as identity
+from kernel.auth import PasswordChangeRequired
 from kernel.errors import DomainError, problem_response
+
+# The one call a one-time password's sign-in may make.
+PASSWORD_CHANGE_PATH = "/api/v1/identity/me/password"
 
 # Clients must not be able to claim an identity by header; only the bearer token speaks.
 STRIPPED_HEADERS = {b"x-principal", b"x-org-id", b"x-org-path", b"x-roles", b"x-user-id", b"x-forwarded-user"}
@@ -60,6 +64,8 @@ class AccessMiddleware:
                 headers.append((b"authorization", f"Bearer {token}".encode()))
             elif scheme.lower() == "bearer" and credential:
                 principal = await state.verifier.verify(credential.strip())
+                if principal.password_change_only and scope["path"] != PASSWORD_CHANGE_PATH:
+                    raise PasswordChangeRequired()
                 scope.setdefault("state", {})["principal"] = principal
                 caller = principal.subject
         except DomainError as exc:
@@ -80,6 +86,7 @@ class AccessMiddleware:
     async def _exchange_api_key(self, state, key: str) -> tuple[str, str]:
         async with state.db.session() as session:
             api_key, org = await identity.principal_for_api_key(session, key)
+            await identity.note_api_key_use(session, api_key)
         token = state.api_key_tokens.get(api_key.id)
         if token is None:
             token, _ = state.signer.mint(subject=api_key.id, org_id=org.id, org_path=org.path, roles=api_key.roles,

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from pathlib import Path
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -19,6 +20,7 @@ from gateway.console.sessions import session_store
 from gateway.identity import service as identity
 from gateway.identity.router import auth_router, internal_router
 from gateway.identity.router import router as identity_router
+from gateway.models import User
 from gateway.proxy import SERVICES, Upstreams, proxy_router
 from gateway.rate_limits import RateLimits
 from gateway.security_headers import SecurityHeadersMiddleware
@@ -32,6 +34,7 @@ from kernel.background import run_every
 from kernel.broker import Broker
 from kernel.consumers import Consumers
 from kernel.db import Database
+from kernel.disabled_users import DisabledUsers
 from kernel.errors import install_problem_handlers
 from kernel.idempotency import IdempotencyMiddleware
 from kernel.observability import BacklogGauges, configure_logging, health_router, install_observability
@@ -68,6 +71,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     signer = Signer(issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=settings.token_ttl_seconds)
     keys = KeySet()
 
+    async def disabled_user_ids() -> set[str]:
+        async with db.session() as session:
+            return {str(i) for i in (await session.execute(
+                sa.select(User.id).where(User.disabled_at.is_not(None)))).scalars()}
+
+    disabled = DisabledUsers(disabled_user_ids)
+
     async def reload_keys():
         # Another gateway replica may have rotated the signing key: pick it up from the database.
         # Should that fail, the keys we have stay until the next round.
@@ -82,6 +92,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                                         password_file=settings.data_dir / ADMIN_PASSWORD_FILE)
             await signer.load(session)
         keys.load(signer.jwks)
+        await disabled.reload()
         tasks = []
         if settings.run_background:
             broker.start()
@@ -94,6 +105,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             tasks.append(asyncio.create_task(run_every(
                 settings.webhook_poll_seconds, webhook_sender.send_due, what="sending webhooks",
                 log=logging.getLogger("zhengban.webhooks")), name="gateway-webhooks"))
+            # Another replica may have disabled a user: learned from the users table.
+            tasks.append(asyncio.create_task(disabled.keep_current(app), name="gateway-disabled-users"))
         try:
             yield
         finally:
@@ -115,7 +128,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.backlog_gauges = BacklogGauges(db, broker, consumers)
     app.state.signer = signer
     app.state.keys = keys
-    app.state.verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    app.state.disabled_users = disabled
+    app.state.verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                                       refused=disabled)
     app.state.api_key_tokens = ApiKeyTokens()
     app.state.rate_limits = RateLimits(settings)
     app.state.console_store = session_store(settings, db)

@@ -44,6 +44,8 @@ class User(GatewayTable, table=True):
     disabled_at: datetime | None = Field(None, sa_type=UTCDateTime)
     # After a reset the user holds a one-time password and may do nothing but change it.
     must_change_password: bool = Field(False, sa_column_kwargs={"server_default": sa.false()})
+    # When the one-time password signed in: it does so once only.
+    temporary_used_at: datetime | None = Field(None, sa_type=UTCDateTime)
     # The lockout (SPEC: five failures of one username within 15 minutes lock it for 15 minutes),
     # kept on the row so every gateway replica counts the same failures.
     failed_sign_ins: int = Field(0, sa_column_kwargs={"server_default": "0"})
@@ -51,6 +53,10 @@ class User(GatewayTable, table=True):
     locked_until: datetime | None = Field(None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 class ApiKey(GatewayTable, table=True):

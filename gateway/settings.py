@@ -38,6 +38,9 @@ class GatewaySettings(ProcessSettings):
     lockout_failures: int = Field(default=5, ge=1, le=1000)
     lockout_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # What a new password must contain (SPEC: at least 10 characters of at least 3 of the 4 classes).
+    password_min_length: int = Field(default=10, ge=8, le=200)
+    password_min_classes: int = Field(default=3, ge=1, le=4)
     # Where gateways share rate limits and console sessions (`redis://host:port/db`); empty: rate
     # limits in this process and console sessions in the gateway's database. `ZHENGBAN_REDIS_URL`
     # (what `zhengban up` reads) is accepted too.

@@ -70,7 +70,7 @@ class Signer:
         return key
 
     def mint(self, *, subject: uuid.UUID, org_id: uuid.UUID, org_path: str, roles: list[str], kind: str,
-             name: str, ttl_seconds: int | None = None) -> tuple[str, int]:
+             name: str, ttl_seconds: int | None = None, password_change: bool = False) -> tuple[str, int]:
         ttl = ttl_seconds or self.ttl_seconds
         now = utcnow()
         claims = {
@@ -78,5 +78,8 @@ class Signer:
             "nbf": int(now.timestamp()), "exp": int(now.timestamp()) + ttl, "jti": new_id().hex,
             "org_id": str(org_id), "org_path": org_path, "roles": sorted(roles), "kind": kind, "name": name,
         }
+        if password_change:
+            # Good for the password change only: the gateway and every service refuse it elsewhere.
+            claims["pwd_change"] = True
         token = jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self._kid})
         return token, ttl

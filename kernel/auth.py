@@ -43,6 +43,8 @@ class Principal:
     roles: frozenset[str]
     kind: str = "user"  # "user" | "api_key"
     name: str = ""
+    # Signed in with a one-time password: may do nothing but choose a new one.
+    password_change_only: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -159,13 +161,21 @@ class TokenVerifier:
 
     REMEMBERED = 10_000
 
-    def __init__(self, keys: KeySet, *, issuer: str, audience: str):
+    def __init__(self, keys: KeySet, *, issuer: str, audience: str, refused=None):
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
+        # The disabled users (kernel/disabled_users.py), asked on every request, remembered token or not.
+        self.refused = refused
         self._passed: OrderedDict[str, tuple[Principal, float, str]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        principal = await self._verified(token)
+        if self.refused is not None and principal.kind == "user" and self.refused.refuses(principal.subject):
+            raise Unauthorized("this user has been disabled", slug="user-disabled", title="User disabled")
+        return principal
+
+    async def _verified(self, token: str) -> Principal:
         if (hit := self._passed.get(token)) is not None:
             principal, expires, kid = hit
             if time.time() < expires + LEEWAY and self.keys.has(kid):
@@ -200,6 +210,7 @@ class TokenVerifier:
                 roles=frozenset(claims.get("roles", [])),
                 kind=str(claims.get("kind", "user")),
                 name=str(claims.get("name", "")),
+                password_change_only=claims.get("pwd_change") is True,
             ), float(claims["exp"]), kid
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the access token has expired") from exc
@@ -215,15 +226,20 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def current_principal(request: Request) -> Principal:
+class PasswordChangeRequired(Forbidden):
+    slug, title = "password-change-required", "Password change required"
+
+    def __init__(self):
+        super().__init__("this sign-in used a one-time password: choose a new one "
+                         "(POST /api/v1/identity/me/password) and sign in again")
+
+
+async def any_principal(request: Request) -> Principal:
+    """The caller, even one that signed in with a one-time password (for the password change only)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     principal = await request.app.state.verifier.verify(bearer_token(request))
-    if principal.is_staff_only and STAFF not in declared_roles(request):
-        # Staff may do one thing (SPEC Identity): refused here, for every route that does not name
-        # the role, rather than by each service's visibility rules one read at a time.
-        raise Forbidden("the staff role may request software installs and read its own requests, nothing else")
     request.state.principal = principal
     return principal
 
@@ -232,6 +248,17 @@ def declared_roles(request: Request) -> tuple[str, ...]:
     """The roles the matched route declares (`openapi_extra` `x-roles`, docs/authorization.md)."""
     route = request.scope.get("route")
     return tuple((getattr(route, "openapi_extra", None) or {}).get("x-roles", ()))
+
+
+async def current_principal(request: Request) -> Principal:
+    principal = await any_principal(request)
+    if principal.password_change_only:
+        raise PasswordChangeRequired()
+    if principal.is_staff_only and STAFF not in declared_roles(request):
+        # Staff may do one thing (SPEC Identity): refused here, for every route that does not name
+        # the role, rather than by each service's visibility rules one read at a time.
+        raise Forbidden("the staff role may request software installs and read its own requests, nothing else")
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -44,6 +44,25 @@ class UserCreated(Payload):
     username: str
 
 
+class UserChanged(Payload):
+    """A user as it now stands, after an admin changed it (roles, org, re-enabled…)."""
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    org_path: str
+    username: str
+    roles: list[str]
+    disabled: bool
+    # When the change was made: a copy keeps the newest, whatever order events arrive in.
+    changed_at: datetime
+
+
+class UserDisabled(UserChanged):
+    """A user switched off: every service refuses its access tokens from now on."""
+
+    disabled: bool = True
+
+
 # budget
 class LineApproved(Payload):
     line_id: uuid.UUID
@@ -284,6 +303,8 @@ SUBJECTS: dict[str, type[Payload]] = {
     "identity.org.created": OrgChanged,
     "identity.org.updated": OrgChanged,
     "identity.user.created": UserCreated,
+    "identity.user.changed": UserChanged,
+    "identity.user.disabled": UserDisabled,
     "budget.line.approved": LineApproved,
     "budget.policy.changed": PolicyChanged,
     "budget.preencumbrance.accepted": PreencumbranceAnswered,

@@ -100,6 +100,26 @@ history_audience = sa.Table(
 )
 
 
+# The users whose access tokens this service refuses (kernel/disabled_users.py): the newest state
+# of each user the identity.user.changed/disabled events told. Added after version 1: each
+# service's `disabled_users` migration creates it.
+disabled_users = sa.Table(
+    "disabled_users", kernel_metadata,
+    sa.Column("user_id", sa.Uuid, primary_key=True),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),  # when the gateway made the change
+    sa.Column("copied_at", UTCDateTime, nullable=False),
+)
+
+
+def create_disabled_users(op) -> None:
+    disabled_users.create(op.get_bind())
+
+
+def drop_disabled_users(op) -> None:
+    disabled_users.drop(op.get_bind())
+
+
 def create_history_audience(op) -> None:
     history_audience.create(op.get_bind())
 

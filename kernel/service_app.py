@@ -16,6 +16,7 @@ from kernel.auth import CurrentPrincipal, KeySet, TokenVerifier
 from kernel.broker import Broker
 from kernel.consumers import Consumers, Subscription
 from kernel.db import Database
+from kernel.disabled_users import DisabledUsers, DisabledUsersCopy, service_disabled_users
 from kernel.errors import Forbidden, Unauthorized, install_problem_handlers
 from kernel.idempotency import IdempotencyMiddleware
 from kernel.links import gives
@@ -29,10 +30,11 @@ from kernel.settings import ProcessSettings
 from kernel.stopping import cancel_and_wait
 
 
-def make_verifier(settings: ProcessSettings, static_jwks: dict | None = None) -> TokenVerifier:
+def make_verifier(settings: ProcessSettings, static_jwks: dict | None = None,
+                  refused: DisabledUsers | None = None) -> TokenVerifier:
     keys = KeySet(jwks_url=None if static_jwks else settings.gateway_url.rstrip("/") + "/.well-known/jwks.json",
                   static_jwks=static_jwks)
-    return TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    return TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, refused=refused)
 
 
 async def principal_subject(scope: Scope) -> str | None:
@@ -106,9 +108,11 @@ def create_service_app(
     db = Database(database_url, pool_size=settings.database_pool_size)
     broker = Broker(settings.nats_url, name=f"zhengban-{name}", stream_replicas=settings.nats_stream_replicas)
     orgs = orgs or OrgDirectory(settings.gateway_url, settings.internal_token)
+    disabled = service_disabled_users(db)
     all_subscriptions = [
         Subscription("identity.org.created", orgs.on_org_event),
         Subscription("identity.org.updated", orgs.on_org_event),
+        *DisabledUsersCopy(disabled).subscriptions(),
         *subscriptions,
     ]
     consumers = Consumers(name, db, broker, all_subscriptions, max_attempts=settings.max_delivery_attempts)
@@ -117,12 +121,14 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         tasks: list[asyncio.Task] = []
+        # Before the first request: a restarted service refuses at once whom it refused before.
+        await disabled.reload()
         if settings.run_background:
             broker.start()
             tasks.append(asyncio.create_task(relay.run(), name=f"{name}-outbox-relay"))
             consumers.start()
             tasks += [asyncio.create_task(fn(app), name=f"{name}-{fn.__name__}")
-                      for fn in (*background_tasks, prune_forever)]
+                      for fn in (*background_tasks, prune_forever, disabled.keep_current)]
         try:
             yield
         finally:
@@ -139,7 +145,8 @@ def create_service_app(
     app.state.consumers = consumers
     app.state.backlog_gauges = BacklogGauges(db, broker, consumers)
     app.state.relay = relay
-    app.state.verifier = make_verifier(settings, static_jwks)
+    app.state.disabled_users = disabled
+    app.state.verifier = make_verifier(settings, static_jwks, refused=disabled)
 
     async def readiness(request: Request) -> dict[str, bool]:
         try:

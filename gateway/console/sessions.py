@@ -89,6 +89,13 @@ class DatabaseSessions:
             await session.execute(sa.delete(ConsoleSessionRecord).where(ConsoleSessionRecord.key == key))
             await session.commit()
 
+    async def end_sessions_of(self, user_id) -> None:
+        """Signs a user out of every console session (it was disabled)."""
+        async with self.db.session() as session:
+            await session.execute(sa.delete(ConsoleSessionRecord).where(
+                ConsoleSessionRecord.record["me"]["id"].as_string() == str(user_id)))
+            await session.commit()
+
     async def purge(self) -> None:
         """Deletes the sessions that ran out (no one signs out of most of them)."""
         async with self.db.session() as session:
@@ -118,6 +125,13 @@ class RedisSessions:
 
     async def delete(self, key: str) -> None:
         await self.redis.delete(self.prefix + key)
+
+    async def end_sessions_of(self, user_id) -> None:
+        """Signs a user out of every console session: a walk over the sessions, as rare as disabling."""
+        async for name in self.redis.scan_iter(match=self.prefix + "*", count=500):
+            raw = await self.redis.get(name)
+            if raw and orjson.loads(raw).get("me", {}).get("id") == str(user_id):
+                await self.redis.delete(name)
 
     async def purge(self) -> None:
         return None

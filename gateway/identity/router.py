@@ -8,13 +8,15 @@ from typing import Annotated
 
 import aiohttp
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.identity import schemas, service
+from gateway.identity import accounts, schemas, service
+from gateway.identity.passwords import PasswordRules
+from gateway.identity.service import Lockout
 from gateway.models import ApiKey, Org, User
 from kernel import history
-from kernel.auth import CurrentPrincipal
+from kernel.auth import CurrentPrincipal, Principal, any_principal
 from kernel.bounds import Text
 from kernel.deps import Session
 from kernel.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
@@ -36,13 +38,13 @@ async def issue_token(request: Request, session: Session, username: Annotated[Te
         raise TooManyRequests(f"too many failed sign-ins from this address; try again in {retry} s",
                               retry_after=retry)
     try:
-        user, org = await service.authenticate(session, username, password,
-                                               service.Lockout.of(request.app.state.settings))
+        user, org = await service.authenticate(session, username, password, Lockout.of(request.app.state.settings))
     except Unauthorized:
         await limits.sign_in_failed(address)
         raise
     token, ttl = request.app.state.signer.mint(subject=user.id, org_id=org.id, org_path=org.path, roles=user.roles,
-                                               kind="user", name=user.username)
+                                               kind="user", name=user.username,
+                                               password_change=user.must_change_password)
     return schemas.TokenOut(access_token=token, expires_in=ttl)
 
 
@@ -134,16 +136,61 @@ async def parties_met(request: Request, ids: list[uuid.UUID]) -> set[uuid.UUID]:
 
 @router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).",
              openapi_extra={"x-roles": ["admin"]})
-async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, session: Session):
-    return await service.create_user(session, principal, data)
+async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, session: Session, request: Request):
+    return await service.create_user(session, principal, data, PasswordRules.of(request.app.state.settings))
 
 
-@router.get("/users", response_model=Page[schemas.UserOut], summary="Lists users of the caller's subtree (admin).",
+@router.get("/users", response_model=Page[schemas.UserOut],
+            summary="Lists or searches the users of the caller's subtree (admin; auditors read).",
             openapi_extra={"x-roles": ["admin"]})
-async def list_users(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
-    items, next_cursor = await paginate(session, service.list_users_query(principal), User.id, cursor=cursor,
-                                        limit=limit)
+async def list_users(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
+                     org_id: uuid.UUID | None = None,
+                     q: Annotated[Text(100) | None, Query(description="part of a username, name or e-mail")] = None):
+    org = await service.visible_org(session, principal, org_id) if org_id else None
+    items, next_cursor = await paginate(session, accounts.list_users_query(principal, org, q), User.id,
+                                        cursor=cursor, limit=limit)
     return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/users/{user_id}", response_model=schemas.UserOut,
+            summary="Gets a user (admin over its org; auditors read).", openapi_extra={"x-roles": ["admin"]})
+async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+    user, _ = await accounts.visible_user(session, principal, user_id, write=False)
+    return user
+
+
+@router.patch("/users/{user_id}", response_model=schemas.UserOut,
+              summary="Changes a user's name, e-mail, roles or org, or disables it (admin over its org).",
+              openapi_extra={"x-roles": ["admin"]})
+async def update_user(user_id: uuid.UUID, data: schemas.UserUpdate, principal: CurrentPrincipal, session: Session,
+                      request: Request):
+    user = await accounts.update_user(session, principal, user_id, data)
+    state = request.app.state
+    if user.disabled:
+        # Refused here at once; other replicas and the services within seconds (kernel/disabled_users.py).
+        state.disabled_users.add(str(user.id))
+        await state.console_store.end_sessions_of(user.id)
+    else:
+        state.disabled_users.remove(str(user.id))
+    return user
+
+
+@router.post("/users/{user_id}/password-reset", response_model=schemas.TemporaryPassword,
+             summary="Gives a user a one-time password that must be changed at the next sign-in (admin).",
+             openapi_extra={"x-roles": ["admin"]})
+async def reset_password(user_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
+    temporary = await accounts.reset_password(session, principal, user_id,
+                                              PasswordRules.of(request.app.state.settings))
+    return schemas.TemporaryPassword(temporary_password=temporary)
+
+
+@router.post("/me/password", status_code=204,
+             summary="Changes the caller's own password; also after a sign-in with a one-time password.",
+             openapi_extra={"x-roles": ["authenticated"]})
+async def change_password(data: schemas.PasswordChange, principal: Annotated[Principal, Depends(any_principal)],
+                          session: Session, request: Request):
+    await accounts.change_own_password(session, principal, data, PasswordRules.of(request.app.state.settings))
+    return Response(status_code=204)
 
 
 @router.post("/api-keys", status_code=201, response_model=schemas.ApiKeyCreated,

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity import schemas
+from gateway.identity.passwords import PasswordRules
 from gateway.models import ApiKey, Org, User
 from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import OrgChanged, UserCreated
 from kernel.db import UTCDateTime
-from kernel.errors import Conflict, Forbidden, NotFound, Unauthorized
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import in_subtree
@@ -129,11 +130,13 @@ def list_orgs_query(principal: Principal) -> sa.Select:
     return sa.select(Org).where(in_subtree(Org.path, principal))
 
 
-async def create_user(session: AsyncSession, principal: Principal, data: schemas.UserCreate) -> User:
+async def create_user(session: AsyncSession, principal: Principal, data: schemas.UserCreate,
+                      rules: PasswordRules) -> User:
     org = await visible_org(session, principal, data.org_id)
     _require_admin(principal)
+    rules.check(data.password, data.username)
     user = User(username=data.username, password_hash=await hash_password(data.password), org_id=data.org_id,
-                roles=data.roles, display_name=data.display_name)
+                roles=data.roles, display_name=data.display_name, email=data.email)
     session.add(user)
     try:
         await session.flush()
@@ -148,21 +151,19 @@ async def create_user(session: AsyncSession, principal: Principal, data: schemas
     return user
 
 
-def list_users_query(principal: Principal) -> sa.Select:
-    _require_admin(principal)
-    return sa.select(User).join(Org, Org.id == User.org_id).where(in_subtree(Org.path, principal))
-
-
 async def create_api_key(session: AsyncSession, principal: Principal,
                          data: schemas.ApiKeyCreate) -> tuple[ApiKey, str]:
     await visible_org(session, principal, data.org_id)
     _require_admin(principal)
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    if data.expires_at is not None and data.expires_at <= utcnow():
+        raise InvalidInput("expires_at is in the past", slug="invalid-input")
     api_key = ApiKey(name=data.name, org_id=data.org_id, roles=data.roles, key_hash=hash_api_key(key),
-                     prefix=key[:10], created_by=history.actor_of(principal))
+                     prefix=key[:10], created_by=history.actor_of(principal), expires_at=data.expires_at)
     session.add(api_key)
     await session.flush()
-    await history.record(session, "api_key", api_key.id, "created", principal, {"roles": data.roles})
+    await history.record(session, "api_key", api_key.id, "created", principal,
+                         {"roles": data.roles, "expires_at": data.expires_at and data.expires_at.isoformat()})
     await session.commit()
     return api_key, key
 
@@ -218,7 +219,8 @@ async def authenticate(session: AsyncSession, username: str, password: str,
     await session.rollback()
     now = utcnow()
     refusal = ("unknown_user" if user is None else "disabled" if user.disabled_at is not None
-               else "locked" if user.locked_until is not None and user.locked_until > now else None)
+               else "locked" if user.locked_until is not None and user.locked_until > now
+               else "one_time_password_used" if user.must_change_password and user.temporary_used_at else None)
     # The hash is checked in every case, so a refusal takes as long whatever its reason.
     matches = await _verify_password(user.password_hash if user and not refusal else _DUMMY_HASH, password)
     if refusal:
@@ -227,7 +229,14 @@ async def authenticate(session: AsyncSession, username: str, password: str,
         locked_now = await _count_failure(session, user.id, now, lockout)
         await session.commit()
         raise SignInRefused("wrong_password", locked_now=locked_now)
-    if user.failed_sign_ins:
+    if user.must_change_password:
+        # A one-time password signs in once: of two sign-ins racing with it, one wins.
+        used = await session.execute(sa.update(User).where(User.id == user.id, User.temporary_used_at.is_(None))
+                                     .values(temporary_used_at=now, updated_at=User.updated_at))
+        if used.rowcount != 1:
+            await session.rollback()
+            raise SignInRefused("one_time_password_used")
+    if user.failed_sign_ins or user.must_change_password:
         await session.execute(sa.update(User).where(User.id == user.id)
                               .values(failed_sign_ins=0, failures_since=None, updated_at=User.updated_at))
         await session.commit()
@@ -259,12 +268,29 @@ async def _count_failure(session: AsyncSession, user_id: uuid.UUID, now, lockout
 async def principal_for_api_key(session: AsyncSession, key: str) -> tuple[ApiKey, Org]:
     row = (await session.execute(
         sa.select(ApiKey, Org).join(Org, Org.id == ApiKey.org_id)
-        .where(ApiKey.key_hash == hash_api_key(key), ApiKey.deleted_at.is_(None))
+        .where(ApiKey.key_hash == hash_api_key(key), ApiKey.deleted_at.is_(None),
+               sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > utcnow()))
     )).first()
     if row is None:
-        raise Unauthorized("this API key is not valid (deleted or never issued)", slug="invalid-api-key",
+        raise Unauthorized("this API key is not valid (deleted, expired or never issued)", slug="invalid-api-key",
                            title="Invalid API key")
     return row[0], row[1]
+
+
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+async def note_api_key_use(session: AsyncSession, api_key: ApiKey) -> None:
+    """Sets `last_used_at`, at most once a minute per key: a busy script's key must not turn every
+    request into a write (a conditional UPDATE, so replicas racing on one key write it once)."""
+    now = utcnow()
+    if api_key.last_used_at is not None and api_key.last_used_at > now - LAST_USED_PRECISION:
+        return
+    await session.execute(sa.update(ApiKey).where(
+        ApiKey.id == api_key.id,
+        sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_PRECISION))
+        .values(last_used_at=now, updated_at=ApiKey.updated_at))
+    await session.commit()
 
 
 async def ensure_admin(session: AsyncSession, *, password: str | None, password_file: Path) -> str | None:

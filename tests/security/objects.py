@@ -74,6 +74,14 @@ def a_webhook(world: World) -> Target:
     return Target("dept_a", {"webhook_id": hook["id"]}, expect={(key, "auditor"): 403 for key in reads})
 
 
+@makes(r"^/api/v1/identity/users/\{user_id\}")
+def a_user(world: World) -> Target:
+    user = world.ok("POST", "/api/v1/identity/users", world.admin,
+                    json={"username": f"matrix-{uuid.uuid4().hex[:12]}", "password": "Matrix-pass-2026",
+                          "org_id": world.org_id("dept_a"), "roles": ["budget_editor"]})
+    return Target("dept_a", {"user_id": user["id"]}, hints={"display_name": "矩阵"})
+
+
 # --- budget ---------------------------------------------------------------------------------
 
 @makes(r"^/api/v1/budget/lines/\{line_id\}")
