@@ -10,7 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.identity import service as identity
-from kernel.auth import PasswordChangeRequired
+from kernel.auth import PasswordChangeRequired, Principal
 from kernel.errors import DomainError, problem_response
 
 # The one call a one-time password's sign-in may make.
@@ -59,7 +59,8 @@ class AccessMiddleware:
         caller = None
         try:
             if scheme.lower() == "bearer" and credential.startswith(identity.API_KEY_PREFIX):
-                token, caller = await self._exchange_api_key(state, credential.strip())
+                token, caller, principal = await self._exchange_api_key(state, credential.strip())
+                scope.setdefault("state", {})["principal"] = principal
                 headers = [(k, v) for k, v in headers if k != b"authorization"]
                 headers.append((b"authorization", f"Bearer {token}".encode()))
             elif scheme.lower() == "bearer" and credential:
@@ -92,4 +93,6 @@ class AccessMiddleware:
             token, _ = state.signer.mint(subject=api_key.id, org_id=org.id, org_path=org.path, roles=api_key.roles,
                                          kind="api_key", name=api_key.name, ttl_seconds=ApiKeyTokens.TTL)
             state.api_key_tokens.put(api_key.id, token)
-        return token, str(api_key.id)
+        principal = Principal(subject=str(api_key.id), org_id=org.id, org_path=org.path,
+                              roles=frozenset(api_key.roles), kind="api_key", name=api_key.name)
+        return token, str(api_key.id), principal

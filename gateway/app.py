@@ -15,6 +15,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import api_docs, openapi_doc
 from gateway.access import AccessMiddleware, ApiKeyTokens
+from gateway.audit.log import AuditLog, AuditMiddleware
+from gateway.audit.router import router as audit_router
 from gateway.console.router import install as install_console
 from gateway.console.sessions import session_store
 from gateway.identity import service as identity
@@ -77,6 +79,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 sa.select(User.id).where(User.disabled_at.is_not(None)))).scalars()}
 
     disabled = DisabledUsers(disabled_user_ids)
+    audit = AuditLog(db)
 
     async def reload_keys():
         # Another gateway replica may have rotated the signing key: pick it up from the database.
@@ -105,6 +108,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             tasks.append(asyncio.create_task(run_every(
                 settings.webhook_poll_seconds, webhook_sender.send_due, what="sending webhooks",
                 log=logging.getLogger("zhengban.webhooks")), name="gateway-webhooks"))
+            tasks.append(asyncio.create_task(audit.run(), name="gateway-audit-writer"))
+            tasks.append(asyncio.create_task(audit.prune_forever(
+                settings.audit_retention_days, settings.retention_prune_interval_seconds), name="gateway-audit-prune"))
             # Another replica may have disabled a user: learned from the users table.
             tasks.append(asyncio.create_task(disabled.keep_current(app), name="gateway-disabled-users"))
         try:
@@ -113,6 +119,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await cancel_and_wait(tasks)
             await consumers.stop()
             await webhook_sender.close()
+            with contextlib.suppress(Exception):  # logged by flush
+                await audit.flush()
             await app.state.upstreams.close()
             await app.state.console_store.close()
             await broker.close()
@@ -129,6 +137,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.signer = signer
     app.state.keys = keys
     app.state.disabled_users = disabled
+    app.state.audit = audit
     app.state.verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                                        refused=disabled)
     app.state.api_key_tokens = ApiKeyTokens()
@@ -170,14 +179,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return JSONResponse(app.state.openapi_cache)
 
     install_problem_handlers(app)
-    add_routes(app, health_router(readiness), auth_router, identity_router, webhooks_router, internal_router,
-               proxy_router())
+    add_routes(app, health_router(readiness), auth_router, identity_router, webhooks_router, audit_router,
+               internal_router, proxy_router())
     install_console(app)
     api_docs.install(app)
     # Identity POSTs get idempotency here; proxied ones get it in the service that owns them.
     app.add_middleware(IdempotencyMiddleware, db=db, scope_of=principal_subject,
                        path_prefixes=("/api/v1/identity/",),
                        crash_after_commit_for_key=settings.crash_after_commit_for_key)
+    # Inside AccessMiddleware: it has found the caller by the time a request is recorded.
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(AccessMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

@@ -101,3 +101,27 @@ class ConsoleSessionRecord(GatewayTable, table=True):
     record: dict[str, Any] = Field(sa_type=JSONType)
     # When it ends unless used again: sessions nobody signed out of are purged after it.
     expires_at: datetime = Field(index=True, sa_type=UTCDateTime)
+
+
+class AuditEntry(GatewayTable, table=True):
+    """One line of the instance's audit log (gateway/audit/): append-only, pruned only by age."""
+
+    __tablename__ = "audit_log"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)  # time-ordered: pages by id
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    action: str = Field(sa_type=sa.String(60), index=True)
+    actor_id: uuid.UUID | None = Field(None, index=True)
+    # The username or key name; for a failed sign-in, the username that was tried.
+    actor_name: str | None = Field(None, sa_type=sa.String(200))
+    org_id: uuid.UUID | None = None
+    # The actor's org path: who may read the entry (admins and auditors over it).
+    org_path: str | None = Field(None, sa_type=sa.String(2000), index=True)
+    ip: str | None = Field(None, sa_type=sa.String(64))
+    user_agent: str | None = Field(None, sa_type=sa.String(500))
+    method: str | None = Field(None, sa_type=sa.String(10))
+    path: str | None = Field(None, sa_type=sa.String(2000))
+    object_id: uuid.UUID | None = Field(None, index=True)
+    status: int | None = None
+    request_id: str | None = Field(None, sa_type=sa.String(100))
+    detail: dict[str, Any] | None = Field(None, sa_type=JSONType)

@@ -41,6 +41,8 @@ class GatewaySettings(ProcessSettings):
     # What a new password must contain (SPEC: at least 10 characters of at least 3 of the 4 classes).
     password_min_length: int = Field(default=10, ge=8, le=200)
     password_min_classes: int = Field(default=3, ge=1, le=4)
+    # How long the audit log keeps an entry (网络安全法 Art. 21: at least six months).
+    audit_retention_days: int = Field(default=400, ge=180, le=3660)
     # Where gateways share rate limits and console sessions (`redis://host:port/db`); empty: rate
     # limits in this process and console sessions in the gateway's database. `ZHENGBAN_REDIS_URL`
     # (what `zhengban up` reads) is accepted too.

@@ -24,6 +24,9 @@ class ConsoleApi:
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app, client=client),
                                       base_url="http://console", timeout=60)
         self.headers = {"Authorization": f"Bearer {session.token}"} if session else {}
+        # The browser's, so the audit log tells what the person signed in with.
+        if user_agent := request.headers.get("user-agent"):
+            self.headers["User-Agent"] = user_agent
         if request_id := request.headers.get("x-request-id"):
             self.headers["X-Request-Id"] = request_id
 

@@ -32,19 +32,31 @@ internal_router = APIRouter(prefix="/internal", include_in_schema=False)
                   openapi_extra={"x-roles": ["public"]})
 async def issue_token(request: Request, session: Session, username: Annotated[Text(200), Form()],
                       password: Annotated[str, Form(max_length=1000)]):
-    limits, address = request.app.state.rate_limits, request.client.host if request.client else "unknown"
+    state = request.app.state
+    limits, address = state.rate_limits, request.client.host if request.client else "unknown"
     if wait := await limits.sign_in_refused(address):
         retry = max(1, math.ceil(wait))
+        state.audit.record("sign_in_failed", scope=request.scope, actor_name=username, status=429,
+                           detail={"reason": "too_many_failures_from_address"})
         raise TooManyRequests(f"too many failed sign-ins from this address; try again in {retry} s",
                               retry_after=retry)
     try:
-        user, org = await service.authenticate(session, username, password, Lockout.of(request.app.state.settings))
-    except Unauthorized:
+        user, org = await service.authenticate(session, username, password, Lockout.of(state.settings))
+    except service.SignInRefused as refused:
         await limits.sign_in_failed(address)
+        org = await session.get(Org, refused.user.org_id) if refused.user else None
+        whose = {"actor_id": refused.user.id, "org_id": org.id, "org_path": org.path} if org else {}
+        state.audit.record("sign_in_failed", scope=request.scope, actor_name=username, status=401,
+                           detail={"reason": refused.reason}, **whose)
+        if refused.locked_now:
+            state.audit.record("locked", scope=request.scope, actor_name=username, status=401, **whose,
+                               detail={"minutes": state.settings.lockout_minutes})
         raise
-    token, ttl = request.app.state.signer.mint(subject=user.id, org_id=org.id, org_path=org.path, roles=user.roles,
-                                               kind="user", name=user.username,
-                                               password_change=user.must_change_password)
+    token, ttl = state.signer.mint(subject=user.id, org_id=org.id, org_path=org.path, roles=user.roles,
+                                   kind="user", name=user.username, password_change=user.must_change_password)
+    state.audit.record("sign_in", scope=request.scope, actor_id=user.id, actor_name=user.username, org_id=org.id,
+                       org_path=org.path, status=200,
+                       detail={"one_time_password": True} if user.must_change_password else None)
     return schemas.TokenOut(access_token=token, expires_in=ttl)
 
 

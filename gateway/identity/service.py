@@ -203,9 +203,9 @@ class SignInRefused(Unauthorized):
     """A refused sign-in. Every reason answers the same 401, so a guesser cannot tell a locked,
     disabled or unknown user from a wrong password; the reason is for the audit log only."""
 
-    def __init__(self, reason: str, *, locked_now: bool = False):
+    def __init__(self, reason: str, *, user: User | None = None, locked_now: bool = False):
         super().__init__("wrong username or password", slug="invalid-credentials", title="Sign-in failed")
-        self.reason, self.locked_now = reason, locked_now
+        self.reason, self.user, self.locked_now = reason, user, locked_now
 
 
 async def authenticate(session: AsyncSession, username: str, password: str,
@@ -224,18 +224,18 @@ async def authenticate(session: AsyncSession, username: str, password: str,
     # The hash is checked in every case, so a refusal takes as long whatever its reason.
     matches = await _verify_password(user.password_hash if user and not refusal else _DUMMY_HASH, password)
     if refusal:
-        raise SignInRefused(refusal)
+        raise SignInRefused(refusal, user=user)
     if not matches:
         locked_now = await _count_failure(session, user.id, now, lockout)
         await session.commit()
-        raise SignInRefused("wrong_password", locked_now=locked_now)
+        raise SignInRefused("wrong_password", user=user, locked_now=locked_now)
     if user.must_change_password:
         # A one-time password signs in once: of two sign-ins racing with it, one wins.
         used = await session.execute(sa.update(User).where(User.id == user.id, User.temporary_used_at.is_(None))
                                      .values(temporary_used_at=now, updated_at=User.updated_at))
         if used.rowcount != 1:
             await session.rollback()
-            raise SignInRefused("one_time_password_used")
+            raise SignInRefused("one_time_password_used", user=user)
     if user.failed_sign_ins or user.must_change_password:
         await session.execute(sa.update(User).where(User.id == user.id)
                               .values(failed_sign_ins=0, failures_since=None, updated_at=User.updated_at))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from fastapi import APIRouter, Request
 
@@ -21,6 +22,7 @@ from gateway.console.page import (
     store,
     words_for,
 )
+from gateway.models import Org
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -70,9 +72,20 @@ async def logout(request: Request):
         if await checked_form(request, session) is None:
             return forbidden_form(request)
         store(request).end(session.id)
+        await record_sign_out(request, session)
     response = back("/console/login")
     response.delete_cookie(COOKIE, path="/console")
     return response
+
+
+async def record_sign_out(request: Request, session) -> None:
+    """The audit log's sign-out entry, under the user's org (read again: the session keeps its id only)."""
+    org_id = uuid.UUID(session.me["org_id"])
+    async with request.app.state.db.session() as db_session:
+        org = await db_session.get(Org, org_id)
+    request.app.state.audit.record("sign_out", scope=request.scope, actor_id=uuid.UUID(session.me["id"]),
+                                   actor_name=session.username, org_id=org_id,
+                                   org_path=org.path if org else None, status=303)
 
 
 @router.get("/lang/{lang}")
