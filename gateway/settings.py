@@ -41,6 +41,17 @@ class GatewaySettings(ProcessSettings):
     # What a new password must contain (SPEC: at least 10 characters of at least 3 of the 4 classes).
     password_min_length: int = Field(default=10, ge=8, le=200)
     password_min_classes: int = Field(default=3, ge=1, le=4)
+    # Single sign-on through the unit's OpenID Connect provider (统一身份认证), for the console; off
+    # unless the issuer, client id and secret are all set. `ZHENGBAN_OIDC_*` is read too.
+    oidc_issuer: str = Field("", validation_alias=AliasChoices("ZHENGBAN_GATEWAY_OIDC_ISSUER", "ZHENGBAN_OIDC_ISSUER",
+                                                               "oidc_issuer"))
+    oidc_client_id: str = Field("", validation_alias=AliasChoices(
+        "ZHENGBAN_GATEWAY_OIDC_CLIENT_ID", "ZHENGBAN_OIDC_CLIENT_ID", "oidc_client_id"))
+    oidc_client_secret: str = Field("", validation_alias=AliasChoices(
+        "ZHENGBAN_GATEWAY_OIDC_CLIENT_SECRET", "ZHENGBAN_OIDC_CLIENT_SECRET", "oidc_client_secret"))
+    # The ID token's claim that holds the Zhengban username.
+    oidc_username_claim: str = Field("preferred_username", validation_alias=AliasChoices(
+        "ZHENGBAN_GATEWAY_OIDC_USERNAME_CLAIM", "ZHENGBAN_OIDC_USERNAME_CLAIM", "oidc_username_claim"))
     # How long the audit log keeps an entry (网络安全法 Art. 21: at least six months).
     audit_retention_days: int = Field(default=400, ge=180, le=3660)
     # Where gateways share rate limits and console sessions (`redis://host:port/db`); empty: rate

@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +28,7 @@ from gateway.models import AuditEntry
 from kernel.background import run_every
 from kernel.db import Database
 from kernel.events import current_request_id
-from kernel.ids import new_id, utcnow
+from kernel.ids import new_ids, utcnow
 
 log = logging.getLogger("zhengban.gateway.audit")
 
@@ -62,25 +63,21 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 class AuditLog:
-    """Entries gathered in memory and written in batches by `run` (a background task)."""
+    """Entries gathered in memory and written in batches by `run` (a background task).
+
+    `record` only keeps what it is given (the scope, the principal, the answer's first bytes): ids,
+    times and every parsed value are made at `flush`, off the request's path."""
 
     def __init__(self, db: Database):
         self.db = db
-        self.pending: list[dict] = []
+        self.pending: list[tuple] = []
         self._wake = asyncio.Event()
 
-    def record(self, action: str, *, scope: Scope | None = None, principal=None, **fields) -> None:
-        """Adds an entry; `scope` gives the address, user agent, method and path, `principal` the actor."""
-        entry = {"id": new_id(), "at": utcnow(), "action": action, "request_id": current_request_id.get()}
-        if scope is not None:
-            client = scope.get("client")
-            entry.update(ip=client[0] if client else None, method=scope["method"], path=scope["path"][:2000],
-                         user_agent=(header(scope, b"user-agent") or "")[:500] or None)
-        if principal is not None:
-            entry.update(actor_id=_uuid(principal.subject), actor_name=principal.name[:200] or None,
-                         org_id=principal.org_id, org_path=principal.org_path)
-        entry.update(fields)
-        self.pending.append(entry)
+    def record(self, action: str, *, scope: Scope | None = None, principal=None, answer_head: bytes = b"",
+               **fields) -> None:
+        """Adds an entry; `scope` gives the address, user agent, method, path (and the object's id
+        in it), `principal` the actor, `answer_head` a created object's id."""
+        self.pending.append((time.time(), action, current_request_id.get(), scope, principal, answer_head, fields))
         if len(self.pending) >= BATCH:
             self._wake.set()
 
@@ -90,8 +87,9 @@ class AuditLog:
             return 0
         batch, self.pending = self.pending, []
         try:
+            rows = [_row(entry_id, *entry) for entry_id, entry in zip(new_ids(len(batch)), batch, strict=True)]
             async with self.db.session() as session:
-                await session.execute(sa.insert(AuditEntry.__table__), [_complete(e) for e in batch])
+                await session.execute(sa.insert(AuditEntry.__table__), rows)
                 await session.commit()
         except Exception:
             self.pending = (batch + self.pending)[-HELD_AT_MOST:]
@@ -132,9 +130,23 @@ COLUMNS = ("id", "at", "action", "actor_id", "actor_name", "org_id", "org_path",
            "path", "object_id", "status", "request_id", "detail")
 
 
-def _complete(entry: dict) -> dict:
-    """Every column in every row: one executemany statement for the whole batch."""
-    return {column: entry.get(column) for column in COLUMNS}
+def _row(entry_id: uuid.UUID, at: float, action: str, request_id: str | None, scope: Scope | None, principal,
+         answer_head: bytes, fields: dict) -> dict:
+    """One entry as a row with every column (one executemany statement for the whole batch)."""
+    row = dict.fromkeys(COLUMNS)
+    row.update(id=entry_id, at=datetime.fromtimestamp(at, UTC), action=action, request_id=request_id)
+    if scope is not None:
+        client = scope.get("client")
+        in_path = UUID_TEXT.findall(scope["path"])
+        created = CREATED_ID.search(answer_head) if answer_head and not in_path else None
+        row.update(ip=client[0] if client else None, method=scope["method"], path=scope["path"][:2000],
+                   user_agent=(header(scope, b"user-agent") or "")[:500] or None,
+                   object_id=_uuid(in_path[-1]) if in_path else _uuid(created.group(1).decode()) if created else None)
+    if principal is not None:
+        row.update(actor_id=_uuid(principal.subject), actor_name=principal.name[:200] or None,
+                   org_id=principal.org_id, org_path=principal.org_path)
+    row.update(fields)
+    return row
 
 
 class AuditMiddleware:
@@ -164,13 +176,7 @@ class AuditMiddleware:
     @staticmethod
     def _record(scope: Scope, answer: dict) -> None:
         state = scope.get("state") or {}
-        route = scope.get("route")
-        template = getattr(route, "path", None)
-        action = IDENTITY_ACTIONS.get((scope["method"], template), "request")
-        in_path = UUID_TEXT.findall(scope["path"])
-        object_id = _uuid(in_path[-1]) if in_path else None
-        if object_id is None and 200 <= answer.get("status", 0) < 300 and (
-                found := CREATED_ID.search(answer.get("head", b""))):
-            object_id = _uuid(found.group(1).decode())
-        scope["app"].state.audit.record(action, scope=scope, principal=state.get("principal"),
-                                        object_id=object_id, status=answer.get("status", 500))
+        status = answer.get("status", 500)
+        action = IDENTITY_ACTIONS.get((scope["method"], getattr(scope.get("route"), "path", None)), "request")
+        scope["app"].state.audit.record(action, scope=scope, principal=state.get("principal"), status=status,
+                                        answer_head=answer.get("head", b"") if 200 <= status < 300 else b"")

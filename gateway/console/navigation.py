@@ -37,6 +37,8 @@ AREAS = (
     _area("catalogue", "/console/catalogue", "it_admin auditor", "catalogue_blurb"),
     _area("unrecognized", "/console/inventory/unrecognized", "it_admin auditor", "unrecognized_blurb"),
     _area("inventory_import", "/console/inventory/import", "it_admin", "inventory_import_blurb"),
+    _area("users", "/console/users", "admin", "users_blurb"),
+    _area("audit", "/console/audit", "admin auditor", "audit_blurb"),
 )
 
 

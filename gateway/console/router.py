@@ -10,11 +10,22 @@ from fastapi.responses import Response
 
 from gateway.console.api import ApiProblem
 from gateway.console.page import COOKIE, Refused, render, signed_in
-from gateway.console.pages import budget, catalogue, compliance, home, licenses, procurement, signin, transfers
+from gateway.console.pages import (
+    budget,
+    catalogue,
+    compliance,
+    home,
+    licenses,
+    people,
+    procurement,
+    signin,
+    sso,
+    transfers,
+)
 from gateway.console.sessions import ConsoleSessionsMiddleware
 from kernel.routes import add_routes
 
-PAGES = (signin, home, budget, transfers, procurement, licenses, compliance, catalogue)
+PAGES = (signin, sso, home, budget, transfers, procurement, licenses, compliance, catalogue, people)
 
 
 def install(app) -> None:

@@ -265,6 +265,14 @@ async def _count_failure(session: AsyncSession, user_id: uuid.UUID, now, lockout
     return locked.rowcount == 1
 
 
+async def user_for_single_sign_on(session: AsyncSession, username: str) -> User | None:
+    """The user a single sign-on names (the provider vouched for the person); None if none has
+    that username. Disabled users are returned: the caller refuses them, and says why in the log."""
+    if not username:
+        return None
+    return (await session.execute(sa.select(User).where(User.username == username))).scalar_one_or_none()
+
+
 async def principal_for_api_key(session: AsyncSession, key: str) -> tuple[ApiKey, Org]:
     row = (await session.execute(
         sa.select(ApiKey, Org).join(Org, Org.id == ApiKey.org_id)

@@ -13,6 +13,7 @@ from gateway.console.page import (
     COOKIE,
     LANG,
     LOGIN_CSRF,
+    PASSWORD_PAGE,
     back,
     checked_form,
     forbidden_form,
@@ -22,6 +23,7 @@ from gateway.console.page import (
     store,
     words_for,
 )
+from gateway.console.pages.sso import configured
 from gateway.models import Org
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -30,7 +32,8 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 @router.get("/login")
 async def login_page(request: Request, next: str = "/console/"):
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", None, next=console_path(next), login_csrf=token)
+    response = render(request, "login.html", None, next=console_path(next), login_csrf=token,
+                      sso=configured(request.app.state.settings))
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=secure(request),
                         path="/console")
     return response
@@ -48,21 +51,32 @@ async def login(request: Request):
             token = (await api.call("POST", "/auth/token", data={"username": form.get("username", ""),
                                                                    "password": form.get("password", "")})).json()
             api.headers["Authorization"] = f"Bearer {token['access_token']}"
-            me = await api.get("/api/v1/identity/me")
+            me = await signed_in_as(api, form.get("username", ""))
         except ApiProblem as problem:
             message = words("bad_login") if problem.status == 401 else words.problem(problem.body)
             new_token = secrets.token_urlsafe(24)
             response = render(request, "login.html", None, status=401, flash=("error", message),
-                              next=console_path(form.get("next")), login_csrf=new_token)
+                              next=console_path(form.get("next")), login_csrf=new_token,
+                              sso=configured(request.app.state.settings))
             response.set_cookie(LOGIN_CSRF, new_token, httponly=True, samesite="strict", secure=secure(request),
                                 path="/console")
             return response
     session = store(request).create(token["access_token"], token["expires_in"], form["username"], me)
-    response = back(console_path(form.get("next")))
+    response = back(PASSWORD_PAGE if me.get("password_change") else console_path(form.get("next")))
     response.set_cookie(COOKIE, session.id, httponly=True, samesite="lax", secure=secure(request), path="/console",
                         max_age=token["expires_in"])
     response.delete_cookie(LOGIN_CSRF, path="/console")
     return response
+
+
+async def signed_in_as(api: ConsoleApi, username: str) -> dict:
+    """Who signed in; after a one-time password, only that a new password must be chosen."""
+    try:
+        return await api.get("/api/v1/identity/me")
+    except ApiProblem as problem:
+        if problem.status == 403 and str(problem.body.get("type", "")).endswith("/password-change-required"):
+            return {"username": username, "roles": [], "password_change": True}
+        raise
 
 
 @router.post("/logout")

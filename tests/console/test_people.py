@@ -1,0 +1,97 @@
+"""People in the console: the admin's users page (search, create, roles, disable, reset password),
+the audit log for admins and auditors (filters, CSV), the password page a reset user lands on, and
+a disabled user's console session ending at once."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from tests.console.conftest import accessible, shoot, sign_in, username
+
+NEW_PASSWORD = "Chosen-console-2027"
+
+
+def sign_in_as_admin(page, stack) -> None:
+    sign_in(page, "admin", stack.admin_password)
+
+
+def test_an_admin_creates_a_user_resets_its_password_and_the_user_chooses_a_new_one(page, browser, stack, demo):
+    sign_in_as_admin(page, stack)
+    page.get_by_role("link", name="用户管理").click()
+    page.wait_for_url("**/console/users")
+    assert accessible(page) == []
+    name = f"clerk-{uuid.uuid4().hex[:8]}"
+    page.get_by_label("用户名", exact=True).fill(name)
+    page.get_by_label("姓名").fill("李会计")
+    page.get_by_label("密码", exact=True).fill("Clerk-first-2026")
+    page.locator("#new_role_budget_editor").check()
+    page.get_by_role("button", name="创建").click()
+    page.wait_for_url("**/console/users")
+    assert "已完成" in page.locator(".alert").inner_text()
+    page.get_by_label("搜索").fill(name)
+    page.get_by_role("button", name="搜索").click()
+    row = page.locator(f'tr[data-user="{name}"]')
+    assert "李会计" in row.inner_text() and "正常" in row.inner_text()
+    shoot(page, "users")
+
+    row.get_by_role("button", name="重置密码").click()
+    flash = page.locator(".alert").inner_text()
+    temporary = re.search(r"：(\S+)$", flash.strip()).group(1)
+
+    # The user signs in with it and can only choose a new password.
+    context = browser.new_context(base_url=stack.url, locale="zh-CN")
+    user = context.new_page()
+    user.goto("/console/login")
+    user.get_by_label("用户名").fill(name)
+    user.get_by_label("密码").fill(temporary)
+    user.get_by_role("button", name="登录").click()
+    user.wait_for_url("**/console/password")
+    assert "一次性密码" in user.locator(".alert").inner_text()
+    user.goto("/console/budget")
+    user.wait_for_url("**/console/password")
+    assert accessible(user) == []
+    shoot(user, "password-change")
+    user.get_by_label("当前密码").fill(temporary)
+    user.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+    user.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
+    user.get_by_role("button", name="修改密码").click()
+    user.wait_for_url("**/console/")
+    assert "密码已修改" in user.locator(".alert").inner_text()
+
+    # Disabled by the admin, the user's console session ends at once.
+    page.goto(f"/console/users?q={name}")
+    page.locator(f'tr[data-user="{name}"]').get_by_role("button", name="停用").click()
+    assert "已停用" in page.locator(f'tr[data-user="{name}"]').inner_text()
+    user.goto("/console/budget")
+    user.wait_for_url("**/console/login**")
+    context.close()
+
+
+def test_the_audit_log_is_read_by_admins_and_auditors_only(page, browser, stack, demo):
+    sign_in_as_admin(page, stack)
+    page.get_by_role("link", name="审计日志").click()
+    page.wait_for_url("**/console/audit")
+    assert page.locator('tr[data-action="sign_in"]').count() > 0
+    page.get_by_label("操作", exact=True).select_option("sign_in")
+    page.get_by_role("button", name="查看").click()
+    actions = set(page.locator("#audit tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)"))
+    assert actions == {"sign_in"}
+    assert accessible(page) == []
+    shoot(page, "audit-log")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 CSV").click()
+    assert "sign_in" in open(download.value.path(), encoding="utf-8-sig").read()
+
+    auditor = browser.new_context(base_url=stack.url, locale="zh-CN").new_page()
+    sign_in(auditor, username(demo, "finance", "auditor"))
+    assert auditor.get_by_role("link", name="审计日志").count() == 1
+    assert auditor.get_by_role("link", name="用户管理").count() == 0
+    assert auditor.goto(f"{stack.url}/console/users").status == 404
+    auditor.goto("/console/audit")
+    assert auditor.locator("#audit").count() == 1
+
+    clerk = browser.new_context(base_url=stack.url, locale="zh-CN").new_page()
+    sign_in(clerk, username(demo, "finance", "finance"))
+    assert clerk.get_by_role("link", name="审计日志").count() == 0
+    assert clerk.goto(f"{stack.url}/console/audit").status == 404
