@@ -51,6 +51,7 @@ async def change_password(request: Request):
                            json={"old_password": form.get("old_password", ""), "new_password": new})
             if session.me.get("password_change"):
                 # The one-time sign-in's token allows nothing else: sign in again with the new password.
+                api.headers.pop("Authorization", None)
                 token = (await api.call("POST", "/auth/token", data={"username": session.username,
                                                                      "password": new})).json()
                 api.headers["Authorization"] = f"Bearer {token['access_token']}"

@@ -17,6 +17,7 @@ import secrets
 import time
 
 import httpx
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -114,7 +115,7 @@ async def callback(request: Request, state: str = "", code: str = "", error: str
                               aud={"essential": True, "value": settings.oidc_client_id},
                               nonce={"essential": True, "value": flow["nonce"]},
                               exp={"essential": True}).validate(claims)
-    except (httpx.HTTPError, JoseError, KeyError, ValueError) as exc:
+    except (httpx.HTTPError, AuthlibBaseError, JoseError, KeyError, ValueError) as exc:
         # A replayed or forged code, a token the provider did not sign: no sign-in.
         log.warning("single sign-on refused: %s", exc)
         return refused(request, "provider_refused")
