@@ -147,14 +147,14 @@ async def parties_met(request: Request, ids: list[uuid.UUID]) -> set[uuid.UUID]:
 
 
 @router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).",
-             openapi_extra={"x-roles": ["admin"]})
+             openapi_extra={"x-roles": ["admin"], **gives(user_id="/id")})
 async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, session: Session, request: Request):
     return await service.create_user(session, principal, data, PasswordRules.of(request.app.state.settings))
 
 
 @router.get("/users", response_model=Page[schemas.UserOut],
             summary="Lists or searches the users of the caller's subtree (admin; auditors read).",
-            openapi_extra={"x-roles": ["admin"]})
+            openapi_extra={"x-roles": ["admin"], **gives(user_id="/items/0/id")})
 async def list_users(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
                      org_id: uuid.UUID | None = None,
                      q: Annotated[Text(100) | None, Query(description="part of a username, name or e-mail")] = None):
