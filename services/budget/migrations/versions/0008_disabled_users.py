@@ -1,14 +1,14 @@
 """The users whose access tokens this service refuses, kept from identity.user.changed/disabled.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0008
+Revises: 0007
 """
 from alembic import op
 
 from kernel.schema import create_disabled_users, drop_disabled_users
 
-revision = "0010"
-down_revision = "0009"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,8 @@
 that expire and say when they were last used. The kernel's `disabled_users` table too: every
 process has the kernel's tables, though the gateway reads its refusals from its own users.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +11,8 @@ from alembic import op
 from kernel.db import UTCDateTime
 from kernel.schema import create_disabled_users, drop_disabled_users
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """The users whose access tokens this service refuses, kept from identity.user.changed/disabled.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 """
 from alembic import op
 
 from kernel.schema import create_disabled_users, drop_disabled_users
 
-revision = "0007"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
