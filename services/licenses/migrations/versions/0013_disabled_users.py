@@ -1,14 +1,14 @@
 """The users whose access tokens this service refuses, kept from identity.user.changed/disabled.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 from alembic import op
 
 from kernel.schema import create_disabled_users, drop_disabled_users
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
