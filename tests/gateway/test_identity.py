@@ -211,7 +211,7 @@ async def test_names_outside_the_subtree_are_those_procurement_says_the_caller_m
         upstream = await stack.enter_async_context(procurement_meeting(met, asked))
         gw = await stack.enter_async_context(run_app(
             "gateway", database_url=await databases.fresh("gateway"), nats_url=nats.url, data_dir=tmp_path,
-            admin_password=ADMIN_PASSWORD, procurement_url=upstream, token_rate_burst=1000))
+            admin_password=ADMIN_PASSWORD, procurement_url=upstream))
         admin = {"Authorization": f"Bearer {await token(gw.client, 'admin', ADMIN_PASSWORD)}"}
         me = (await gw.client.get("/api/v1/identity/me", headers=admin)).json()
         lead = await make_org(gw.client, admin, "省采购中心", "procurement_center", me["org_id"])
