@@ -39,6 +39,9 @@ AREAS = (
     _area("inventory_import", "/console/inventory/import", "it_admin", "inventory_import_blurb"),
     _area("users", "/console/users", "admin", "users_blurb"),
     _area("audit", "/console/audit", "admin auditor", "audit_blurb"),
+    _area("install_requests", "/console/install-requests", "staff it_admin auditor", "install_requests_blurb"),
+    _area("annual_reports", "/console/annual-reports", "it_admin auditor", "annual_reports_blurb"),
+    _area("findings", "/console/findings", "auditor it_admin", "findings_blurb"),
 )
 
 

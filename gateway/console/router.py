@@ -16,6 +16,7 @@ from gateway.console.pages import (
     compliance,
     home,
     licenses,
+    oversight,
     people,
     procurement,
     signin,
@@ -25,7 +26,7 @@ from gateway.console.pages import (
 from gateway.console.sessions import ConsoleSessionsMiddleware
 from kernel.routes import add_routes
 
-PAGES = (signin, sso, home, budget, transfers, procurement, licenses, compliance, catalogue, people)
+PAGES = (signin, sso, home, budget, transfers, procurement, licenses, compliance, catalogue, people, oversight)
 
 
 def install(app) -> None:
