@@ -85,6 +85,10 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
     # 省实验中学's computers, reported by raw names: what the report says of each title there.
     titles = scenario.admin.get("/api/v1/licenses/compliance", params={"org_id": made.inspection["org_id"]})["titles"]
     inspection = ", ".join(f"{t['name']} {t['genuine']}/{t['non_genuine']}" for t in titles) + " (genuine/non-genuine)"
+    oversight = made.oversight
+    oversight_outcome = ", ".join(f"{r['device']} {r['status']}" for r in oversight["install_requests"])
+    reports_outcome = ", ".join(f"{org} {status}{' (late)' if late else ''}"
+                                for org, (status, late) in oversight["reports"].items())
     seat_outcome = (f"a second office suite on {seat['device']} refused: {seat['status']} "
                     f"{seat['type'].rsplit('/', 1)[-1]}")
     print(f"""
@@ -102,6 +106,8 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
                   (requested by {transfer['requested_by']}, decided by {transfer['decided_by']})
     second seat   {seat_outcome}
     核查 by name   {inspection}
+    oversight     install requests {oversight_outcome}
+                  annual reports {reports_outcome}
 
   Sign in (console {url}/console/ or POST {url}/auth/token) as any of these, password {PASSWORD}:""")
     for username, label in made.users.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from services.licenses.catalogue.recognition import title_id
 from zhengban.builder import Builder
@@ -43,6 +44,7 @@ class Made:
     transfer: dict = field(default_factory=dict)  # the budget transfer (调剂), as approved
     second_seat: dict = field(default_factory=dict)  # the refused second office seat on one computer
     inspection: dict = field(default_factory=dict)  # 省实验中学's computers reported by raw names
+    oversight: dict = field(default_factory=dict)  # install requests, annual reports, findings (issue #30)
 
 
 # (key, name, kind, parent key); "root" is the installation's root org.
@@ -324,13 +326,79 @@ class Scenario:
                    {"items": [{"assignee_type": "device", "assignee_id": d["id"]} for d in devices[:2]]})
         self.made.inspection = {"org_id": self.org_id(key), "devices": [d["asset_tag"] for d in devices]}
 
+    def oversight(self) -> None:
+        """The routines the notices ask of every unit (issue #30). Install approval at 售电公司 (outside
+        the province, so the compliance figures above stay as they are): a staff member asks for
+        永中Office on two new computers; the first request is approved with the pool's last seat, the
+        second finds none left and is refused. Annual reports of the province: 第一中学 submits on
+        time, 实验中学 late (its bureau moved its deadline to 31 January), 教育厅 submits its own,
+        卫健委's is missing. Findings: one resolved and verified, one due today (overdue tomorrow: a
+        due date already past is refused)."""
+        it_admin = self.user("sales", "it_admin", label=f"{self.made.orgs['sales'].name} 信息中心")
+        staff = self.user("sales", "staff", label=f"{self.made.orgs['sales'].name} 职工")
+        [title] = it_admin.get("/api/v1/licenses/catalogue", params={"q": "永中Office", "limit": 1})["items"]
+        pool = next(p for p in it_admin.all("/api/v1/licenses/pools", org_id=self.org_id("sales"))
+                    if p["vendor"] == "永中软件")
+        decided = []
+        for n in (2, 3):
+            device = it_admin.post("/api/v1/licenses/devices", {
+                "org_id": self.org_id("sales"), "asset_tag": f"SALES-00{n}", "hostname": f"sales-pc-00{n}",
+                "kind": "desktop", "owner": self.username(staff)})
+            request = staff.post("/api/v1/licenses/install-requests", {
+                "device_id": device["id"], "title_id": title["id"], "kind": "install", "reason": "售电合同编辑"})
+            path = f"/api/v1/licenses/install-requests/{request['id']}"
+            answer = it_admin.request("POST", f"{path}/approve", json={"pool_id": pool["id"]}, expect=(200, 409))
+            if answer["status"] == 409:  # no seat left: the request is still pending, and is refused
+                answer = it_admin.post(f"{path}/reject", {"reason": "授权已用完，待下批采购"})
+            decided.append({"device": device["asset_tag"], "status": answer["status"],
+                            "reason": answer.get("decision_reason")})
+
+        year = datetime.now(timezone(timedelta(hours=8))).year
+        finance = self.user("finance", "finance", label="省财政厅 财务审批")
+        policy = finance.http.get(f"/api/v1/budget/policies/{self.org_id('school_2')}")
+        finance.request("PUT", f"/api/v1/budget/policies/{self.org_id('school_2')}",
+                        json={**(policy.json().get("own") or {}), "annual_report_due": "01-31"},
+                        headers={"If-Match": policy.headers["etag"]})
+        reporter = self.user("education", "it_admin", label=f"{self.made.orgs['education'].name} 信息中心")
+        statuses = f"/api/v1/licenses/annual-reports?org_id={self.org_id('education')}&year={year}"
+        wait_until(lambda: any(c["due_at"].startswith(f"{year}-01-31") for c in reporter.get(statuses)["items"]),
+                   what="实验中学's deadline reaching the licenses service")
+        for key in ("school_1", "school_2", "education"):
+            report = reporter.post("/api/v1/licenses/annual-reports", {
+                "org_id": self.org_id(key), "year": year, "responsible_person": "信息中心主任",
+                "phone": "0571-87000000", "notes": "年度软件正版化工作报告"})
+            reporter.post(f"/api/v1/licenses/annual-reports/{report['id']}/submit")
+        auditor = self.user("finance", "auditor", label="省财政厅 审计（只读）")
+        children = auditor.get(f"/api/v1/licenses/annual-reports?org_id={self.org_id('finance')}&year={year}")
+        schools = auditor.get(statuses)
+        rollup = auditor.get(f"/api/v1/licenses/annual-reports/rollup?org_id={self.org_id('finance')}&year={year}")
+
+        health = self.user("health", "it_admin", label=f"{self.made.orgs['health'].name} 信息中心")
+        today = datetime.now(timezone(timedelta(hours=8))).date()
+        finding = auditor.post("/api/v1/licenses/findings", {
+            "org_id": self.org_id("health"), "description": "软件资产台账未按季度更新",
+            "due_date": (today + timedelta(days=30)).isoformat()})
+        health.post(f"/api/v1/licenses/findings/{finding['id']}/resolve", {"note": "台账已更新并指定专人维护"})
+        verified = auditor.post(f"/api/v1/licenses/findings/{finding['id']}/verify")
+        # One of 第一中学's computers running Office without a seat (register_devices_and_allocate).
+        unlicensed = [d for d in self.made.devices if d["org_id"] == self.org_id("school_1")][-1]
+        due = auditor.post("/api/v1/licenses/findings", {
+            "org_id": self.org_id("school_1"), "device_id": unlicensed["id"],
+            "description": f"{unlicensed['asset_tag']} 安装未授权 Microsoft Office 2016，限期卸载或采购正版",
+            "due_date": today.isoformat()})
+        self.made.oversight = {
+            "install_requests": decided,
+            "reports": {c["org_name"]: (c["status"], c["late"]) for c in children["items"] + schools["items"]},
+            "rollup": {"reports": rollup["reports"], "computers": rollup["computers"]["total"]},
+            "findings": [(verified["description"], verified["status"]), (due["description"], due["status"])]}
+
     def compliance(self) -> dict:
         auditor = self.user("finance", "auditor", label="省财政厅 审计（只读）")
         return auditor.get("/api/v1/licenses/compliance", params={"org_id": self.org_id("finance")})
 
     STEPS = ("create_orgs", "approve_budgets", "run_campaign", "place_orders", "wait_for_budget_answers",
              "cancel_and_deliver", "wait_for_seats", "register_devices_and_allocate", "control_figure",
-             "budget_transfer", "second_office_seat", "raw_inventories", "compliance")
+             "budget_transfer", "second_office_seat", "raw_inventories", "oversight", "compliance")
 
     def run(self) -> dict:
         result = None
