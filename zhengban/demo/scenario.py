@@ -357,7 +357,9 @@ class Scenario:
         year = datetime.now(timezone(timedelta(hours=8))).year
         finance = self.user("finance", "finance", label="省财政厅 财务审批")
         policy = f"/api/v1/budget/policies/{self.org_id('school_2')}"
-        finance.request("PUT", policy, json={**(finance.get(policy).get("own") or {}), "annual_report_due": "01-31"})
+        current = finance.http.get(policy)  # a PUT names the version it replaces (If-Match)
+        finance.request("PUT", policy, json={**(current.json().get("own") or {}), "annual_report_due": "01-31"},
+                        headers={"If-Match": current.headers["etag"]})
         reporter = self.user("education", "it_admin", label=f"{self.made.orgs['education'].name} 信息中心")
         statuses = f"/api/v1/licenses/annual-reports?org_id={self.org_id('education')}&year={year}"
         wait_until(lambda: any(c["due_at"].startswith(f"{year}-01-31") for c in reporter.get(statuses)["items"]),
