@@ -192,7 +192,7 @@ WORDS = {
     "install_requests": ("软件安装申请", "Install requests"),
     "install_requests_blurb": ("申请安装或卸载软件；信息化管理员审批并分配授权",
                                "Ask for software to be installed or removed; IT admins decide and allocate the seat"),
-    "request_software": ("申请软件", "Request software"), "software": ("软件", "Software"),
+    "request_software": ("申请软件", "Request software"),
     "no_devices_of_yours": ("尚无登记在您名下的电脑，请联系信息化管理员",
                             "No computer is registered to you yet: ask your IT admin"),
     "send_request": ("提交申请", "Send the request"), "requests_list": ("申请记录", "Requests"),

@@ -34,7 +34,7 @@ def test_staff_asks_for_software_and_the_it_admin_approves_it_from_the_queue(bro
     page.get_by_role("navigation").get_by_role("link", name="软件安装申请").click()
     page.get_by_label("设备").select_option(value=device["id"])
     wps = next(o for o in page.locator("#request_title option").all() if "WPS Office" in o.inner_text())
-    page.get_by_label("软件").select_option(value=wps.get_attribute("value"))
+    page.get_by_label("软件名称").select_option(value=wps.get_attribute("value"))
     page.get_by_label("理由").fill("备课需要")
     page.get_by_role("button", name="提交申请").click()
     page.wait_for_selector(".alert.ok")
