@@ -23,6 +23,7 @@ from gateway.identity import service as identity
 from gateway.identity.router import auth_router, internal_router
 from gateway.identity.router import router as identity_router
 from gateway.models import User
+from gateway.notifications.digest import Digests, Smtp
 from gateway.proxy import SERVICES, Upstreams, proxy_router
 from gateway.rate_limits import RateLimits
 from gateway.security_headers import SecurityHeadersMiddleware
@@ -113,6 +114,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 settings.audit_retention_days, settings.retention_prune_interval_seconds), name="gateway-audit-prune"))
             # Another replica may have disabled a user: learned from the users table.
             tasks.append(asyncio.create_task(disabled.keep_current(app), name="gateway-disabled-users"))
+            if app.state.digests:
+                tasks.append(asyncio.create_task(run_every(
+                    settings.email_poll_seconds, app.state.digests.send_due, what="sending e-mail digests",
+                    first_after=settings.email_poll_seconds, log=logging.getLogger("zhengban.email")),
+                    name="gateway-email"))
         try:
             yield
         finally:
@@ -146,6 +152,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.upstreams = Upstreams({name: getattr(settings, f"{name}_url") for name in SERVICES},
                                     settings.upstream_timeout_seconds)
     app.state.openapi_cache = None
+    app.state.digests = Digests(app, Smtp.parse(settings.smtp_url), settings.smtp_from) if settings.smtp_url else None
 
     async def readiness(request: Request) -> dict[str, bool]:
         checks = {"nats": broker.connected}

@@ -74,6 +74,22 @@ class GatewaySettings(ProcessSettings):
     # would write a new address into each request and never meet the per-address limit.
     trusted_proxies: str = Field("", validation_alias=AliasChoices(
         "ZHENGBAN_GATEWAY_TRUSTED_PROXIES", "ZHENGBAN_TRUSTED_PROXIES", "trusted_proxies"))
+    # E-mail digests (docs/notifications.md): sent only when an SMTP server is named
+    # (`smtp://[user:password@]host[:port][?starttls=1]`, `smtps://` for TLS from the start), from
+    # this address; who is due a digest is looked at every `email_poll_seconds`.
+    smtp_url: str = Field("", validation_alias=AliasChoices("ZHENGBAN_SMTP_URL", "ZHENGBAN_GATEWAY_SMTP_URL",
+                                                            "smtp_url"))
+    smtp_from: str = "正版化管理 <zhengban@localhost>"
+    email_poll_seconds: float = Field(default=300, gt=0)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _an_smtp_url(cls, value: str) -> str:
+        if value:
+            from gateway.notifications.digest import Smtp
+
+            Smtp.parse(value)  # a wrong URL refuses to start rather than failing every hour
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

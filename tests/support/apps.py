@@ -58,10 +58,10 @@ async def eventually(check: Callable[[], Awaitable[object]], *, timeout: float =
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serves `app` over real HTTP on a free local port (an upstream for the gateway's pooled
-    client, which speaks HTTP, not ASGI); yields its base URL."""
-    port = free_port()
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Serves `app` over real HTTP on a free local port, or `port` (an upstream for the gateway's
+    pooled client, which speaks HTTP, not ASGI); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
 
