@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.identity import service as identity
 from kernel.auth import PasswordChangeRequired, Principal
-from kernel.errors import DomainError, problem_response
+from kernel.errors import DomainError, problem_response, rate_limit_headers
 
 # The one call a one-time password's sign-in may make.
 PASSWORD_CHANGE_PATH = "/api/v1/identity/me/password"
@@ -78,10 +78,11 @@ class AccessMiddleware:
         # per address, the successful sign-ins of an office behind one NAT would lock it out.
         wait = 0.0 if scope["path"] == "/auth/token" else await state.rate_limits.request(caller or f"ip:{client[0]}")
         if wait:
-            retry = str(max(1, int(wait + 0.999)))
+            retry = max(1, int(wait + 0.999))
             return await problem_response(429, "rate-limited", "Too many requests",
                                           f"slow down; try again in {retry} s",
-                                          headers={"Retry-After": retry})(scope, receive, send)
+                                          headers=rate_limit_headers(retry, state.rate_limits.requests.amount)
+                                          )(scope, receive, send)
         return await self.app(scope, receive, send)
 
     async def _exchange_api_key(self, state, key: str) -> tuple[str, str]:

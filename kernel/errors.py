@@ -71,12 +71,23 @@ class InvalidInput(DomainError):
     status, slug, title = 422, "invalid-input", "The request is not valid"
 
 
+def rate_limit_headers(retry_after: int, limit: int | None = None) -> dict[str, str]:
+    """What a 429 tells a client (SPEC, "Operations and habits"): `Retry-After`, and the IETF
+    draft's `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until a
+    request is allowed again) when the limit is known."""
+    headers = {"Retry-After": str(retry_after)}
+    if limit is not None:
+        headers |= {"RateLimit-Limit": str(limit), "RateLimit-Remaining": "0", "RateLimit-Reset": str(retry_after)}
+    return headers
+
+
 class TooManyRequests(DomainError):
     status, slug, title = 429, "rate-limited", "Too many requests"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int, **extensions: Any):
+    def __init__(self, detail: str | None = None, *, retry_after: int, limit: int | None = None,
+                 **extensions: Any):
         super().__init__(detail, **extensions)
-        self.headers = {"Retry-After": str(retry_after)}
+        self.headers = rate_limit_headers(retry_after, limit)
 
 
 class Contended(Conflict):

@@ -20,6 +20,7 @@ from kernel.auth import CurrentPrincipal, Principal, any_principal
 from kernel.bounds import Text
 from kernel.deps import Session
 from kernel.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from kernel.etags import IfMatch, with_etag
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 
@@ -39,7 +40,7 @@ async def issue_token(request: Request, session: Session, username: Annotated[Te
         state.audit.record("sign_in_failed", scope=request.scope, actor_name=username, status=429,
                            detail={"reason": "too_many_failures_from_address"})
         raise TooManyRequests(f"too many failed sign-ins from this address; try again in {retry} s",
-                              retry_after=retry)
+                              retry_after=retry, limit=limits.failures_per_address.amount)
     try:
         user, org = await service.authenticate(session, username, password, Lockout.of(state.settings))
     except service.SignInRefused as refused:
@@ -101,14 +102,19 @@ async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Curso
 
 @router.get("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Gets an org of the caller's subtree.",
             openapi_extra={"x-roles": ["authenticated"]})
-async def get_org(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.visible_org(session, principal, org_id)
+async def get_org(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
+    org = await service.visible_org(session, principal, org_id)
+    with_etag(response, service.org_etag(org))
+    return org
 
 
 @router.patch("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Renames an org (admin).",
               openapi_extra={"x-roles": ["admin"]})
-async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: CurrentPrincipal, session: Session):
-    return await service.rename_org(session, principal, org_id, data)
+async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: CurrentPrincipal, session: Session,
+                     response: Response, if_match: IfMatch = None):
+    org = await service.rename_org(session, principal, org_id, data, if_match=if_match)
+    with_etag(response, service.org_etag(org))
+    return org
 
 
 @router.get("/orgs/{org_id}/history", response_model=Page[history.HistoryEntry], summary="Gets an org's history.",
@@ -166,8 +172,9 @@ async def list_users(principal: CurrentPrincipal, session: Session, cursor: Curs
 
 @router.get("/users/{user_id}", response_model=schemas.UserOut,
             summary="Gets a user (admin over its org; auditors read).", openapi_extra={"x-roles": ["admin"]})
-async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
+async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
     user, _ = await accounts.visible_user(session, principal, user_id, write=False)
+    with_etag(response, accounts.user_etag(user))
     return user
 
 
@@ -175,8 +182,9 @@ async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Ses
               summary="Changes a user's name, e-mail, roles or org, or disables it (admin over its org).",
               openapi_extra={"x-roles": ["admin"]})
 async def update_user(user_id: uuid.UUID, data: schemas.UserUpdate, principal: CurrentPrincipal, session: Session,
-                      request: Request):
-    user = await accounts.update_user(session, principal, user_id, data)
+                      request: Request, response: Response, if_match: IfMatch = None):
+    user = await accounts.update_user(session, principal, user_id, data, if_match=if_match)
+    with_etag(response, accounts.user_etag(user))
     state = request.app.state
     if user.disabled:
         # Refused here at once; other replicas and the services within seconds (kernel/disabled_users.py).

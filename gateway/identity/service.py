@@ -24,7 +24,8 @@ from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import OrgChanged, UserCreated
 from kernel.db import UTCDateTime
-from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unauthorized
+from kernel.etags import check_if_match, etag
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import in_subtree
@@ -110,11 +111,24 @@ async def create_org(session: AsyncSession, principal: Principal, data: schemas.
     return org
 
 
-async def rename_org(session: AsyncSession, principal: Principal, org_id: uuid.UUID, data: schemas.OrgUpdate) -> Org:
+def org_etag(org: Org) -> str:
+    """Every change of an org moves its `updated_at`: the version a PATCH holds to."""
+    return etag(org.id, org.updated_at)
+
+
+async def rename_org(session: AsyncSession, principal: Principal, org_id: uuid.UUID, data: schemas.OrgUpdate,
+                     *, if_match: str | None = None) -> Org:
     org = await visible_org(session, principal, org_id)
     _require_admin(principal)
-    org.name = data.name
-    org.updated_at = utcnow()
+    # Checked against the version read here, and the write is a compare-and-set on that version:
+    # of two renames holding one ETag, one applies and the other answers 412.
+    holds = check_if_match(if_match, org_etag(org))
+    version = [Org.updated_at == org.updated_at] if holds else []
+    renamed = await session.execute(sa.update(Org).where(Org.id == org.id, *version)
+                                    .values(name=data.name, updated_at=utcnow()))
+    if renamed.rowcount != 1:
+        raise PreconditionFailed("someone changed this org since you read it: read it again, then retry")
+    await session.refresh(org)
     await _announce(session, org, "identity.org.updated")
     await history.record(session, "org", org.id, "renamed", principal, {"name": org.name})
     await session.commit()

@@ -36,6 +36,9 @@ async def test_over_the_rate_limit_is_a_429_problem_with_retry_after(databases, 
         assert limited.status_code == 429
         assert limited.headers["content-type"] == "application/problem+json"
         assert int(limited.headers["retry-after"]) >= 1
+        # The IETF draft's headers: the limit, nothing left, and when a request is allowed again.
+        assert limited.headers["ratelimit-limit"] == "5" and limited.headers["ratelimit-remaining"] == "0"
+        assert limited.headers["ratelimit-reset"] == limited.headers["retry-after"]
         assert limited.json()["type"].endswith("/rate-limited")
         # The limit is per caller: an unauthenticated client has its own bucket.
         assert (await gw.client.get("/.well-known/jwks.json")).status_code == 200

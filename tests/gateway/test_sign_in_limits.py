@@ -147,6 +147,8 @@ async def test_failed_sign_ins_per_address_answer_429_with_retry_after(databases
         refused = await sign_in(gw, "10.0.3.1", "admin", ADMIN_PASSWORD)
         assert refused.status_code == 429 and refused.json()["type"].endswith("/rate-limited")
         assert 1 <= int(refused.headers["retry-after"]) <= 600
+        assert refused.headers["ratelimit-limit"] == "3" and refused.headers["ratelimit-remaining"] == "0"
+        assert refused.headers["ratelimit-reset"] == refused.headers["retry-after"]
         # Another address is not held back.
         assert (await sign_in(gw, "10.0.3.2", "admin", ADMIN_PASSWORD)).status_code == 200
 
