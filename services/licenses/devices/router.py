@@ -2,17 +2,19 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request, Response, UploadFile
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
-from kernel.exports import Column, export, export_routes, org_names, query_rows
+from kernel.exports import Column, english, export, export_routes, org_names, query_rows
+from kernel.imports import TEMPLATE_RESPONSES, ImportOut, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
-from services.licenses.devices import imports, schemas, service
+from services.licenses.devices import imports, register_import, schemas, service
 from services.licenses.devices.models import Device
+from services.licenses.pools.service import require_writer
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["devices"])
 READERS = {"x-roles": ["authenticated"]}
@@ -24,6 +26,23 @@ WRITERS = {"x-roles": ["it_admin"]}
              summary="Registers a device (desktop, laptop or server).")
 async def register_device(data: schemas.DeviceCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.register_device(session, orgs, principal, data)
+
+
+@router.post("/devices:import", response_model=ImportOut, openapi_extra=WRITERS,
+             summary="Registers or updates devices from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows "
+                     "or none: a file with a bad row answers every row's error.")
+async def import_devices(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,
+                         orgs: Orgs, org_id: uuid.UUID | None = None, dry_run: bool = False):
+    return await register_import.import_devices(session, orgs, principal, org_id, file, dry_run=dry_run,
+                                                english=english(request))
+
+
+@router.get("/devices:import-template.xlsx", openapi_extra=WRITERS,
+            response_class=Response, responses=TEMPLATE_RESPONSES,
+            summary="Gets the devices import template: an XLSX workbook with the Chinese headers.")
+async def devices_import_template(principal: CurrentPrincipal):
+    require_writer(principal, principal.org_path)
+    return template("devices", [zh for _, zh in register_import.FIELDS])
 
 
 # Staff list the computers registered to them (owner: their username), to name one in an install request.
