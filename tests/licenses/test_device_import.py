@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from kernel import imports
 from tests.licenses.conftest import PREFIX, make_device
+from tests.licenses.test_inventory_import import xlsx
 
 URL = f"{PREFIX}/devices:import"
 
@@ -18,15 +19,6 @@ async def upload(svc, actor, content: bytes, *, org=None, filename: str = "devic
         params["org_id"] = str(org.id)
     return await svc.client.post(URL, params=params, headers=actor.headers,
                                  files={"file": (filename, content, "application/octet-stream")})
-
-
-def xlsx(rows: list[list]) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 async def devices(svc, actor, org) -> dict[str, dict]:
