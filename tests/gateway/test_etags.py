@@ -66,3 +66,19 @@ async def test_a_user_change_with_a_stale_etag_is_refused_and_sign_ins_do_not_mo
     assert now["display_name"] == "王老师" and now["email"] is None
     free = await gateway.client.patch(path, headers=admin, json={"email": "w@x.cn"})
     assert free.status_code == 200 and free.json()["email"] == "w@x.cn"
+
+
+async def test_user_changes_racing_with_one_version_make_one_change(gateway, admin):
+    root = (await gateway.client.get(f"{ID}/me", headers=admin)).json()["org_id"]
+    for round_ in range(ROUNDS):
+        made = await gateway.client.post(f"{ID}/users", headers=admin, json={
+            "username": f"li{round_}", "password": "password-long-1", "org_id": root, "roles": ["staff"]})
+        path = f"{ID}/users/{made.json()['id']}"
+        tag = (await gateway.client.get(path, headers=admin)).headers["etag"]
+        answers = await asyncio.gather(*(
+            gateway.client.patch(path, headers={**admin, "If-Match": tag}, json={"display_name": f"李{n}"})
+            for n in range(RACERS)))
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200] + [412] * (RACERS - 1), [a.text for a in answers]
+        winner = next(a for a in answers if a.status_code == 200).json()["display_name"]
+        assert (await gateway.client.get(path, headers=admin)).json()["display_name"] == winner
