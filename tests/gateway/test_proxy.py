@@ -87,6 +87,23 @@ async def test_large_bodies_are_refused_with_413(proxied):
     assert ok.status_code == 200 and len(ok.json()["body"]) == 1000
 
 
+async def test_a_body_past_the_limit_is_refused_without_being_read_to_its_end(proxied):
+    """A 200 MB upload is not read whole before its 413: sent without a length (chunked), the
+    gateway stops reading at the limit; the chunks after it are never asked for."""
+    gw, admin = proxied
+    sent = 0
+
+    async def endless():
+        nonlocal sent
+        for _ in range(200_000):  # 200 MB, were it all read
+            sent += 1
+            yield b"x" * 1000
+
+    resp = await gw.client.post("/api/v1/budget/lines", headers=admin, content=endless())
+    assert resp.status_code == 413 and resp.json()["type"].endswith("/payload-too-large")
+    assert sent < 10
+
+
 async def test_security_headers_and_unknown_api(proxied):
     gw, admin = proxied
     resp = await gw.client.get("/api/v1/nothing/here", headers=admin)
