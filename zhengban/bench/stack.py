@@ -16,7 +16,7 @@ import httpx
 from zhengban.nats_server import free_port
 from zhengban.processes import PROCESSES
 
-ADMIN_PASSWORD = "bench-admin-password"
+ADMIN_PASSWORD = "Bench-admin-2026"  # meets the password rules: the bench makes its users with it
 
 
 class BenchStack:
