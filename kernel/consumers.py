@@ -42,7 +42,8 @@ BatchHandlerFn = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Subscription:
-    """One handler for one subject; `name` makes the durable consumer (unique per service).
+    """One handler for one subject; the durable consumer is named for the subject, or for `name`
+    where a service keeps two copies fed by one subject (each its own consumer and inbox).
 
     `handle_batch`, when given, applies the new events of a fetched batch in one call (statements per
     batch rather than per event); it must have the effect of `handle` on each in turn, which still
@@ -51,10 +52,11 @@ class Subscription:
     subject: str
     handle: HandlerFn
     handle_batch: BatchHandlerFn | None = None
+    name: str = ""
 
     def durable(self, service: str) -> str:
         # A consumer's name may hold no '.', '*' or '>' (a subject's wildcards: "budget.>").
-        name = self.subject.replace(".", "-").replace("*", "any").replace(">", "all")
+        name = self.name or self.subject.replace(".", "-").replace("*", "any").replace(">", "all")
         return f"{service}--{name}"
 
 
@@ -67,6 +69,9 @@ class Consumers:
         self.max_attempts = max_attempts
         self.batch = batch
         self.by_name = {s.durable(service): s for s in subscriptions}
+        if len(self.by_name) != len(subscriptions):
+            # Two handlers under one name would be one consumer: the second silently replacing the first.
+            raise ValueError(f"two subscriptions of {service} share a consumer name: give one a `name`")
         self._tasks: list[asyncio.Task] = []
         self._pulls: dict[str, object] = {}  # consumer name → its current pull subscription
 

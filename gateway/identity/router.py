@@ -276,4 +276,6 @@ async def internal_user(user_id: uuid.UUID, request: Request, session: Session):
     if found is None:
         raise NotFound(f"no user {user_id}")
     user, org = found
-    return {"id": str(user.id), "org_id": str(org.id), "org_path": org.path, "username": user.username}
+    # `changed_at`: the answer is as of the user's last write, so a service ignores a change older than it.
+    return {"id": str(user.id), "org_id": str(org.id), "org_path": org.path, "username": user.username,
+            "changed_at": user.updated_at.isoformat()}

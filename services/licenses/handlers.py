@@ -49,5 +49,7 @@ def subscriptions(orgs: OrgDirectory, users: UserDirectory) -> list[Subscription
         Subscription("procurement.order.delivered", functools.partial(on_order_delivered, orgs=orgs),
                      handle_batch=functools.partial(on_orders_delivered, orgs=orgs)),
         Subscription("identity.user.created", users.on_user_created),
+        # The service's refusals of disabled users (kernel/disabled_users.py) hear this subject too.
+        Subscription("identity.user.changed", users.on_user_changed, name="known-users-identity-user-changed"),
         policies.COPIES.subscription(),
     ]

@@ -4,6 +4,7 @@ reset to a one-time password, the password rules, API keys that expire and say w
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -106,8 +107,12 @@ async def test_an_admin_changes_a_users_name_email_roles_and_org(gateway, admin,
             422, "validation-error")
     async with gateway.db.session() as session:
         from kernel.schema import outbox
-        subjects = (await session.execute(sa.select(outbox.c.subject))).scalars().all()
-    assert "identity.user.changed" in subjects
+        changes = (await session.execute(sa.select(outbox.c.payload)
+                                         .where(outbox.c.subject == "identity.user.changed"))).scalars().all()
+    # The services' copies of the user (licenses' known_users) follow its org from this event.
+    moved = json.loads(changes[-1])["data"]
+    assert (moved["user_id"], moved["org_id"]) == (teacher_id, tree["bureau"]["id"])
+    assert moved["org_path"] == tree["bureau"]["path"] and moved["roles"] == ["budget_editor", "it_admin"]
 
 
 async def test_a_disabled_user_cannot_sign_in_and_its_tokens_are_refused_at_once(gateway, admin, tree):

@@ -318,3 +318,15 @@ async def test_parked_events_read_one_page_at_a_time(databases, nats):
                 break
             cursor = page.next_cursor
         assert seen == [f"failure {n}" for n in range(5)] and pages == 3
+
+
+def test_two_handlers_of_one_subject_need_names_of_their_own():
+    """Two handlers under one durable name would be one consumer, the second silently replacing the
+    first (licenses keeps both its disabled users and its users' orgs from identity.user.changed)."""
+    async def handle(session, event):
+        return None
+
+    with pytest.raises(ValueError, match="share a consumer name"):
+        Consumers("kerneltest", None, None, [Subscription(SUBJECT, handle), Subscription(SUBJECT, handle)])
+    both = Consumers("kerneltest", None, None, [Subscription(SUBJECT, handle), Subscription(SUBJECT, handle, name="x")])
+    assert sorted(both.by_name) == ["kerneltest--budget-line-approved", "kerneltest--x"]

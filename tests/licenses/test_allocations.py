@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 import orjson
 import sqlalchemy as sa
 
-from kernel.contracts import UserCreated
+from kernel.contracts import UserChanged, UserCreated
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
-from kernel.schema import outbox
+from kernel.schema import inbox, outbox
 from services.licenses.allocations.models import AllocationEntry
 from services.licenses.expiry.service import expire_due
+from services.licenses.users.models import KnownUser
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_devices, make_pool, make_user
 from tests.support.apps import eventually, put_as_read
 from tests.support.events import publish
@@ -236,6 +237,55 @@ async def test_users_are_learned_from_identity_events(licenses, tree, nats):
         return resp if resp.status_code == 201 else None
 
     assert (await eventually(given)).json()["assignee_id"] == str(user_id)
+
+
+async def test_a_user_moved_to_another_org_gets_seats_there_and_no_longer_in_the_old_org(licenses, tree, nats):
+    """identity.user.changed carries the user's new org: the copy follows it, and a change redelivered
+    after a newer one changes nothing."""
+    old_admin, new_admin = tree.actor("dept_a", "it_admin"), tree.actor("province", "it_admin")
+    old_pool = await make_pool(licenses, old_admin, quantity=2, metric="user")
+    new_pool = await make_pool(licenses, new_admin, org=tree["dept_b"], quantity=2, metric="user")
+    user_id, school, dept_b = new_id(), tree["school_a1"], tree["dept_b"]
+    created = utcnow()
+
+    def changed(org, at: datetime):
+        return new_event("identity.user.changed", UserChanged(
+            user_id=user_id, org_id=org.id, org_path=org.path, username="张老师", roles=["staff"], disabled=False,
+            changed_at=at), source="zhengban/gateway", about=user_id)
+
+    await publish(nats.url, new_event("identity.user.created", UserCreated(
+        user_id=user_id, org_id=school.id, org_path=school.path, username="张老师"),
+        source="zhengban/gateway", about=user_id))
+
+    async def known_in(org):
+        async with licenses.db.session() as session:
+            row = await session.get(KnownUser, user_id)
+        return (row is not None and row.org_id == org.id) or None
+
+    await eventually(lambda: known_in(school))
+    moved_at = created + timedelta(seconds=5)
+    await publish(nats.url, changed(dept_b, moved_at))
+    await eventually(lambda: known_in(dept_b))
+
+    there = await allocate(licenses, new_admin, new_pool["id"], str(user_id), "user")
+    assert there.status_code == 201 and there.json()["assignee_id"] == str(user_id)
+    # From the old org's pool: the user is no longer in dept_a's subtree, so unknown to its admin.
+    before = await allocate(licenses, old_admin, old_pool["id"], str(user_id), "user")
+    assert before.status_code == 422 and before.json()["type"].endswith("/unknown-assignee")
+
+    # A change made before the move, heard only now: applied (its inbox row) but changing nothing.
+    stale = changed(school, moved_at - timedelta(seconds=1))
+    await publish(nats.url, stale)
+
+    async def handled():
+        async with licenses.db.session() as session:
+            return (await session.execute(sa.select(sa.func.count()).select_from(inbox).where(
+                inbox.c.event_id == stale.id, inbox.c.consumer.like("%known-users%")))).scalar() or None
+
+    await eventually(handled)
+    async with licenses.db.session() as session:
+        row = await session.get(KnownUser, user_id)
+        assert (row.org_id, row.org_path, row.changed_at) == (dept_b.id, dept_b.path, moved_at)
 
 
 async def test_transferred_seats_expire_with_the_entitlement_they_came_from(licenses, tree):
