@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict
 # them as plain strings, so that a category added later does not break an older consumer.
 Category = Literal["os", "office", "antivirus", "database", "industrial_design", "business", "other"]
 CATEGORIES: tuple[str, ...] = get_args(Category)
+# The categories as a Chinese sheet names them (an import reads either the word or the code).
+CATEGORY_WORDS = {"操作系统": "os", "办公软件": "office", "杀毒软件": "antivirus", "防病毒软件": "antivirus",
+                  "数据库": "database", "工业设计": "industrial_design", "工业设计软件": "industrial_design",
+                  "业务软件": "business", "其他": "other"} | {code: code for code in CATEGORIES}
 Metric = Literal["device", "user", "concurrent"]  # what one seat of a license counts
 METRICS: tuple[str, ...] = get_args(Metric)
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -45,6 +47,7 @@ class Table:
 
 
 XLSX_MAGIC = b"PK\x03\x04"  # an XLSX file is a ZIP archive
+HEADER_SEARCH = 5  # non-blank rows looked at for the header row
 
 
 async def read_upload(upload, *, max_bytes: int) -> bytes:
@@ -57,32 +60,48 @@ async def read_upload(upload, *, max_bytes: int) -> bytes:
 
 def read_table(data: bytes, columns: Sequence[Column], *, required: Sequence[tuple[str, ...]], max_rows: int) -> Table:
     """Reads a CSV or XLSX file's first sheet. `required`: groups of column names of which the file
-    must have at least one each (("asset_tag", "hostname") for either). Blank rows are skipped."""
+    must have at least one each (("asset_tag", "hostname") for either). The header row is the
+    first row naming them among the first few, so a title row above it (2026年预算表, merged
+    across the sheet) is passed over. Blank rows are skipped."""
     if not data.strip():
         raise InvalidInput("the file is empty", slug="empty-file")
-    lines = _xlsx_rows(data) if data.startswith(XLSX_MAGIC) else _csv_rows(data)
-    header = next(lines, None)
-    if header is None:
-        raise InvalidInput("the file has no header row", slug="missing-columns")
-    by_header = {h.strip().lower(): column.name for column in columns for h in column.headers}
-    positions: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        name = by_header.get((cell or "").strip().lstrip("\ufeff").lower())
-        if name is not None and name not in positions:
-            positions[name] = index
-    missing = [group for group in required if not any(name in positions for name in group)]
-    if missing:
+    lines = enumerate(_xlsx_rows(data) if data.startswith(XLSX_MAGIC) else _csv_rows(data), start=1)
+    by_header = {_header(h): column.name for column in columns for h in column.headers}
+    first: dict[str, int] | None = None
+    for _, header in itertools.islice(((n, c) for n, c in lines if any(_cell(c, i) for i in range(len(c)))),
+                                      HEADER_SEARCH):
+        positions: dict[str, int] = {}
+        for index, cell in enumerate(header):
+            name = by_header.get(_header(cell or ""))
+            if name is not None and name not in positions:
+                positions[name] = index
+        first = positions if first is None else first
+        missing = [group for group in required if not any(name in positions for name in group)]
+        if not missing:
+            break
+    else:
+        if first is None:
+            raise InvalidInput("the file has no header row", slug="missing-columns")
+        missing = [group for group in required if not any(name in first for name in group)]
         wanted = "; ".join(" or ".join(_named(columns, name) for name in group) for group in missing)
         raise InvalidInput(f"the header row lacks the column {wanted}", slug="missing-columns",
                            missing=[list(group) for group in missing])
     rows: list[tuple[int, dict[str, str | None]]] = []
-    for number, cells in enumerate(lines, start=2):
+    for number, cells in lines:
         if not any(cell and cell.strip() for cell in cells):
             continue
         if len(rows) == max_rows:
             raise InvalidInput(f"the file has more than {max_rows:,} rows", slug="too-many-rows", max_rows=max_rows)
         rows.append((number, {name: _cell(cells, index) for name, index in positions.items()}))
+    if not rows:
+        # Most likely the template sent back unfilled, or the wrong sheet first: worth telling.
+        raise InvalidInput("the file has a header row but no rows", slug="empty-file")
     return Table(set(positions), rows)
+
+
+def _header(text: str) -> str:
+    """A header as compared: 单价(元) as 单价（元）, Asset_Tag as asset_tag, no spaces around."""
+    return unicodedata.normalize("NFKC", text.lstrip("\ufeff")).strip().lower()
 
 
 def _named(columns: Sequence[Column], name: str) -> str:
@@ -119,16 +138,34 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[str | None]]:
+    """The first sheet's rows from its row 1 (calamine starts at the first used column). A merged
+    range's value (a 单位 merged over the rows of its devices) is read in each of its cells; a
+    formula's value is the one Excel saved with it."""
     from python_calamine import CalamineError, load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data))
         sheet = book.get_sheet_by_index(0)
         rows = sheet.iter_rows()
+        start_column = sheet.start[1] if sheet.start else 0
+        merged = sheet.merged_cell_ranges or []
     except (CalamineError, ValueError, OSError) as exc:
         raise NotATable(f"the file is not a readable XLSX workbook: {exc}") from exc
-    for row in rows:
-        yield [_text(value) for value in row]
+    # (row, column) of each merged cell → its range's first cell, whose value it shows.
+    owner = {(r, c): (top, left) for (top, left), (bottom, right) in merged
+             for r in range(top, bottom + 1) for c in range(left, right + 1) if (r, c) != (top, left)}
+    tops = set(owner.values())
+    kept: dict[tuple[int, int], str | None] = {}
+    for number, row in enumerate(rows):
+        cells = [_text(value) for value in row]
+        if owner or tops:
+            for index, value in enumerate(cells):
+                at = (number, index + start_column)
+                if at in tops:
+                    kept[at] = value
+                elif at in owner and value is None:
+                    cells[index] = kept.get(owner[at])
+        yield cells
 
 
 def _text(value: object) -> str | None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, UploadFile
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
@@ -10,10 +10,11 @@ from kernel.bounds import FiscalYear, Word
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
 from kernel.etags import IfMatch, with_etag
-from kernel.exports import Column, every_page, export, export_routes, listed, org_names
+from kernel.exports import Column, english, every_page, export, export_routes, listed, org_names
+from kernel.imports import TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
-from services.budget.lines import schemas, service
+from services.budget.lines import imports, schemas, service
 
 router = APIRouter(prefix="/api/v1/budget", tags=["budget lines"])
 READERS = {"x-roles": ["authenticated"]}
@@ -26,6 +27,23 @@ FINANCE = {"x-roles": ["finance"]}
              summary="Drafts a budget line for an org, fiscal year and category.")
 async def create_line(data: schemas.LineCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.create_line(session, orgs, principal, data)
+
+
+@router.post("/lines:import", response_model=ImportOut, openapi_extra=EDITORS,
+             summary="Drafts or updates budget lines from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows "
+                     "or none: a file with a bad row answers every row's error.")
+async def import_lines(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
+                       org_id: uuid.UUID | None = None, dry_run: bool = False):
+    return await imports.import_lines(session, orgs, principal, org_id, file, dry_run=dry_run,
+                                      english=english(request))
+
+
+@router.get("/lines:import-template.xlsx", openapi_extra=EDITORS, response_class=Response,
+            responses=TEMPLATE_RESPONSES,
+            summary="Gets the budget lines import template: an XLSX workbook with the Chinese headers.")
+async def lines_import_template(principal: CurrentPrincipal):
+    principal.require(principal.org_path, *service.EDITORS)
+    return template("lines", headers_of(imports.FIELDS))
 
 
 @router.get("/lines", response_model=Page[schemas.LineOut],

@@ -53,7 +53,13 @@ async def _price_check(session: AsyncSession, org, category: str, edition: str |
     """What the policy says of a line: its price refused above the cap unless a justified special
     need fits, an OS line refused without a justification, and the procurement method its amount
     calls for in its fiscal year."""
-    policy = await policies.effective_policy(session, org)
+    return priced(await policies.effective_policy(session, org), category, edition, fiscal_year, unit_price_fen,
+                  quantity, justification)
+
+
+def priced(policy, category: str, edition: str | None, fiscal_year: int, unit_price_fen: int, quantity: int,
+           justification: str | None) -> dict:
+    """_price_check under a policy already read (an import reads each org's once)."""
     if category == "os" and policy.os_needs_justification and not justification:
         raise InvalidInput("the OS comes with the computer (财行〔2013〕98号); an os line needs a justification",
                            slug="os-needs-justification")

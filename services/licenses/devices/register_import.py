@@ -8,101 +8,32 @@ known by its asset tag in its org: importing the same file again changes nothing
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from dataclasses import dataclass
 
 import sqlalchemy as sa
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel import history
+from kernel import cells, history, imports
 from kernel.auth import Principal
 from kernel.db import among, insert_rows
 from kernel.errors import Conflict
 from kernel.ids import new_id, utcnow
-from kernel.imports import MAX_BYTES, MAX_ROWS, ImportOut, RowError, columns_of, normalized, refuse, rows_orgs
-from kernel.orgs import OrgDirectory, OrgRef
-from kernel.spreadsheets import read_table, read_upload
+from kernel.imports import Field, ImportOut, RowError, refuse
+from kernel.orgs import OrgDirectory
 from services.licenses.devices import schemas
 from services.licenses.devices.models import KINDS, Device
 from services.licenses.pools.service import WRITERS, require_writer
 
-# The columns in the order the template shows them: DeviceCreate's fields, with Chinese headers.
-FIELDS = (("asset_tag", "资产编号"), ("hostname", "主机名"), ("kind", "类型"), ("os_name", "操作系统"),
-          ("owner", "使用人"), ("org_id", "单位"))
-COLUMNS = columns_of(FIELDS)
-REQUIRED = (("asset_tag",), ("hostname",), ("kind",))
 # The kinds as a Chinese register names them.
 KIND_WORDS = {"台式机": "desktop", "台式电脑": "desktop", "笔记本": "laptop", "笔记本电脑": "laptop",
               "服务器": "server"} | {kind: kind for kind in KINDS}
+# The columns in the order the template shows them: DeviceCreate's fields, with Chinese headers.
+FIELDS = (Field("asset_tag", "资产编号"), Field("hostname", "主机名"),
+          Field("kind", "类型", cells.choice(KIND_WORDS, "台式机/笔记本/服务器 (desktop/laptop/server)")),
+          Field("os_name", "操作系统"), Field("owner", "使用人"), Field("org_id", "单位"))
+REQUIRED = (("asset_tag",), ("hostname",), ("kind",))
 COMPARED = ("hostname", "kind", "os_name", "owner")
-
-
-@dataclass
-class Row:
-    number: int
-    org: OrgRef
-    data: schemas.DeviceCreate
-
-
-def _field_errors(number: int, exc: ValidationError, cells: dict[str, str | None]) -> list[RowError]:
-    errors = []
-    for error in exc.errors():
-        column = str(error["loc"][0]) if error["loc"] else None
-        value = cells.get(column) if column else None
-        kind = error["type"]
-        if kind == "missing" or (kind == "string_too_short" and not value):
-            errors.append(RowError(number, column, "required"))
-        elif kind == "string_too_long":
-            errors.append(RowError(number, column, "too-long", {"limit": error["ctx"]["max_length"]}))
-        elif kind == "literal_error":
-            errors.append(RowError(number, column, "invalid-choice",
-                                   {"value": value, "choices": "台式机/笔记本/服务器 (desktop/laptop/server)"}))
-        else:
-            errors.append(RowError(number, column, "invalid-text"))
-    return errors
-
-
-async def checked_rows(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org: OrgRef | None,
-                       table) -> tuple[list[Row], list[RowError]]:
-    """Every row parsed and checked, and every error found (none: the rows may be written)."""
-    errors: list[RowError] = []
-    named = await rows_orgs(session, orgs, principal, {
-        text for _, cells in table.rows if (text := normalized(cells.get("org_id")))})
-    rows: list[Row] = []
-    first_of: dict[tuple[uuid.UUID, str], int] = {}
-    for number, raw in table.rows:
-        cells = {name: normalized(value) for name, value in raw.items()}
-        row_org = org
-        if cells.get("org_id"):
-            row_org = named.get(cells["org_id"])
-            if row_org is None:
-                errors.append(RowError(number, "org_id", "unknown-org", {"value": cells["org_id"]}))
-                continue
-            if not principal.may(row_org.path, *WRITERS):
-                errors.append(RowError(number, "org_id", "not-allowed", {"value": row_org.name}))
-                continue
-        elif row_org is None:
-            errors.append(RowError(number, "org_id", "no-org"))
-            continue
-        kind = cells.get("kind")
-        if kind:
-            cells["kind"] = KIND_WORDS.get(kind.lower(), kind)
-        try:
-            given = {name: value for name, value in cells.items() if name != "org_id" and value is not None}
-            data = schemas.DeviceCreate.model_validate({**given, "org_id": row_org.id})
-        except ValidationError as exc:
-            errors.extend(_field_errors(number, exc, cells))
-            continue
-        key = (row_org.id, data.asset_tag)
-        if key in first_of:
-            errors.append(RowError(number, "asset_tag", "duplicate", {"first": first_of[key]}))
-            continue
-        first_of[key] = number
-        rows.append(Row(number, row_org, data))
-    return rows, errors
 
 
 async def import_devices(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID | None,
@@ -113,11 +44,10 @@ async def import_devices(session: AsyncSession, orgs: OrgDirectory, principal: P
         require_writer(principal, org.path)
     else:
         require_writer(principal, principal.org_path)  # the rows' orgs are checked one by one
-    data = await read_upload(upload, max_bytes=MAX_BYTES)
-    # Parsing 50,000 rows takes a moment of CPU: off the event loop, so other requests go on.
-    table = await asyncio.to_thread(read_table, data, COLUMNS, required=REQUIRED, max_rows=MAX_ROWS)
-    del data
-    rows, errors = await checked_rows(session, orgs, principal, org, table)
+    table = await imports.read(upload, FIELDS, REQUIRED)
+    rows, errors = await imports.parsed_rows(session, principal, table, FIELDS, schemas.DeviceCreate, orgs=orgs,
+                                             key=lambda d: (d.org_id, d.asset_tag), key_column="asset_tag",
+                                             org=org, roles=WRITERS)
 
     existing: dict[tuple[uuid.UUID, str], sa.Row] = {}
     org_ids = sorted({row.org.id for row in rows})

@@ -9,7 +9,7 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.exports import Column, english, export, export_routes, org_names, query_rows
-from kernel.imports import TEMPLATE_RESPONSES, ImportOut, template
+from kernel.imports import TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.devices import imports, register_import, schemas, service
@@ -42,7 +42,7 @@ async def import_devices(file: UploadFile, request: Request, principal: CurrentP
             summary="Gets the devices import template: an XLSX workbook with the Chinese headers.")
 async def devices_import_template(principal: CurrentPrincipal):
     require_writer(principal, principal.org_path)
-    return template("devices", [zh for _, zh in register_import.FIELDS])
+    return template("devices", headers_of(register_import.FIELDS))
 
 
 # Staff list the computers registered to them (owner: their username), to name one in an install request.
