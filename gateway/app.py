@@ -195,7 +195,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                        path_prefixes=("/api/v1/identity/",),
                        crash_after_commit_for_key=settings.crash_after_commit_for_key)
     # Inside AccessMiddleware: it has found the caller by the time a request is recorded.
-    app.add_middleware(AuditMiddleware)
+    if settings.audit_requests:
+        app.add_middleware(AuditMiddleware)
     app.add_middleware(AccessMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

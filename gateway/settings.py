@@ -3,7 +3,7 @@ from __future__ import annotations
 import ipaddress
 
 import limits
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kernel.settings import ProcessSettings
@@ -54,6 +54,10 @@ class GatewaySettings(ProcessSettings):
         "ZHENGBAN_GATEWAY_OIDC_USERNAME_CLAIM", "ZHENGBAN_OIDC_USERNAME_CLAIM", "oidc_username_claim"))
     # How long the audit log keeps an entry (网络安全法 Art. 21: at least six months).
     audit_retention_days: int = Field(default=400, ge=180, le=3660)
+    # False leaves proxied state-changing requests out of the audit log (sign-ins are still
+    # recorded): only so that `zhengban bench` can measure what the log costs the hot path, with a
+    # second gateway beside the first. Refused outside development, where the log is the law's.
+    audit_requests: bool = True
     # Where gateways share rate limits and console sessions (`redis://host:port/db`); empty: rate
     # limits in this process and console sessions in the gateway's database. `ZHENGBAN_REDIS_URL`
     # (what `zhengban up` reads) is accepted too.
@@ -97,6 +101,12 @@ class GatewaySettings(ProcessSettings):
         for entry in filter(None, (e.strip() for e in value.split(","))):
             ipaddress.ip_network(entry, strict=False)  # raises ValueError; "*" (trust anyone) too
         return value
+
+    @model_validator(mode="after")
+    def _audit_requests_off_only_in_development(self):
+        if not self.audit_requests and self.environment != "development":
+            raise ValueError("audit_requests may be false only in development (the bench's measure of its cost)")
+        return self
 
     @property
     def trusted_proxy_list(self) -> list[str]:

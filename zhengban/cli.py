@@ -79,7 +79,7 @@ def _bench(args: argparse.Namespace) -> None:
         sys.exit(f"zhengban bench: no PostgreSQL answers at {args.postgres_url}; start one, pass --postgres-url, "
                  "or run with --database sqlite")
     main(args.scenario or list(SCENARIOS), quick=args.quick, json_path=args.json, database=args.database,
-         postgres_url=args.postgres_url)
+         postgres_url=args.postgres_url, replicas=args.replicas)
 
 
 def _migration(args: argparse.Namespace) -> None:
@@ -162,9 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     bench = sub.add_parser("bench", help="run the benchmarks against the real processes; a table and JSON")
-    bench.add_argument("--scenario", action="append", choices=("hot_pool", "many_pools", "gateway_overhead",
-                                                                "order_flow", "scale", "imports"),
+    bench.add_argument("--scenario", action="append", choices=("hot_pool", "many_pools", "gateway_overhead", "audit",
+                                                                "order_flow", "scale", "imports", "oversight"),
                        help="run only these (repeatable); all by default")
+    bench.add_argument("--replicas", type=int, default=1, help="processes per service (`zhengban up --replicas`)")
     bench.add_argument("--quick", action="store_true", help="short runs and small sizes (the smoke test)")
     bench.add_argument("--json", default="bench-results.json")
     bench.add_argument("--database", choices=("auto", "postgres", "sqlite"), default="auto",

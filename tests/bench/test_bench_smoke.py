@@ -22,7 +22,14 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text())["results"]
-    assert set(results) == {"hot_pool", "many_pools", "gateway_overhead", "order_flow", "scale", "imports"}
+    assert set(results) == {"hot_pool", "many_pools", "gateway_overhead", "audit", "order_flow", "scale", "imports",
+                            "oversight"}
+    # Every ratio is the median of three rounds, its range beside it.
+    for name in ("many_pools", "gateway_overhead", "audit") + (("hot_pool",) if TEST_DATABASE_URL else ()):
+        figures = results[name]
+        assert len(figures["rounds"]) == 3, name
+        assert figures["min"] <= figures["median"] == figures["ratio"] <= figures["max"], name
+        assert sorted(r["ratio"] for r in figures["rounds"])[1] == figures["median"], name
     hot = results["hot_pool"]
     assert hot["over_allocated"] == 0 and hot["counter_matches_rows"] and hot["counter_accounts_for_successes"]
     assert hot["small_pool_allocated"] == 50 and hot["burst"]["statuses"] == {"201": 50, "409": 150}
@@ -33,7 +40,7 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
     assert hot["result"]["generator"] == ("wrk" if shutil.which("wrk") else "python")
     assert hot["cpu_ms_per_allocation"]["licenses"] > 0
     assert (hot["baseline"] is not None) == bool(TEST_DATABASE_URL)
-    for name in ("many_pools", "gateway_overhead"):
+    for name in ("many_pools", "gateway_overhead", "audit"):
         assert results[name]["result"]["requests"] > 0 and results[name]["baseline"]["requests"] > 0
         assert results[name]["result"]["errors"] == 0 and results[name]["result"]["unexpected"] == 0
     flow = results["order_flow"]
@@ -48,3 +55,13 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
     imported = results["imports"]
     assert imported["inventory_rows"] == 5_000 and imported["inventory_ok"] == 5_000
     assert imported["inventory_rows_per_s"] > 0 and imported["peak_rss_mb"] > 0
+    assert imported["devices_created"] == 5_000 and imported["devices_rows_per_s"] > 0
+    for during in ("inventory_allocations", "devices_allocations"):
+        assert imported[during]["ok"] > 0 and imported[during]["unexpected"] == 0, imported[during]
+    audit = results["audit"]
+    assert audit["every_write_logged"] and audit["nothing_logged_when_off"]
+    assert audit["hot_pool_cost"] == round(1 - audit["median"], 3)
+    oversight = results["oversight"]
+    assert oversight["reports"] == 2_000 and oversight["rollup_ms"] > 0
+    # Each unit's report counts its 200 computers, and the titles of its inventory are summed.
+    assert oversight["computers"] == 2_000 * 200 and oversight["titles"] > 0

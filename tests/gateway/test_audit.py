@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from gateway.models import AuditEntry
@@ -143,3 +144,21 @@ async def test_a_lock_is_recorded(gateway, admin):
     [entry] = await eventually(locked)
     assert entry["detail"] == {"minutes": 15}
     assert await token(client, "admin", ADMIN_PASSWORD)
+
+
+async def test_the_bench_switch_leaves_routed_writes_out_and_is_refused_outside_development(databases, nats,
+                                                                                          tmp_path):
+    """`ZHENGBAN_GATEWAY_AUDIT_REQUESTS=false` exists only for the bench's measure of the log's cost:
+    proxied writes are not recorded, sign-ins still are, and a production setting refuses it."""
+    from gateway.settings import GatewaySettings
+    from tests.gateway.conftest import gateway_app
+
+    async with gateway_app(databases, nats, tmp_path, audit_requests=False) as gw:
+        headers = {"Authorization": f"Bearer {await token(gw.client, 'admin', ADMIN_PASSWORD)}"}
+        routed = await gw.client.post("/api/v1/budget/lines", headers=headers, json={"title": "x"})
+        assert routed.status_code == 502  # the services are not running here
+        assert await gw.app.state.audit.flush() >= 1  # the sign-in
+        found = await entries(gw, headers, limit=200)
+        assert "sign_in" in {e["action"] for e in found} and "request" not in {e["action"] for e in found}
+    with pytest.raises(ValueError, match="audit_requests"):
+        GatewaySettings(environment="production", internal_token="not-the-default", audit_requests=False)

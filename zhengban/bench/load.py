@@ -58,24 +58,24 @@ class Result:
 
 async def run_load(name: str, call: Callable[[int], Awaitable[int]], *, concurrency: int, seconds: float,
                    max_requests: int | None = None, expected: tuple[int, ...] = (200, 201, 202),
-                   warmup: float = 0.0) -> Result:
+                   warmup: float = 0.0, until: asyncio.Future | None = None) -> Result:
     """Calls `call(n)` (n: a sequence number; returns an HTTP status) from `concurrency` workers,
-    after `warmup` seconds of the same calls that are not counted. A latency runs from just before
-    the request is sent to its answer."""
+    after `warmup` seconds of the same calls that are not counted, for `seconds` or until `until`
+    is done. A latency runs from just before the request is sent to its answer."""
     counter = iter(range(10**12))
     if warmup:
-        await _closed_loop(Result(name), call, counter, concurrency, time.perf_counter() + warmup, None)
+        await _closed_loop(Result(name), call, counter, concurrency, time.perf_counter() + warmup, None, None)
     result = Result(name, expected=expected)
     started = time.perf_counter()
-    await _closed_loop(result, call, counter, concurrency, started + seconds, max_requests)
+    await _closed_loop(result, call, counter, concurrency, started + seconds, max_requests, until)
     result.seconds = time.perf_counter() - started
     return result
 
 
 async def _closed_loop(result: Result, call, counter, concurrency: int, deadline: float,
-                       max_requests: int | None) -> None:
+                       max_requests: int | None, until: asyncio.Future | None) -> None:
     async def worker():
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and not (until is not None and until.done()):
             n = next(counter)
             if max_requests is not None and n >= max_requests:
                 return

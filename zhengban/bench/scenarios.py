@@ -1,10 +1,14 @@
 """The benchmark scenarios of issue #8, each with the baseline it is compared against, and the
-inspection figures of issue #26 (a detection tool's import, the report with titles)."""
+inspection figures of issue #26 (a detection tool's import, the report with titles); the figures
+of issue #32 (imports with an allocation's latency beside them, the annual-report roll-up, the
+audit log's cost). A scenario with a baseline runs in rounds (zhengban/bench/rounds.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import statistics
 import threading
 import time
 import uuid
@@ -14,7 +18,8 @@ import httpx
 
 from zhengban.bench import pgbench, seed, wrk
 from zhengban.bench.load import LoadClient, Result, run_load
-from zhengban.bench.stack import ADMIN_PASSWORD, BenchStack
+from zhengban.bench.rounds import ROUNDS, repeated, spread
+from zhengban.bench.stack import ADMIN_PASSWORD, BenchStack, service_of
 from zhengban.builder import Builder
 from zhengban.demo.client import Api, wait_until
 
@@ -33,6 +38,23 @@ class World:
         # Seats go only to registered devices: these are the assignees of every allocation load.
         wait_until(lambda: self.admin.get(f"/api/v1/licenses/orgs/{self.org['id']}"), what="org known")
         self.devices = seed.register_devices(stack.database_url("licenses"), self.org, devices, tag="BENCH-")
+        self._pools: dict[str, list[dict]] = {}
+
+    def pools(self, purpose: str, count: int) -> list[dict]:
+        """`count` large pools for `purpose`, made once and kept for every round of it (each round
+        allocates to its own devices: see `devices_of_round`)."""
+        if purpose not in self._pools:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(8) as threads:
+                self._pools[purpose] = list(threads.map(lambda _: self.pool(1_000_000), range(count)))
+        return self._pools[purpose]
+
+    def devices_of_round(self, n: int, rounds: int) -> list[str]:
+        """The n-th of `rounds` equal shares of the devices, so that no (pool, device) pair repeats
+        across the rounds of a scenario."""
+        size = len(self.devices) // rounds
+        return self.devices[n * size:(n + 1) * size]
 
     def pool(self, seats: int, name: str | None = None, category: str = "business") -> dict:
         # "business": 98号 limits a computer to one seat of os, office and antivirus each; the
@@ -157,22 +179,55 @@ async def cpu_per_request(world: World, load) -> tuple[Result, dict[str, float]]
     before = world.stack.cpu_seconds()
     result = await load()
     after = world.stack.cpu_seconds()
-    per = {name: round((after[name] - before[name]) * 1000 / result.ok, 3) if result.ok else None
-           for name in before if name in after}
+    used: dict[str, float] = {}
+    for name in before.keys() & after.keys():  # the replicas of a service together
+        used[service_of(name)] = used.get(service_of(name), 0.0) + after[name] - before[name]
+    per = {name: round(seconds * 1000 / result.ok, 3) if result.ok else None for name, seconds in used.items()}
     return result, per
+
+
+def median_cpu(rounds: list[dict]) -> dict[str, float]:
+    """Each process's median over the rounds of its CPU ms per allocation."""
+    names = set().union(*(r["cpu_ms_per_allocation"] for r in rounds))
+    return {name: round(statistics.median(r["cpu_ms_per_allocation"][name] for r in rounds
+                                          if r["cpu_ms_per_allocation"].get(name) is not None), 3)
+            for name in names if any(r["cpu_ms_per_allocation"].get(name) is not None for r in rounds)}
 
 
 def batch_sizes(world: World) -> tuple[float, float]:
     """(batches, allocations in them) the licenses process has applied so far (its /metrics)."""
     import httpx
 
-    text = httpx.get(f"http://127.0.0.1:{world.stack.port_of('licenses')}/metrics", timeout=10).text
-    figures = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
-               if line.startswith("zhengban_seat_batch_size_")}
-    return figures.get("zhengban_seat_batch_size_count", 0.0), figures.get("zhengban_seat_batch_size_sum", 0.0)
+    count = total = 0.0
+    for pid in world.stack.pids_of("licenses"):  # every replica's
+        port = world.stack.port_of_pid(pid)
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        figures = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+                   if line.startswith("zhengban_seat_batch_size_")}
+        count += figures.get("zhengban_seat_batch_size_count", 0.0)
+        total += figures.get("zhengban_seat_batch_size_sum", 0.0)
+    return count, total
 
 
-async def hot_pool(world: World, *, concurrency: int, seconds: float, warmup: float) -> dict:
+async def hot_pool(world: World, *, concurrency: int, seconds: float, warmup: float, rounds: int = ROUNDS) -> dict:
+    """Allocations from one pool via the gateway against the service's transaction straight to
+    PostgreSQL, in `rounds` rounds; then the exactly-k check of the group commit."""
+    figures = await repeated(lambda _n: hot_pool_round(world, concurrency=concurrency, seconds=seconds,
+                                                       warmup=warmup), rounds)
+    each = figures["rounds"]
+    burst = await exactly_k_winners(world, seats=50, requests=200)
+    figures.update(
+        cpu_ms_per_allocation=median_cpu(each),
+        over_allocated=sum(r["over_allocated"] for r in each) + burst["over_allocated"],
+        counter_matches_rows=all(r["counter_matches_rows"] for r in each),
+        counter_accounts_for_successes=all(r["counter_accounts_for_successes"] for r in each),
+        small_pool_allocated=burst["allocated"], burst=burst["result"], burst_batched=burst["batched"])
+    return figures
+
+
+async def hot_pool_round(world: World, *, concurrency: int, seconds: float, warmup: float) -> dict:
+    """One round: the product (after a warm-up on another pool), then the raw transaction in both
+    orders (each after its own warm-up); the ratio is against the faster."""
     seats = 10_000_000
     pool = world.pool(seats)
     warm = world.pool(seats)
@@ -193,7 +248,6 @@ async def hot_pool(world: World, *, concurrency: int, seconds: float, warmup: fl
             baselines["counter_first" if counter_first else "counter_last"] = raw.summary()
             if baseline is None or raw.throughput > baseline.throughput:
                 baseline = raw
-    burst = await exactly_k_winners(world, seats=50, requests=200)
     # The counter and the rows are read together, well after the load: requests the load generator
     # gave up on can still be committing when it returns, and would make an earlier read disagree.
     rows = await asyncio.to_thread(seed.active_allocations, world.stack.database_url("licenses"), pool["id"])
@@ -203,15 +257,14 @@ async def hot_pool(world: World, *, concurrency: int, seconds: float, warmup: fl
             "cpu_ms_per_allocation": cpu,
             "mean_batch": round((sum_after - sum_before) / (count_after - count_before), 2)
             if count_after > count_before else None,
-            "over_allocated": max(0, after["allocated"] - after["total"]) + burst["over_allocated"],
+            "over_allocated": max(0, after["allocated"] - after["total"]),
             "allocated": after["allocated"], "successes": via_gateway.statuses.get(201, 0),
             # The counter is what the rows say; wrk stops counting with requests still in flight,
             # so up to one per connection was allocated without its 201 being counted.
             "counter_matches_rows": after["allocated"] == rows,
             "counter_accounts_for_successes": 0 <= after["allocated"] - via_gateway.statuses.get(201, 0)
             <= concurrency,
-            "small_pool_allocated": burst["allocated"], "listed": bool(listed["items"]), "baselines": baselines,
-            "burst": burst["result"], "burst_batched": burst["batched"]}
+            "listed": bool(listed["items"]), "baselines": baselines}
 
 
 async def exactly_k_winners(world: World, *, seats: int, requests: int) -> dict:
@@ -237,37 +290,93 @@ async def exactly_k_winners(world: World, *, seats: int, requests: int) -> dict:
             "batched": {"batches": count_after - count_before, "requests": sum_after - sum_before}}
 
 
-async def many_pools(world: World, *, pools: int, concurrency: int, seconds: float, warmup: float) -> dict:
-    made = await asyncio.gather(*(asyncio.to_thread(world.pool, 1_000_000) for _ in range(pools)))
-    ids = [p["id"] for p in made]
-    half = len(world.devices) // 2
+async def many_pools(world: World, *, pools: int, concurrency: int, seconds: float, warmup: float,
+                     rounds: int = ROUNDS) -> dict:
+    figures = await repeated(lambda n: many_pools_round(world, n, rounds, pools=pools, concurrency=concurrency,
+                                                        seconds=seconds, warmup=warmup), rounds)
+    figures["cpu_ms_per_allocation"] = median_cpu(figures["rounds"])
+    return figures
+
+
+async def many_pools_round(world: World, n: int, rounds: int, *, pools: int, concurrency: int, seconds: float,
+                           warmup: float) -> dict:
+    ids = [p["id"] for p in await asyncio.to_thread(world.pools, "many_pools", pools)]
+    devices = world.devices_of_round(n, rounds)
+    half = len(devices) // 2
     floor_path = f"/api/v1/licenses/orgs/{world.org['id']}"
-    # The warm-up uses the second half of the devices, the measurement the first: every pair new.
-    await allocate_load("warm-up", world.stack.url, world.headers, ids, world.devices[half:],
+    # The warm-up uses the second half of the round's devices, the measurement the first: every pair new.
+    await allocate_load("warm-up", world.stack.url, world.headers, ids, devices[half:],
                         concurrency=concurrency, seconds=warmup)
-    spread, cpu = await cpu_per_request(world, lambda: allocate_load(
-        f"many pools: {pools} pools via the gateway", world.stack.url, world.headers, ids, world.devices[:half],
+    spread_, cpu = await cpu_per_request(world, lambda: allocate_load(
+        f"many pools: {pools} pools via the gateway", world.stack.url, world.headers, ids, devices[:half],
         concurrency=concurrency, seconds=seconds))
     baseline = await get_load("framework floor: a trivial proxied GET", world.stack.url, world.headers, floor_path,
                               concurrency=concurrency, seconds=seconds, warmup=warmup)
-    return {"result": spread.summary(), "baseline": baseline.summary(), "cpu_ms_per_allocation": cpu,
-            "ratio": ratio(spread.throughput, baseline.throughput), "target": 0.5}
+    return {"result": spread_.summary(), "baseline": baseline.summary(), "cpu_ms_per_allocation": cpu,
+            "ratio": ratio(spread_.throughput, baseline.throughput), "target": 0.5}
 
 
-async def gateway_overhead(world: World, *, concurrency: int, seconds: float, warmup: float) -> dict:
+async def gateway_overhead(world: World, *, concurrency: int, seconds: float, warmup: float,
+                           rounds: int = ROUNDS) -> dict:
+    return await repeated(lambda n: gateway_overhead_round(world, n, rounds, concurrency=concurrency,
+                                                           seconds=seconds, warmup=warmup), rounds)
+
+
+async def gateway_overhead_round(world: World, n: int, rounds: int, *, concurrency: int, seconds: float,
+                                 warmup: float) -> dict:
     direct_url = f"http://127.0.0.1:{world.stack.port_of('licenses')}"
     # Over 100 pools, so that the figure is the gateway's cost, not the one pool's lock.
-    made = await asyncio.gather(*(asyncio.to_thread(world.pool, 1_000_000) for _ in range(100)))
-    ids = [p["id"] for p in made]
-    third = len(world.devices) // 3
-    await allocate_load("warm-up", world.stack.url, world.headers, ids, world.devices[2 * third:],
+    ids = [p["id"] for p in await asyncio.to_thread(world.pools, "gateway_overhead", 100)]
+    devices = world.devices_of_round(n, rounds)
+    quarter = len(devices) // 4
+    await allocate_load("warm-up", world.stack.url, world.headers, ids, devices[2 * quarter:3 * quarter],
                         concurrency=concurrency, seconds=warmup)
     via = await allocate_load("allocation via the gateway", world.stack.url, world.headers, ids,
-                              world.devices[:third], concurrency=concurrency, seconds=seconds)
+                              devices[:quarter], concurrency=concurrency, seconds=seconds)
+    await allocate_load("warm-up", direct_url, world.headers, ids, devices[3 * quarter:],
+                        concurrency=concurrency, seconds=warmup)
     direct = await allocate_load("allocation straight to licenses", direct_url, world.headers, ids,
-                                 world.devices[third:2 * third], concurrency=concurrency, seconds=seconds)
+                                 devices[quarter:2 * quarter], concurrency=concurrency, seconds=seconds)
     return {"result": via.summary(), "baseline": direct.summary(), "ratio": ratio(via.throughput, direct.throughput),
             "target": 0.9}
+
+
+async def audit(world: World, *, concurrency: int, seconds: float, warmup: float, rounds: int = ROUNDS) -> dict:
+    """The hot pool through the stack's gateway (the audit log on) and through a second gateway
+    beside it with `ZHENGBAN_GATEWAY_AUDIT_REQUESTS=false`, on the same services and databases,
+    alternating: the log's cost is 1 − on/off (target ≤ 5 %)."""
+    quiet_url = await asyncio.to_thread(world.stack.side_gateway, audit_requests="false")
+    gateway_db = world.stack.database_url("gateway")
+
+    async def leg(url: str, name: str) -> tuple[Result, dict]:
+        pool, warm = world.pool(10_000_000), world.pool(10_000_000)
+        await allocate_load("warm-up", url, world.headers, [warm["id"]], world.devices,
+                            concurrency=concurrency, seconds=warmup)
+        return await allocate_load(name, url, world.headers, [pool["id"]], world.devices,
+                                   concurrency=concurrency, seconds=seconds), pool
+
+    async def one_round(_n: int) -> dict:
+        on, on_pool = await leg(world.stack.url, "hot pool, audit log on")
+        off, off_pool = await leg(quiet_url, "hot pool, audit log off (a second gateway)")
+        # The log's writer flushes every half second: the on leg's entries are all written by then.
+        def written() -> int | None:
+            found = seed.audit_entries(gateway_db, world_pool_path(on_pool["id"]))
+            return found if found >= on.statuses.get(201, 0) else None
+
+        logged = await asyncio.to_thread(wait_until, written, timeout=60, what="the audit log written")
+        return {"result": on.summary(), "baseline": off.summary(), "ratio": ratio(on.throughput, off.throughput),
+                "target": 0.95, "logged_on": logged,
+                "logged_off": await asyncio.to_thread(seed.audit_entries, gateway_db, world_pool_path(off_pool["id"]))}
+
+    figures = await repeated(one_round, rounds)
+    costs = [1 - r["ratio"] for r in figures["rounds"]]
+    figures["hot_pool_cost"] = round(1 - figures["median"], 3)
+    figures["cost"] = spread(costs)
+    figures["cost_target"] = 0.05
+    figures["every_write_logged"] = all(r["logged_on"] >= r["result"]["statuses"].get("201", 0)
+                                        for r in figures["rounds"])
+    figures["nothing_logged_when_off"] = all(r["logged_off"] == 0 for r in figures["rounds"])
+    return figures
 
 
 async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
@@ -489,18 +598,19 @@ async def compliance_with_titles(world: World, devices: int) -> tuple[float, int
 
 
 class PeakRss:
-    """The highest resident size a process reaches while the block runs, sampled every 20 ms."""
+    """The highest resident size any of the processes reaches while the block runs, sampled every 20 ms."""
 
-    def __init__(self, pid: int):
-        self.status = Path(f"/proc/{pid}/status")
+    def __init__(self, *pids: int):
+        self.statuses = [Path(f"/proc/{pid}/status") for pid in pids]
         self.peak_kb = 0
         self._done = threading.Event()
 
     def _sample(self) -> None:
         while not self._done.is_set():
-            for line in self.status.read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            for status in self.statuses:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
             self._done.wait(0.02)
 
     def __enter__(self):
@@ -517,27 +627,134 @@ class PeakRss:
         return round(self.peak_kb / 1024, 1)
 
 
+def devices_workbook(rows: int) -> bytes:
+    """An asset register (登记造册) of `rows` computers as the devices import template reads it:
+    XLSX with the Chinese headers, written row by row (openpyxl's write-only workbook)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("devices")
+    sheet.append(["资产编号", "主机名", "类型", "操作系统", "使用人"])
+    for n in range(rows):
+        sheet.append([f"REG-{n:06d}", f"pc-reg-{n}", "台式机" if n % 5 else "笔记本", "Windows 10 专业版",
+                      f"staff-{n % 800}"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def while_importing(world: World, name: str, upload, *,
+                          concurrency: int = 4) -> tuple[dict, float, Result, float]:
+    """Runs `upload()` (one import request; returns its JSON) with allocations from a fresh pool
+    going on beside it through the same gateway: (its answer, its seconds, the allocations, the
+    licenses processes' peak RSS in MB meanwhile)."""
+    pool = world.pool(10_000_000)
+    path = world_pool_path(pool["id"])
+    async with client(world.stack.url, concurrency) as http:
+        async def allocate(n: int) -> int:
+            resp = await http.post(path, headers=world.headers, json={
+                "assignee_type": "device", "assignee_id": world.devices[n % len(world.devices)]})
+            return resp.status_code
+
+        with PeakRss(*world.stack.pids_of("licenses")) as rss:
+            started = time.perf_counter()
+            task = asyncio.create_task(upload())
+            allocations = await run_load(f"allocations during the {name}", allocate, concurrency=concurrency,
+                                         seconds=3600, expected=(201,), until=task)
+            answer = await task
+            seconds = time.perf_counter() - started
+    return answer, seconds, allocations, rss.peak_mb
+
+
 async def imports(world: World, *, rows: int) -> dict:
     """A detection tool's export of `rows` rows (ten programs on each of rows / 10 registered
-    computers), imported through the gateway as one CSV file: rows per second, and the licenses
-    process's peak resident size meanwhile (targets: under 30 s and under 300 MB for 50,000)."""
+    computers) and an asset register of `rows` computers (XLSX), each imported through the gateway
+    as one file, with allocations going on beside it: rows per second, an allocation's p99 meanwhile
+    (and without an import, for comparison), the licenses process's peak resident size (targets:
+    under 30 s and 300 MB for 50,000 rows, p99 under 1 s)."""
     org = world.build.org("检测导入单位", "unit", world.org["id"])  # in the bench IT admin's subtree
-    wait_until(lambda: world.admin.get(f"/api/v1/licenses/orgs/{org['id']}"), what="org known")
+    register = world.build.org("登记导入单位", "unit", world.org["id"])
+    for made in (org, register):
+        wait_until(lambda made=made: world.admin.get(f"/api/v1/licenses/orgs/{made['id']}"), what="org known")
     computers = rows // len(SCANNED)
     await asyncio.to_thread(seed.register_devices, world.stack.database_url("licenses"), org, computers, tag="IMP-")
     lines = ["asset_tag,name,vendor,version"]
     lines += [f"IMP-{n},\"{name}\",\"{vendor}\",{version or ''}" for n in range(computers)
               for name, vendor, version, _ in SCANNED]
     content = ("\n".join(lines) + "\n").encode()
-    licenses = world.stack.children()["licenses"]
-    async with httpx.AsyncClient(base_url=world.stack.url, timeout=300) as http:
-        with PeakRss(licenses) as rss:
-            started = time.perf_counter()
+    workbook = await asyncio.to_thread(devices_workbook, rows)
+
+    quiet_pool = world_pool_path(world.pool(10_000_000)["id"])
+    async with client(world.stack.url, 4) as http:
+        async def allocate(n: int) -> int:
+            return (await http.post(quiet_pool, headers=world.headers, json={
+                "assignee_type": "device", "assignee_id": world.devices[n % len(world.devices)]})).status_code
+
+        quiet = await run_load("allocations, no import", allocate, concurrency=4, seconds=5, warmup=1,
+                               expected=(201,))
+
+    async with httpx.AsyncClient(base_url=world.stack.url, timeout=600) as http:
+        async def inventory() -> dict:
             resp = await http.post("/api/v1/licenses/inventory:import", params={"org_id": org["id"]},
                                    headers=world.headers, files={"file": ("scan.csv", content, "text/csv")})
-            seconds = time.perf_counter() - started
-    resp.raise_for_status()
-    totals = resp.json()["totals"]
-    return {"inventory_rows": len(lines) - 1, "inventory_bytes": len(content), "inventory_seconds": round(seconds, 2),
-            "inventory_rows_per_s": round((len(lines) - 1) / seconds, 0), "inventory_ok": totals["ok"],
-            "inventory_errors": totals["error"], "peak_rss_mb": rss.peak_mb}
+            resp.raise_for_status()
+            return resp.json()
+
+        async def devices() -> dict:
+            resp = await http.post("/api/v1/licenses/devices:import", params={"org_id": register["id"]},
+                                   headers=world.headers, files={"file": ("登记造册.xlsx", workbook, XLSX)})
+            resp.raise_for_status()
+            return resp.json()
+
+        scanned, scan_seconds, scan_load, scan_rss = await while_importing(world, "inventory import", inventory)
+        registered, register_seconds, register_load, register_rss = await while_importing(
+            world, "device import", devices)
+    totals = scanned["totals"]
+    return {"inventory_rows": len(lines) - 1, "inventory_bytes": len(content),
+            "inventory_seconds": round(scan_seconds, 2),
+            "inventory_rows_per_s": round((len(lines) - 1) / scan_seconds, 0), "inventory_ok": totals["ok"],
+            "inventory_errors": totals["error"], "inventory_peak_rss_mb": scan_rss,
+            "inventory_allocations": scan_load.summary(),
+            "devices_rows": rows, "devices_bytes": len(workbook), "devices_format": "xlsx",
+            "devices_seconds": round(register_seconds, 2), "devices_rows_per_s": round(rows / register_seconds, 0),
+            "devices_created": registered["created"], "devices_peak_rss_mb": register_rss,
+            "devices_allocations": register_load.summary(),
+            "peak_rss_mb": max(scan_rss, register_rss),
+            "allocation_p99_ms": round(max(scan_load.percentile(99), register_load.percentile(99)), 1),
+            "allocation_quiet": quiet.summary()}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def oversight(world: World, *, units: int) -> dict:
+    """The annual-report roll-up (年度报告汇总) of a province with `units` submitted reports: one
+    unit's report made and submitted through the API over an inventory with titles, and
+    `units` - 1 more like it written straight into the database (seed.submitted_reports). The
+    roll-up via the gateway, three times: min / median / max, ms (target ≤ 1 s)."""
+    province = world.build.org("基准省级主管部门", "unit", world.org["id"])
+    unit = world.build.org("基准省属单位", "unit", province["id"])
+    for made in (province, unit):
+        wait_until(lambda made=made: world.admin.get(f"/api/v1/licenses/orgs/{made['id']}"), what="org known")
+    scan = recognized_scan(world)
+    await asyncio.to_thread(seed.devices_with_titles, world.stack.database_url("licenses"), unit, scan, [], 200)
+    year = time.gmtime().tm_year
+    drafted = world.it.post("/api/v1/licenses/annual-reports", {
+        "org_id": unit["id"], "year": year, "responsible_person": "基准", "phone": "010-00000000"})
+    world.it.post(f"/api/v1/licenses/annual-reports/{drafted['id']}/submit", {})
+    report = await asyncio.to_thread(seed.annual_report, world.stack.database_url("licenses"), drafted["id"])
+    await asyncio.to_thread(seed.submitted_reports, world.stack.database_url("licenses"), province, report,
+                            units - 1)
+    timings = []
+    async with client(world.stack.url, 1) as http:
+        for _ in range(3):
+            started = time.perf_counter()
+            resp = await http.get("/api/v1/licenses/annual-reports/rollup", params={"org_id": province["id"],
+                                                                                   "year": year},
+                                  headers=world.admin.http.headers)
+            resp.raise_for_status()
+            timings.append((time.perf_counter() - started) * 1000)
+    body = resp.json()
+    return {"units": units, "rollup_ms": round(statistics.median(timings), 1), "rollup": spread(timings),
+            "reports": body["reports"], "computers": body["computers"]["total"],
+            "titles": len(body["titles"]), "target_ms": 1000}

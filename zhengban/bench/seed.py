@@ -16,10 +16,12 @@ from collections.abc import Callable, Collection, Sequence
 
 import sqlalchemy as sa
 
+from gateway.models import AuditEntry
 from kernel.db import Database
 from kernel.ids import new_id, utcnow
 from kernel.schema import outbox
 from services.licenses.allocations.models import Allocation, AllocationEntry
+from services.licenses.annual_reports.models import AnnualReport
 from services.licenses.devices.models import Device, InstalledSoftware, InventoryReport
 from services.licenses.pools.models import Entitlement, Pool
 
@@ -175,5 +177,42 @@ def devices_with_titles(database_url: str, org: dict, software: Sequence[dict], 
         for pool, share in seats:
             await session.execute(sa.update(Pool).where(Pool.id == uuid.UUID(pool["id"])).values(
                 allocated=Pool.allocated + int(count * share), updated_at=now))
+
+    run(database_url, work)
+
+
+def audit_entries(database_url: str, path: str) -> int:
+    """Entries of the audit log (the gateway's database) for requests to `path`."""
+
+    async def work(session):
+        return await session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.path == path))
+
+    return run(database_url, work)
+
+
+def annual_report(database_url: str, report_id: str) -> dict:
+    """An annual report's year, snapshot and countable totals, as stored."""
+
+    async def work(session):
+        found = await session.get(AnnualReport, uuid.UUID(report_id))
+        return {"year": found.year, "snapshot": found.snapshot, "totals": found.totals}
+
+    return run(database_url, work)
+
+
+def submitted_reports(database_url: str, province: dict, report: dict, count: int) -> None:
+    """`count` submitted annual reports like `report` (its year, snapshot and countable totals) for
+    units below `province` (units that need not exist as orgs: the roll-up reads the reports' paths)."""
+    now = utcnow()
+    rows = []
+    for _ in range(count):
+        org_id = new_id()
+        rows.append({"id": new_id(), "org_id": org_id, "org_path": f"{province['path']}{org_id.hex}/",
+                     "year": report["year"], "responsible_person": "基准", "phone": "010-00000000", "notes": None,
+                     "status": "submitted", "snapshot": report["snapshot"], "totals": report["totals"],
+                     "submitted_at": now, "late": False, "created_by": "bench", "created_at": now, "updated_at": now})
+
+    async def work(session):
+        await insert(session, AnnualReport, rows)
 
     run(database_url, work)

@@ -20,12 +20,14 @@ ADMIN_PASSWORD = "Bench-admin-2026"  # meets the password rules: the bench makes
 
 
 class BenchStack:
-    def __init__(self, postgres_url: str | None):
+    def __init__(self, postgres_url: str | None, replicas: int = 1):
         self.postgres_url = postgres_url
+        self.replicas = replicas  # processes per service (`zhengban up --replicas`)
         self.prefix = f"zbbench_{uuid.uuid4().hex[:8]}"
         self.data_dir = Path(tempfile.mkdtemp(prefix="zhengban-bench-"))
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self.side_gateways: list[subprocess.Popen] = []
 
     @property
     def url(self) -> str:
@@ -35,12 +37,13 @@ class BenchStack:
         args = [sys.executable, "-m", "zhengban", "up", "--data-dir", str(self.data_dir), "--port", str(self.port)]
         if self.postgres_url:
             args += ["--database-url", self.postgres_url]
+        if self.replicas > 1:
+            args += ["--replicas", str(self.replicas)]
+        # Logs stay at the default level (INFO): the figures are those of the product as it runs.
         env = {**os.environ, "ZHENGBAN_ADMIN_PASSWORD": ADMIN_PASSWORD, "ZHENGBAN_DATABASE_PREFIX": self.prefix,
                # The benchmark's few callers send far more than a person or script would.
                "ZHENGBAN_GATEWAY_RATE_PER_SECOND": "1000000", "ZHENGBAN_GATEWAY_RATE_BURST": "1000000",
-               "ZHENGBAN_GATEWAY_MAX_BODY_BYTES": "4194304",
-               "ZHENGBAN_GATEWAY_LOG_LEVEL": "WARNING", "ZHENGBAN_LICENSES_LOG_LEVEL": "WARNING",
-               "ZHENGBAN_BUDGET_LOG_LEVEL": "WARNING", "ZHENGBAN_PROCUREMENT_LOG_LEVEL": "WARNING"}
+               "ZHENGBAN_GATEWAY_MAX_BODY_BYTES": "4194304"}
         self.process = subprocess.Popen(args, stdout=open(self.data_dir / "up.out", "wb"),  # noqa: SIM115
                                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.monotonic() + 180
@@ -56,21 +59,62 @@ class BenchStack:
         raise TimeoutError("the stack was not ready in 180 s")
 
     def children(self) -> dict[str, int]:
-        """name → pid (`gateway`, `budget`, …, `nats`) of the running processes."""
+        """name → pid (`gateway`, `budget`, …, `nats`) of the running processes; with replicas,
+        `licenses-1`, `licenses-2`, … in the order of their ports."""
         out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
-        found = {}
+        found: dict[str, list[tuple[int, int]]] = {}
         for line in out.splitlines():
             pid, ppid, args = line.strip().split(None, 2)
             if self.process and int(ppid) == self.process.pid:
                 parts = args.split()
                 name = parts[parts.index("serve") + 1] if "serve" in parts else "nats"
-                found[name] = int(pid)
-        return found
+                port = int(parts[parts.index("--port") + 1]) if "--port" in parts else 0
+                found.setdefault(name, []).append((port, int(pid)))
+        named = {}
+        for name, processes in found.items():
+            for i, (_port, pid) in enumerate(sorted(processes)):
+                named[name if len(processes) == 1 else f"{name}-{i + 1}"] = pid
+        return named
+
+    def pids_of(self, service: str) -> list[int]:
+        """The pids of every replica of `service`."""
+        return [pid for name, pid in self.children().items() if service_of(name) == service]
 
     def port_of(self, process: str) -> int:
-        out = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(self.children()[process])],
-                             capture_output=True, text=True).stdout.split()
+        """The port of `process` (`licenses`: its first replica)."""
+        children = self.children()
+        return self.port_of_pid(children.get(process) or children[f"{process}-1"])
+
+    @staticmethod
+    def port_of_pid(pid: int) -> int:
+        out = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True,
+                             text=True).stdout.split()
         return int(out[out.index("--port") + 1])
+
+    def side_gateway(self, **settings: str) -> str:
+        """A second gateway beside the stack's, on the same databases and services, with these
+        settings changed (`audit_requests="false"`): a same-run comparison of one switch. Its URL."""
+        gateway = self.children()["gateway"]
+        env = dict(entry.split("=", 1) for entry in
+                   Path(f"/proc/{gateway}/environ").read_bytes().decode().split("\0") if "=" in entry)
+        env.update({f"ZHENGBAN_GATEWAY_{key.upper()}": value for key, value in settings.items()})
+        port = free_port()
+        process = subprocess.Popen([sys.executable, "-m", "zhengban", "serve", "gateway", "--port", str(port)],
+                                   stdout=open(self.data_dir / f"side-gateway-{port}.out", "wb"),  # noqa: SIM115
+                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.side_gateways.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError((self.data_dir / f"side-gateway-{port}.out").read_text()[-3000:])
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError("the side gateway was not ready in 120 s")
 
     def nats_url(self) -> str:
         out = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(self.children()["nats"])],
@@ -107,6 +151,13 @@ class BenchStack:
         return used
 
     def stop(self) -> None:
+        for side in self.side_gateways:
+            if side.poll() is None:
+                side.send_signal(signal.SIGINT)
+                try:
+                    side.wait(30)
+                except subprocess.TimeoutExpired:
+                    side.kill()
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -127,3 +178,9 @@ class BenchStack:
                     await conn.close()
 
             asyncio.run(drop())
+
+
+def service_of(process: str) -> str:
+    """`licenses` for `licenses-2` (a replica), the name itself otherwise."""
+    base, _, number = process.rpartition("-")
+    return base if base and number.isdigit() else process
