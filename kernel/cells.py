@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+CHINA = timezone(timedelta(hours=8))  # a date in a sheet is a day in Beijing
 # What Excel shows in a cell whose formula failed; calamine reads them as this text.
 FORMULA_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!", "#CALC!"})
 # Excel's day 0 (its serial numbers count from here, with 1900's false leap day folded in).
@@ -87,6 +88,16 @@ def day(value: str) -> date:
     return EXCEL_EPOCH + timedelta(days=serial)
 
 
+def day_start(value: str) -> datetime:
+    """A date as the first moment of that day in Beijing (a term that starts on it)."""
+    return datetime.combine(day(value), time(), CHINA)
+
+
+def day_end(value: str) -> datetime:
+    """A date as the last second of that day in Beijing (a term that runs through it)."""
+    return datetime.combine(day(value), time(23, 59, 59), CHINA)
+
+
 def choice(words: Mapping[str, str], shown: str) -> Callable[[str], str]:
     """A reader of one of a set of codes, by the code (any case) or one of its Chinese words
     (`words`: word → code); `shown` is how the error lists the choices."""
@@ -98,9 +109,3 @@ def choice(words: Mapping[str, str], shown: str) -> Callable[[str], str]:
             raise CellError("invalid-choice", value=value, choices=shown)
         return code
     return read
-
-
-def flag(value: str) -> bool:
-    """是/否, true/false, yes/no, 1/0."""
-    return choice({"是": "1", "否": "0", "true": "1", "false": "0", "yes": "1", "no": "0", "1": "1", "0": "0"},
-                  "是/否")(value) == "1"

@@ -59,6 +59,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid": ("“{value}”无效", "{value!r} is not valid"),
     "not-draft": ("同名预算项目已提交或已审批，不能再修改", "a line of that title was submitted or decided and cannot change"),
     "ambiguous": ("已有多条记录与此行对应：{value}", "several existing objects match the row: {value}"),
+    "registered": ("编号“{value}”已登记且内容不同：已登记的授权不能通过导入修改",
+                   "{value!r} is registered with other values; a file does not change a registered entitlement"),
+    "already-expired": ("截止日期已过：过期的授权不增加席位", "valid_to is already past: an expired entitlement adds no seats"),
+    "inconsistent": ("本行各列互相矛盾：{detail}", "the row contradicts itself: {detail}"),
     "os-needs-justification": ("操作系统随计算机配备（财行〔2013〕98号），操作系统类须填写申请理由",
                                "the OS comes with the computer (财行〔2013〕98号); an os line needs a justification"),
     "price-above-cap": ("单价超过限价 {cap} 元：特殊需求须填写申请理由",
@@ -145,7 +149,9 @@ def _field_errors(number: int, exc: ValidationError, cells_: dict[str, Any], int
         column = into.get(name, name) if name else None
         value = cells_.get(column) if column else None
         kind = error["type"]
-        if kind == "missing" or (kind == "string_too_short" and not value):
+        if not error["loc"]:  # the body's own check across its fields (a term that ends before it starts)
+            errors.append(RowError(number, None, "inconsistent", {"detail": error["msg"].removeprefix("Value error, ")}))
+        elif kind == "missing" or (kind == "string_too_short" and not value):
             errors.append(RowError(number, column, "required"))
         elif kind == "string_too_long":
             errors.append(RowError(number, column, "too-long", {"limit": error["ctx"]["max_length"]}))

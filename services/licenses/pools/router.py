@@ -2,17 +2,18 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, UploadFile
 
 from kernel import history
 from kernel.auth import CurrentPrincipal
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
 from kernel.etags import IfMatch, with_etag
-from kernel.exports import Column, every_page, export, export_routes, org_names
+from kernel.exports import Column, english, every_page, export, export_routes, org_names
+from kernel.imports import TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
-from services.licenses.pools import schemas, service
+from services.licenses.pools import imports, schemas, service
 from services.licenses.pools.models import Entitlement, Transfer
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["pools"])
@@ -26,6 +27,23 @@ WRITERS = {"x-roles": ["it_admin"]}
 async def create_entitlement(data: schemas.EntitlementCreate, principal: CurrentPrincipal, session: Session,
                              orgs: Orgs):
     return await service.create_entitlement(session, orgs, principal, data)
+
+
+@router.post("/entitlements:import", response_model=ImportOut, openapi_extra=WRITERS,
+             summary="Registers entitlements from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows or "
+                     "none: a file with a bad row answers every row's error.")
+async def import_entitlements(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,
+                              orgs: Orgs, org_id: uuid.UUID | None = None, dry_run: bool = False):
+    return await imports.import_entitlements(session, orgs, principal, org_id, file, dry_run=dry_run,
+                                             english=english(request))
+
+
+@router.get("/entitlements:import-template.xlsx", openapi_extra=WRITERS, response_class=Response,
+            responses=TEMPLATE_RESPONSES,
+            summary="Gets the entitlements import template: an XLSX workbook with the Chinese headers.")
+async def entitlements_import_template(principal: CurrentPrincipal):
+    service.require_writer(principal, principal.org_path)
+    return template("entitlements", headers_of(imports.FIELDS))
 
 
 @router.get("/entitlements", response_model=Page[schemas.EntitlementOut],
