@@ -16,6 +16,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kernel.contracts import CATEGORY_WORDS
+
 CHINA = timezone(timedelta(hours=8))  # a date in a sheet is a day in Beijing
 # What Excel shows in a cell whose formula failed; calamine reads them as this text.
 FORMULA_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!", "#CALC!"})
@@ -98,6 +100,11 @@ def day_end(value: str) -> datetime:
     return datetime.combine(day(value), time(23, 59, 59), CHINA)
 
 
+def category(value: str) -> str:
+    """A software category by its Chinese word (办公软件) or its code (office)."""
+    return _CATEGORY(value)
+
+
 def choice(words: Mapping[str, str], shown: str) -> Callable[[str], str]:
     """A reader of one of a set of codes, by the code (any case) or one of its Chinese words
     (`words`: word → code); `shown` is how the error lists the choices."""
@@ -109,3 +116,6 @@ def choice(words: Mapping[str, str], shown: str) -> Callable[[str], str]:
             raise CellError("invalid-choice", value=value, choices=shown)
         return code
     return read
+
+
+_CATEGORY = choice(CATEGORY_WORDS, "操作系统/办公软件/杀毒软件/数据库/工业设计/业务软件/其他")

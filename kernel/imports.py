@@ -44,7 +44,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid-text": ("含有不允许的字符", "contains characters that are not allowed"),
     "invalid-choice": ("“{value}”不是可选值之一：{choices}", "{value!r} is not one of {choices}"),
     "invalid-number": ("“{value}”不是整数", "{value!r} is not a whole number"),
-    "invalid-money": ("“{value}”不是金额（元，最多两位小数）", "{value!r} is not an amount in 元 (two decimals at most)"),
+    "invalid-money": ("“{value}”不是金额（元，最多两位小数）",
+                      "{value!r} is not an amount in 元 (two decimals at most)"),
     "formula-error": ("公式出错：{value}", "the formula failed: {value}"),
     "out-of-range": ("“{value}”超出允许范围", "{value!r} is out of range"),
     "invalid-date": ("“{value}”不是日期（如 2026-03-01）", "{value!r} is not a date (such as 2026-03-01)"),
@@ -57,12 +58,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duplicate": ("与第 {first} 行重复", "repeats row {first}"),
     "retired": ("该设备已退役，不能修改", "the device is retired and cannot be changed"),
     "invalid": ("“{value}”无效", "{value!r} is not valid"),
-    "not-draft": ("同名预算项目已提交或已审批，不能再修改", "a line of that title was submitted or decided and cannot change"),
+    "not-draft": ("同名预算项目已提交或已审批，不能再修改",
+                  "a line of that title was submitted or decided and cannot change"),
     "ambiguous": ("已有多条记录与此行对应：{value}", "several existing objects match the row: {value}"),
     "registered": ("编号“{value}”已登记且内容不同：已登记的授权不能通过导入修改",
                    "{value!r} is registered with other values; a file does not change a registered entitlement"),
-    "already-expired": ("截止日期已过：过期的授权不增加席位", "valid_to is already past: an expired entitlement adds no seats"),
+    "already-expired": ("截止日期已过：过期的授权不增加席位",
+                        "valid_to is already past: an expired entitlement adds no seats"),
     "inconsistent": ("本行各列互相矛盾：{detail}", "the row contradicts itself: {detail}"),
+    "other-kind": ("上级单位下已有同名单位，其类型为“{value}”",
+                   "the parent has an org of this name, of kind {value!r}"),
+    "username-taken": ("用户名“{value}”已被使用", "the username {value!r} is taken"),
+    "weak-password": ("密码不符合规则：至少 {length} 个字符，含大写字母、小写字母、数字、其他字符中的"
+                      "至少 {classes} 类，且不同于用户名",
+                      "the password needs at least {length} characters of at least {classes} of upper case, lower "
+                      "case, digits and other characters, and to differ from the username"),
     "os-needs-justification": ("操作系统随计算机配备（财行〔2013〕98号），操作系统类须填写申请理由",
                                "the OS comes with the computer (财行〔2013〕98号); an os line needs a justification"),
     "price-above-cap": ("单价超过限价 {cap} 元：特殊需求须填写申请理由",
@@ -140,8 +150,7 @@ class Row:
     data: BaseModel
 
 
-def _field_errors(number: int, exc: ValidationError, cells_: dict[str, Any], into: dict[str, str],
-                  choices: dict[str, str]) -> list[RowError]:
+def _field_errors(number: int, exc: ValidationError, cells_: dict[str, Any], into: dict[str, str]) -> list[RowError]:
     """A body's validation errors as row errors, each on the column the file named it by."""
     errors = []
     for error in exc.errors():
@@ -150,7 +159,8 @@ def _field_errors(number: int, exc: ValidationError, cells_: dict[str, Any], int
         value = cells_.get(column) if column else None
         kind = error["type"]
         if not error["loc"]:  # the body's own check across its fields (a term that ends before it starts)
-            errors.append(RowError(number, None, "inconsistent", {"detail": error["msg"].removeprefix("Value error, ")}))
+            detail = error["msg"].removeprefix("Value error, ")
+            errors.append(RowError(number, None, "inconsistent", {"detail": detail}))
         elif kind == "missing" or (kind == "string_too_short" and not value):
             errors.append(RowError(number, column, "required"))
         elif kind == "string_too_long":
@@ -159,7 +169,7 @@ def _field_errors(number: int, exc: ValidationError, cells_: dict[str, Any], int
             errors.append(RowError(number, column, "out-of-range", {"value": value}))
         elif kind == "literal_error":
             errors.append(RowError(number, column, "invalid-choice",
-                                   {"value": value, "choices": choices.get(name, error["ctx"]["expected"])}))
+                                   {"value": value, "choices": error["ctx"]["expected"]}))
         elif kind.startswith(("string", "value_error")) or value is None:
             errors.append(RowError(number, column, "invalid-text"))
         else:
@@ -168,16 +178,16 @@ def _field_errors(number: int, exc: ValidationError, cells_: dict[str, Any], int
 
 
 async def parsed_rows(session: AsyncSession, principal: Principal, table: Table, fields: Sequence[Field],
-                      schema: type[BaseModel], *, key: Callable[[BaseModel], Hashable], key_column: str,
+                      schema: type[BaseModel], *, key: Callable[[BaseModel], Hashable] | None, key_column: str,
                       org: OrgRef | None, roles: tuple[str, ...], org_field: str | None = "org_id",
-                      orgs: OrgDirectory | None = None, org_table: sa.Table = orgs_table,
-                      choices: dict[str, str] | None = None) -> tuple[list[Row], list[RowError]]:
+                      orgs: OrgDirectory | None = None, org_table: sa.Table = orgs_table
+                      ) -> tuple[list[Row], list[RowError]]:
     """Every row read into `schema` (the kind's POST body) and every error found: a cell that does
     not read (kernel.cells), an org the caller may not import into with one of `roles` (an org
     outside its subtree reads as one that does not exist), a body the schema refuses, a row whose
-    natural key (`key` of the body, shown on `key_column`) repeats an earlier row's. `org_field`:
-    the body's field holding the row's org (its cell, or `org` for the whole file); None for a
-    kind without one."""
+    natural key (`key` of the body, shown on `key_column`; None: the kind checks its keys itself)
+    repeats an earlier row's. `org_field`: the body's field holding the row's org (its cell, or
+    `org` for the whole file); None for a kind without one."""
     readers = {f.name: f for f in fields}
     into = {(f.into or f.name): f.name for f in fields if f.name in table.columns}
     named: dict[str, OrgRef | None] = {}
@@ -218,11 +228,11 @@ async def parsed_rows(session: AsyncSession, principal: Principal, table: Table,
         try:
             data = schema.model_validate(given)
         except ValidationError as exc:
-            errors.extend(e for e in _field_errors(number, exc, texts, into, choices or {}) if e.column not in unread)
+            errors.extend(e for e in _field_errors(number, exc, texts, into) if e.column not in unread)
             continue
         if unread:
             continue
-        k = key(data)
+        k = key(data) if key else number
         if k in first_of:
             errors.append(RowError(number, key_column, "duplicate", {"first": first_of[k]}))
             continue

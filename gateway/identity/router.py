@@ -8,10 +8,10 @@ from typing import Annotated
 
 import aiohttp
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from gateway.identity import accounts, schemas, service
+from gateway.identity import accounts, imports, schemas, service
 from gateway.identity.passwords import PasswordRules
 from gateway.identity.service import Lockout
 from gateway.models import ApiKey, Org, User
@@ -21,6 +21,8 @@ from kernel.bounds import Text
 from kernel.deps import Session
 from kernel.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from kernel.etags import IfMatch, with_etag
+from kernel.exports import english
+from kernel.imports import TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 
@@ -85,6 +87,22 @@ async def me(principal: CurrentPrincipal, session: Session):
              openapi_extra={"x-roles": ["admin"], **gives(org_id="/id")})
 async def create_org(data: schemas.OrgCreate, principal: CurrentPrincipal, session: Session):
     return await service.create_org(session, principal, data)
+
+
+@router.post("/orgs:import", response_model=ImportOut, openapi_extra={"x-roles": ["admin"]},
+             summary="Creates orgs from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), each under a parent named "
+                     "by id or name, all rows or none: a file with a bad row answers every row's error.")
+async def import_orgs(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,
+                      org_id: uuid.UUID | None = None, dry_run: bool = False):
+    return await imports.import_orgs(session, principal, org_id, file, dry_run=dry_run, english=english(request))
+
+
+@router.get("/orgs:import-template.xlsx", openapi_extra={"x-roles": ["admin"]}, response_class=Response,
+            responses=TEMPLATE_RESPONSES,
+            summary="Gets the orgs import template: an XLSX workbook with the Chinese headers.")
+async def orgs_import_template(principal: CurrentPrincipal):
+    service._require_admin(principal)
+    return template("orgs", headers_of(imports.ORG_FIELDS))
 
 
 @router.get("/orgs", response_model=Page[schemas.OrgOut], summary="Lists the orgs of the caller's subtree.",
@@ -156,6 +174,23 @@ async def parties_met(request: Request, ids: list[uuid.UUID]) -> set[uuid.UUID]:
              openapi_extra={"x-roles": ["admin"], **gives(user_id="/id")})
 async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, session: Session, request: Request):
     return await service.create_user(session, principal, data, PasswordRules.of(request.app.state.settings))
+
+
+@router.post("/users:import", response_model=ImportOut, openapi_extra={"x-roles": ["admin"]},
+             summary="Creates or updates users from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows or "
+                     "none: a file with a bad row answers every row's error.")
+async def import_users(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,
+                       org_id: uuid.UUID | None = None, dry_run: bool = False):
+    return await imports.import_users(session, principal, org_id, file, PasswordRules.of(request.app.state.settings),
+                                      dry_run=dry_run, english=english(request))
+
+
+@router.get("/users:import-template.xlsx", openapi_extra={"x-roles": ["admin"]}, response_class=Response,
+            responses=TEMPLATE_RESPONSES,
+            summary="Gets the users import template: an XLSX workbook with the Chinese headers.")
+async def users_import_template(principal: CurrentPrincipal):
+    service._require_admin(principal)
+    return template("users", headers_of(imports.USER_FIELDS))
 
 
 @router.get("/users", response_model=Page[schemas.UserOut],

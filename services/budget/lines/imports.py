@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import cells, history, imports
 from kernel.auth import Principal
-from kernel.contracts import CATEGORY_WORDS
 from kernel.db import among
 from kernel.errors import Conflict, InvalidInput
 from kernel.exports import money
@@ -29,7 +28,7 @@ EDITION_WORDS = {"客户端": "client", "服务器端": "server", "服务端": "
 # The columns in the order the template shows them: LineCreate's fields with the export's Chinese
 # headers, the price in 元 (单价（元）, as the export writes it) or, by its field name, in fen.
 FIELDS = (Field("fiscal_year", "年度", cells.whole_number),
-          Field("category", "类别", cells.choice(CATEGORY_WORDS, "操作系统/办公软件/杀毒软件/数据库/工业设计/业务软件/其他")),
+          Field("category", "类别", cells.category),
           Field("edition", "版本", cells.choice(EDITION_WORDS, "客户端/服务器端 (client/server)")),
           Field("title", "项目名称"), Field("quantity", "数量", cells.whole_number),
           Field("unit_price", "单价（元）", cells.fen, into="unit_price_fen"),

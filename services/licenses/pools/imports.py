@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel import cells, imports
 from kernel.auth import Principal
 from kernel.bounds import Text
-from kernel.contracts import CATEGORY_WORDS, METRICS
+from kernel.contracts import METRICS
 from kernel.db import among
 from kernel.ids import utcnow
 from kernel.imports import Field, ImportOut, RowError
@@ -29,13 +29,13 @@ from services.licenses.pools.models import Entitlement
 
 METRIC_WORDS = {"按设备": "device", "设备": "device", "按用户": "user", "用户": "user", "并发": "concurrent",
                 "按并发": "concurrent"} | {code: code for code in METRICS}
-SOURCE_WORDS = {"手工登记": "manual", "手工": "manual", "预装": "oem", "随机预装": "oem", "OEM": "oem",
-                "manual": "manual"}
+SOURCE_WORDS = {"手工登记": "manual", "手工录入": "manual", "手工": "manual", "预装": "oem", "随机预装": "oem",
+                "OEM": "oem", "manual": "manual"}
 # The columns in the order the template shows them: EntitlementCreate's fields with Chinese
 # headers; dates are days in Beijing (a term runs from the first moment of its first day through
 # the last second of its last).
 FIELDS = (Field("reference", "证书编号"), Field("product_name", "产品名称"), Field("vendor", "厂商"),
-          Field("category", "类别", cells.choice(CATEGORY_WORDS, "操作系统/办公软件/杀毒软件/数据库/工业设计/业务软件/其他")),
+          Field("category", "类别", cells.category),
           Field("metric", "授权方式", cells.choice(METRIC_WORDS, "按设备/按用户/并发 (device/user/concurrent)")),
           Field("quantity", "授权数量", cells.whole_number),
           Field("valid_from", "生效日期", cells.day_start), Field("valid_to", "截止日期", cells.day_end),
