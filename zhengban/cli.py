@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run the benchmarks against the real processes; a table and JSON")
     bench.add_argument("--scenario", action="append", choices=("hot_pool", "many_pools", "gateway_overhead", "audit",
-                                                                "order_flow", "scale", "imports", "oversight"),
+                                                                "order_flow", "scale", "imports", "oversight",
+                                                                "inventory_reports"),
                        help="run only these (repeatable); all by default")
     bench.add_argument("--replicas", type=int, default=1, help="processes per service (`zhengban up --replicas`)")
     bench.add_argument("--quick", action="store_true", help="short runs and small sizes (the smoke test)")

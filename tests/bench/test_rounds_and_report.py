@@ -24,6 +24,16 @@ async def test_the_ratio_is_the_median_round_with_the_range_beside_it():
     assert [r["ratio"] for r in figures["rounds"]] == [0.9, 0.4, 0.6]
 
 
+async def test_a_round_without_a_ratio_is_left_out_of_the_figures():
+    ratios = iter([None, 0.4, 0.6])
+
+    async def one_round(n: int) -> dict:
+        return {"ratio": next(ratios), "target": 0.5}
+
+    figures = await repeated(one_round, 3)
+    assert (figures["min"], figures["median"], figures["max"], figures["rounds_without_ratio"]) == (0.4, 0.5, 0.6, 1)
+
+
 @pytest.mark.parametrize(("low", "median", "high", "expected"), [
     (0.6, 0.7, 0.8, "met"), (0.2, 0.3, 0.4, "MISSED"),
     (0.4, 0.6, 0.9, "within noise (met at the median)"), (0.3, 0.4, 0.9, "within noise (missed at the median)")])
@@ -56,3 +66,32 @@ def test_the_page_gets_the_tables_between_its_markers(tmp_path):
     assert "| **0.62** [0.48–0.70] | ≥ 0.5 | within noise (met at the median) |" in text
     assert "| `oversight.rollup_ms`: annual-report roll-up of 2,000 units | 420 ms [400–700] | ≤ 1,000 ms | met" in text
     assert "CPU ms per allocation, many pools (median of the rounds): licenses 1.5." in text
+
+
+def test_the_capacity_model_is_computed_from_the_measured_costs(tmp_path):
+    from zhengban.bench import capacity
+
+    def run(replicas: int, licenses_ms: float) -> dict:
+        leg = {"throughput_per_s": 100.0 * replicas}
+        return {"started": 1_796_400_000, "commit": "abc1234", "replicas": replicas,
+                "load_average": {"start": [2.0], "end": [3.0]},
+                "results": {"inventory_reports": {"cpu_ms_per_report": {"licenses": 10.0, "postgres": 2.0},
+                                                  "items_per_report": 60, "bytes_per_report": {"licenses": 10_000}},
+                            "many_pools": {"result": leg, "cpu_ms_per_allocation": {"licenses": licenses_ms}},
+                            "hot_pool": {"result": leg, "cpu_ms_per_allocation": {"licenses": licenses_ms}},
+                            "scale": {"cpu_ms_per_bulk_seat": {"licenses": 0.1}}}}
+
+    full = run(1, 4.0)
+    peak = capacity.rates()["inventory_reports"]
+    assert round(peak) == 521  # 5 million a working day of 8 hours, the busiest hour three times the mean
+    # licenses: 521 reports/s × 10 ms, plus the bulk seats × 0.1 ms, at 60 % busy.
+    expected = (peak * 10.0 + capacity.rates()["seats_bulk"] * 0.1) / 1000 / capacity.UTILISATION
+    assert capacity.cores(full["results"])["licenses"] == pytest.approx(expected)
+    page = tmp_path / "scale.md"
+    page.write_text(f"# Scale\n{capacity.START}\n{capacity.END}\n")
+    (tmp_path / "full.json").write_text(json.dumps(full))
+    (tmp_path / "two.json").write_text(json.dumps(run(2, 5.0)))
+    capacity.main([str(tmp_path / "full.json"), str(tmp_path / "two.json"), "--write", str(page)])
+    text = page.read_text()
+    assert "**50 GB a working day**" in text  # 10,000 bytes × 5 million reports
+    assert "| 2 | 200 | 5.00 | 200 | 5.00 |" in text

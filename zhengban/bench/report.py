@@ -104,7 +104,7 @@ def figure_table(results: dict) -> list[str]:
         rows.append((f"`oversight.rollup_ms`: annual-report roll-up of {o['reports']:,} units",
                      f"{o['rollup_ms']:,.0f} ms [{o['rollup']['min']:,.0f}–{o['rollup']['max']:,.0f}]",
                      "≤ 1,000 ms", met(o["rollup_ms"], 1000)))
-    if "audit" in results:
+    if "audit" in results and results["audit"]["hot_pool_cost"] is not None:
         a = results["audit"]
         rows.append(("`audit.hot_pool_cost`: 1 − with/without the audit log, hot pool",
                      f"{a['hot_pool_cost']:.1%} [{a['cost']['min']:.1%}–{a['cost']['max']:.1%}]", "≤ 5 %",
@@ -159,13 +159,17 @@ def render(documents: list[dict]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def write(page: Path, text: str) -> None:
+def write(page: Path | None, text: str, start: str = START, end: str = END) -> None:
+    """Replaces what lies between the page's `start` and `end` markers with `text`; prints `text`
+    instead when no page is given."""
+    if page is None:
+        print(text, end="")
+        return
     current = page.read_text()
-    if START not in current or END not in current:
-        sys.exit(f"{page}: no {START} … {END} markers to write between")
-    before, rest = current.split(START, 1)
-    after = rest.split(END, 1)[1]
-    page.write_text(f"{before}{START}\n{text}{END}{after}")
+    if start not in current or end not in current:
+        sys.exit(f"{page}: no {start} … {end} markers to write between")
+    before, rest = current.split(start, 1)
+    page.write_text(f"{before}{start}\n{text}{end}{rest.split(end, 1)[1]}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -173,11 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("json", nargs="+", help="the bench's JSON: the full run first, then other runs to compare")
     parser.add_argument("--write", type=Path, help="the page whose bench-report block to replace")
     args = parser.parse_args(argv)
-    text = render([json.loads(Path(p).read_text()) for p in args.json])
-    if args.write:
-        write(args.write, text)
-    else:
-        print(text, end="")
+    write(args.write, render([json.loads(Path(p).read_text()) for p in args.json]))
 
 
 if __name__ == "__main__":

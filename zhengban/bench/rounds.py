@@ -26,11 +26,15 @@ async def repeated(measure: Callable[[int], Awaitable[dict]], rounds: int = ROUN
     `median` and `max` beside it, and every round in `rounds`."""
     done = [await measure(n) for n in range(rounds)]
     ratios = [d["ratio"] for d in done]
-    if any(r is None for r in ratios):  # no baseline in this run (SQLite: no raw PostgreSQL figure)
-        return {**done[0], "min": None, "median": None, "max": None, "rounds": done}
-    middle = sorted(range(rounds), key=ratios.__getitem__)[(rounds - 1) // 2]
-    figures = spread(ratios)
-    return {**done[middle], "ratio": figures["median"], **figures, "rounds": done}
+    # A round has no ratio when its baseline answered nothing expected (a leg squeezed to nothing
+    # on a loaded machine), and none has one without a baseline (SQLite: no raw PostgreSQL figure).
+    measured = [n for n in range(rounds) if ratios[n] is not None]
+    if not measured:
+        return {**done[0], "ratio": None, "min": None, "median": None, "max": None, "rounds": done}
+    middle = sorted(measured, key=ratios.__getitem__)[(len(measured) - 1) // 2]
+    figures = spread([ratios[n] for n in measured])
+    return {**done[middle], "ratio": figures["median"], **figures, "rounds": done,
+            "rounds_without_ratio": rounds - len(measured)}
 
 
 def verdict(figures: dict, target: float, *, at_most: bool = False) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,16 +140,28 @@ class BenchStack:
         return sizes
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time (user + system) each process has used so far, by name."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        used = {}
-        for name, pid in self.children().items():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+        """CPU time (user + system) each process has used so far, by name; on PostgreSQL (with psql
+        at hand) also `postgres-<pid>`: each backend serving this stack's databases (its WAL writer
+        and checkpointer are not counted)."""
+        used = {name: seconds for name, pid in self.children().items()
+                if (seconds := process_cpu_seconds(pid)) is not None}
+        if self.postgres_url and shutil.which("psql"):
+            backends = subprocess.run(
+                ["psql", f"{self.postgres_url.rstrip('/')}/postgres", "-Atc",
+                 f"SELECT pid FROM pg_stat_activity WHERE datname LIKE '{self.prefix}%'"],
+                capture_output=True, text=True, timeout=30).stdout.split()
+            used.update({f"postgres-{pid}": seconds for pid in backends
+                         if (seconds := process_cpu_seconds(int(pid))) is not None})
         return used
+
+    def database_bytes(self, process: str) -> int | None:
+        """The size of `process`'s PostgreSQL database on disk (None on SQLite or without psql)."""
+        if not (self.postgres_url and shutil.which("psql")):
+            return None
+        out = subprocess.run(["psql", f"{self.postgres_url.rstrip('/')}/postgres", "-Atc",
+                              f"SELECT pg_database_size('{self.prefix}_{process}')"],
+                             capture_output=True, text=True, timeout=30).stdout.strip()
+        return int(out) if out.isdigit() else None
 
     def stop(self) -> None:
         for side in self.side_gateways:
@@ -184,3 +197,12 @@ def service_of(process: str) -> str:
     """`licenses` for `licenses-2` (a replica), the name itself otherwise."""
     base, _, number = process.rpartition("-")
     return base if base and number.isdigit() else process
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) the process has used so far; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
