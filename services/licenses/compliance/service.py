@@ -4,25 +4,27 @@ inventory reports, in the shape of the inspection survey form (软件正版化�
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import uuid
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from operator import itemgetter
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from kernel.auth import Principal
 from kernel.bounds import moment_or_day
-from kernel.db import among
 from kernel.errors import InvalidInput
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from services.licenses.allocations import seat_limits
 from services.licenses.allocations.models import AllocationEntry
 from services.licenses.catalogue import service as catalogue
+from services.licenses.catalogue.models import CatalogueTitle
 from services.licenses.devices.models import BundledTitle, Device, InstalledSoftware, InventoryReport
 from services.licenses.install_requests.models import InstallRequest
 from services.licenses.pools.models import Entitlement, Pool
@@ -45,129 +47,126 @@ def parse_as_of(value: str | None) -> datetime:
 
 async def position(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
                    as_of: datetime) -> dict:
-    """The report in five statements, each driven by the subtree's live devices: the computers per
-    kind; the seats they held (category, product, title); the titles recorded as pre-installed on
-    them; what their reports had installed (title or raw name); and, for the computers the report
-    lists, their tags. The entitlements of the subtree's titled pools are a sixth; a seventh names
+    """The report from two statements over the subtree's live devices at `as_of`: the computers
+    per kind, then `report_rows` — the counts (per title, per form category, per genuine software
+    name, per category's seats) and the entries that are not genuine, which the answer lists
+    device by device. The entitlements of the subtree's titled pools are a third; a fourth names
     the devices over their limit, only when some device holds several seats of a category.
 
-    Whether an installed entry is genuine depends on the seats, titles and pre-installed titles of
-    its own device (SPEC, "Inspection as the notices run it"). In SQL that is a join per entry
-    whose plan rests on row estimates, and those of freshly written, not yet analysed tables are
-    off by 1,000× and more: a plan built on them rescanned the seats once per entry (seconds for
-    500 devices). So the database only reads rows — each statement a scan of the subtree's devices
-    with index look-ups on the (device_id, …) keys, every "no such row" a NOT EXISTS (a true
-    anti-join), ids as text — and the entries are classified here in one pass over them, with the
-    seats as sets of (device, title) and (device, category) pairs (docs/performance.md,
-    "Compliance report")."""
+    Whether an installed entry is genuine is decided in SQL (`judged_entries`, SPEC "Inspection
+    as the notices run it", the rule of `genuine_there`), so the hundreds of thousands of installed
+    entries of a large group never reach Python: it reads the totals and the non-genuine entries
+    (docs/performance.md, "Compliance with titles")."""
     org = await orgs.visible(session, principal, org_id)
     live = sa.and_(Device.org_path.startswith(org.path, autoescape=True), Device.created_at <= as_of,
                    sa.or_(Device.retired_at.is_(None), Device.retired_at > as_of))
-    kinds = dict((await session.execute(sa.select(Device.kind, sa.func.count()).where(live)
-                                        .group_by(Device.kind))).all())
+    connection = await session.connection()  # Core rows: the ORM's row building is not needed
+    kinds = dict((await connection.execute(sa.select(Device.kind, sa.func.count()).where(live)
+                                           .group_by(Device.kind))).all())
     titles = {str(title_id): title for title_id, title in (await catalogue.current(session)).titles.items()}
-
-    # The seats held at `as_of`: per category the devices holding one and the seats, whose
-    # difference says whether any device holds several of a category; per product its holders.
-    taken = aliased(AllocationEntry, name="taken")
-    held = (await session.execute(
-        sa.select(as_text(taken.device_id), taken.category, Pool.product_name, as_text(Pool.title_id))
-        .select_from(Device).join(taken, taken.device_id == Device.id).join(Pool, Pool.id == taken.pool_id)
-        .where(live, held_at(taken, as_of)))).all()
-    seat_titles: set[tuple[str, str]] = set()
-    seat_categories: set[tuple[str, str]] = set()
-    seats_of: Counter = Counter()
-    genuine_software: dict[str, dict[str, set]] = {category: defaultdict(set) for category in CATEGORIES}
-    for device_id, category, product, title_id in held:
-        seat_categories.add((device_id, category))
-        seats_of[category] += 1
-        if title_id is not None:
-            seat_titles.add((device_id, _id(title_id)))
-        if category in CATEGORIES:
-            genuine_software[category][product].add(device_id)
-    holders = Counter(category for _, category in seat_categories)
-    several = {category for category in CATEGORIES if seats_of[category] > holders[category]}
-    bundled = {(device_id, _id(title_id)) for device_id, title_id in (await session.execute(
-        sa.select(as_text(BundledTitle.device_id), as_text(BundledTitle.title_id))
-        .join(Device, Device.id == BundledTitle.device_id).where(live))).all()}
-
-    # What each live device had installed at `as_of` (its latest inventory report before then),
-    # updates and language packs left out, and entries no title recognizes and no reporter gave a
-    # category (they wait in the unrecognized queue). A recognized entry is named by its title, so
-    # its raw name is not read.
-    installed = (await session.execute(
-        sa.select(as_text(Device.id), as_text(InstalledSoftware.title_id), InstalledSoftware.category,
-                  sa.case((InstalledSoftware.title_id.is_(None), InstalledSoftware.name)))
-        .select_from(Device)
-        .join(InstalledSoftware, sa.and_(InstalledSoftware.device_id == Device.id,
-                                         InstalledSoftware.reported_at == latest_report_at(as_of)))
-        .where(live, InstalledSoftware.not_a_product.is_(False),
-               sa.or_(InstalledSoftware.title_id.is_not(None), InstalledSoftware.category.in_(CATEGORIES))))).all()
-    on: dict[str, set] = defaultdict(set)  # title id → the devices it is installed on
-    good: dict[str, set] = defaultdict(set)  # … where it is genuine
-    fine: dict[str, set] = {category: set() for category in CATEGORIES}  # devices with a genuine title of it
-    flawed: list[tuple[str, str, str]] = []  # (category, device, name) of the non-genuine entries
-    for device_id, title_id, reported_category, raw_name in installed:
-        if title_id is None:
-            # What the report counted before titles: genuine when a seat of its category covers it.
-            if (device_id, reported_category) not in seat_categories:
-                flawed.append((reported_category, device_id, raw_name))
-            continue
-        title_id = _id(title_id)
-        title = titles.get(title_id) or titles.setdefault(title_id, await title_added_since(session, title_id))
-        on[title_id].add(device_id)
-        if genuine_there(title, (device_id, title_id) in seat_titles, (device_id, title_id) in bundled):
-            good[title_id].add(device_id)
-            if title.category in CATEGORIES:
-                fine[title.category].add(device_id)
-                if (device_id, title_id) not in seat_titles:  # genuine without a seat: listed by its name
-                    genuine_software[title.category][title.name].add(device_id)
-        elif title.category in CATEGORIES:
-            flawed.append((title.category, device_id, title.name))
-
-    # The non-genuine entries are the report's own list of devices (tens of thousands for a large
-    # group). Sorted (the same order on PostgreSQL and SQLite, whatever the database's collation)
-    # by category, asset tag, device and name, a device's entries are consecutive and its software
-    # comes sorted: one pass builds the answer's entries.
-    listed = await devices_by_id(session, sorted({device_id for _, device_id, _ in flawed}))
-    flawed.sort(key=lambda row: (row[0], listed[row[1]][1], row[1], row[2]))
-    without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
-    counts: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
-    last_category = last_device = software = None
-    for category, device_id, name in flawed:
-        if device_id != last_device or category != last_category:
-            device_org, asset_tag, hostname = listed[device_id]
-            software = [name]
-            without[category].append({"device_id": device_id, "org_id": device_org, "asset_tag": asset_tag,
-                                      "hostname": hostname, "software": software})
-            last_category, last_device = category, device_id
-        elif name != software[-1]:  # a title or name reported twice (two versions) is listed once
-            software.append(name)
-        else:
-            continue
-        counts[category][name] += 1
-
-    over_limit = await devices_over_limit(session, live, as_of, several) if several else defaultdict(list)
-
     result = {"org_id": org.id, "org_name": org.name, "as_of": as_of,
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
+    await plan_for_whole_tables(connection)
+    with collector_paused():
+        rows = (await connection.execute(report_rows(live, as_of))).all()
+        counts, flawed = sort_rows(rows)
+        without, named_without, unapproved = listed(flawed)
+        del rows, flawed
+    await plan_as_usual(connection)
+
+    over_limit = (await devices_over_limit(session, live, as_of, counts["several"]) if counts["several"]
+                  else defaultdict(list))
     for category in CATEGORIES:
-        not_genuine = {entry["device_id"] for entry in without[category]}
-        seated = {device_id for device_id, c in seat_categories if c == category}
         result[category] = {
-            "genuine": len((seated | fine[category]) - not_genuine),
-            "non_genuine": len(without[category]),
-            "genuine_software": [{"name": name, "count": len(devices)}
-                                 for name, devices in sorted(genuine_software[category].items())],
+            **counts["computers"][category],
+            "genuine_software": sorted(counts["software"][category], key=itemgetter("name")),
             "non_genuine_software": [{"name": name, "count": count}
-                                     for name, count in sorted(counts[category].items())],
+                                     for name, count in sorted(named_without[category].items())],
             "devices_without_license": without[category],
             "devices_over_limit": over_limit[category],
         }
-    result["titles"] = await title_positions(session, org.path, as_of, titles, on, good, held)
-    result["unapproved_installs"] = await unapproved_installs(session, as_of, titles, on, good)
+    result["titles"] = await title_positions(session, org.path, as_of, titles, counts["installed"],
+                                             counts["allocated"])
+    result["unapproved_installs"] = unapproved
     return result
+
+
+def sort_rows(rows: list) -> tuple[dict, list]:
+    """`report_rows`' counts by kind, and its entries apart."""
+    counts = {"computers": {category: {"genuine": 0, "non_genuine": 0} for category in CATEGORIES},
+              "software": {category: [] for category in CATEGORIES},
+              "installed": {},  # title → [computers, genuine there]
+              "allocated": {},  # title → [seats, idle]
+              "several": set()}  # categories of which some computer holds several seats
+    flawed = []
+    for row in rows:
+        part, category, name, title_id, first, second = row[:6]
+        if part == "entry":
+            flawed.append(row)
+        elif part == "title":
+            counts["installed"][_id(title_id)] = [first, second]
+        elif part == "seats":
+            counts["allocated"][_id(title_id)] = [first, second]
+        elif part == "category":
+            counts["computers"][category] = {"genuine": first, "non_genuine": second}
+        elif part == "software":
+            counts["software"][category].append({"name": name, "count": first})
+        elif first > second:  # "held": more seats of the category than devices holding one
+            counts["several"].add(category)
+    return counts, flawed
+
+
+def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], list[dict]]:
+    """The non-genuine entries as the answer lists them: per form category the devices without a
+    license with their software (and how many devices list each name), and the commercial titles
+    installed without a seat or an approved request.
+
+    Sorted here, by code point (the same order on PostgreSQL and SQLite, whatever the database's
+    collation), by asset tag, device, name and title, a device's entries are consecutive and its
+    software comes sorted: one pass builds the lists."""
+    flawed.sort(key=itemgetter(7, 6, 2, 3))
+    without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
+    named: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
+    unapproved = []
+    last: dict[str, tuple] = {}  # category → (device, its software) of its latest listed device
+    device_id = device = last_unapproved = None
+    for _, category, name, title_id, not_approved, _, row_device, asset_tag, device_org, hostname in flawed:
+        if row_device != device_id:
+            device_id = row_device
+            device = {"device_id": _id(row_device), "org_id": _id(device_org), "asset_tag": asset_tag,
+                      "hostname": hostname}
+        if not_approved and (device_id, title_id) != last_unapproved:  # a title reported twice: once
+            unapproved.append({**device, "title_id": _id(title_id), "name": name, "category": category})
+            last_unapproved = (device_id, title_id)
+        if category not in CATEGORIES:
+            continue
+        latest = last.get(category)
+        if latest is None or latest[0] != device_id:
+            software = [name]
+            without[category].append({**device, "software": software})
+            last[category] = (device_id, software)
+        elif name != latest[1][-1]:  # a title or name reported twice (two versions) is listed once
+            latest[1].append(name)
+        else:
+            continue
+        named[category][name] += 1
+    return without, named, unapproved
+
+
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector held off while the report's rows and lists are built:
+    hundreds of thousands of tuples, dicts and lists for a large group, none in a cycle (reference
+    counting frees them), which its passes walked again and again — 40 % of the report's Python
+    time for 50,000 devices (docs/performance.md, "Compliance with titles")."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 async def title_added_since(session: AsyncSession, title_id: str):
@@ -179,27 +178,6 @@ def genuine_there(title, seat: bool, recorded: bool) -> bool:
     """SPEC Inspection: an installed title is genuine on a computer that holds a seat of a pool of
     that title, or when the title is free, or bundled and recorded as pre-installed there."""
     return seat or title.licensing == "free" or (title.licensing == "bundled" and recorded)
-
-
-async def unapproved_installs(session: AsyncSession, as_of: datetime, titles: dict, on: dict[str, set],
-                              good: dict[str, set]) -> list[dict]:
-    """The commercial titles installed without a seat and without an install request approved by
-    `as_of` (SPEC Oversight, 安装、卸载审核机制): what someone installed without asking. Free, bundled
-    and personal editions are judged by the report's own rules above and not listed here."""
-    pairs = {(device_id, title_id) for title_id, devices in on.items() if titles[title_id].licensing == "commercial"
-             for device_id in devices - good.get(title_id, set())}
-    if not pairs:
-        return []
-    for condition in among(session, InstallRequest.device_id, sorted({uuid.UUID(d) for d, _ in pairs})):
-        pairs -= {(_id(device_id), _id(title_id)) for device_id, title_id in (await session.execute(
-            sa.select(as_text(InstallRequest.device_id), as_text(InstallRequest.title_id))
-            .where(condition, InstallRequest.kind == "install", InstallRequest.status == "approved",
-                   InstallRequest.decided_at <= as_of))).all()}
-    listed = await devices_by_id(session, sorted({device_id for device_id, _ in pairs}))
-    return sorted(({"device_id": device_id, "org_id": listed[device_id][0], "asset_tag": listed[device_id][1],
-                    "hostname": listed[device_id][2], "title_id": title_id, "name": titles[title_id].name,
-                    "category": titles[title_id].category} for device_id, title_id in pairs),
-                  key=itemgetter("asset_tag", "device_id", "name"))
 
 
 async def non_genuine_on(session: AsyncSession, device_id: uuid.UUID, title_id: uuid.UUID) -> bool:
@@ -228,23 +206,13 @@ def _id(text: str) -> str:
     return text if len(text) == 36 else str(uuid.UUID(text))
 
 
-async def devices_by_id(session: AsyncSession, device_ids: list[str]) -> dict[str, tuple[str, str, str]]:
-    """(org id, asset tag, host name) of the devices the report lists, by id."""
-    found = {}
-    for condition in among(session, Device.id, [uuid.UUID(d) for d in device_ids]):
-        for device_id, org, asset_tag, hostname in (await session.execute(
-                sa.select(as_text(Device.id), as_text(Device.org_id), Device.asset_tag, Device.hostname)
-                .where(condition))).all():
-            found[_id(device_id)] = (_id(org), asset_tag, hostname)
-    return found
-
-
-async def title_positions(session: AsyncSession, org_path: str, as_of: datetime, titles: dict, on: dict[str, set],
-                          good: dict[str, set], held: list) -> list[dict]:
+async def title_positions(session: AsyncSession, org_path: str, as_of: datetime, titles: dict,
+                          installed: dict[str, list[int]], allocated: dict[str, list[int]]) -> list[dict]:
     """The license position of each title installed in the subtree or held in its pools at `as_of`:
-    `entitled` the seats its entitlements granted then (those added by then and not yet ended,
-    less any transferred away: the pools' total now), `allocated` the seats its computers held,
-    `idle` those held on computers where the title is not installed (the first to reclaim)."""
+    `installed` and `genuine` the computers (from `totals`), `entitled` the seats its entitlements
+    granted then (those added by then and not yet ended, less any transferred away: the pools'
+    total now), `allocated` the seats its computers held, `idle` those held on computers where the
+    title is not installed (the first to reclaim)."""
     entitled = {_id(title_id): int(quantity) for title_id, quantity in (await session.execute(
         sa.select(as_text(Pool.title_id), sa.func.sum(Entitlement.quantity - Entitlement.transferred_out))
         .join(Entitlement, Entitlement.pool_id == Pool.id)
@@ -252,22 +220,15 @@ async def title_positions(session: AsyncSession, org_path: str, as_of: datetime,
                Entitlement.created_at <= as_of,
                sa.or_(Entitlement.valid_to.is_(None), Entitlement.valid_to > as_of))
         .group_by(Pool.title_id))).all()}
-    allocated: Counter = Counter()
-    idle: Counter = Counter()
-    for device_id, _, _, title_id in held:
-        if title_id is not None:
-            title_id = _id(title_id)
-            allocated[title_id] += 1
-            if device_id not in on.get(title_id, ()):
-                idle[title_id] += 1
     positions = []
-    for title_id in {*on, *entitled, *allocated}:
+    for title_id in {*installed, *entitled, *allocated}:
         title = titles.get(title_id) or await title_added_since(session, title_id)
-        installed, genuine = len(on.get(title_id, ())), len(good.get(title_id, ()))
+        on, genuine = installed.get(title_id, (0, 0))
+        seats, idle = allocated.get(title_id, (0, 0))
         positions.append({"title_id": title_id, "vendor": title.vendor, "name": title.name,
-                          "category": title.category, "installed": installed, "genuine": genuine,
-                          "non_genuine": installed - genuine, "entitled": entitled.get(title_id, 0),
-                          "allocated": allocated[title_id], "idle": idle[title_id]})
+                          "category": title.category, "installed": on, "genuine": genuine,
+                          "non_genuine": on - genuine, "entitled": entitled.get(title_id, 0),
+                          "allocated": seats, "idle": idle})
     positions.sort(key=itemgetter("category", "vendor", "name", "title_id"))
     return positions
 
@@ -276,6 +237,12 @@ def as_text(id_column: sa.ColumnElement) -> sa.ColumnElement:
     """An id column read as its text (`8c0e…-…`), as the answer carries it, on either database: for
     the tens of thousands of ids of a report, no UUID object each to be turned back into text."""
     return sa.type_coerce(id_column, sa.Uuid(as_uuid=False))
+
+
+def id_text(id_column: sa.ColumnElement) -> sa.ColumnElement[str]:
+    """An id as the database spells it in text (PostgreSQL: `8c0e…-…`; SQLite: 32 hex digits, which
+    `_id` spells out): for rows by the hundred thousand, no conversion per value on the way."""
+    return sa.cast(id_column, sa.String)
 
 
 def held_at(taken: type[AllocationEntry], as_of: datetime) -> sa.ColumnElement[bool]:
@@ -299,6 +266,140 @@ def latest_report_at(as_of: datetime) -> sa.ColumnElement:
                .scalar_subquery())
     return sa.case((Device.last_seen_at <= as_of, Device.last_seen_at), else_=earlier)
 
+
+def held_seats(live: sa.ColumnElement[bool], as_of: datetime) -> sa.Select:
+    """The seats the live devices held at `as_of`: (device, category, product, title) each."""
+    taken = aliased(AllocationEntry, name="taken")
+    return (sa.select(taken.device_id, taken.category, Pool.product_name, Pool.title_id)
+            .select_from(Device).join(taken, taken.device_id == Device.id).join(Pool, Pool.id == taken.pool_id)
+            .where(live, held_at(taken, as_of)))
+
+
+def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) -> sa.Select:
+    """What each live device had installed at `as_of` (its latest inventory report before then),
+    each entry with its category and name (its title's, or what the reporter said) and two flags:
+    `seated`, the device holds a seat of its title, and `genuine` (SPEC Inspection, as
+    `genuine_there`): a seat of its title, or a free title, or a bundled one recorded on the device;
+    an entry no title recognizes is genuine when a seat of its reported category covers it.
+    Updates and language packs are left out, and so are unrecognized entries without a category
+    (they wait in the unrecognized queue). An entry is repeated for each seat that covers it (a
+    device may hold two of one title): every total counts distinct devices."""
+    entry = InstalledSoftware
+    title = CatalogueTitle
+    by_title, by_category = held.alias("seat_of_title"), held.alias("seat_of_category")
+    seated = by_title.c.device_id.is_not(None)
+    # The seat of a category joins only entries without a title, and an entry without a title has
+    # no licensing: each of the four cases can hold only for the entries it concerns.
+    genuine = sa.or_(seated, title.licensing == "free",
+                     sa.and_(title.licensing == "bundled", BundledTitle.device_id.is_not(None)),
+                     by_category.c.device_id.is_not(None))
+    return (sa.select(Device.id.label("device_id"), Device.asset_tag, Device.org_id, Device.hostname, entry.title_id,
+                      title.licensing,
+                      sa.func.coalesce(title.category, entry.category).label("category"),
+                      sa.func.coalesce(title.name, entry.name).label("name"),
+                      flag(seated).label("seated"), flag(genuine).label("genuine"))
+            .select_from(Device)
+            .join(entry, sa.and_(entry.device_id == Device.id, entry.reported_at == latest_report_at(as_of)))
+            .outerjoin(title, title.id == entry.title_id)
+            .outerjoin(by_title, sa.and_(by_title.c.device_id == Device.id, by_title.c.title_id == entry.title_id))
+            .outerjoin(by_category, sa.and_(entry.title_id.is_(None), by_category.c.device_id == Device.id,
+                                            by_category.c.category == entry.category))
+            .outerjoin(BundledTitle, sa.and_(title.licensing == "bundled", BundledTitle.device_id == Device.id,
+                                             BundledTitle.title_id == entry.title_id))
+            .where(live, entry.not_a_product.is_(False),
+                   sa.or_(entry.title_id.is_not(None), entry.category.in_(CATEGORIES))))
+
+
+async def plan_for_whole_tables(connection: AsyncConnection) -> None:
+    """On PostgreSQL, for the report's two statements (until `plan_as_usual`): hash joins, never
+    nested loops, and room to hash and sort in memory.
+
+    Their joins and groupings take every installed entry and seat of the subtree (hundreds of
+    thousands for a large group), so a hash join is the right plan whatever the statistics say.
+    But tables written in bulk and not yet analysed have row estimates off by 10,000× (the devices
+    of a subtree estimated at one row), and on them the planner chose nested loops that rescan
+    the seats for every installed entry: 35 s for 5,000 devices. Without nested loops the plan is
+    the same whatever the statistics (docs/performance.md, "Compliance with titles")."""
+    if connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql("SET LOCAL enable_nestloop = off")
+        await connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+
+
+async def plan_as_usual(connection: AsyncConnection) -> None:
+    """The planner's settings back to the server's for the rest of the transaction."""
+    if connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql("RESET enable_nestloop")
+        await connection.exec_driver_sql("RESET work_mem")
+
+
+def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    """A condition as 1 or 0, which both databases sum, compare and take the maximum of alike."""
+    return sa.case((condition, 1), else_=0)
+
+
+def report_rows(live: sa.ColumnElement[bool], as_of: datetime) -> sa.CompoundSelect:
+    """The report in one statement over the judged entries (computed once), rows of (part,
+    category, name, title, first, second, device, asset tag, org, host name). The counts, the
+    device's columns empty:
+    `title` the devices a title is installed on and those where it is genuine; `seats` the seats
+    of a title held and those idle (on a device without it); `category` the genuine and the
+    non-genuine computers of a form category (genuine: a seat of it or a genuine title of it, and
+    nothing non-genuine of it); `software` per form category and genuine name, the computers (the
+    seats' products, and the titles genuine without a seat); `held` per category the seats and the
+    devices holding one (more seats than devices: some device holds several). Then `entry`: the
+    entries not genuine on their device (a title reported twice on a device comes twice), `title`
+    empty for an unrecognized one, `first` 1 for a commercial title without an
+    install request approved by `as_of` (SPEC Oversight, 安装、卸载审核机制: what someone installed
+    without asking); those of the form's categories are the report's devices without a license."""
+    held = held_seats(live, as_of).cte("held")
+    judged = judged_entries(live, as_of, held).cte("judged")
+    # Typed empties: PostgreSQL takes two bare NULLs in a column of a UNION for text.
+    null, none = sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.BigInteger)
+    device, in_form = judged.c.device_id, judged.c.category.in_(CATEGORIES)
+    # Each (device, title) once (a title reported twice on a device, or a device holding two seats
+    # of it, counts once), grouped once for the two parts that read it.
+    pairs = (sa.select(device, judged.c.title_id, sa.func.max(judged.c.genuine).label("genuine"))
+             .where(judged.c.title_id.is_not(None)).group_by(device, judged.c.title_id).cte("pairs"))
+    per_title = (sa.select(sa.literal("title"), null, null, id_text(pairs.c.title_id), sa.func.count(),
+                           sa.func.sum(pairs.c.genuine))
+                 .group_by(pairs.c.title_id))
+    per_seat_title = (sa.select(sa.literal("seats"), null, null, id_text(held.c.title_id), sa.func.count(),
+                                sa.func.sum(flag(pairs.c.device_id.is_(None))))
+                      .select_from(held)
+                      .outerjoin(pairs, sa.and_(pairs.c.device_id == held.c.device_id,
+                                                pairs.c.title_id == held.c.title_id))
+                      .where(held.c.title_id.is_not(None)).group_by(held.c.title_id))
+    marks = sa.union_all(
+        sa.select(held.c.category, held.c.device_id, sa.literal(0).label("bad")).where(held.c.category.in_(CATEGORIES)),
+        sa.select(judged.c.category, device, (1 - judged.c.genuine).label("bad")).where(in_form)).subquery("marks")
+    per_device = (sa.select(marks.c.category, sa.func.max(marks.c.bad).label("bad"))
+                  .group_by(marks.c.category, marks.c.device_id).subquery("per_device"))
+    per_category = (sa.select(sa.literal("category"), per_device.c.category, null, null,
+                              sa.func.sum(1 - per_device.c.bad), sa.func.sum(per_device.c.bad))
+                    .group_by(per_device.c.category))
+    named = sa.union_all(
+        sa.select(held.c.category, held.c.product_name.label("name"), held.c.device_id)
+        .where(held.c.category.in_(CATEGORIES)),
+        sa.select(judged.c.category, judged.c.name, device)
+        .where(in_form, judged.c.genuine == 1, judged.c.seated == 0, judged.c.title_id.is_not(None))
+    ).subquery("named")
+    per_name = (sa.select(sa.literal("software"), named.c.category, named.c.name, null,
+                          sa.func.count(sa.distinct(named.c.device_id)), none)
+                .group_by(named.c.category, named.c.name))
+    per_held = (sa.select(sa.literal("held"), held.c.category, null, null, sa.func.count(),
+                          sa.func.count(sa.distinct(held.c.device_id)))
+                .group_by(held.c.category))
+    asked = sa.exists().where(InstallRequest.device_id == judged.c.device_id,
+                              InstallRequest.title_id == judged.c.title_id, InstallRequest.kind == "install",
+                              InstallRequest.status == "approved", InstallRequest.decided_at <= as_of)
+    entries = (sa.select(sa.literal("entry"), judged.c.category, judged.c.name,
+                         sa.func.coalesce(id_text(judged.c.title_id), ""),
+                         flag(sa.and_(judged.c.licensing == "commercial", ~asked)), none,
+                         id_text(judged.c.device_id), judged.c.asset_tag, id_text(judged.c.org_id), judged.c.hostname)
+               .where(judged.c.genuine == 0, sa.or_(in_form, judged.c.licensing == "commercial")))
+    counts = [part.add_columns(null, null, null, null)
+              for part in (per_title, per_seat_title, per_category, per_name, per_held)]
+    return sa.union_all(*counts, entries)
 
 async def devices_over_limit(session: AsyncSession, live: sa.ColumnElement[bool], as_of: datetime,
                              several: set[str]) -> dict[str, list[dict]]:
