@@ -78,6 +78,10 @@ def _bench(args: argparse.Namespace) -> None:
     if args.database == "postgres" and not postgres_available(args.postgres_url):
         sys.exit(f"zhengban bench: no PostgreSQL answers at {args.postgres_url}; start one, pass --postgres-url, "
                  "or run with --database sqlite")
+    if args.generator == "python":
+        from zhengban.bench import wrk
+
+        wrk.ENABLED = False
     main(args.scenario or list(SCENARIOS), quick=args.quick, json_path=args.json, database=args.database,
          postgres_url=args.postgres_url, replicas=args.replicas)
 
@@ -167,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "inventory_reports"),
                        help="run only these (repeatable); all by default")
     bench.add_argument("--replicas", type=int, default=1, help="processes per service (`zhengban up --replicas`)")
+    bench.add_argument("--generator", choices=("auto", "python"), default="auto",
+                       help="auto: wrk when installed; python: the bench's own client (a cross-check)")
     bench.add_argument("--quick", action="store_true", help="short runs and small sizes (the smoke test)")
     bench.add_argument("--json", default="bench-results.json")
     bench.add_argument("--database", choices=("auto", "postgres", "sqlite"), default="auto",

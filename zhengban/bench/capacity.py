@@ -1,11 +1,12 @@
 """docs/scale.md's capacity model for a whole country, computed from the bench's measured costs:
 
-    python -m zhengban.bench.capacity bench-results.json replicas-2.json --write docs/scale.md
+    python -m zhengban.bench.capacity full.json replicas-1.json replicas-2.json --write docs/scale.md
 
 The first file is a full `zhengban bench` run on PostgreSQL (CPU ms per request of each process and
-of the database's backends, bytes per inventory report); the second, optional, the same scenarios
-with `--replicas 2`. The load of a country is the assumptions below, each named; the output is how
-many cores each component needs at the peak hour and which one meets its ceiling first.
+of the database's backends, bytes per inventory report); the others, optional, the same scenarios
+with `--replicas 1` and `--replicas 2` run one after the other. The load of a country is the
+assumptions below, each named; the output is how many cores each component needs at the peak
+hour and which one meets its ceiling first.
 `--write` replaces what lies between the page's `<!-- capacity:start -->` and `<!-- capacity:end -->`.
 """
 
@@ -70,7 +71,7 @@ def fmt(value: float) -> str:
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
-def render(full: dict, replicas: dict | None) -> str:
+def render(full: dict, compared: list[dict]) -> str:
     results = full["results"]
     rate = rates()
     cost = costs(results)
@@ -116,11 +117,11 @@ def render(full: dict, replicas: dict | None) -> str:
                   + (f" and {stored['gateway']:,} to the gateway's (its audit entry)" if stored.get("gateway") else "")
                   + f": **{day / 1e9:,.0f} GB a working day**, {day * 250 / 1e12:,.1f} TB a year of 250 working days "
                   "for the licenses database alone, since every report is kept."]
-    if replicas:
-        lines += ["", "**One process or two per service** (same machine, `--replicas`):", "",
+    if compared:
+        lines += ["", "**One process or two per service** (same machine, `--replicas`, run one after the other):", "",
                   "| Run | Replicas | hot pool /s | licenses CPU ms per allocation | many pools /s | "
                   "licenses CPU ms per allocation |", "|---|---|---|---|---|---|"]
-        for document in (full, replicas):
+        for document in compared if len(compared) > 1 else [full, *compared]:
             cells = []
             for name in ("hot_pool", "many_pools"):
                 r = document["results"].get(name)
@@ -133,11 +134,12 @@ def render(full: dict, replicas: dict | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m zhengban.bench.capacity", description=__doc__.splitlines()[0])
     parser.add_argument("full", help="a full run's JSON (PostgreSQL)")
-    parser.add_argument("replicas", nargs="?", help="the same scenarios with --replicas 2")
+    parser.add_argument("compared", nargs="*", help="runs of the same scenarios with --replicas 1 and 2, one "
+                        "after the other (one file: compared with the full run)")
     parser.add_argument("--write", type=Path, help="the page whose capacity block to replace")
     args = parser.parse_args(argv)
     write(args.write, render(json.loads(Path(args.full).read_text()),
-                             json.loads(Path(args.replicas).read_text()) if args.replicas else None), START, END)
+                             [json.loads(Path(p).read_text()) for p in args.compared]), START, END)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
     python -m zhengban.bench.report bench-results.json                 # prints the Markdown
     python -m zhengban.bench.report bench-results.json replicas-2.json --write docs/performance.md
 
-The first file is the full run; any further ones (the same scenarios with `--replicas 2`, say) add
-a table of their throughput and CPU per allocation beside the first's. `--write` replaces what lies
-between the page's `<!-- bench-report:start -->` and `<!-- bench-report:end -->` markers.
+The first file is the full run; any further ones (the same scenarios from the Python client, or
+with `--replicas 2`) add a table of their throughput and CPU per allocation beside the first's.
+`--write` replaces what lies between the page's `<!-- bench-report:start -->` and
+`<!-- bench-report:end -->` markers.
 """
 
 from __future__ import annotations
@@ -125,18 +126,26 @@ def cpu_lines(results: dict) -> list[str]:
     return lines
 
 
-def replicas_table(documents: list[dict]) -> list[str]:
-    """Throughput and licenses' CPU per allocation of the same scenarios in each run (by replicas)."""
-    lines = ["| Run | Replicas | Hot pool /s | licenses CPU ms/allocation | Many pools /s | "
-             "licenses CPU ms/allocation |", "|---|---|---|---|---|---|"]
+def runs_table(documents: list[dict]) -> list[str]:
+    """The hot pool and many pools in each run: its load generator, processes per service,
+    throughput, ratio and licenses' CPU per allocation (a cross-check with another generator, or
+    the same loads with more replicas)."""
+    lines = ["| Run | Generator | Replicas | Hot pool /s, ratio [min–max] | licenses CPU ms/allocation | "
+             "Many pools /s, ratio [min–max] | licenses CPU ms/allocation |", "|---|---|---|---|---|---|---|"]
     for document in documents:
-        cells = []
+        cells, generator = [], ""
         for name in ("hot_pool", "many_pools"):
             r = document["results"].get(name)
-            cells += ([f"{r['result']['throughput_per_s']:,.0f}",
-                       str(r.get("cpu_ms_per_allocation", {}).get("licenses", "n/a"))] if r else ["n/a", "n/a"])
-        lines.append(f"| {when(document)}, {document.get('commit')} | {document.get('replicas', 1)} | "
-                     + " | ".join(cells) + " |")
+            if not r:
+                cells += ["n/a", "n/a"]
+                continue
+            generator = r["result"]["generator"]
+            ratio = f", {r['ratio']:.2f} [{r['min']:.2f}–{r['max']:.2f}]" if r.get("ratio") is not None else ""
+            cells += [f"{r['result']['throughput_per_s']:,.0f}{ratio}",
+                      str(r.get("cpu_ms_per_allocation", {}).get("licenses", "n/a"))]
+        load = (document.get("load_average") or {}).get("start", ["?"])[0]
+        lines.append(f"| {when(document)}, {document.get('commit')}, load {load} | {generator} | "
+                     f"{document.get('replicas', 1)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -154,8 +163,8 @@ def render(documents: list[dict]) -> str:
         parts += [*figures, ""]
     parts += cpu_lines(results)
     if len(documents) > 1:
-        parts += ["", "The same scenarios with more processes per service (`--replicas`), same machine:", "",
-                  *replicas_table(documents)]
+        parts += ["", "The same loads in the other runs of the day (another load generator, or more processes per "
+                  "service), the full run first:", "", *runs_table(documents)]
     return "\n".join(parts).rstrip() + "\n"
 
 
