@@ -49,6 +49,32 @@ WORDS = {
     "rows_error": ("行有误", "rows refused"), "row": ("行号", "Row"), "problem": ("问题", "Problem"),
     "pick_file": ("请选择要导入的文件", "Pick a file to import"),
     "file_too_large": ("文件过大（最大 32 MB）", "The file is too large (32 MB at most)"),
+    # Imports of a kind's objects from a spreadsheet (one page for every kind) and downloads of lists.
+    "imports": ("数据导入", "Data import"),
+    "imports_blurb": ("从 Excel 或 CSV 表格批量导入", "Import from Excel or CSV spreadsheets"),
+    "imports_help": ("选择要导入的数据。每类数据都有模板；表头可用中文或英文。",
+                     "Pick what to import. Each kind has a template; headers in Chinese or English."),
+    "import_devices": ("导入设备（登记造册）", "Import devices (asset register)"),
+    "import_kind_help": ("按模板填写，每行一条，表头可用中文或英文；CSV 可为 UTF-8 或 GB18030。"
+                         "文件中任何一行有误，则整个文件都不导入，并列出每一处错误。"
+                         "同一文件再次导入不会重复创建：已有的记录更新或保持不变。",
+                         "Fill in the template, a row each, headers in Chinese or English; CSV in UTF-8 or GB18030. "
+                         "If any row is wrong nothing is imported, and every error is listed. Importing the same "
+                         "file again creates nothing twice: existing records are updated or left unchanged."),
+    "import_from_file": ("从表格导入", "Import from a spreadsheet"),
+    "download_template": ("下载模板（Excel）", "Download the template (Excel)"),
+    "upload_file": ("上传文件", "Upload a file"),
+    "check_only": ("预检（不写入）", "Check only (writes nothing)"),
+    "not_yours_to_import": ("您的角色不能导入此类数据", "Your roles cannot import this kind"),
+    "preview_ok": ("预检通过，尚未写入任何数据。再次选择该文件并点击“导入”即写入。",
+                   "The check passed; nothing was written. Pick the file again and press Import to write it."),
+    "imported": ("导入完成", "Imported"), "checked": ("预检结果", "Check result"),
+    "count_created": ("新建", "Created"), "count_updated": ("更新", "Updated"),
+    "count_unchanged": ("不变", "Unchanged"),
+    "row_errors": ("处错误，未导入任何数据", "error(s); nothing was imported"),
+    "more_errors": ("其余错误未列出：请先改正以上各处后再试。",
+                    "More errors are not listed: correct these and try again."),
+    "column": ("列", "Column"), "error_code": ("错误代码", "Code"),
     "by_title": ("按软件", "By title"),
     "by_title_help": ("每个软件的安装与正版情况，及所持授权：使用中、闲置（装在未安装该软件的设备上，"
                       "应先回收）、未分配。",
@@ -460,6 +486,10 @@ SYSTEM_REASON_PATTERNS += [
       for column, zh, en in (("name", "软件名称", "The name"), ("vendor", "厂商", "The vendor"),
                              ("version", "版本", "The version"))),
 ]
+# The columns an import's row errors name (`column`: the English header, a field of the kind's POST
+# body), by the Chinese header of the kind's template.
+IMPORT_COLUMNS = {"asset_tag": "资产编号", "hostname": "主机名", "kind": "类型", "os_name": "操作系统",
+                  "owner": "使用人", "org_id": "单位"}
 ENUMS = {"status": STATUSES, "category": CATEGORIES, "role": ROLES, "action": ACTIONS, "ledger": LEDGER_KINDS,
          "metric": METRICS, "kind": KINDS, "edition": EDITIONS, "method": METHODS}
 
@@ -524,6 +554,12 @@ class Words:
 
     def method(self, value: str) -> str:
         return self.enum("method", value)
+
+    def column(self, name: str | None) -> str:
+        """A column of an import as its template heads it: Chinese, or the English header itself."""
+        if not name:
+            return "—"
+        return IMPORT_COLUMNS.get(name, name) if self.index == 0 else name
 
     def notice(self, value: str | None) -> str:
         """The notice behind a default, in the page's language (an unknown one as the API wrote it)."""

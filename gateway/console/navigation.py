@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.console.import_kinds import importers
 from gateway.console.sessions import ConsoleSession
 
 
@@ -36,7 +37,7 @@ AREAS = (
     _area("compliance", "/console/compliance", "it_admin auditor finance", "compliance_blurb"),
     _area("catalogue", "/console/catalogue", "it_admin auditor", "catalogue_blurb"),
     _area("unrecognized", "/console/inventory/unrecognized", "it_admin auditor", "unrecognized_blurb"),
-    _area("inventory_import", "/console/inventory/import", "it_admin", "inventory_import_blurb"),
+    Area("imports", "/console/imports", importers(), "imports_blurb"),
     _area("users", "/console/users", "admin", "users_blurb"),
     _area("audit", "/console/audit", "admin auditor", "audit_blurb"),
     _area("install_requests", "/console/install-requests", "staff it_admin auditor", "install_requests_blurb"),

@@ -7,7 +7,7 @@ import re
 import secrets
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,6 +26,8 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["yuan"] = yuan
 templates.env.filters["china_time"] = china_time
 templates.env.globals["form_key"] = new_form_key
+# A link's query string from a page's filters, leaving out the ones not set.
+templates.env.filters["query"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
 # People read names, not ids: a path in the audit log shows where an id stood.
 templates.env.filters["without_ids"] = lambda path: re.sub(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "{id}", path or "")

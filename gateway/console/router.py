@@ -14,7 +14,9 @@ from gateway.console.pages import (
     budget,
     catalogue,
     compliance,
+    downloads,
     home,
+    imports,
     licenses,
     oversight,
     people,
@@ -26,7 +28,8 @@ from gateway.console.pages import (
 from gateway.console.sessions import ConsoleSessionsMiddleware
 from kernel.routes import add_routes
 
-PAGES = (signin, sso, home, budget, transfers, procurement, licenses, compliance, catalogue, people, oversight)
+PAGES = (signin, sso, home, budget, transfers, procurement, licenses, compliance, catalogue, people, oversight,
+         imports, downloads)
 
 
 def install(app) -> None:

@@ -51,7 +51,7 @@ def roles_of(demo) -> dict[str, tuple[str, set[str]]]:
         "supplier": (username(demo, "kingsoft", "supplier"), {"联合采购", "框架协议", "订单"}),
         "losing-supplier": (username(demo, "yozo", "supplier"), {"联合采购", "框架协议", "订单"}),
         "it-admin": (username(demo, "school_1", "it_admin"), {"授权池", "设备", "正版化检查", "软件目录", "未识别软件",
-                                                               "清单导入", "软件安装申请", "年度报告", "整改事项"}),
+                                                               "数据导入", "软件安装申请", "年度报告", "整改事项"}),
         "auditor": (username(demo, "finance", "auditor"), {"待审批", "预算项目", "预算调剂", "预算政策", "预算执行汇总",
                                                            "联合采购", "框架协议", "订单", "授权池", "设备",
                                                            "正版化检查", "软件目录", "未识别软件", "审计日志",

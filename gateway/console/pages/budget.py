@@ -31,7 +31,8 @@ async def lines(request: Request, status: str | None = None, fiscal_year: int | 
         orgs = await api.all("/api/v1/identity/orgs") if session.may("budget_editor") or session.may("finance") else []
         names = await named(api, [line["org_id"] for line in found], known={o["id"]: o["name"] for o in orgs})
     return render(request, "budget.html", session, lines=found, next_cursor=next_cursor, orgs=orgs, names=names,
-                  status_filter=status or "", categories=CATEGORIES, editions=("client", "server"))
+                  status_filter=status or "", fiscal_year_filter=fiscal_year, categories=CATEGORIES,
+                  editions=("client", "server"))
 
 
 @router.get("/budget/queue")
@@ -255,4 +256,5 @@ async def summary(request: Request, org_id: str | None = None, fiscal_year: int 
     session = viewer(request)
     async with ConsoleApi(request, session) as api:
         found = await api.get("/api/v1/budget/summary", org_id=org_id or session.me["org_id"], fiscal_year=fiscal_year)
-    return render(request, "summary.html", session, summary=found, fiscal_year=fiscal_year)
+    return render(request, "summary.html", session, summary=found, fiscal_year=fiscal_year,
+                  org_id=org_id or session.me["org_id"])

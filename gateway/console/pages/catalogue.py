@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 
 from gateway.console.api import ApiProblem, ConsoleApi
-from gateway.console.forms import console_path
+from gateway.console.files import send, uploaded
+from gateway.console.forms import BadInput, console_path
 from gateway.console.names import named
 from gateway.console.page import act, back, poster, render, viewer, words_for
 from gateway.console.pages.licenses import asset_tags
@@ -19,7 +20,6 @@ from kernel.software_names import closest, exact_pattern
 router = APIRouter(prefix="/console", include_in_schema=False)
 API = "/api/v1/licenses"
 LICENSING = ("commercial", "free", "personal_free", "bundled")
-MAX_UPLOAD = 32 * 1024 * 1024  # a detection tool's export of 50,000 rows is a few MB; the API sets the real limit
 
 
 @router.get("/catalogue")
@@ -118,25 +118,18 @@ async def import_inventory(request: Request):
     refuses whole is said in one sentence, and nothing was written."""
     session, form = await poster(request)
     words = words_for(request)
-    upload = form.get("file")
     org_id = str(form.get("org_id") or session.me["org_id"])
     async with ConsoleApi(request, session) as api:
         orgs = await api.all("/api/v1/identity/orgs")
-        if not hasattr(upload, "read") or not upload.filename:
-            session.flash = ("error", words("pick_file"))
-            return back("/console/inventory/import")
-        content = await upload.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            session.flash = ("error", words("file_too_large"))
-            return back("/console/inventory/import")
         try:
-            answer = (await api.call("POST", f"{API}/inventory:import", params={"org_id": org_id},
-                                     files={"file": (upload.filename, content, upload.content_type or
-                                                     "application/octet-stream")})).json()
+            upload = await uploaded(form)
+            answer = (await send(api, f"{API}/inventory:import", upload, org_id=org_id)).json()
+        except BadInput as bad:
+            session.flash = ("error", words(bad.key))
+            return back("/console/inventory/import")
         except ApiProblem as problem:
             session.flash = ("error", words.problem(problem.body))
             return back("/console/inventory/import")
         tags = await asset_tags(api, org_id, {r["device_id"] for r in answer["rows"] if r.get("device_id")})
     return render(request, "import.html", session, orgs=orgs, org_id=org_id, result=answer, tags=tags,
-                  filename=upload.filename)
-
+                  filename=upload.name)

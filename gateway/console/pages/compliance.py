@@ -1,9 +1,8 @@
-"""The compliance report (正版化检查) at a date, with its CSV and Excel downloads."""
+"""The compliance report (正版化检查) at a date, with its CSV and Excel downloads (pages/downloads.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
 
 from gateway.console.api import ConsoleApi
 from gateway.console.page import render, viewer, words_for
@@ -33,15 +32,3 @@ async def compliance(request: Request, org_id: str | None = None, as_of: str | N
     return render(request, "compliance.html", session, report=report, orgs=orgs, org_id=org_id, as_of=as_of or "",
                   bars=bars, kinds=KINDS, titles=titles, title_chart=chart,
                   chart_words={k: words(k) for k in ("genuine", "non_genuine", "allocated", "idle", "free")})
-
-
-@router.get("/compliance.{fmt}")
-async def download(request: Request, fmt: str, org_id: str, as_of: str | None = None):
-    session = viewer(request)
-    if fmt not in ("csv", "xlsx"):
-        return HTMLResponse(status_code=404)
-    async with ConsoleApi(request, session) as api:
-        resp = await api.call("GET", f"/api/v1/licenses/compliance.{fmt}",
-                              params={"org_id": org_id, **({"as_of": as_of} if as_of else {})})
-    return Response(resp.content, media_type=resp.headers["content-type"],
-                    headers={"Content-Disposition": resp.headers.get("content-disposition", "attachment")})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
 from gateway.console.api import ApiProblem, ConsoleApi
 from gateway.console.forms import BadInput
@@ -132,12 +132,3 @@ async def audit(request: Request, cursor: str | None = None):
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return render(request, "audit.html", session, entries=found, next_cursor=next_cursor, filters=params,
                   names=names, filter_query=query)
-
-
-@router.get("/audit.csv")
-async def audit_csv(request: Request):
-    session = _admin_page(request, "audit")
-    async with ConsoleApi(request, session) as api:
-        resp = await api.call("GET", "/api/v1/identity/audit.csv", params=_audit_params(request))
-    return Response(resp.content, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
