@@ -52,6 +52,9 @@ def test_the_whole_flow_reconciles_in_every_service(stack):
     line = scenario.admin.get(f"/api/v1/budget/lines/{cancelled['budget_line_id']}")
     assert line["reserved_fen"] == 0 and line["spent_fen"] == 0  # the cancellation released it all
     assert_issue_20_steps(scenario.made)
+    # The schools' computers came in as one workbook each, through POST /devices:import.
+    assert {key: (c["created"], c["updated"], c["unchanged"]) for key, c in scenario.made.imports.items()} \
+        == {"school_1": (43, 0, 0), "health": (33, 0, 0)}
     print(f"\nwhole flow: {figures}")
 
 
@@ -71,6 +74,7 @@ def test_zhengban_demo_fills_a_running_instance(stack):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "orders        1 cancelled, 5 delivered, 1 rejected" in done.stdout
     assert "8 non-genuine" in done.stdout
+    assert "asset registers imported from Excel: 省第一中学 43 created, 省卫生健康委员会 33 created" in done.stdout
     assert "WinRAR 0/1" in done.stdout and "7-Zip 2/0" in done.stdout
     assert "control figure 450000 fen (line back to draft)" in done.stdout
     assert "resubmitted 450000 fen, approved 450000 fen" in done.stdout

@@ -85,6 +85,7 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
     # 省实验中学's computers, reported by raw names: what the report says of each title there.
     titles = scenario.admin.get("/api/v1/licenses/compliance", params={"org_id": made.inspection["org_id"]})["titles"]
     inspection = ", ".join(f"{t['name']} {t['genuine']}/{t['non_genuine']}" for t in titles) + " (genuine/non-genuine)"
+    registers = ", ".join(f"{made.orgs[key].name} {counts['created']} created" for key, counts in made.imports.items())
     oversight = made.oversight
     oversight_outcome = ", ".join(f"{r['device']} {r['status']}" for r in oversight["install_requests"])
     reports_outcome = ", ".join(f"{org} {status}{' (late)' if late else ''}"
@@ -100,7 +101,8 @@ def print_summary(scenario: Scenario, report: dict, url: str, seconds: float) ->
     agreement     {url}/api/v1/procurement/agreements/{made.agreement_id}
     orders        {", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))}
     devices       {len(made.devices)}, compliance of 省财政厅's subtree: office {office['genuine']} genuine,
-                  {office['non_genuine']} non-genuine ({unlicensed})
+                  {office['non_genuine']} non-genuine ({unlicensed});
+                  the schools' asset registers imported from Excel: {registers}
     二上二下       {control_outcome}
     调剂 transfer  {transfer['amount_fen']} fen from the OA line to the database line: {transfer['status']}
                   (requested by {transfer['requested_by']}, decided by {transfer['decided_by']})

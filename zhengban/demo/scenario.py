@@ -6,6 +6,7 @@ steps (stop NATS, kill a service) before checking that every figure still adds u
 
 from __future__ import annotations
 
+import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from zhengban.builder import Builder
 from zhengban.demo.client import Api, wait_until
 
 PASSWORD = "Zhengban-demo-2026"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OFFICE_CAP_FEN = 60_000  # 600 元, the 财行〔2013〕98号 cap for office software
 
 
@@ -45,6 +47,7 @@ class Made:
     second_seat: dict = field(default_factory=dict)  # the refused second office seat on one computer
     inspection: dict = field(default_factory=dict)  # 省实验中学's computers reported by raw names
     oversight: dict = field(default_factory=dict)  # install requests, annual reports, findings (issue #30)
+    imports: dict[str, dict] = field(default_factory=dict)  # each school's asset register: the import's counts
 
 
 # (key, name, kind, parent key); "root" is the installation's root org.
@@ -69,6 +72,21 @@ PARTICIPANTS = {"school_1": (40, 40), "school_2": (20, 20), "health": (30, 30), 
 # Who approves whose budget: the finance bureau for its units, the SOE group for its enterprises.
 APPROVER = {"school_1": "finance", "school_2": "finance", "health": "finance", "power": "energy",
             "plant": "energy", "sales": "energy"}
+
+
+def asset_register(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """A unit's asset register (登记造册) as people keep it: an Excel workbook with Chinese headers,
+    a row per computer (asset tag, host name, kind, operating system)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("登记造册")
+    sheet.append(["资产编号", "主机名", "类型", "操作系统"])
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 class Scenario:
@@ -197,16 +215,21 @@ class Scenario:
         wait_until(arrived, timeout=timeout, what="every delivery arriving as seats")
 
     def register_devices_and_allocate(self) -> None:
-        """Schools register their computers; most get a seat, a few run Office without one."""
+        """Schools register their computers from their asset register (登记造册), a workbook imported
+        through the public API in one call; most get a seat, a few run Office without one."""
         for key in ("school_1", "health"):
             admin = self.user(key, "it_admin", label=f"{self.made.orgs[key].name} 信息中心")
             pool = admin.all("/api/v1/licenses/pools", org_id=self.org_id(key), category="office")[0]
             seats = pool["available"]
-            for n in range(seats + 3):
-                device = admin.post("/api/v1/licenses/devices", {
-                    "org_id": self.org_id(key), "asset_tag": f"{key.upper()}-{n + 1:03d}",
-                    "hostname": f"{key}-pc-{n + 1:03d}", "kind": "laptop" if n % 5 == 0 else "desktop",
-                    "os_name": "统信 UOS 20"})
+            register = [(f"{key.upper()}-{n + 1:03d}", f"{key}-pc-{n + 1:03d}", "笔记本" if n % 5 == 0 else "台式机",
+                         "统信 UOS 20") for n in range(seats + 3)]
+            counts = admin.post("/api/v1/licenses/devices:import", params={"org_id": self.org_id(key)},
+                                files={"file": (f"{key}-登记造册.xlsx", asset_register(register), XLSX)})
+            self.made.imports[key] = counts
+            tags = {row[0] for row in register}
+            devices = sorted((d for d in admin.all("/api/v1/licenses/devices", org_id=self.org_id(key))
+                              if d["asset_tag"] in tags), key=lambda d: d["asset_tag"])
+            for n, device in enumerate(devices):
                 software = [{"name": "统信 UOS", "vendor": "统信软件", "version": "20", "category": "os"}]
                 software.append({"name": "WPS Office", "vendor": "金山办公", "version": "12", "category": "office"}
                                 if n < seats else
