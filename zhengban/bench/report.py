@@ -95,10 +95,14 @@ def figure_table(results: dict) -> list[str]:
                  (f"`imports.devices_rows_per_s`: device import, {i['devices_rows']:,} rows (XLSX)",
                   f"{i['devices_rows_per_s']:,.0f} rows/s ({i['devices_seconds']} s)", "50,000 rows < 30 s",
                   met(i["devices_seconds"] * 50_000 / i["devices_rows"], 30)),
-                 ("`imports.peak_rss_mb`: licenses' peak RSS during the imports", f"{i['peak_rss_mb']} MB",
-                  "< 300 MB", met(i["peak_rss_mb"], 300)),
+                 ("`imports.peak_rss_mb`: licenses' peak RSS during the imports",
+                  f"{i['peak_rss_mb']} MB (before: {i.get('inventory_rss_before_mb')} MB; inventory's peak "
+                  f"{i['inventory_peak_rss_mb']}, devices' {i['devices_peak_rss_mb']}, from "
+                  f"{i.get('devices_rss_before_mb')})", "< 300 MB", met(i["peak_rss_mb"], 300)),
                  ("`imports.allocation_p99_ms`: an allocation's p99 while an import runs",
-                  f"{i['allocation_p99_ms']:,.0f} ms (no import: {i['allocation_quiet']['p99_ms']:,.0f} ms)",
+                  f"{i['allocation_p99_ms']:,.0f} ms (during the inventory import "
+                  f"{i['inventory_allocations']['p99_ms']:,.0f}, the device import "
+                  f"{i['devices_allocations']['p99_ms']:,.0f}; no import: {i['allocation_quiet']['p99_ms']:,.0f} ms)",
                   "< 1,000 ms", met(i["allocation_p99_ms"], 1000))]
     if "oversight" in results:
         o = results["oversight"]

@@ -623,14 +623,16 @@ class PeakRss:
     def __init__(self, *pids: int):
         self.statuses = [Path(f"/proc/{pid}/status") for pid in pids]
         self.peak_kb = 0
+        self.first_kb: int | None = None  # the size the block started from (a process keeps what it grew to)
         self._done = threading.Event()
 
     def _sample(self) -> None:
         while not self._done.is_set():
-            for status in self.statuses:
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            sizes = [int(line.split()[1]) for status in self.statuses for line in status.read_text().splitlines()
+                     if line.startswith("VmRSS:")]
+            if sizes:
+                self.first_kb = max(sizes) if self.first_kb is None else self.first_kb
+                self.peak_kb = max(self.peak_kb, *sizes)
             self._done.wait(0.02)
 
     def __enter__(self):
@@ -645,6 +647,10 @@ class PeakRss:
     @property
     def peak_mb(self) -> float:
         return round(self.peak_kb / 1024, 1)
+
+    @property
+    def first_mb(self) -> float:
+        return round((self.first_kb or 0) / 1024, 1)
 
 
 # One computer's daily report: the detection tool's ten programs and fifty more of the kind every
@@ -707,10 +713,10 @@ def devices_workbook(rows: int) -> bytes:
 
 
 async def while_importing(world: World, name: str, upload, *,
-                          concurrency: int = 4) -> tuple[dict, float, Result, float]:
+                          concurrency: int = 4) -> tuple[dict, float, Result, PeakRss]:
     """Runs `upload()` (one import request; returns its JSON) with allocations from a fresh pool
     going on beside it through the same gateway: (its answer, its seconds, the allocations, the
-    licenses processes' peak RSS in MB meanwhile)."""
+    licenses processes' resident size meanwhile)."""
     pool = world.pool(10_000_000)
     path = world_pool_path(pool["id"])
     async with client(world.stack.url, concurrency) as http:
@@ -726,7 +732,7 @@ async def while_importing(world: World, name: str, upload, *,
                                          seconds=3600, expected=(201,), until=task)
             answer = await task
             seconds = time.perf_counter() - started
-    return answer, seconds, allocations, rss.peak_mb
+    return answer, seconds, allocations, rss
 
 
 async def imports(world: World, *, rows: int) -> dict:
@@ -776,13 +782,15 @@ async def imports(world: World, *, rows: int) -> dict:
     return {"inventory_rows": len(lines) - 1, "inventory_bytes": len(content),
             "inventory_seconds": round(scan_seconds, 2),
             "inventory_rows_per_s": round((len(lines) - 1) / scan_seconds, 0), "inventory_ok": totals["ok"],
-            "inventory_errors": totals["error"], "inventory_peak_rss_mb": scan_rss,
+            "inventory_errors": totals["error"], "inventory_peak_rss_mb": scan_rss.peak_mb,
+            "inventory_rss_before_mb": scan_rss.first_mb,
             "inventory_allocations": scan_load.summary(),
             "devices_rows": rows, "devices_bytes": len(workbook), "devices_format": "xlsx",
             "devices_seconds": round(register_seconds, 2), "devices_rows_per_s": round(rows / register_seconds, 0),
-            "devices_created": registered["created"], "devices_peak_rss_mb": register_rss,
+            "devices_created": registered["created"], "devices_peak_rss_mb": register_rss.peak_mb,
+            "devices_rss_before_mb": register_rss.first_mb,
             "devices_allocations": register_load.summary(),
-            "peak_rss_mb": max(scan_rss, register_rss),
+            "peak_rss_mb": max(scan_rss.peak_mb, register_rss.peak_mb),
             "allocation_p99_ms": round(max(scan_load.percentile(99), register_load.percentile(99)), 1),
             "allocation_quiet": quiet.summary()}
 
