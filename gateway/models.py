@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from kernel.db import JSONType, UTCDateTime, table_registry
+from kernel.etags import etag
 from kernel.ids import new_id, utcnow
 
 
@@ -57,6 +58,12 @@ class User(GatewayTable, table=True):
     @property
     def disabled(self) -> bool:
         return self.disabled_at is not None
+
+    @property
+    def etag(self) -> str:
+        """The version of what an admin edits (the ETag of GET, the If-Match of PATCH); not
+        `updated_at`, which every sign-in's lockout counting moves without changing any of it."""
+        return etag(self.id, self.display_name, self.email, sorted(self.roles), self.org_id, self.disabled_at)
 
 
 class ApiKey(GatewayTable, table=True):

@@ -53,6 +53,12 @@ class ConsoleApi:
         resp = await self.call("POST", path, json=json, **kwargs)
         return resp.json() if resp.content else None
 
+    async def read(self, path: str, **params) -> tuple[dict, str]:
+        """An object and its ETag, for a page whose form edits it: the form sends the ETag back as
+        If-Match (page.held_to), so a save over someone else's change since is refused."""
+        resp = await self.call("GET", path, params={k: v for k, v in params.items() if v not in (None, "")})
+        return resp.json(), resp.headers.get("etag", "")
+
     async def page(self, path: str, *, cursor: str | None = None, limit: int = 50, **params) -> tuple[list, str | None]:
         """One page of a list and the cursor of the next: pages show a "next" link, never a cut list."""
         return listed(await self.get(path, **params, limit=limit, cursor=cursor))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 MAX_FEN = 10**15  # well above any budget; keeps a typo of twenty digits out of the API
@@ -45,6 +46,19 @@ def whole(text: str | None, *, minimum: int = 0) -> int:
     if value < minimum:
         raise BadInput("bad_number")
     return value
+
+
+def day_end(text: str | None) -> str | None:
+    """A day as typed (2027-06-30) to its last second in Beijing time, as the API takes a moment:
+    "valid until the 30th" includes the 30th. Blank: None."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return None
+    try:
+        day = date.fromisoformat(cleaned)
+    except ValueError as exc:
+        raise BadInput("bad_date") from exc
+    return datetime.combine(day, time(23, 59, 59), tzinfo=timezone(timedelta(hours=8))).isoformat()
 
 
 def new_form_key() -> str:

@@ -39,6 +39,8 @@ AREAS = (
     _area("unrecognized", "/console/inventory/unrecognized", "it_admin auditor", "unrecognized_blurb"),
     Area("imports", "/console/imports", importers(), "imports_blurb"),
     _area("users", "/console/users", "admin", "users_blurb"),
+    _area("orgs", "/console/orgs", "admin", "orgs_blurb"),
+    _area("api_keys", "/console/api-keys", "admin", "api_keys_blurb"),
     _area("audit", "/console/audit", "admin auditor", "audit_blurb"),
     _area("install_requests", "/console/install-requests", "staff it_admin auditor", "install_requests_blurb"),
     _area("annual_reports", "/console/annual-reports", "it_admin auditor", "annual_reports_blurb"),

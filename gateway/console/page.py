@@ -90,6 +90,15 @@ def viewer(request: Request) -> ConsoleSession:
     return session
 
 
+def area_page(request: Request, key: str) -> ConsoleSession:
+    """The signed-in user of a page of one navigation area (admins' and auditors' pages): others
+    find nothing here, and the API would refuse their reads anyway."""
+    session = viewer(request)
+    if not navigation.may_see(session, key):
+        raise Refused(HTMLResponse("<!doctype html><title>404</title><h1>404</h1>", status_code=404))
+    return session
+
+
 async def poster(request: Request) -> tuple[ConsoleSession, dict]:
     """The signed-in user and the posted form, which must carry the session's CSRF token."""
     session = viewer(request)
@@ -115,6 +124,12 @@ def forbidden_form(request: Request) -> Response:
 
 def back(to: str) -> Response:
     return RedirectResponse(console_path(to), status_code=303)
+
+
+def held_to(form: dict) -> dict[str, str]:
+    """The If-Match of an edit form: the ETag of the object as the page showed it (its hidden `etag`
+    field), so a save over someone else's change since is refused (412) and said so, not applied."""
+    return {"If-Match": str(form["etag"])} if form.get("etag") else {}
 
 
 async def act(request: Request, session: ConsoleSession, form: dict, to: str, method: str, path: str,

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from gateway.console.api import ApiProblem
 from gateway.console.page import COOKIE, Refused, render, signed_in
 from gateway.console.pages import (
+    api_keys,
     budget,
     catalogue,
     compliance,
@@ -18,6 +19,7 @@ from gateway.console.pages import (
     home,
     imports,
     licenses,
+    orgs,
     oversight,
     people,
     procurement,
@@ -28,8 +30,8 @@ from gateway.console.pages import (
 from gateway.console.sessions import ConsoleSessionsMiddleware
 from kernel.routes import add_routes
 
-PAGES = (signin, sso, home, budget, transfers, procurement, licenses, compliance, catalogue, people, oversight,
-         imports, downloads)
+PAGES = (signin, sso, home, budget, transfers, procurement, licenses, compliance, catalogue, people, orgs, api_keys,
+         oversight, imports, downloads)
 
 
 def install(app) -> None:

@@ -23,7 +23,7 @@ from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import UserChanged, UserDisabled
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
-from kernel.etags import check_if_match, etag
+from kernel.etags import check_if_match
 from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import in_subtree
@@ -84,20 +84,14 @@ async def _guard_the_last_admin(session: AsyncSession, user: User, org: Org, sta
                        title="The last admin stays")
 
 
-def user_etag(user: User) -> str:
-    """The version of what a PATCH sets; not `updated_at`, which every sign-in's lockout counting
-    moves without changing anything an admin edits."""
-    return etag(user.id, user.display_name, user.email, sorted(user.roles), user.org_id, user.disabled_at)
-
-
 async def update_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID,
                       data: schemas.UserUpdate, *, if_match: str | None = None) -> User:
     user, org = await visible_user(session, principal, user_id)
-    if check_if_match(if_match, user_etag(user)):
+    if check_if_match(if_match, user.etag):
         # Held to the version read: the row is locked and read again, so of two changes holding
         # one ETag the second waits for the first and then answers 412.
         await session.refresh(user, with_for_update=True)
-        check_if_match(if_match, user_etag(user))
+        check_if_match(if_match, user.etag)
     sent = data.model_fields_set
     if "disabled" in sent and data.disabled and str(user.id) == principal.subject:
         raise Conflict("you cannot disable yourself", slug="self-disable", title="You cannot disable yourself")

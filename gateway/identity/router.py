@@ -209,7 +209,7 @@ async def list_users(principal: CurrentPrincipal, session: Session, cursor: Curs
             summary="Gets a user (admin over its org; auditors read).", openapi_extra={"x-roles": ["admin"]})
 async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
     user, _ = await accounts.visible_user(session, principal, user_id, write=False)
-    with_etag(response, accounts.user_etag(user))
+    with_etag(response, user.etag)
     return user
 
 
@@ -219,7 +219,7 @@ async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Ses
 async def update_user(user_id: uuid.UUID, data: schemas.UserUpdate, principal: CurrentPrincipal, session: Session,
                       request: Request, response: Response, if_match: IfMatch = None):
     user = await accounts.update_user(session, principal, user_id, data, if_match=if_match)
-    with_etag(response, accounts.user_etag(user))
+    with_etag(response, user.etag)
     state = request.app.state
     if user.disabled:
         # Refused here at once; other replicas and the services within seconds (kernel/disabled_users.py).

@@ -83,6 +83,9 @@ class UserOut(ResponseSchema):
     must_change_password: bool = False
     created_at: datetime
     updated_at: datetime
+    # In each item of a list too, where the console's rows are edit forms: no read per row for it.
+    etag: str = Field(description="the user's ETag, as GET /users/{id} answers it: send it as If-Match "
+                                  "to change the user")
 
 
 class PasswordChange(RequestSchema):

@@ -136,3 +136,29 @@ def shoot(page, name: str) -> None:
         return
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+# What a page must be, besides accessible: every value translated, names instead of ids, and every
+# link, button and field reachable by the keyboard.
+PAGE_CHECK = """
+() => {
+  const problems = [];
+  for (const el of document.querySelectorAll('[data-untranslated]'))
+    problems.push(`untranslated ${el.dataset.untranslated}: ${el.textContent}`);
+  const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+  const id = document.querySelector('main').innerText.match(uuid);
+  if (id) problems.push(`an id where a name belongs: ${id[0]}`);
+  for (const el of document.querySelectorAll('a[href], button, input, select, textarea')) {
+    if (el.type === 'hidden' || !(el.offsetParent !== null || el.getClientRects().length)) continue;
+    if (el.tabIndex < 0 || el.disabled) problems.push(`not reachable by keyboard: ${el.outerHTML.slice(0, 60)}`);
+  }
+  if (!document.querySelector('h1')) problems.push('no h1');
+  return problems;
+}
+"""
+
+
+def check_page(page, path: str) -> list[str]:
+    answer = page.goto(path)
+    problems = [] if answer.status == 200 else [f"HTTP {answer.status}"]
+    return [f"{path}: {p}" for p in problems + accessible(page) + page.evaluate(PAGE_CHECK)]

@@ -98,6 +98,11 @@ def test_it_admin_allocates_the_last_seat_and_the_next_attempt_says_none_left(pa
     page.get_by_label("分配给设备").select_option(label="SCHOOL_1-002 · school_1-pc-002")
     page.get_by_role("button", name="分配席位").click()
     assert page.locator(".alert.error").inner_text() == "池中已无可分配的席位"
+    # The low-seat threshold, saved over the version the page shows (If-Match).
+    page.get_by_label("可用席位低于此数时提醒").fill("1")
+    page.locator("section[aria-labelledby=threshold]").get_by_role("button", name="保存").click()
+    assert page.locator(".alert.ok").inner_text() == "已完成"
+    assert page.get_by_label("可用席位低于此数时提醒").input_value() == "1"
     assert accessible(page) == []
     shoot(page, "pool")
     page.goto("/console/pools")

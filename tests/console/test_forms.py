@@ -1,11 +1,12 @@
-"""What a console form accepts, without a browser: money in 元 to exact fen, where a form may send
-the browser afterwards, and one Idempotency-Key per rendered form."""
+"""What a console form accepts, without a browser: money in 元 to exact fen, a day as its last second
+in Beijing time, where a form may send the browser afterwards, and one Idempotency-Key per rendered
+form."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.console.forms import BadInput, console_path, fen, form_key, whole
+from gateway.console.forms import BadInput, console_path, day_end, fen, form_key, whole
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
@@ -78,3 +79,12 @@ def test_the_policy_form_puts_its_fields_into_the_orgs_own_document():
     assert policy_document(own, {}) == {"caps": {"office": None}, "panel_min_members": 5}
     with pytest.raises(BadInput):
         policy_document({}, {"thresholds.0.fiscal_year": "2031", "thresholds.0.decentralized": "10"})
+
+
+def test_a_day_is_valid_to_its_last_second_in_beijing_time():
+    assert day_end("2027-06-30") == "2027-06-30T23:59:59+08:00"
+    assert day_end(" ") is None and day_end(None) is None
+    for typed in ("2027-02-30", "30/06/2027", "明天"):
+        with pytest.raises(BadInput) as refused:
+            day_end(typed)
+        assert refused.value.key == "bad_date"

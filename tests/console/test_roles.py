@@ -9,32 +9,12 @@ import re
 
 import pytest
 
-from tests.console.conftest import accessible, shoot, sign_in, username
+from tests.console.conftest import accessible, check_page, shoot, sign_in, username
 from zhengban.demo.client import wait_until
 
 pytestmark = pytest.mark.slow
 
 DETAIL = re.compile(r"^/console/(budget/lines|campaigns|agreements|pools)/[0-9a-f-]{36}$")
-
-# What a page must be, besides accessible: every value translated, names instead of ids, and every
-# link, button and field reachable by the keyboard.
-PAGE_CHECK = """
-() => {
-  const problems = [];
-  for (const el of document.querySelectorAll('[data-untranslated]'))
-    problems.push(`untranslated ${el.dataset.untranslated}: ${el.textContent}`);
-  const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
-  const id = document.querySelector('main').innerText.match(uuid);
-  if (id) problems.push(`an id where a name belongs: ${id[0]}`);
-  for (const el of document.querySelectorAll('a[href], button, input, select, textarea')) {
-    if (el.type === 'hidden' || !(el.offsetParent !== null || el.getClientRects().length)) continue;
-    if (el.tabIndex < 0 || el.disabled) problems.push(`not reachable by keyboard: ${el.outerHTML.slice(0, 60)}`);
-  }
-  if (!document.querySelector('h1')) problems.push('no h1');
-  return problems;
-}
-"""
-
 
 def roles_of(demo) -> dict[str, tuple[str, set[str]]]:
     """name → (username, the areas its navigation offers)."""
@@ -57,12 +37,6 @@ def roles_of(demo) -> dict[str, tuple[str, set[str]]]:
                                                            "正版化检查", "软件目录", "未识别软件", "审计日志",
                                                            "软件安装申请", "年度报告", "整改事项"}),
     }
-
-
-def check_page(page, path: str) -> list[str]:
-    answer = page.goto(path)
-    problems = [] if answer.status == 200 else [f"HTTP {answer.status}"]
-    return [f"{path}: {p}" for p in problems + accessible(page) + page.evaluate(PAGE_CHECK)]
 
 
 def test_every_role_sees_its_own_pages_in_chinese_with_names_and_accessible(browser, stack, demo):

@@ -55,11 +55,15 @@ async def test_a_user_change_with_a_stale_etag_is_refused_and_sign_ins_do_not_mo
     assert made.status_code == 201, made.text
     path = f"{ID}/users/{made.json()['id']}"
     first = (await gateway.client.get(path, headers=admin)).headers["etag"]
+    # Each item of the list carries it too (the console's rows are edit forms), as does every answer.
+    listed = (await gateway.client.get(f"{ID}/users", headers=admin, params={"q": "wang"})).json()["items"]
+    assert [u["etag"] for u in listed] == [first] == [made.json()["etag"]]
     await gateway.client.post("/auth/token", data={"username": "wang", "password": "wrong-password"})
     assert (await gateway.client.get(path, headers=admin)).headers["etag"] == first
 
     mine = await gateway.client.patch(path, headers={**admin, "If-Match": first}, json={"display_name": "王老师"})
     assert mine.status_code == 200 and mine.json()["display_name"] == "王老师" and mine.headers["etag"] != first
+    assert mine.json()["etag"] == mine.headers["etag"]
     theirs = await gateway.client.patch(path, headers={**admin, "If-Match": first}, json={"email": "w@x.cn"})
     assert theirs.status_code == 412 and theirs.json()["type"].endswith("/precondition-failed")
     now = (await gateway.client.get(path, headers=admin)).json()

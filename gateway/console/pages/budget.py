@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from gateway.console.api import ApiProblem, ConsoleApi, listed
 from gateway.console.forms import BadInput, fen, form_key, whole
 from gateway.console.names import named
-from gateway.console.page import act, back, poster, render, viewer, words_for
+from gateway.console.page import act, back, held_to, poster, render, viewer, words_for
 from kernel import contracts
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -50,14 +50,14 @@ async def line(request: Request, line_id: uuid.UUID, cursor: str | None = None):
     session = viewer(request)
     async with ConsoleApi(request, session) as api:
         # The three reads do not depend on each other: made at once, the page costs the slowest of them.
-        found, (entries, next_cursor), history = await asyncio.gather(
-            api.get(f"/api/v1/budget/lines/{line_id}"),
+        (found, tag), (entries, next_cursor), history = await asyncio.gather(
+            api.read(f"/api/v1/budget/lines/{line_id}"),
             api.page(f"/api/v1/budget/lines/{line_id}/entries", cursor=cursor),
             api.get(f"/api/v1/budget/lines/{line_id}/history", limit=200))
         history, _ = listed(history)
         names = await named(api, [found["org_id"]], [h["actor"] for h in history])
     return render(request, "line.html", session, line=found, entries=entries, next_cursor=next_cursor,
-                  history=history, names=names)
+                  history=history, names=names, etag=tag)
 
 
 @router.post("/budget/lines")
@@ -91,7 +91,7 @@ async def edit_line(request: Request, line_id: uuid.UUID):
         return made
 
     return await act(request, session, form, f"/console/budget/lines/{line_id}", "PATCH",
-                     f"/api/v1/budget/lines/{line_id}", body)
+                     f"/api/v1/budget/lines/{line_id}", body, headers=held_to(form))
 
 
 @router.post("/budget/lines/{line_id}/{action}")
@@ -146,16 +146,15 @@ async def policy(request: Request, org_id: uuid.UUID | None = None):
     session = viewer(request)
     org_id = org_id or session.me["org_id"]
     async with ConsoleApi(request, session) as api:
-        answer, orgs = await asyncio.gather(api.call("GET", f"/api/v1/budget/policies/{org_id}"),
-                                            api.all("/api/v1/identity/orgs"))
-        found = answer.json()
+        (found, tag), orgs = await asyncio.gather(api.read(f"/api/v1/budget/policies/{org_id}"),
+                                                  api.all("/api/v1/identity/orgs"))
         names = await named(api, [found["org_id"]],
                             [s["from"] for s in found["sources"].values() if s.get("from") != "default"],
                             known={o["id"]: o["name"] for o in orgs})
     # The form carries the version it shows: a save over someone else's change since is refused (412)
     # and said so, instead of overwriting it.
     return render(request, "policy.html", session, policy=found, rows=policy_rows(found), orgs=orgs, names=names,
-                  categories=CATEGORIES, own=found.get("own") or {}, etag=answer.headers.get("etag", ""))
+                  categories=CATEGORIES, own=found.get("own") or {}, etag=tag)
 
 
 def policy_rows(found: dict) -> list[dict]:
@@ -201,7 +200,7 @@ async def set_policy(request: Request, org_id: uuid.UUID):
         session.flash = ("error", words(bad.key))
         return back(here)
     return await act(request, session, form, here, "PUT", f"/api/v1/budget/policies/{org_id}", document,
-                     headers={"If-Match": form.get("etag", "")})
+                     headers=held_to(form))
 
 
 def policy_document(own: dict, form: dict) -> dict:

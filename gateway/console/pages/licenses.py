@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from gateway.console.api import ApiProblem, ConsoleApi
 from gateway.console.forms import BadInput, console_path, whole
 from gateway.console.names import named
-from gateway.console.page import act, back, poster, render, viewer, words_for
+from gateway.console.page import act, back, held_to, poster, render, viewer, words_for
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 API = "/api/v1/licenses"
@@ -30,7 +30,7 @@ async def pools(request: Request, cursor: str | None = None):
 async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
     session = viewer(request)
     async with ConsoleApi(request, session) as api:
-        found = await api.get(f"{API}/pools/{pool_id}")
+        found, tag = await api.read(f"{API}/pools/{pool_id}")
         allocations, next_cursor = await api.page(f"{API}/allocations", pool_id=str(pool_id), status="active",
                                                   cursor=cursor)
         orgs = await api.all("/api/v1/identity/orgs") if session.may("it_admin") else []
@@ -56,7 +56,7 @@ async def pool(request: Request, pool_id: uuid.UUID, cursor: str | None = None):
 
     holders = {a["id"]: holder(a) for a in allocations}
     return render(request, "pool.html", session, pool=found, allocations=allocations, next_cursor=next_cursor,
-                  orgs=orgs, names=names, holders=holders,
+                  orgs=orgs, names=names, holders=holders, etag=tag,
                   assignable=sorted(assignable, key=lambda d: d["asset_tag"]))
 
 
@@ -89,6 +89,15 @@ async def allocate(request: Request, pool_id: uuid.UUID):
     return await act(request, session, form, f"/console/pools/{pool_id}", "POST",
                      f"{API}/pools/{pool_id}/allocations",
                      {"assignee_type": "device", "assignee_id": form.get("assignee_id", "")})
+
+
+@router.post("/pools/{pool_id}/threshold")
+async def set_threshold(request: Request, pool_id: uuid.UUID):
+    """The pool's low-seat threshold (licenses.pool.low fires below it); blank: none."""
+    session, form = await poster(request)
+    typed = str(form.get("low_threshold") or "").strip()
+    return await act(request, session, form, f"/console/pools/{pool_id}", "PUT", f"{API}/pools/{pool_id}",
+                     lambda: {"low_threshold": whole(typed) if typed else None}, headers=held_to(form))
 
 
 @router.post("/allocations/{allocation_id}/reclaim")

@@ -4,6 +4,7 @@ with a one-time password may open until the password is changed."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from fastapi import APIRouter, Request
@@ -12,23 +13,13 @@ from fastapi.responses import HTMLResponse
 from gateway.console.api import ApiProblem, ConsoleApi
 from gateway.console.forms import BadInput
 from gateway.console.names import named
-from gateway.console.navigation import may_see
-from gateway.console.page import Refused, act, back, poster, render, store, viewer, words_for
+from gateway.console.page import act, area_page, back, held_to, poster, render, store, viewer, words_for
 from kernel.auth import ROLES
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 USERS = "/console/users"
 PASSWORD = "/console/password"
 AUDIT_FILTERS = ("action", "from", "to", "actor_id")
-
-
-def _admin_page(request: Request, key: str):
-    """The signed-in user of a page only admins (or auditors, for the log) are offered; others find
-    nothing here, and the API would refuse their reads anyway."""
-    session = viewer(request)
-    if not may_see(session, key):
-        raise Refused(HTMLResponse("<!doctype html><title>404</title><h1>404</h1>", status_code=404))
-    return session
 
 
 @router.get("/password")
@@ -72,13 +63,14 @@ async def change_password(request: Request):
 
 @router.get("/users")
 async def users(request: Request, q: str | None = None, cursor: str | None = None):
-    session = _admin_page(request, "users")
+    session = area_page(request, "users")
     async with ConsoleApi(request, session) as api:
-        found, next_cursor = await api.page("/api/v1/identity/users", q=q, cursor=cursor)
-        orgs = await api.all("/api/v1/identity/orgs")
-        names = await named(api, [u["org_id"] for u in found])
+        (found, next_cursor), orgs = await asyncio.gather(api.page("/api/v1/identity/users", q=q, cursor=cursor),
+                                                         api.all("/api/v1/identity/orgs"))
+        names = await named(api, [u["org_id"] for u in found], known={o["id"]: o["name"] for o in orgs})
+    # Each row's buttons change its user and carry the version shown (its `etag`, as If-Match).
     return render(request, "users.html", session, users=found, next_cursor=next_cursor, q=q or "", orgs=orgs,
-                  roles=ROLES, names=names, temporary=session.__dict__.pop("temporary", None))
+                  roles=ROLES, names=names)
 
 
 @router.post("/users")
@@ -101,10 +93,11 @@ async def change_user(request: Request, user_id: uuid.UUID, action: str):
     session, form = await poster(request)
     path = f"/api/v1/identity/users/{user_id}"
     if action in ("disable", "enable"):
-        return await act(request, session, form, USERS, "PATCH", path, {"disabled": action == "disable"})
+        return await act(request, session, form, USERS, "PATCH", path, {"disabled": action == "disable"},
+                         headers=held_to(form))
     if action == "roles":
         roles = [r for r in ROLES if form.get(f"role_{r}")]
-        return await act(request, session, form, USERS, "PATCH", path, {"roles": roles})
+        return await act(request, session, form, USERS, "PATCH", path, {"roles": roles}, headers=held_to(form))
     if action == "reset":
         words = words_for(request)
         async with ConsoleApi(request, session) as api:
@@ -124,7 +117,7 @@ def _audit_params(request: Request) -> dict:
 
 @router.get("/audit")
 async def audit(request: Request, cursor: str | None = None):
-    session = _admin_page(request, "audit")
+    session = area_page(request, "audit")
     params = _audit_params(request)
     async with ConsoleApi(request, session) as api:
         found, next_cursor = await api.page("/api/v1/identity/audit", cursor=cursor, **params)
