@@ -5,6 +5,7 @@ the event or refusing the request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import httpx
@@ -18,7 +19,8 @@ from kernel.contracts import OrderDelivered
 from kernel.events import new_event
 from kernel.orgs import OrgRef
 from kernel.schema import dead_letters
-from tests.licenses.conftest import PREFIX, allocate
+from services.licenses.users.models import KnownUser
+from tests.licenses.conftest import PREFIX, allocate, make_pool
 from tests.support.apps import eventually
 from tests.support.events import publish
 from tests.support.identity import Actor
@@ -27,13 +29,12 @@ from zhengban.nats_server import free_port
 PASSWORD = "admin-pass-for-directory-tests"
 
 
-@pytest.fixture
-async def gateway_url(databases, nats, tmp_path):
-    """The real gateway on a port, with its outbox relay off: its identity events never leave, so
-    the licenses service can only learn its orgs and users by asking it."""
+@contextlib.asynccontextmanager
+async def serving_gateway(databases, nats, tmp_path, *, relay: bool):
+    """The real gateway on a port; with `relay`, its outbox relay on (its events reach NATS)."""
     port = free_port()
     app = create_gateway(GatewaySettings(database_url=await databases.fresh("gateway"), nats_url=nats.url,
-                                         data_dir=tmp_path, admin_password=PASSWORD, run_background=False,
+                                         data_dir=tmp_path, admin_password=PASSWORD, run_background=relay,
                                          port=port))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
@@ -45,6 +46,14 @@ async def gateway_url(databases, nats, tmp_path):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def gateway_url(databases, nats, tmp_path):
+    """The gateway with its outbox relay off: its identity events never leave, so the licenses
+    service can only learn its orgs and users by asking it."""
+    async with serving_gateway(databases, nats, tmp_path, relay=False) as url:
+        yield url
 
 
 async def test_a_delivery_for_an_org_created_while_licenses_was_away_becomes_seats(start_service, gateway_url,
@@ -82,3 +91,45 @@ async def test_a_delivery_for_an_org_created_while_licenses_was_away_becomes_sea
     given = await allocate(licenses, it_admin, pool["id"], user["id"], "user")
     assert given.status_code == 201, given.text
     assert given.json()["assignee_id"] == user["id"]
+
+
+async def test_a_user_moved_at_the_gateway_is_moved_in_licenses_by_the_event_it_publishes(
+        start_service, databases, nats, tmp_path, keys):
+    """PATCH /users/{id} with another org_id at the real gateway: its identity.user.changed goes
+    through its outbox and NATS to the licenses service, whose copy of the user follows, so the user's
+    seats are given in the new org's pools and no longer in the old org's."""
+    async with serving_gateway(databases, nats, tmp_path, relay=True) as url, \
+            httpx.AsyncClient(base_url=url) as http:
+        signed_in = await http.post("/auth/token", data={"username": "admin", "password": PASSWORD})
+        admin = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        root = (await http.get("/api/v1/identity/me", headers=admin)).json()["org_id"]
+        first, second = [(await http.post("/api/v1/identity/orgs", headers=admin, json={
+            "name": name, "kind": "unit", "parent_id": root})).json() for name in ("第一中学", "第二中学")]
+        user = (await http.post("/api/v1/identity/users", headers=admin, json={
+            "username": "moving-teacher", "password": "Teacher-password-1", "org_id": first["id"],
+            "roles": ["staff"]})).json()
+        licenses = await start_service("licenses", gateway_url=url, max_delivery_attempts=1)
+
+        def it_admin(org: dict) -> Actor:
+            ref = OrgRef(uuid.UUID(org["id"]), uuid.UUID(root), org["name"], org["kind"], org["path"])
+            subject = uuid.uuid4()
+            return Actor(ref, ("it_admin",), subject, keys.mint(org=ref, roles=["it_admin"], subject=subject))
+
+        async def known_in(org: dict):
+            async with licenses.db.session() as session:
+                row = await session.get(KnownUser, uuid.UUID(user["id"]))
+            return (row is not None and str(row.org_id) == org["id"]) or None
+
+        old_admin, new_admin = it_admin(first), it_admin(second)
+        old_pool = await make_pool(licenses, old_admin, quantity=2, metric="user")
+        new_pool = await make_pool(licenses, new_admin, quantity=2, metric="user")
+        await eventually(lambda: known_in(first), timeout=20)  # from identity.user.created
+
+        moved = await http.patch(f"/api/v1/identity/users/{user['id']}", headers=admin,
+                                 json={"org_id": second["id"]})
+        assert moved.status_code == 200 and moved.json()["org_id"] == second["id"]
+        await eventually(lambda: known_in(second), timeout=20)
+        there = await allocate(licenses, new_admin, new_pool["id"], user["id"], "user")
+        assert there.status_code == 201 and there.json()["assignee_id"] == user["id"]
+        here = await allocate(licenses, old_admin, old_pool["id"], user["id"], "user")
+        assert here.status_code == 422 and here.json()["type"].endswith("/unknown-assignee")
