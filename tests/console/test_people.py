@@ -91,8 +91,10 @@ def test_the_audit_log_is_read_by_admins_and_auditors_only(page, browser, stack,
     auditor = browser.new_context(base_url=stack.url, locale="zh-CN").new_page()
     sign_in(auditor, username(demo, "finance", "auditor"))
     assert auditor.get_by_role("navigation").get_by_role("link", name="审计日志").count() == 1
-    assert auditor.get_by_role("navigation").get_by_role("link", name="用户管理").count() == 0
-    assert auditor.goto(f"{stack.url}/console/users").status == 404
+    for admins_only in ("用户管理", "单位管理", "API 密钥"):
+        assert auditor.get_by_role("navigation").get_by_role("link", name=admins_only).count() == 0
+    for page_path in ("users", "orgs", "api-keys"):  # the admin's pages: neither offered nor there
+        assert auditor.goto(f"{stack.url}/console/{page_path}").status == 404, page_path
     auditor.goto("/console/audit")
     assert auditor.locator("#audit").count() == 1
 
