@@ -75,8 +75,10 @@ def generator() -> str:
 
 async def allocate_load(name: str, base_url: str, headers: dict, pool_ids: list[str], devices: list[str], *,
                         concurrency: int, seconds: float) -> Result:
-    """Allocations spread over `pool_ids`, each (pool, device) pair at most once, so that every
-    answer the scenario expects is a 201. Callers warm up on other pools or devices first."""
+    """Allocations spread over `pool_ids`, each request naming its own device (request n: pool
+    n mod pools, device n mod devices), so that every (pool, device) pair comes at most once while
+    n < len(devices) and every answer the scenario expects is a 201. Callers warm up on other pools
+    or devices first."""
     paths = [world_pool_path(p) for p in pool_ids]
     if wrk.available():
         return await wrk.run(base_url, wrk.Load(name, paths, headers, "POST", devices, (201,)),
@@ -84,7 +86,7 @@ async def allocate_load(name: str, base_url: str, headers: dict, pool_ids: list[
     async with client(base_url, concurrency) as http:
         async def call(n: int) -> int:
             resp = await http.post(paths[n % len(paths)], headers=headers, json={
-                "assignee_type": "device", "assignee_id": devices[(n // len(paths)) % len(devices)]})
+                "assignee_type": "device", "assignee_id": devices[n % len(devices)]})
             return resp.status_code
 
         return await run_load(name, call, concurrency=concurrency, seconds=seconds, expected=(201,))

@@ -45,14 +45,15 @@ function init(args)
   statuses = {}
 end
 
--- Request i goes to paths[i mod #paths] for assignee ids[(i div #paths) mod #ids]: with one path,
--- every request its own assignee; over many pools, each (pool, assignee) pair at most once.
+-- Request i goes to paths[i mod #paths] for assignee ids[i mod #ids]: requests in flight name
+-- different devices, as a real load does (not ~32 requests sharing one device row and its lock),
+-- and while i < #ids every (pool, assignee) pair comes at most once.
 function request()
   local i = counter * $threads + tid
   counter = counter + 1
   local body = nil
   if #ids > 0 then
-    body = '{"assignee_type":"device","assignee_id":"' .. ids[(math.floor(i / #paths) % #ids) + 1] .. '"}'
+    body = '{"assignee_type":"device","assignee_id":"' .. ids[(i % #ids) + 1] .. '"}'
   end
   return wrk.format(method, paths[(i % #paths) + 1], headers, body)
 end
