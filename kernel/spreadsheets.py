@@ -15,10 +15,14 @@ import csv
 import io
 import itertools
 import math
+import posixpath
+import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from xml.etree import ElementTree
 
 from kernel.errors import DomainError, InvalidInput
 
@@ -80,12 +84,12 @@ def read_table(data: bytes, columns: Sequence[Column], *, required: Sequence[tup
         if not missing:
             break
     else:
-        if first is None:
-            raise InvalidInput("the file has no header row", slug="missing-columns")
+        first = first or {}  # no row at all under blank ones: every column is missing
         missing = [group for group in required if not any(name in first for name in group)]
         wanted = "; ".join(" or ".join(_named(columns, name) for name in group) for group in missing)
         raise InvalidInput(f"the header row lacks the column {wanted}", slug="missing-columns",
-                           missing=[list(group) for group in missing])
+                           missing=[list(group) for group in missing],
+                           missing_headers=[[_header_of(columns, name) for name in group] for group in missing])
     rows: list[tuple[int, dict[str, str | None]]] = []
     for number, cells in lines:
         if not any(cell and cell.strip() for cell in cells):
@@ -102,6 +106,11 @@ def read_table(data: bytes, columns: Sequence[Column], *, required: Sequence[tup
 def _header(text: str) -> str:
     """A header as compared: 单价(元) as 单价（元）, Asset_Tag as asset_tag, no spaces around."""
     return unicodedata.normalize("NFKC", text.lstrip("\ufeff")).strip().lower()
+
+
+def _header_of(columns: Sequence[Column], name: str) -> str:
+    """The header a person reads for the column: its last (the Chinese one, where it has one)."""
+    return next(c for c in columns if c.name == name).headers[-1]
 
 
 def _named(columns: Sequence[Column], name: str) -> str:
@@ -140,7 +149,8 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
 def _xlsx_rows(data: bytes) -> Iterator[list[str | None]]:
     """The first sheet's rows from its row 1 (calamine starts at the first used column). A merged
     range's value (a 单位 merged over the rows of its devices) is read in each of its cells; a
-    formula's value is the one Excel saved with it."""
+    formula's value is the one Excel saved with it, and a failed formula's is its error (#REF!),
+    which calamine would read as an empty cell."""
     from python_calamine import CalamineError, load_workbook
 
     try:
@@ -156,16 +166,66 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str | None]]:
              for r in range(top, bottom + 1) for c in range(left, right + 1) if (r, c) != (top, left)}
     tops = set(owner.values())
     kept: dict[tuple[int, int], str | None] = {}
+    failed = _formula_errors(data)
     for number, row in enumerate(rows):
         cells = [_text(value) for value in row]
-        if owner or tops:
+        if owner or tops or failed:
             for index, value in enumerate(cells):
                 at = (number, index + start_column)
-                if at in tops:
+                if at in failed:
+                    cells[index] = failed[at]
+                elif at in tops:
                     kept[at] = value
                 elif at in owner and value is None:
                     cells[index] = kept.get(owner[at])
         yield cells
+
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+OFFICE_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+ERROR_CELL = b't="e"'
+CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _formula_errors(data: bytes) -> dict[tuple[int, int], str]:
+    """(row, column) → the error of each cell of the first sheet whose formula failed (`t="e"`),
+    from the sheet's XML, streamed: a sheet without one is only scanned for the attribute."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            path = _first_sheet(book)
+            with book.open(path) as sheet:
+                tail = b""
+                while chunk := sheet.read(1 << 20):
+                    if ERROR_CELL in tail + chunk:
+                        break
+                    tail = chunk[-len(ERROR_CELL):]
+                else:
+                    return {}
+            found: dict[tuple[int, int], str] = {}
+            with book.open(path) as sheet:
+                for _, element in ElementTree.iterparse(sheet):
+                    if element.tag == MAIN + "c":
+                        if element.get("t") == "e" and (ref := CELL_REF.fullmatch(element.get("r") or "")):
+                            found[(int(ref[2]) - 1, _column(ref[1]))] = element.findtext(MAIN + "v") or "#VALUE!"
+                        element.clear()
+            return found
+    except (KeyError, StopIteration, AttributeError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return {}  # what calamine read is all there is
+
+
+def _first_sheet(book: zipfile.ZipFile) -> str:
+    sheet = ElementTree.fromstring(book.read("xl/workbook.xml")).find(f"{MAIN}sheets/{MAIN}sheet")
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next(r.get("Target") for r in rels.iter(RELS + "Relationship") if r.get("Id") == sheet.get(OFFICE_REL))
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def _column(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number - 1
 
 
 def _text(value: object) -> str | None:

@@ -320,8 +320,7 @@ PROBLEMS = {
     "unsupported-file": ("文件既不是 CSV 也不是 Excel（XLSX）", "The file is neither CSV nor Excel (XLSX)"),
     "unreadable-file": ("文件无法读取，可能已损坏", "The file cannot be read; it may be damaged"),
     "unknown-encoding": ("CSV 文件的编码既不是 UTF-8 也不是 GB18030", "The CSV is neither UTF-8 nor GB18030"),
-    "missing-columns": ("缺少必需的列：资产编号或主机名，以及软件名称",
-                        "Required columns are missing: asset tag or hostname, and name"),
+    "missing-columns": ("缺少必需的列：{}", "Required columns are missing: {}"),
     "too-many-rows": ("行数过多（最多 100,000 行）", "Too many rows (100,000 at most)"),
     "empty-file": ("文件中没有数据行", "The file has no rows"),
     "weak-password": ("密码强度不足：至少 10 个字符，包含至少 3 类字符，且不能与用户名相同",
@@ -593,6 +592,11 @@ class Words:
         if slug not in PROBLEMS:
             return body.get("detail") or body.get("title") or slug
         sentence = PROBLEMS[slug][self.index]
+        # An import's header row lacks columns: name them (the Chinese headers, or the field names).
+        if slug == "missing-columns" and body.get("missing_headers"):
+            groups = body["missing_headers"] if self.index == 0 else body.get("missing", [])
+            return sentence.format(("；" if self.index == 0 else "; ").join(
+                (" 或 " if self.index == 0 else " or ").join(group) for group in groups))
         # A refused price says which cap it met (the API's `cap_fen`), in 元.
         if isinstance(body.get("cap_fen"), int):
             sentence += f"（{WORDS['cap_is'][0]} {yuan(body['cap_fen'])} 元）" if self.index == 0 \

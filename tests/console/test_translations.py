@@ -94,3 +94,16 @@ def test_a_refused_price_says_its_cap_in_yuan():
     assert Words("en").problem(body) == "The unit price is above the cap, special need or not (cap 100.00 元)"
     assert Words("zh-CN").problem({"type": "https://zhengban.dev/problems/os-needs-justification"}) \
         == "操作系统随计算机配备，单独购买须填写特殊需求说明"
+
+
+def test_an_imports_missing_columns_are_named_in_the_pages_language():
+    from kernel.errors import DomainError
+    from kernel.spreadsheets import Column, read_table
+    columns = (Column("asset_tag", ("asset_tag", "资产编号")), Column("hostname", ("hostname", "主机名")),
+               Column("kind", ("kind", "类型")))
+    try:
+        read_table(b"owner\nx\n", columns, required=[("asset_tag", "hostname"), ("kind",)], max_rows=1)
+    except DomainError as refused:
+        body = {"type": refused.type, **refused.extensions}
+    assert Words("zh-CN").problem(body) == "缺少必需的列：资产编号 或 主机名；类型"
+    assert Words("en").problem(body) == "Required columns are missing: asset_tag or hostname; kind"

@@ -4,6 +4,7 @@ and check that every bad file is refused whole (the same for each kind, so writt
 from __future__ import annotations
 
 import io
+import zipfile
 
 from openpyxl import Workbook
 
@@ -16,6 +17,35 @@ def xlsx(rows: list[list], *, merge: str | None = None) -> bytes:
         book.active.merge_cells(merge)
     out = io.BytesIO()
     book.save(out)
+    return out.getvalue()
+
+
+def saved_by_excel(rows: str) -> bytes:
+    """A workbook as Excel saves it, with each formula's value beside it (openpyxl writes formulas
+    without values): `rows` is the sheet's <row> elements."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{sheet_type}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{sheet_type}.worksheet+xml"/></Types>'),
+        "_rels/.rels": (f'<Relationships xmlns="{package}"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+                        'Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+                            '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+                                       f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{rows}</sheetData></worksheet>',
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as book:
+        for name, text in parts.items():
+            book.writestr(name, '<?xml version="1.0" encoding="UTF-8"?>' + text)
     return out.getvalue()
 
 
