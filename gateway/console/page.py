@@ -17,6 +17,7 @@ from gateway.console import charts, navigation
 from gateway.console.api import ApiProblem, ConsoleApi
 from gateway.console.forms import BadInput, console_path, form_key, new_form_key
 from gateway.console.i18n import Words, china_time, choose_language, yuan
+from gateway.console.import_kinds import KINDS
 from gateway.console.names import Names
 from gateway.console.sessions import ConsoleSession, SessionStore
 
@@ -26,6 +27,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["yuan"] = yuan
 templates.env.filters["china_time"] = china_time
 templates.env.globals["form_key"] = new_form_key
+templates.env.globals["import_kinds"] = KINDS
 # A link's query string from a page's filters, leaving out the ones not set.
 templates.env.filters["query"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
 # People read names, not ids: a path in the audit log shows where an id stood.

@@ -11,6 +11,7 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from gateway.console.i18n import IMPORT_COLUMNS
 from tests.console.conftest import accessible, shoot, sign_in, username
 
 pytestmark = pytest.mark.slow
@@ -123,3 +124,34 @@ def test_a_list_downloads_with_the_filter_it_shows(page, demo):
     assert text.startswith("\ufeff")
     pools = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert len(pools) - 1 == len(auditor.all("/api/v1/licenses/pools")) > 0
+
+
+def test_each_kind_has_its_page_and_template_for_those_who_may_import_it(page, demo, stack, tmp_path):
+    sign_in(page, "admin", stack.admin_password)
+    page.goto("/console/imports")
+    kinds = page.locator("#kinds h2").all_inner_texts()
+    assert kinds == ["导入设备（登记造册）", "导入授权（存量证书）", "导入预算项目", "导入单位", "导入用户", "清单导入"]
+    for kind in IMPORT_COLUMNS:
+        page.goto(f"/console/imports/{kind}")
+        assert accessible(page) == [], kind
+        with page.expect_download() as template:
+            page.get_by_role("link", name="下载模板（Excel）").click()
+        assert template.value.suggested_filename == f"{kind}-import-template.xlsx"
+        assert set(sheet_rows(template.value.path())[0]) == set(IMPORT_COLUMNS[kind].values()), kind
+    assert page.get_by_text("上级单位").count() == 0  # the users' page: the file's org is their org
+    page.goto("/console/imports/orgs")
+    assert page.get_by_label("上级单位").count() == 1
+    # A budget editor is offered the lines only, and reads a bad amount's error under its Chinese header.
+    sign_in(page, username(demo, "school_1", "budget_editor", "procurement"))
+    page.goto("/console/imports")
+    assert page.locator("#kinds h2").all_inner_texts() == ["导入预算项目"]
+    lines = tmp_path / "预算.csv"
+    lines.write_text("年度,类别,项目名称,数量,单价（元）\n2026,办公软件,办公软件补充,2,\"¥1,200.345\"\n",
+                     encoding="gb18030")
+    page.goto("/console/imports/lines")
+    page.get_by_label("文件（CSV 或 Excel）").set_input_files(str(lines))
+    page.get_by_role("button", name="预检（不写入）").click()
+    row = page.locator("#row-errors tbody tr").inner_text().split("\t")
+    assert (row[0], row[1], row[2]) == ("2", "单价（元）", "invalid-money") and "最多两位小数" in row[3]
+    assert page.get_by_role("link", name="导入用户").count() == 0
+    assert page.goto("/console/imports/nothing").status == 404

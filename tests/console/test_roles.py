@@ -25,7 +25,7 @@ def roles_of(demo) -> dict[str, tuple[str, set[str]]]:
         "finance": (username(demo, "finance", "finance"),
                     {"待审批", "预算项目", "预算调剂", "预算政策", "预算执行汇总", "正版化检查"}),
         "unit": (username(demo, "school_1", "budget_editor", "procurement"),
-                 {"预算项目", "预算调剂", "预算执行汇总", "联合采购", "框架协议", "订单"}),
+                 {"预算项目", "预算调剂", "预算执行汇总", "联合采购", "框架协议", "订单", "数据导入"}),
         "lead": (username(demo, "centre", "procurement"), {"联合采购", "框架协议", "订单"}),
         "negotiator": (f"expert-1-{demo.made.tag}", {"联合采购", "框架协议"}),
         "supplier": (username(demo, "kingsoft", "supplier"), {"联合采购", "框架协议", "订单"}),

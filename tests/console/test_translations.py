@@ -107,3 +107,24 @@ def test_an_imports_missing_columns_are_named_in_the_pages_language():
         body = {"type": refused.type, **refused.extensions}
     assert Words("zh-CN").problem(body) == "缺少必需的列：资产编号 或 主机名；类型"
     assert Words("en").problem(body) == "Required columns are missing: asset_tag or hostname; kind"
+
+
+def test_every_column_an_import_may_name_reads_as_its_template_heads_it():
+    """The import page shows a row error's column by its Chinese header: the same words as the
+    kind's template, which the services declare (kernel.imports.Field)."""
+    from gateway.console.i18n import IMPORT_COLUMNS
+    from gateway.console.import_kinds import KINDS
+    from gateway.identity import imports as identity
+    from services.budget.lines import imports as lines
+    from services.licenses.devices import register_import as devices
+    from services.licenses.pools import imports as entitlements
+
+    fields = {"devices": devices.FIELDS, "entitlements": entitlements.FIELDS, "lines": lines.FIELDS,
+              "orgs": identity.ORG_FIELDS, "users": identity.USER_FIELDS}
+    assert set(KINDS) == set(fields) == set(IMPORT_COLUMNS)
+    for kind, declared in fields.items():
+        assert IMPORT_COLUMNS[kind] == {f.name: f.zh for f in declared if f.zh}, kind
+    words = Words("zh-CN")
+    assert words.column("lines", "unit_price") == "单价（元）"
+    assert words.column("lines", "unit_price_fen") == "unit_price_fen"  # a column with an English header only
+    assert Words("en").column("devices", "asset_tag") == "asset_tag" and words.column("users", None) == "—"
