@@ -21,14 +21,20 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
     done = subprocess.run([sys.executable, "-m", "zhengban", "bench", "--quick", "--json", str(out), *database],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    results = json.loads(out.read_text())["results"]
+    document = json.loads(out.read_text())
+    assert document["failed_checks"] == [] and document["rounds"] == 3
+    results = document["results"]
     assert set(results) == {"hot_pool", "many_pools", "gateway_overhead", "audit", "order_flow", "scale", "imports",
                             "oversight", "inventory_reports"}
-    # Every ratio is the median of three rounds, its range beside it.
+    # Every ratio is the median of three rounds, its range beside it. (On a saturated machine a
+    # two-second leg can end before any answer: that round has no ratio, and says so.)
     for name in ("many_pools", "gateway_overhead", "audit") + (("hot_pool",) if TEST_DATABASE_URL else ()):
         figures = results[name]
         assert len(figures["rounds"]) == 3, name
-        assert figures["min"] <= figures["median"] == figures["ratio"] <= figures["max"], name
+        measured = [r["ratio"] for r in figures["rounds"] if r["ratio"] is not None]
+        assert figures["rounds_without_ratio"] == 3 - len(measured), name
+        if measured:
+            assert figures["min"] <= figures["median"] == figures["ratio"] <= figures["max"], name
     hot = results["hot_pool"]
     assert hot["over_allocated"] == 0 and hot["counter_matches_rows"] and hot["counter_accounts_for_successes"]
     assert hot["small_pool_allocated"] == 50 and hot["burst"]["statuses"] == {"201": 50, "409": 150}
@@ -42,8 +48,9 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
         assert hot["cpu_ms_per_allocation"]["postgres"] > 0
     assert (hot["baseline"] is not None) == bool(TEST_DATABASE_URL)
     for name in ("many_pools", "gateway_overhead", "audit"):
-        assert results[name]["result"]["requests"] > 0 and results[name]["baseline"]["requests"] > 0
-        assert results[name]["result"]["errors"] == 0 and results[name]["result"]["unexpected"] == 0
+        rounds = results[name]["rounds"]
+        assert any(r["result"]["requests"] for r in rounds) and any(r["baseline"]["requests"] for r in rounds), name
+        assert all(r["result"]["errors"] == 0 and r["result"]["unexpected"] == 0 for r in rounds), name
     flow = results["order_flow"]
     assert flow["placing"]["statuses"] == {"202": 40} and flow["delivering"]["statuses"] == {"200": 40}
     scale = results["scale"]

@@ -37,7 +37,7 @@ async def run_scenarios(stack: BenchStack, names: list[str], quick: bool) -> dic
     from zhengban.bench import scenarios
 
     # Each leg of a ratio runs `seconds` after `warmup` seconds of the same load, ROUNDS times.
-    seconds = 1 if quick else 15
+    seconds = 2 if quick else 15
     warmup = 1 if quick else 3
     # Enough registered devices that no load runs out of new assignees (wrk's rate x its seconds,
     # in each round's share) and the bulk allocation has one per seat.
@@ -196,9 +196,38 @@ def main(names: list[str], *, quick: bool, json_path: str, database: str, postgr
                 "load_average": {"start": [round(x, 2) for x in load_before],
                                  "end": [round(x, 2) for x in os.getloadavg()]},
                 "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
-                "results": results}
+                "results": results, "failed_checks": failed_checks(results)}
     Path(json_path).write_text(json.dumps(document, indent=2, ensure_ascii=False))
     print()
     print(table(results))
-    print(f"\n  JSON: {json_path}")
+    print(f"\n  correctness: {'; '.join(document['failed_checks']) or 'every check held'}")
+    print(f"  JSON: {json_path}")
+    if document["failed_checks"]:
+        sys.exit(1)  # a fast wrong answer is no figure: the run fails, quick or full
     return document
+
+
+def failed_checks(results: dict) -> list[str]:
+    """The correctness checks of every run (not only the smoke test's): what failed, if anything."""
+    checks = []
+    if "hot_pool" in results:
+        h = results["hot_pool"]
+        checks += [("hot pool: nothing over-allocated", h["over_allocated"] == 0),
+                   ("hot pool: the counter equals the rows", h["counter_matches_rows"]),
+                   ("hot pool: the counter accounts for the 201s", h["counter_accounts_for_successes"]),
+                   ("hot pool: exactly 50 of 200 win a 50-seat pool", h["small_pool_allocated"] == 50
+                    and h["burst"]["statuses"] == {"201": 50, "409": 150})]
+    if "scale" in results:
+        s = results["scale"]
+        checks.append(("bulk: every seat allocated, the counter says so", s["bulk_pool_allocated"] == s["bulk_seats"]))
+    if "audit" in results:
+        a = results["audit"]
+        checks += [("audit: every write logged", a["every_write_logged"]),
+                   ("audit: nothing logged when off", a["nothing_logged_when_off"])]
+    if "imports" in results:
+        i = results["imports"]
+        checks += [("imports: every inventory row ok", i["inventory_ok"] == i["inventory_rows"]),
+                   ("imports: every device created", i["devices_created"] == i["devices_rows"])]
+    if "oversight" in results:
+        checks.append(("roll-up: every unit counted", results["oversight"]["reports"] == results["oversight"]["units"]))
+    return [name for name, held in checks if not held]

@@ -30,7 +30,8 @@ async def repeated(measure: Callable[[int], Awaitable[dict]], rounds: int = ROUN
     # on a loaded machine), and none has one without a baseline (SQLite: no raw PostgreSQL figure).
     measured = [n for n in range(rounds) if ratios[n] is not None]
     if not measured:
-        return {**done[0], "ratio": None, "min": None, "median": None, "max": None, "rounds": done}
+        return {**done[0], "ratio": None, "min": None, "median": None, "max": None, "rounds": done,
+                "rounds_without_ratio": rounds}
     middle = sorted(measured, key=ratios.__getitem__)[(len(measured) - 1) // 2]
     figures = spread([ratios[n] for n in measured])
     return {**done[middle], "ratio": figures["median"], **figures, "rounds": done,
