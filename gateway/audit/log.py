@@ -44,8 +44,10 @@ CREATED_ID = re.compile(rb'"id"\s*:\s*"(' + UUID.pattern + rb')"')
 # Identity's writes by route, named for people reading the log; proxied ones are `request`.
 IDENTITY_ACTIONS = {
     ("POST", "/api/v1/identity/orgs"): "org_created",
+    ("POST", "/api/v1/identity/orgs:import"): "orgs_imported",
     ("PATCH", "/api/v1/identity/orgs/{org_id}"): "org_renamed",
     ("POST", "/api/v1/identity/users"): "user_created",
+    ("POST", "/api/v1/identity/users:import"): "users_imported",
     ("PATCH", "/api/v1/identity/users/{user_id}"): "user_changed",
     ("POST", "/api/v1/identity/users/{user_id}/password-reset"): "password_reset",
     ("POST", "/api/v1/identity/me/password"): "password_changed",

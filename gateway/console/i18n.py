@@ -148,6 +148,7 @@ WORDS = {
     "audit_password_changed": ("修改密码", "Password changed"), "audit_password_reset": ("重置密码", "Password reset"),
     "audit_user_created": ("创建用户", "User created"), "audit_user_changed": ("修改用户", "User changed"),
     "audit_org_created": ("创建单位", "Org created"), "audit_org_renamed": ("单位改名", "Org renamed"),
+    "audit_orgs_imported": ("导入单位", "Orgs imported"), "audit_users_imported": ("导入用户", "Users imported"),
     "audit_api_key_created": ("创建 API 密钥", "API key created"),
     "audit_api_key_revoked": ("吊销 API 密钥", "API key revoked"),
     "audit_signing_key_rotated": ("轮换签名密钥", "Signing key rotated"), "audit_request": ("业务操作", "Request"),

@@ -12,6 +12,8 @@ from openpyxl import load_workbook
 
 from kernel import imports
 from tests.gateway.test_accounts import bearer, tree  # noqa: F401 - the fixture
+from tests.gateway.test_audit import entries
+from tests.support.apps import eventually
 from tests.support.imports import assert_bad_files_refused, refused, upload, xlsx
 
 ORGS = "/api/v1/identity/orgs:import"
@@ -51,6 +53,8 @@ async def test_a_tree_in_one_file_is_created_once_and_bad_rows_are_named(gateway
     history = await gateway.client.get(f"/api/v1/identity/orgs/{under['第二中学']['id']}/history",
                                        headers=admin.headers)
     assert [e["action"] for e in history.json()["items"]] == ["created"]
+    audited = await eventually(lambda: entries(gateway, admin.headers, action="orgs_imported"))
+    assert {(e["method"], e["path"], e["status"]) for e in audited} == {("POST", ORGS, 200)}
     # Every bad row named, nothing written.
     content = (f"{ORG_HEADER}\n"
                "甲,预算单位,卫健委\n"  # a sibling of the admin's bureau: outside its subtree
