@@ -134,3 +134,8 @@ async def test_bad_files_roles_templates_and_racing_imports(gateway, tree, monke
                                      for _ in range(4)))
     assert sorted(a.json()["created"] for a in answers) == [0, 0, 0, 2], [a.text for a in answers]
     assert list(await children(gateway, admin.headers, bureau)).count("并发一") == 1
+    # And a staff list: each user once, the others finding them unchanged.
+    staff = f"{USER_HEADER}\nrace.one,,staff,,,\nrace.two,,普通职工,,,\n"
+    answers = await asyncio.gather(*(upload(gateway, USERS, admin, staff, org_id=bureau) for _ in range(4)))
+    assert sorted((a.json()["created"], a.json()["unchanged"]) for a in answers) == [(0, 2)] * 3 + [(2, 0)], [
+        a.text for a in answers]
