@@ -51,16 +51,17 @@ DEVICES_TO_SEAT = (sa.select(_device.id, _device.org_path, _device.status)
                    .where(_device.id.in_(sa.bindparam("ids", expanding=True))).with_for_update(read=True))
 
 
-async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
-                   asks: Sequence[tuple[Principal, Assignee]]) -> Checked:
-    """Why each asker's assignee may not hold a seat of the pool at `pool_path` (None: it may), for
-    many at once: one query for the devices, one (and gateway look-ups for the unheard-of) for users.
+async def refusals(session: AsyncSession, users: UserDirectory,
+                   asks: Sequence[tuple[Principal, Assignee, str]]) -> Checked:
+    """Why each asker's assignee may not hold a seat of the pool at the ask's org path (None: it
+    may), for many at once, whatever their pools: one query for the devices, one (and gateway
+    look-ups for the unheard-of) for users.
     The devices' org paths come with the answer: they choose the policy that limits seats per device.
 
     The devices' rows are share-locked until the commit: a retirement running at the same time
     waits, and then reclaims the seat given here, instead of leaving a seat on a retired device
     (SQLite's BEGIN IMMEDIATE already serializes the two)."""
-    ids = {key: as_uuid(key[1]) for _, key in asks}
+    ids = {key: as_uuid(key[1]) for _, key, _ in asks}
     device_ids = sorted({i for (kind, _), i in ids.items() if kind == "device" and i is not None})
     user_ids = {i for (kind, _), i in ids.items() if kind == "user" and i is not None}
     devices: dict[uuid.UUID, tuple[str, str]] = {}
@@ -69,7 +70,7 @@ async def refusals(session: AsyncSession, users: UserDirectory, pool_path: str,
         devices.update({r.id: (r.org_path, r.status) for r in rows})
     user_paths = await users.org_paths(session, user_ids) if user_ids else {}
     answers: list[DomainError | None] = []
-    for principal, (kind, text) in asks:
+    for principal, (kind, text), pool_path in asks:
         found = ids[kind, text]
         if kind == "device":
             path, status = devices.get(found, (None, None))

@@ -7,7 +7,7 @@ transaction (one guarded counter update by the batch's size, one multi-row inser
 allocations, ledger lines and outbox rows) pays the lock, the round trips and the commit once per
 batch instead of once per seat. A lone request starts at once; under contention the next batch
 waits at most `window` for stragglers before it starts. Each request still gets its own answer,
-allocation id and event (`service.allocate_seats`), and the database remains the arbiter, so several
+allocation id and event (`seats.allocate_seats`), and the database remains the arbiter, so several
 replicas, each batching on its own, stay correct.
 """
 
@@ -17,11 +17,14 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from kernel.db import Database
 from kernel.errors import DomainError
 from kernel.metrics import SEAT_BATCH_SIZE
-from services.licenses.allocations import schemas, service
+from services.licenses.allocations import seats
 from services.licenses.users.directory import UserDirectory
 
 log = logging.getLogger("zhengban.licenses.batching")
@@ -29,7 +32,7 @@ log = logging.getLogger("zhengban.licenses.batching")
 
 @dataclass
 class Waiting:
-    ask: service.SeatAsk
+    ask: seats.SeatAsk
     answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -50,9 +53,11 @@ class SeatBatcher:
         self.pools: dict[uuid.UUID, PoolQueue] = {}
         self.tasks: set[asyncio.Task] = set()
 
-    async def allocate(self, ask: service.SeatAsk, pool_id: uuid.UUID) -> tuple[schemas.AllocationOut, bool]:
-        """Takes a seat for `ask` (see service.allocate_seats) in the next batch of its pool."""
+    async def allocate(self, ask: seats.SeatAsk) -> tuple[dict, bool]:
+        """Takes a seat for `ask` in the next batch of its pool: (the allocation's row, created),
+        or raises the DomainError to answer (see seats.allocate_seats)."""
         waiting = Waiting(ask)
+        pool_id = ask.pool_id
         queue = self.pools.get(pool_id)
         if queue is None:
             queue = self.pools[pool_id] = PoolQueue()
@@ -68,8 +73,7 @@ class SeatBatcher:
         outcome = await waiting.answer
         if isinstance(outcome, DomainError):
             raise outcome
-        row, created = outcome
-        return schemas.AllocationOut(**row), created
+        return outcome
 
     async def _drain(self, pool_id: uuid.UUID, queue: PoolQueue) -> None:
         """Applies the pool's queue batch after batch until it is empty, then lets the pool go."""
@@ -98,7 +102,7 @@ class SeatBatcher:
         SEAT_BATCH_SIZE.observe(len(batch))
         try:
             async with self.db.session() as session:
-                outcomes = await service.allocate_batch(session, pool_id, [w.ask for w in batch], self.users)
+                outcomes = await seats.allocate_batch(session, [w.ask for w in batch], self.users)
         except Exception as failure:  # noqa: BLE001 - handed to the request(s) it belongs to
             if len(batch) == 1:
                 batch[0].answer.set_exception(failure)
@@ -116,3 +120,11 @@ class SeatBatcher:
                 waiting.answer.set_result(outcome)
         if again:
             await self._apply(pool_id, again)
+
+
+def get_seats(request: Request) -> SeatBatcher:
+    return request.app.state.seats
+
+
+# The seat path's next hop, declared where a route takes it (as Orgs and Users are).
+Seats = Annotated[SeatBatcher, Depends(get_seats)]

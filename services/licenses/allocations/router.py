@@ -14,7 +14,9 @@ from kernel.ids import Id
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.allocations import retirement, schemas, service
+from services.licenses.allocations.batching import Seats
 from services.licenses.allocations.models import Allocation
+from services.licenses.allocations.seats import SeatAsk
 from services.licenses.devices import schemas as device_schemas
 from services.licenses.users.directory import Users
 
@@ -33,14 +35,13 @@ ALLOCATE_ANSWERS = {
 @router.post("/pools/{pool_id}/allocations", status_code=201, response_model=schemas.AllocationOut,
              openapi_extra={**WRITERS, **gives(allocation_id="/id")}, responses=ALLOCATE_ANSWERS,
              summary="Allocates a seat to a device or a user; the same assignee again gets its seat (200).")
-async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal: CurrentPrincipal,
-                   request: Request, response: Response):
-    # Through the pool's group commit (batching.py): concurrent requests share one transaction.
-    allocation, created = await request.app.state.seats.allocate(
-        service.SeatAsk(principal, data.assignee_type, str(data.assignee_id)), pool_id)
+async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal: CurrentPrincipal, seats: Seats,
+                   response: Response):
+    # Through the group commit (batching.py): concurrent requests share one transaction.
+    row, created = await seats.allocate(SeatAsk(principal, pool_id, data.assignee_type, str(data.assignee_id)))
     if not created:
         response.status_code = 200
-    return allocation
+    return schemas.AllocationOut(**row)
 
 
 @router.post("/pools/{pool_id}/allocations:bulk", response_model=schemas.BulkResult,

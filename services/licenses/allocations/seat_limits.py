@@ -13,5 +13,13 @@ from services.licenses import policies
 
 async def seats_per_device(session: AsyncSession, category: str, org_paths: Iterable[str]) -> dict[str, int | None]:
     """The most seats of `category` one computer of each org path may hold (None: no limit)."""
-    effective = await policies.effective_policies(session, org_paths)
-    return {path: policy.seats_per_device(category) for path, policy in effective.items()}
+    limits = await limits_of(session, [(path, category) for path in org_paths])
+    return {path: limit for (path, _), limit in limits.items()}
+
+
+async def limits_of(session: AsyncSession, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+    """The most seats of each (org path, category) one computer may hold (None: no limit), from
+    one query for the policies of all the paths (an allocation batch spans several pools)."""
+    wanted = set(wanted)
+    effective = await policies.effective_policies(session, {path for path, _ in wanted})
+    return {(path, category): effective[path].seats_per_device(category) for path, category in wanted}

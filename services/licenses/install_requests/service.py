@@ -21,6 +21,7 @@ from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.outbox import add_events
 from services.licenses import visibility
+from services.licenses.allocations import seats
 from services.licenses.allocations import service as allocations
 from services.licenses.allocations.models import Allocation
 from services.licenses.catalogue import service as catalogue
@@ -118,12 +119,12 @@ async def approve(session: AsyncSession, principal: Principal, users: UserDirect
 async def take_seat(session: AsyncSession, principal: Principal, users: UserDirectory, pool_id: uuid.UUID,
                     device_id: uuid.UUID) -> uuid.UUID:
     """The device's seat of the pool: a new one, or the one it holds already."""
-    [outcome] = await allocations.allocate_seats(
-        session, pool_id, [allocations.SeatAsk(principal, "device", str(device_id))], users)
+    [outcome] = await seats.allocate_seats(session, [seats.SeatAsk(principal, pool_id, "device", str(device_id))],
+                                           users)
     if isinstance(outcome, DomainError):
         raise outcome  # no seat left, the category's seats taken: rolled back, the request stays pending
     if outcome is None:  # a seat given back while it was read: as good as none left
-        raise allocations.no_seat(pool_id)
+        raise seats.no_seat(pool_id)
     row, _created = outcome
     return row["id"]
 
