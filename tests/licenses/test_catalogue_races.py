@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from services.licenses.catalogue.models import CatalogueRevision
 from tests.licenses.conftest import PREFIX
+from tests.licenses.test_catalogue import IN_HOUSE, add_title
 from tests.support.races import RACERS, ROUNDS, one_winner
 
 
@@ -33,8 +34,7 @@ async def title_now(licenses, actor, title_id: str) -> tuple[dict, list[str]]:
 async def test_the_same_title_added_at_once_is_added_once(licenses, tree):
     admin = tree.actor("school_a1", "it_admin")
     for round_ in range(ROUNDS):
-        body = {"vendor": "某某信息技术有限公司", "name": f"档案管理系统{round_}号", "category": "business",
-                "licensing": "commercial", "patterns": [f"档案管理系统{round_}号"]}
+        body = {**IN_HOUSE, "name": f"档案管理系统{round_}号", "patterns": [f"档案管理系统{round_}号"]}
         before = await revision(licenses)
         answers = await asyncio.gather(*(
             licenses.client.post(f"{PREFIX}/catalogue", headers=admin.headers, json=body) for _ in range(RACERS)))
@@ -49,11 +49,7 @@ async def test_the_same_title_added_at_once_is_added_once(licenses, tree):
 
 async def test_the_same_pattern_added_at_once_is_added_once(licenses, tree):
     admin = tree.actor("school_a1", "it_admin")
-    created = await licenses.client.post(f"{PREFIX}/catalogue", headers=admin.headers, json={
-        "vendor": "某某信息技术有限公司", "name": "公文交换系统", "category": "business", "licensing": "commercial",
-        "patterns": ["公文交换系统"]})
-    assert created.status_code == 201, created.text
-    title_id = created.json()["id"]
+    title_id = (await add_title(licenses, admin, name="公文交换系统", patterns=["公文交换系统"]))["id"]
     for round_ in range(ROUNDS):
         pattern = f"公文交换客户端{round_}"
         before = await revision(licenses)

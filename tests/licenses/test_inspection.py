@@ -147,3 +147,24 @@ async def test_the_survey_form_names_genuine_and_non_genuine_software_with_count
     assert rows["办公软件"][1:5] == ["WPS Office 2019 专业版（1）", "1",
                                  "、".join(f"{n}（1）" for n in sorted([ms_office["name"], wps["name"]])), "1"]
     assert "S-1" in rows["办公软件"][5]
+
+
+async def test_a_title_reported_twice_on_a_computer_counts_once(licenses, tree):
+    admin = tree.actor("dept_a", "it_admin")
+    twice = ("WPS Office 2019 专业版 (11.8.2.12085)", "WPS Office 2019 专业版 (11.8.2.10000)",
+             "WinRAR 6.02 (64-bit)", "WinRAR 5.61 (32-bit)")
+    wps, wps_again, winrar, winrar_again = await titles_of(licenses, admin, *twice)
+    assert (wps, winrar) == (wps_again, winrar_again) and winrar["licensing"] == "commercial"
+    device = await make_device(licenses, admin, "D-1")
+    await report(licenses, admin, device, *twice)
+
+    body = await compliance(licenses, admin, tree["dept_a"])
+    office = body["office"]
+    assert (office["genuine"], office["non_genuine"]) == (0, 1)
+    assert [(d["asset_tag"], d["software"]) for d in office["devices_without_license"]] == [("D-1", [wps["name"]])]
+    assert office["non_genuine_software"] == [{"name": wps["name"], "count": 1}]
+    titles = by_title(body)
+    assert [(titles[t["title_id"]]["installed"], titles[t["title_id"]]["non_genuine"]) for t in (wps, winrar)] == [
+        (1, 1), (1, 1)]
+    assert sorted((u["asset_tag"], u["title_id"], u["category"]) for u in body["unapproved_installs"]) == sorted([
+        ("D-1", wps["title_id"], "office"), ("D-1", winrar["title_id"], winrar["category"])])

@@ -67,13 +67,13 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
     result = {"org_id": org.id, "org_name": org.name, "as_of": as_of,
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
-    await plan_for_whole_tables(connection)
+    settings = await plan_for_whole_tables(connection)
     with collector_paused():
         rows = (await connection.execute(report_rows(live, as_of))).all()
         counts, flawed = sort_rows(rows)
         without, named_without, unapproved = listed(flawed)
         del rows, flawed
-    await plan_as_usual(connection)
+    await plan_as_usual(connection, settings)
 
     over_limit = (await devices_over_limit(session, live, as_of, counts["several"]) if counts["several"]
                   else defaultdict(list))
@@ -310,26 +310,37 @@ def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) 
                    sa.or_(entry.title_id.is_not(None), entry.category.in_(CATEGORIES))))
 
 
-async def plan_for_whole_tables(connection: AsyncConnection) -> None:
-    """On PostgreSQL, for the report's two statements (until `plan_as_usual`): hash joins, never
-    nested loops, and room to hash and sort in memory.
-
-    Their joins and groupings take every installed entry and seat of the subtree (hundreds of
-    thousands for a large group), so a hash join is the right plan whatever the statistics say.
-    But tables written in bulk and not yet analysed have row estimates off by 10,000× (the devices
-    of a subtree estimated at one row), and on them the planner chose nested loops that rescan
-    the seats for every installed entry: 35 s for 5,000 devices. Without nested loops the plan is
-    the same whatever the statistics (docs/performance.md, "Compliance with titles")."""
-    if connection.dialect.name == "postgresql":
-        await connection.exec_driver_sql("SET LOCAL enable_nestloop = off")
-        await connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+# The planner settings of the report's statement (PostgreSQL): see `plan_for_whole_tables`.
+WHOLE_TABLES = {"enable_nestloop": "off", "work_mem": "64MB"}
 
 
-async def plan_as_usual(connection: AsyncConnection) -> None:
-    """The planner's settings back to the server's for the rest of the transaction."""
-    if connection.dialect.name == "postgresql":
-        await connection.exec_driver_sql("RESET enable_nestloop")
-        await connection.exec_driver_sql("RESET work_mem")
+async def plan_for_whole_tables(connection: AsyncConnection) -> dict[str, str]:
+    """On PostgreSQL, for the report's statement: hash joins, never nested loops, and room to hash
+    and sort in memory, for this transaction only; returns the settings it replaced, which
+    `plan_as_usual` puts back.
+
+    The statement's joins and groupings take every installed entry and seat of the subtree
+    (hundreds of thousands for a large group), so a hash join is the right plan whatever the
+    statistics say. But tables written in bulk and not yet analysed have row estimates off by
+    10,000× (the devices of a subtree estimated at one row), and on them the planner chose nested
+    loops that rescan the seats for every installed entry: 35 s for 5,000 devices. Without nested
+    loops the plan is the same whatever the statistics (docs/performance.md, "Compliance with
+    titles")."""
+    if connection.dialect.name != "postgresql":
+        return {}
+    before = {name: await connection.scalar(sa.select(sa.func.current_setting(name))) for name in WHOLE_TABLES}
+    await set_locally(connection, WHOLE_TABLES)
+    return before
+
+
+async def plan_as_usual(connection: AsyncConnection, before: dict[str, str]) -> None:
+    """The planner settings `plan_for_whole_tables` replaced, back for the rest of the transaction."""
+    await set_locally(connection, before)
+
+
+async def set_locally(connection: AsyncConnection, settings: dict[str, str]) -> None:
+    for name, value in settings.items():
+        await connection.execute(sa.select(sa.func.set_config(name, value, True)))
 
 
 def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
