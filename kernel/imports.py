@@ -188,12 +188,22 @@ async def parsed_rows(session: AsyncSession, principal: Principal, table: Table,
     natural key (`key` of the body, shown on `key_column`; None: the kind checks its keys itself)
     repeats an earlier row's. `org_field`: the body's field holding the row's org (its cell, or
     `org` for the whole file); None for a kind without one."""
-    readers = {f.name: f for f in fields}
-    into = {(f.into or f.name): f.name for f in fields if f.name in table.columns}
     named: dict[str, OrgRef | None] = {}
     if org_field:
         named = await rows_orgs(session, orgs, principal, {
             text for _, raw in table.rows if (text := _text(raw.get(org_field)))}, table=org_table)
+    # Checking 50,000 rows is seconds of CPU: in a worker thread, so that the service's other
+    # requests go on meanwhile (on the event loop it stalled them all for as long).
+    return await asyncio.to_thread(_checked_rows, principal, table, fields, schema, key, key_column, org, roles,
+                                   org_field, named)
+
+
+def _checked_rows(principal: Principal, table: Table, fields: Sequence[Field], schema: type[BaseModel],
+                  key: Callable[[BaseModel], Hashable] | None, key_column: str, org: OrgRef | None,
+                  roles: tuple[str, ...], org_field: str | None, named: dict[str, OrgRef | None]
+                  ) -> tuple[list[Row], list[RowError]]:
+    readers = {f.name: f for f in fields}
+    into = {(f.into or f.name): f.name for f in fields if f.name in table.columns}
     rows: list[Row] = []
     errors: list[RowError] = []
     first_of: dict[Hashable, int] = {}

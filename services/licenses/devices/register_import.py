@@ -18,7 +18,7 @@ from kernel import cells, history, imports
 from kernel.auth import Principal
 from kernel.db import among, insert_rows
 from kernel.errors import Conflict
-from kernel.ids import new_id, utcnow
+from kernel.ids import new_ids, utcnow
 from kernel.imports import Field, ImportOut, RowError, refuse
 from kernel.orgs import OrgDirectory
 from services.licenses.devices import schemas
@@ -34,6 +34,7 @@ FIELDS = (Field("asset_tag", "资产编号"), Field("hostname", "主机名"),
           Field("os_name", "操作系统"), Field("owner", "使用人"), Field("org_id", "单位"))
 REQUIRED = (("asset_tag",), ("hostname",), ("kind",))
 COMPARED = ("hostname", "kind", "os_name", "owner")
+CHUNK = 5_000  # rows written per statement
 
 
 async def import_devices(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID | None,
@@ -48,6 +49,7 @@ async def import_devices(session: AsyncSession, orgs: OrgDirectory, principal: P
     rows, errors = await imports.parsed_rows(session, principal, table, FIELDS, schemas.DeviceCreate, orgs=orgs,
                                              key=lambda d: (d.org_id, d.asset_tag), key_column="asset_tag",
                                              org=org, roles=WRITERS)
+    del table  # the rows are checked: the cells' text is no longer needed
 
     existing: dict[tuple[uuid.UUID, str], sa.Row] = {}
     org_ids = sorted({row.org.id for row in rows})
@@ -74,27 +76,33 @@ async def import_devices(session: AsyncSession, orgs: OrgDirectory, principal: P
         return ImportOut(created=len(created), updated=len(updated), unchanged=unchanged, dry_run=True)
 
     now = utcnow()
-    new = [dict(id=new_id(), org_id=row.org.id, org_path=row.org.path, status="active", last_seen_at=None,
-                retired_at=None, created_at=now, updated_at=now,
-                **{name: getattr(row.data, name) for name in ("asset_tag", *COMPARED)}) for row in created]
     try:
-        if new:
+        # In chunks, still in the one transaction: each chunk's rows are built just before they
+        # are written and let go after, and the event loop serves other requests between chunks.
+        for start in range(0, len(created), CHUNK):
+            chunk = created[start:start + CHUNK]
+            new = [dict(id=device_id, org_id=row.org.id, org_path=row.org.path, status="active",
+                        last_seen_at=None, retired_at=None, created_at=now, updated_at=now,
+                        **{name: getattr(row.data, name) for name in ("asset_tag", *COMPARED)})
+                   for device_id, row in zip(new_ids(len(chunk)), chunk, strict=True)]
             await insert_rows(session, Device.__table__, new)
-        if updated:
+            await history.record_each(session, "device", [
+                (entry["id"], "registered", principal, {"asset_tag": entry["asset_tag"], "imported": True})
+                for entry in new])
+        for start in range(0, len(updated), CHUNK):
+            chunk = updated[start:start + CHUNK]
             # An executemany of one UPDATE by primary key; a device retired meanwhile is left as it is.
             await session.execute(
                 sa.update(Device.__table__).where(Device.__table__.c.id == sa.bindparam("device_id"),
                                                   Device.__table__.c.status == "active"),
                 [{"device_id": device_id, "updated_at": now, **{name: getattr(row.data, name) for name in COMPARED}}
-                 for device_id, row in updated])
+                 for device_id, row in chunk])
+            await history.record_each(session, "device", [
+                (device_id, "updated", principal, {"asset_tag": row.data.asset_tag, "imported": True})
+                for device_id, row in chunk])
     except IntegrityError as exc:
         # Another import (or POST /devices) registered one of these asset tags since they were read.
         raise Conflict("a device of the file was registered meanwhile; import the file again",
                        slug="duplicate-asset-tag") from exc
-    await history.record_each(session, "device", [
-        *((entry["id"], "registered", principal, {"asset_tag": entry["asset_tag"], "imported": True})
-          for entry in new),
-        *((device_id, "updated", principal, {"asset_tag": row.data.asset_tag, "imported": True})
-          for device_id, row in updated)])
     await session.commit()
     return ImportOut(created=len(created), updated=len(updated), unchanged=unchanged, dry_run=False)
