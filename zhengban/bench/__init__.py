@@ -47,27 +47,32 @@ async def run_scenarios(stack: BenchStack, names: list[str], quick: bool) -> dic
     results = {}
     for name in names:
         print(f"  … {name}", flush=True)
-        if name == "hot_pool":
-            results[name] = await scenarios.hot_pool(world, concurrency=32, seconds=seconds, warmup=warmup)
-        elif name == "many_pools":
-            results[name] = await scenarios.many_pools(world, pools=50 if quick else 1000, concurrency=32,
-                                                       seconds=seconds, warmup=warmup)
-        elif name == "gateway_overhead":
-            results[name] = await scenarios.gateway_overhead(world, concurrency=32, seconds=seconds, warmup=warmup)
-        elif name == "audit":
-            results[name] = await scenarios.audit(world, concurrency=32, seconds=seconds, warmup=warmup)
-        elif name == "order_flow":
-            results[name] = await scenarios.order_flow(world, orders=40 if quick else 1000, concurrency=16)
-        elif name == "scale":
-            results[name] = await scenarios.scale(world, bulk_seats=20_000 if quick else 100_000,
-                                                  devices=2_000 if quick else 50_000)
-        elif name == "imports":
-            results[name] = await scenarios.imports(world, rows=5_000 if quick else 50_000)
-        elif name == "oversight":
-            results[name] = await scenarios.oversight(world, units=2_000)
-        elif name == "inventory_reports":
-            results[name] = await scenarios.inventory_reports(world, concurrency=16, seconds=seconds, warmup=warmup)
+        try:
+            results[name] = await run_scenario(world, name, quick, seconds, warmup)
+        except Exception as exc:  # noqa: BLE001 - one scenario's failure is reported; the others still run
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"[:3000]}
+            print(f"    {name} failed: {results[name]['error'][:500]}", flush=True)
     return results
+
+
+async def run_scenario(world, name: str, quick: bool, seconds: float, warmup: float) -> dict:
+    """One scenario at the run's sizes: small with `quick` (the smoke test), the targets' otherwise."""
+    from zhengban.bench import scenarios
+
+    legs = {"concurrency": 32, "seconds": seconds, "warmup": warmup}
+    runs = {
+        "hot_pool": lambda: scenarios.hot_pool(world, **legs),
+        "many_pools": lambda: scenarios.many_pools(world, pools=50 if quick else 1000, **legs),
+        "gateway_overhead": lambda: scenarios.gateway_overhead(world, **legs),
+        "audit": lambda: scenarios.audit(world, **legs),
+        "order_flow": lambda: scenarios.order_flow(world, orders=40 if quick else 1000, concurrency=16),
+        "scale": lambda: scenarios.scale(world, bulk_seats=20_000 if quick else 100_000,
+                                         devices=2_000 if quick else 50_000),
+        "imports": lambda: scenarios.imports(world, rows=5_000 if quick else 50_000),
+        "oversight": lambda: scenarios.oversight(world, units=2_000),
+        "inventory_reports": lambda: scenarios.inventory_reports(world, **{**legs, "concurrency": 16}),
+    }
+    return await runs[name]()
 
 
 def met(value: float, target: float, *, at_most: bool = True) -> str:
@@ -78,7 +83,9 @@ def met(value: float, target: float, *, at_most: bool = True) -> str:
 
 def table(results: dict) -> str:
     """Each target next to its same-run baseline; throughput counts the answers expected only; a
-    ratio is the median of the rounds, its range beside it."""
+    ratio is the median of the rounds, its range beside it. A scenario that failed is named."""
+    failed = [f"{name} FAILED: {r['error'][:300]}" for name, r in results.items() if "error" in r]
+    results = {name: r for name, r in results.items() if "error" not in r}
     rows = [("scenario", "result/s", "p50 ms", "p99 ms", "baseline/s", "ratio [min–max]", "target", "verdict")]
     for name in ("hot_pool", "many_pools", "gateway_overhead", "audit"):
         if name in results:
@@ -155,7 +162,7 @@ def table(results: dict) -> str:
         lines += ["", f"annual-report roll-up of {o['reports']:,} units: {o['rollup_ms']} ms "
                   f"[{o['rollup']['min']:.0f}–{o['rollup']['max']:.0f}] "
                   f"(target ≤ 1000 ms: {met(o['rollup_ms'], 1000)})"]
-    return "\n".join(lines)
+    return "\n".join(lines + ([""] + failed if failed else []))
 
 
 def commit() -> str | None:
@@ -209,7 +216,8 @@ def main(names: list[str], *, quick: bool, json_path: str, database: str, postgr
 
 def failed_checks(results: dict) -> list[str]:
     """The correctness checks of every run (not only the smoke test's): what failed, if anything."""
-    checks = []
+    checks = [(f"{name} ran to its end", False) for name, r in results.items() if "error" in r]
+    results = {name: r for name, r in results.items() if "error" not in r}
     if "hot_pool" in results:
         h = results["hot_pool"]
         checks += [("hot pool: nothing over-allocated", h["over_allocated"] == 0),

@@ -53,7 +53,7 @@ def costs(results: dict) -> dict[str, dict[str, float]]:
     return {"inventory_reports": results["inventory_reports"]["cpu_ms_per_report"],
             "orders": flow.get("cpu_ms_per_order", {}), "deliveries": flow.get("cpu_ms_per_delivery", {}),
             "seats_bulk": scale.get("cpu_ms_per_bulk_seat", {}),
-            "single_allocation": results["many_pools"]["cpu_ms_per_allocation"]}
+            "single_allocation": results.get("many_pools", {}).get("cpu_ms_per_allocation", {})}
 
 
 def cores(results: dict) -> dict[str, float]:
@@ -125,6 +125,7 @@ def render(full: dict, compared: list[dict]) -> str:
             cells = []
             for name in ("hot_pool", "many_pools"):
                 r = document["results"].get(name)
+                r = None if r and "error" in r else r
                 cells += ([f"{r['result']['throughput_per_s']:,.0f}",
                            f"{r.get('cpu_ms_per_allocation', {}).get('licenses', 0):.2f}"] if r else ["–", "–"])
             lines.append(f"| {when(document)} | {document.get('replicas', 1)} | " + " | ".join(cells) + " |")

@@ -58,7 +58,23 @@ def script(pool_id: str, org_id: str, org_path: str, devices: int, counter_first
         pool=pool_id, org=org_id, path=org_path, payload_head=head, payload_tail=tail)
 
 
+# A PostgreSQL shared with other work can be out of connections for a while: pgbench's clients
+# are tried again until this many seconds have passed.
+CONNECTIONS_WAIT_SECONDS = 180
+
+
 async def run(name: str, database_url: str, text: str, *, clients: int, seconds: float) -> Result:
+    deadline = time.monotonic() + CONNECTIONS_WAIT_SECONDS
+    while True:
+        try:
+            return await run_once(name, database_url, text, clients=clients, seconds=seconds)
+        except RuntimeError as exc:
+            if "too many clients" not in str(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(5)
+
+
+async def run_once(name: str, database_url: str, text: str, *, clients: int, seconds: float) -> Result:
     with tempfile.TemporaryDirectory(prefix="zhengban-pgbench-") as tmp:
         folder = Path(tmp)
         (folder / "allocate.sql").write_text(text)
