@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal
-from kernel.events import Event
 from kernel.db import insert_rows
+from kernel.events import Event
 from kernel.ids import new_id, new_ids, utcnow
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.schema import history, history_audience

@@ -10,6 +10,7 @@ statement each (kernel.db.insert_rows: one INSERT … SELECT FROM unnest on Post
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections import defaultdict
 from datetime import date
@@ -20,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.auth import Principal
 from kernel.bounds import check_text
 from kernel.db import among, insert_rows
-from kernel.ids import new_id, utcnow
+from kernel.ids import new_ids, utcnow
 from kernel.orgs import OrgDirectory
-from kernel.spreadsheets import Column, read_table, read_upload
+from kernel.spreadsheets import Column, Table, read_table, read_upload
 from services.licenses.catalogue import service as catalogue
 from services.licenses.devices import schemas
 from services.licenses.devices.models import Device, InstalledSoftware, InventoryReport
@@ -30,6 +31,7 @@ from services.licenses.pools.service import require_writer
 
 MAX_BYTES = 32_000_000
 MAX_ROWS = 100_000
+CHUNK = 5_000  # inventory entries written per statement
 COLUMNS = (
     Column("asset_tag", ("asset_tag", "资产编号")),
     Column("hostname", ("hostname", "主机名")),
@@ -77,19 +79,10 @@ async def devices_named(session: AsyncSession, org_path: str, column: sa.ColumnE
     return found
 
 
-async def import_inventory(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
-                           upload) -> schemas.ImportOut:
-    org = await orgs.visible(session, principal, org_id)
-    require_writer(principal, org.path)
-    data = await read_upload(upload, max_bytes=MAX_BYTES)
-    # Parsing 50,000 rows takes a moment of CPU: off the event loop, so other requests go on.
-    table = await asyncio.to_thread(read_table, data, COLUMNS, required=REQUIRED, max_rows=MAX_ROWS)
-    del data
-
-    by_tag = await devices_named(session, org.path, Device.asset_tag, sorted(
-        {cells["asset_tag"] for _, cells in table.rows if cells.get("asset_tag")}))
-    by_host = await devices_named(session, org.path, Device.hostname, sorted(
-        {cells["hostname"] for _, cells in table.rows if not cells.get("asset_tag") and cells.get("hostname")}))
+def checked_rows(table: Table, by_tag: dict[str, list[tuple[uuid.UUID, str]]],
+                 by_host: dict[str, list[tuple[uuid.UUID, str]]]
+                 ) -> tuple[list[schemas.ImportRow], dict[uuid.UUID, list[dict]]]:
+    """Each row's result, and the good rows by the device they name."""
     results: list[schemas.ImportRow] = []
     rows_of: dict[uuid.UUID, list[dict]] = defaultdict(list)
     for number, cells in table.rows:
@@ -112,7 +105,25 @@ async def import_inventory(session: AsyncSession, orgs: OrgDirectory, principal:
         device_id = matches[0][0]
         rows_of[device_id].append(cells)
         results.append(schemas.ImportRow(row=number, status="ok", device_id=device_id))
+    return results, rows_of
 
+
+async def import_inventory(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
+                           upload) -> schemas.ImportOut:
+    org = await orgs.visible(session, principal, org_id)
+    require_writer(principal, org.path)
+    data = await read_upload(upload, max_bytes=MAX_BYTES)
+    # Parsing 50,000 rows takes a moment of CPU: off the event loop, so other requests go on.
+    table = await asyncio.to_thread(read_table, data, COLUMNS, required=REQUIRED, max_rows=MAX_ROWS)
+    del data
+
+    by_tag = await devices_named(session, org.path, Device.asset_tag, sorted(
+        {cells["asset_tag"] for _, cells in table.rows if cells.get("asset_tag")}))
+    by_host = await devices_named(session, org.path, Device.hostname, sorted(
+        {cells["hostname"] for _, cells in table.rows if not cells.get("asset_tag") and cells.get("hostname")}))
+    # Checking 50,000 rows is a moment of CPU: in a worker thread, so other requests go on.
+    results, rows_of = await asyncio.to_thread(checked_rows, table, by_tag, by_host)
+    del table
     if rows_of:
         now = utcnow()
         # Each device's report is refused once the device is retired; the conditional update says
@@ -126,22 +137,24 @@ async def import_inventory(session: AsyncSession, orgs: OrgDirectory, principal:
                 .execution_options(synchronize_session=False))).scalars())
         built = await catalogue.current(session)
         decided: dict[tuple, tuple[uuid.UUID | None, bool]] = {}
-        software = []
-        for device_id in device_ids:
-            if device_id not in updated:
-                continue
-            for cells in rows_of[device_id]:
+        reported = [device_id for device_id in device_ids if device_id in updated]
+        reports = [dict(id=report_id, device_id=device_id, reported_at=now, items=len(rows_of[device_id]))
+                   for report_id, device_id in zip(new_ids(len(reported)), reported, strict=True)]
+        if reports:
+            await insert_rows(session, InventoryReport.__table__, reports)
+        # The entries in chunks of CHUNK, each built just before it is written (one INSERT … FROM
+        # unnest each), so the event loop serves other requests between chunks.
+        entries = ((device_id, cells) for device_id in reported for cells in rows_of[device_id])
+        while chunk := list(itertools.islice(entries, CHUNK)):
+            software = []
+            for entry_id, (device_id, cells) in zip(new_ids(len(chunk)), chunk, strict=True):
                 key = (cells["name"], cells.get("vendor"), cells.get("version"))
                 if key not in decided:
                     decided[key] = catalogue.decision(built.recognizer.recognize(*key))
                 title_id, not_a_product = decided[key]
-                software.append(dict(id=new_id(), device_id=device_id, reported_at=now, name=key[0], vendor=key[1],
-                                     version=key[2], category=None, title_id=title_id, not_a_product=not_a_product))
-        reports = [dict(id=new_id(), device_id=device_id, reported_at=now, items=len(rows_of[device_id]))
-                   for device_id in device_ids if device_id in updated]
-        if reports:
-            await insert_rows(session, InventoryReport.__table__, reports)
-        if software:
+                software.append(dict(id=entry_id, device_id=device_id, reported_at=now, name=key[0],
+                                     vendor=key[1], version=key[2], category=None, title_id=title_id,
+                                     not_a_product=not_a_product))
             await insert_rows(session, InstalledSoftware.__table__, software)
         if len(updated) < len(device_ids):
             results = [schemas.ImportRow(row=r.row, status="error", error="the device was retired meanwhile")
