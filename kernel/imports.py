@@ -9,6 +9,8 @@ from a file with a bad row), the org each row is for (`?org_id=` for the whole f
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import io
 import uuid
 from collections.abc import Callable, Hashable, Sequence
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import Response
+from fastapi import BackgroundTasks, Depends, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -324,3 +326,29 @@ def template(name: str, headers: Sequence[str]) -> Response:
     book.save(out)
     return Response(out.getvalue(), media_type=XLSX_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{name}-import-template.xlsx"'})
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to call
+        return None
+
+
+_trim = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Gives the heap an import freed back to the system. glibc keeps freed memory for reuse, the
+    worker threads' arenas included, so after a 50,000-row import the process stayed ~100 MB larger
+    until it exited, and the next import's peak came on top (zhengban bench, imports)."""
+    if _trim is not None:
+        _trim(0)
+
+
+def _release_after(background: BackgroundTasks) -> None:
+    background.add_task(release_memory)
+
+
+# On every `…:import` route: the memory is released once the answer is sent and the rows are gone.
+RELEASES_MEMORY = Depends(_release_after)

@@ -22,7 +22,7 @@ from kernel.deps import Session
 from kernel.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from kernel.etags import IfMatch, with_etag
 from kernel.exports import english
-from kernel.imports import TEMPLATE_RESPONSES, ImportOut, headers_of, template
+from kernel.imports import RELEASES_MEMORY, TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 
@@ -90,6 +90,7 @@ async def create_org(data: schemas.OrgCreate, principal: CurrentPrincipal, sessi
 
 
 @router.post("/orgs:import", response_model=ImportOut, openapi_extra={"x-roles": ["admin"]},
+             dependencies=[RELEASES_MEMORY],
              summary="Creates orgs from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), each under a parent named "
                      "by id or name, all rows or none: a file with a bad row answers every row's error.")
 async def import_orgs(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,
@@ -177,6 +178,7 @@ async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, ses
 
 
 @router.post("/users:import", response_model=ImportOut, openapi_extra={"x-roles": ["admin"]},
+             dependencies=[RELEASES_MEMORY],
              summary="Creates or updates users from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows or "
                      "none: a file with a bad row answers every row's error.")
 async def import_users(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,

@@ -9,7 +9,7 @@ from kernel.auth import CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.exports import Column, english, export, export_routes, org_names, query_rows
-from kernel.imports import TEMPLATE_RESPONSES, ImportOut, headers_of, template
+from kernel.imports import RELEASES_MEMORY, TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.devices import imports, register_import, schemas, service
@@ -29,6 +29,7 @@ async def register_device(data: schemas.DeviceCreate, principal: CurrentPrincipa
 
 
 @router.post("/devices:import", response_model=ImportOut, openapi_extra=WRITERS,
+             dependencies=[RELEASES_MEMORY],
              summary="Registers or updates devices from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows "
                      "or none: a file with a bad row answers every row's error.")
 async def import_devices(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,
@@ -84,6 +85,7 @@ async def unrecognized(org_id: uuid.UUID, principal: CurrentPrincipal, session: 
 
 
 @router.post("/inventory:import", response_model=schemas.ImportOut, openapi_extra=WRITERS,
+             dependencies=[RELEASES_MEMORY],
              summary="Imports a detection tool's export (CSV in UTF-8 or GB18030, or XLSX): each device it names "
                      "gets a new inventory report of its rows; a result per row.")
 async def import_inventory(org_id: uuid.UUID, file: UploadFile, principal: CurrentPrincipal, session: Session,

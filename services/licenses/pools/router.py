@@ -10,7 +10,7 @@ from kernel.contracts import Category
 from kernel.deps import Orgs, Session
 from kernel.etags import IfMatch, with_etag
 from kernel.exports import Column, english, every_page, export, export_routes, org_names
-from kernel.imports import TEMPLATE_RESPONSES, ImportOut, headers_of, template
+from kernel.imports import RELEASES_MEMORY, TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.pools import imports, schemas, service
@@ -30,6 +30,7 @@ async def create_entitlement(data: schemas.EntitlementCreate, principal: Current
 
 
 @router.post("/entitlements:import", response_model=ImportOut, openapi_extra=WRITERS,
+             dependencies=[RELEASES_MEMORY],
              summary="Registers entitlements from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows or "
                      "none: a file with a bad row answers every row's error.")
 async def import_entitlements(file: UploadFile, request: Request, principal: CurrentPrincipal, session: Session,
