@@ -8,6 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
+from kernel.stopping import stop_if_asked
+
 
 async def run_every(seconds: float, work: Callable[[], Awaitable[object]], *, what: str, log: logging.Logger,
                     first_after: float = 0.0) -> NoReturn:
@@ -21,6 +23,7 @@ async def run_every(seconds: float, work: Callable[[], Awaitable[object]], *, wh
     if first_after:
         await asyncio.sleep(first_after)
     while True:
+        stop_if_asked()
         try:
             await work()
         except Exception:  # noqa: BLE001 - logged; the next round tries again

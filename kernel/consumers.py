@@ -32,7 +32,7 @@ from kernel.ids import new_id, utcnow
 from kernel.metrics import EVENTS_CONSUMED
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.schema import dead_letters, inbox
-from kernel.stopping import cancel_and_wait
+from kernel.stopping import cancel_and_wait, stop_if_asked
 
 log = logging.getLogger("zhengban.consumers")
 
@@ -92,6 +92,7 @@ class Consumers:
     async def _run(self, name: str, sub: Subscription) -> None:
         await self.broker.wait_ready()
         while True:
+            stop_if_asked()
             try:
                 js = self.broker.js
                 if js is None:
@@ -104,6 +105,7 @@ class Consumers:
                 )
                 self._pulls[name] = psub
                 while True:
+                    stop_if_asked()  # a cancel the fetch or an ack swallowed still ends the consumer
                     try:
                         msgs = await psub.fetch(self.batch, timeout=1)
                     except (NatsTimeoutError, TimeoutError):

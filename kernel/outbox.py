@@ -24,6 +24,7 @@ from kernel.events import EncodedEvent, Event
 from kernel.ids import utcnow
 from kernel.metrics import OUTBOX_PUBLISHED
 from kernel.schema import outbox
+from kernel.stopping import stop_if_asked
 
 log = logging.getLogger("zhengban.outbox")
 
@@ -68,6 +69,7 @@ class OutboxRelay:
     async def run(self) -> None:
         last_prune = utcnow()
         while True:
+            stop_if_asked()  # a cancel nats-py's publish swallowed still ends the relay
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except TimeoutError:
@@ -75,7 +77,7 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 while await self.publish_batch() == self.batch_size:
-                    pass
+                    stop_if_asked()
                 if utcnow() - last_prune > timedelta(minutes=10):
                     await self.prune()
                     last_prune = utcnow()

@@ -29,6 +29,7 @@ from kernel.background import run_every
 from kernel.db import Database
 from kernel.events import current_request_id
 from kernel.ids import new_ids, utcnow
+from kernel.stopping import stop_if_asked
 
 log = logging.getLogger("zhengban.gateway.audit")
 
@@ -101,6 +102,7 @@ class AuditLog:
 
     async def run(self) -> None:
         while True:
+            stop_if_asked()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
             self._wake.clear()

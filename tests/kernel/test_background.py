@@ -52,3 +52,30 @@ async def test_the_first_round_waits_when_asked():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(rounds) == 1  # the next round is a minute away
+
+
+async def test_one_cancel_ends_the_loop_even_when_a_library_swallows_it():
+    """nats-py's flush catches CancelledError: a cancel landing there never reaches the loop. The
+    loop still ends at its next round, so a single cancel (the test runner's, at its loop's close,
+    waits with no limit) is enough."""
+    inside = asyncio.Event()
+    swallowing = True
+
+    async def swallowing_work():
+        inside.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            if not swallowing:
+                raise
+            # otherwise swallowed, as nats-py's _flush_pending does
+
+    task = asyncio.create_task(run_every(0.01, swallowing_work, what="swallowing", log=logging.getLogger("test.loop")))
+    await asyncio.wait_for(inside.wait(), 5)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    if not done:  # the loop ran on: stop it for real, so that the failure below is not a hang
+        swallowing = False
+        task.cancel()
+    assert done, "the loop went on after its cancel was swallowed"
+    assert task.cancelled()
