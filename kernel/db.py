@@ -93,6 +93,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    # A connection SQLAlchemy gives up on (its task cancelled mid-query) is closed "gracefully" in a
+    # shielded task; with aiosqlite 0.22 a second cancel stops the connection's thread under that
+    # task, which then waits forever, and so does asyncio.run's final cancel-and-wait at shutdown
+    # (tests/kernel/test_sqlite_cancel.py). Stopping the thread, which closes the sqlite3 connection
+    # and so rolls back what it held open, is all a SQLite file needs, and leaves no task behind.
+    engine.sync_engine.dialect.do_terminate = _stop_connection_thread
+
+
+def _stop_connection_thread(dbapi_connection) -> None:
+    dbapi_connection._terminate_force_close()  # SQLAlchemy's own way when it cannot wait
+
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     url = normalize_url(url)
