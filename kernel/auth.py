@@ -95,6 +95,47 @@ class Principal:
             raise Forbidden(f"this needs the role {' or '.join(roles) or 'admin'} over the object's org")
 
 
+class Roles(dict):
+    """Who may call a route, declared once: it is the route's `openapi_extra` (its `x-roles`, read by
+    docs/authorization.md and the staff gate below) and it is the check the use case makes.
+
+        IT_ADMINS = Roles("it_admin")                      # in the service's visibility.py
+        @router.post(..., openapi_extra=IT_ADMINS)         # or {**IT_ADMINS, **gives(...)}
+        IT_ADMINS.require(principal, device.org_path)      # in the use case
+
+    "public", "authenticated" and "staff" only describe a route; `require` asks for the real roles.
+    """
+
+    def __init__(self, *names: str):
+        super().__init__({"x-roles": list(names)})
+        self.names = names
+
+    def held_by(self, principal: Principal) -> bool:
+        """Whether the caller may act with one of these roles anywhere (admin may act as any)."""
+        return principal.has_any(*self.names)
+
+    def allow(self, principal: Principal, org_path: str) -> bool:
+        """Whether the caller may act with one of these roles over the org at `org_path`."""
+        return principal.may(org_path, *self.names)
+
+    def require(self, principal: Principal, org_path: str) -> None:
+        """Forbidden unless the caller may act with one of these roles over that org."""
+        principal.require(org_path, *self.names)
+
+    def require_held(self, principal: Principal) -> None:
+        """Forbidden unless the caller holds one of these roles: for writes over no org's object
+        (the installation-wide catalogues)."""
+        principal.refuse_auditor()
+        if not self.held_by(principal):
+            raise Forbidden(f"this needs the role {' or '.join(self.names)} or admin")
+
+
+PUBLIC = Roles("public")  # no token at all (sign-in, the JWKS)
+SIGNED_IN = Roles("authenticated")  # any signed-in caller; what it sees is its visibility's business
+SIGNED_IN_AND_STAFF = Roles("authenticated", STAFF)  # as SIGNED_IN, and staff-only callers too
+ADMINS = Roles("admin")
+
+
 AUDITOR_ONLY = frozenset({"auditor"})
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import cells
 from kernel.api_schemas import ResponseSchema
-from kernel.auth import Principal
+from kernel.auth import Principal, Roles
 from kernel.db import among
 from kernel.errors import InvalidInput
 from kernel.orgs import OrgDirectory, OrgRef
@@ -181,7 +181,7 @@ def _field_errors(number: int, exc: ValidationError, cells_: dict[str, Any], int
 
 async def parsed_rows(session: AsyncSession, principal: Principal, table: Table, fields: Sequence[Field],
                       schema: type[BaseModel], *, key: Callable[[BaseModel], Hashable] | None, key_column: str,
-                      org: OrgRef | None, roles: tuple[str, ...], org_field: str | None = "org_id",
+                      org: OrgRef | None, roles: Roles, org_field: str | None = "org_id",
                       orgs: OrgDirectory | None = None, org_table: sa.Table = orgs_table
                       ) -> tuple[list[Row], list[RowError]]:
     """Every row read into `schema` (the kind's POST body) and every error found: a cell that does
@@ -230,7 +230,7 @@ def _checked_rows(principal: Principal, table: Table, fields: Sequence[Field], s
                     code = "unknown-org" if row_org is False else "ambiguous-org"
                     errors.append(RowError(number, org_field, code, {"value": texts[org_field]}))
                     continue
-                if not principal.may(row_org.path, *roles):
+                if not roles.allow(principal, row_org.path):
                     errors.append(RowError(number, org_field, "not-allowed", {"value": row_org.name}))
                     continue
             elif row_org is None:

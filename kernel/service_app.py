@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.types import Scope
 
 from kernel import tracing
-from kernel.auth import CurrentPrincipal, KeySet, TokenVerifier
+from kernel.auth import ADMINS, SIGNED_IN, CurrentPrincipal, KeySet, TokenVerifier
 from kernel.broker import Broker
 from kernel.consumers import Consumers, Subscription
 from kernel.db import Database
@@ -56,7 +56,7 @@ def dead_letter_router(prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["operations"])
 
     @router.get("/dead-letters", summary="Lists parked events (root admin).",
-                openapi_extra={"x-roles": ["admin"], **gives(dead_letter_id="/items/0/id")})
+                openapi_extra={**ADMINS, **gives(dead_letter_id="/items/0/id")})
     async def list_dead_letters(request: Request, principal: CurrentPrincipal, cursor: Cursor = None,
                                 limit: Limit = 100):
         if not principal.is_root_admin:
@@ -66,7 +66,7 @@ def dead_letter_router(prefix: str) -> APIRouter:
                            for k, v in row.items()} for row in page.items], "next_cursor": page.next_cursor}
 
     @router.post("/dead-letters/{dead_letter_id}/replay", summary="Applies a parked event again (root admin).",
-                 openapi_extra={"x-roles": ["admin"]})
+                 openapi_extra=ADMINS)
     async def replay_dead_letter(dead_letter_id: uuid.UUID, request: Request, principal: CurrentPrincipal):
         if not principal.is_root_admin:
             raise Forbidden("only the root admin replays parked events")
@@ -79,7 +79,7 @@ def orgs_router(prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["identity"])
 
     @router.get("/orgs/{org_id}", summary="Gets this service's view of an org of the caller's subtree.",
-                openapi_extra={"x-roles": ["authenticated"]})
+                openapi_extra=SIGNED_IN)
     async def get_org(org_id: uuid.UUID, request: Request, principal: CurrentPrincipal):
         async with request.app.state.db.session() as session:
             ref = await request.app.state.orgs.visible(session, principal, org_id)

@@ -142,3 +142,24 @@ def test_what_the_folders_share_reads_only_their_tables():
                 if parts[:2] == ["services", service] and len(parts) > 2 and parts[2] in folders and not a_table:
                     leaks.append(f"{path.relative_to(ROOT)} imports {name}")
     assert leaks == []
+
+
+# Who reads a route's `x-roles`: the declaration itself (`kernel.auth.Roles`), the staff gate beside
+# it, and the merged OpenAPI document. Every route declares its roles with a `Roles` from its
+# service's visibility.py (or kernel.auth's shared ones), which is also the check its use case makes.
+ROLE_READERS = {"kernel/auth.py", "gateway/openapi_doc.py"}
+# Being reworked under issue #33 (the seat path); it moves to visibility.IT_ADMINS with that work.
+ROLES_NOT_YET_DECLARED_ONCE = {"services/licenses/allocations/router.py"}
+
+
+def test_a_routes_roles_are_declared_once():
+    spelled_out = []
+    for package in ("gateway", "kernel", "services", "zhengban"):
+        for path in sources(ROOT / package):
+            name = str(path.relative_to(ROOT))
+            if name in ROLE_READERS | ROLES_NOT_YET_DECLARED_ONCE:
+                continue
+            tree = ast.parse(path.read_text(), filename=name)
+            if any(isinstance(node, ast.Constant) and node.value == "x-roles" for node in ast.walk(tree)):
+                spelled_out.append(name)
+    assert spelled_out == [], "declare a route's roles as a kernel.auth.Roles in the service's visibility.py"

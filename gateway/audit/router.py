@@ -14,13 +14,14 @@ from fastapi import APIRouter, Query, Response
 from gateway.identity.service import visible_org
 from gateway.models import AuditEntry
 from kernel.api_schemas import ResponseSchema
-from kernel.auth import CurrentPrincipal, Principal
+from kernel.auth import CurrentPrincipal, Principal, Roles
 from kernel.bounds import UTCTime, Word
 from kernel.deps import Session
 from kernel.errors import Forbidden
 from kernel.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
+ADMINS_AND_AUDITORS = Roles("admin", "auditor")  # the audit log's readers: the route's x-roles and the check
 
 CSV_ROWS_AT_MOST = 100_000
 
@@ -44,7 +45,7 @@ class AuditEntryOut(ResponseSchema):
 
 async def audit_query(session, principal: Principal, org_id: uuid.UUID | None, actor_id: uuid.UUID | None,
                       action: str | None, since: datetime | None, until: datetime | None) -> sa.Select:
-    if "admin" not in principal.roles and "auditor" not in principal.roles:
+    if not principal.roles & set(ADMINS_AND_AUDITORS.names):
         raise Forbidden("the audit log is read by admins and auditors")
     path = (await visible_org(session, principal, org_id)).path if org_id else principal.org_path
     scoped = AuditEntry.org_path.startswith(path, autoescape=True)
@@ -70,7 +71,7 @@ Action = Annotated[Word | None, Query(description="sign_in, sign_in_failed, lock
 
 @router.get("/audit", response_model=Page[AuditEntryOut],
             summary="Reads the audit log of the org's subtree (admins and auditors).",
-            openapi_extra={"x-roles": ["admin", "auditor"]})
+            openapi_extra=ADMINS_AND_AUDITORS)
 async def read_audit_log(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                          actor_id: uuid.UUID | None = None, action: Action = None, since: Since = None,
                          until: Until = None, cursor: Cursor = None, limit: Limit = 100):
@@ -81,7 +82,7 @@ async def read_audit_log(principal: CurrentPrincipal, session: Session, org_id: 
 
 @router.get("/audit.csv", response_class=Response,
             summary="The audit log of the org's subtree as CSV, every page (admins and auditors).",
-            openapi_extra={"x-roles": ["admin", "auditor"]})
+            openapi_extra=ADMINS_AND_AUDITORS)
 async def audit_log_csv(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                         actor_id: uuid.UUID | None = None, action: Action = None, since: Since = None,
                         until: Until = None):

@@ -30,7 +30,7 @@ from gateway.identity.service import SOURCE, _announce, _require_admin, hash_pas
 from gateway.models import Org, User
 from kernel import cells, history, imports
 from kernel.api_schemas import RequestSchema
-from kernel.auth import ROLES, Principal
+from kernel.auth import ADMINS, ROLES, Principal
 from kernel.bounds import Text
 from kernel.contracts import UserChanged, UserCreated
 from kernel.db import among
@@ -42,7 +42,6 @@ from kernel.orgs import OrgRef
 from kernel.outbox import add_events
 
 ORGS = Org.__table__
-ADMIN = ("admin",)
 KIND_WORDS = {"财政部门": "finance_bureau", "财政局": "finance_bureau", "财政厅": "finance_bureau",
               "预算单位": "unit", "单位": "unit", "国资委": "sasac", "国有企业集团": "soe_group", "集团": "soe_group",
               "企业": "enterprise", "采购中心": "procurement_center", "供应商": "supplier"} | {
@@ -106,7 +105,7 @@ async def import_orgs(session: AsyncSession, principal: Principal, org_id: uuid.
     default = await _default_org(session, principal, org_id)
     table = await imports.read(upload, ORG_FIELDS, ORG_REQUIRED)
     rows, errors = await imports.parsed_rows(session, principal, table, ORG_FIELDS, OrgRow, key=None,
-                                             key_column="name", org=None, roles=ADMIN, org_field=None)
+                                             key_column="name", org=None, roles=ADMINS, org_field=None)
     named = await imports.rows_orgs(session, None, principal, {r.data.parent_id for r in rows if r.data.parent_id},
                                     table=ORGS)
     in_file: dict[str, list[int]] = {}  # a name → the rows of the file that create an org of it
@@ -186,7 +185,7 @@ async def import_users(session: AsyncSession, principal: Principal, org_id: uuid
     table = await imports.read(upload, USER_FIELDS, USER_REQUIRED)
     rows, errors = await imports.parsed_rows(session, principal, table, USER_FIELDS, UserRow, org=default,
                                              key=lambda d: d.username.casefold(), key_column="username",
-                                             roles=ADMIN, org_table=ORGS)
+                                             roles=ADMINS, org_table=ORGS)
     for row in rows:
         if row.data.password is not None:
             try:

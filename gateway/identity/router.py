@@ -16,7 +16,7 @@ from gateway.identity.passwords import PasswordRules
 from gateway.identity.service import Lockout
 from gateway.models import ApiKey, Org, User
 from kernel import history
-from kernel.auth import CurrentPrincipal, Principal, any_principal
+from kernel.auth import ADMINS, PUBLIC, SIGNED_IN, SIGNED_IN_AND_STAFF, CurrentPrincipal, Principal, any_principal
 from kernel.bounds import Text
 from kernel.deps import Session
 from kernel.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
@@ -32,7 +32,7 @@ internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 
 
 @auth_router.post("/auth/token", response_model=schemas.TokenOut, summary="Signs in and returns an access token.",
-                  openapi_extra={"x-roles": ["public"]})
+                  openapi_extra=PUBLIC)
 async def issue_token(request: Request, session: Session, username: Annotated[Text(200), Form()],
                       password: Annotated[str, Form(max_length=1000)]):
     state = request.app.state
@@ -64,14 +64,14 @@ async def issue_token(request: Request, session: Session, username: Annotated[Te
 
 
 @auth_router.get("/.well-known/jwks.json", summary="The public keys that verify access tokens.",
-                 openapi_extra={"x-roles": ["public"]})
+                 openapi_extra=PUBLIC)
 async def jwks(request: Request):
     return JSONResponse(request.app.state.signer.jwks, headers={"Cache-Control": "public, max-age=60"})
 
 
 # Staff (who may call little else, kernel.auth) may ask who they are and read the names on their requests.
 @router.get("/me", response_model=schemas.Me, summary="Says who the caller is.",
-            openapi_extra={"x-roles": ["authenticated", "staff"], **gives(org_id="/org_id")})
+            openapi_extra={**SIGNED_IN_AND_STAFF, **gives(org_id="/org_id")})
 async def me(principal: CurrentPrincipal, session: Session):
     if principal.kind == "api_key":
         key = await session.get(ApiKey, principal.user_id)
@@ -84,12 +84,12 @@ async def me(principal: CurrentPrincipal, session: Session):
 
 
 @router.post("/orgs", status_code=201, response_model=schemas.OrgOut, summary="Creates an org under a parent (admin).",
-             openapi_extra={"x-roles": ["admin"], **gives(org_id="/id")})
+             openapi_extra={**ADMINS, **gives(org_id="/id")})
 async def create_org(data: schemas.OrgCreate, principal: CurrentPrincipal, session: Session):
     return await service.create_org(session, principal, data)
 
 
-@router.post("/orgs:import", response_model=ImportOut, openapi_extra={"x-roles": ["admin"]},
+@router.post("/orgs:import", response_model=ImportOut, openapi_extra=ADMINS,
              dependencies=[RELEASES_MEMORY],
              summary="Creates orgs from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), each under a parent named "
                      "by id or name, all rows or none: a file with a bad row answers every row's error.")
@@ -98,7 +98,7 @@ async def import_orgs(file: UploadFile, request: Request, principal: CurrentPrin
     return await imports.import_orgs(session, principal, org_id, file, dry_run=dry_run, english=english(request))
 
 
-@router.get("/orgs:import-template.xlsx", openapi_extra={"x-roles": ["admin"]}, response_class=Response,
+@router.get("/orgs:import-template.xlsx", openapi_extra=ADMINS, response_class=Response,
             responses=TEMPLATE_RESPONSES,
             summary="Gets the orgs import template: an XLSX workbook with the Chinese headers.")
 async def orgs_import_template(principal: CurrentPrincipal):
@@ -107,7 +107,7 @@ async def orgs_import_template(principal: CurrentPrincipal):
 
 
 @router.get("/orgs", response_model=Page[schemas.OrgOut], summary="Lists the orgs of the caller's subtree.",
-            openapi_extra={"x-roles": ["authenticated"], **gives(org_id="/items/0/id")})
+            openapi_extra={**SIGNED_IN, **gives(org_id="/items/0/id")})
 async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
                     kind: schemas.OrgKind | None = None, parent_id: uuid.UUID | None = None):
     query = service.list_orgs_query(principal)
@@ -120,7 +120,7 @@ async def list_orgs(principal: CurrentPrincipal, session: Session, cursor: Curso
 
 
 @router.get("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Gets an org of the caller's subtree.",
-            openapi_extra={"x-roles": ["authenticated"]})
+            openapi_extra=SIGNED_IN)
 async def get_org(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
     org = await service.visible_org(session, principal, org_id)
     with_etag(response, service.org_etag(org))
@@ -128,7 +128,7 @@ async def get_org(org_id: uuid.UUID, principal: CurrentPrincipal, session: Sessi
 
 
 @router.patch("/orgs/{org_id}", response_model=schemas.OrgOut, summary="Renames an org (admin).",
-              openapi_extra={"x-roles": ["admin"]})
+              openapi_extra=ADMINS)
 async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: CurrentPrincipal, session: Session,
                      response: Response, if_match: IfMatch = None):
     org = await service.rename_org(session, principal, org_id, data, if_match=if_match)
@@ -137,7 +137,7 @@ async def rename_org(org_id: uuid.UUID, data: schemas.OrgUpdate, principal: Curr
 
 
 @router.get("/orgs/{org_id}/history", response_model=Page[history.HistoryEntry], summary="Gets an org's history.",
-            openapi_extra={"x-roles": ["authenticated"]})
+            openapi_extra=SIGNED_IN)
 async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
     await service.visible_org(session, principal, org_id)
@@ -146,7 +146,7 @@ async def org_history(org_id: uuid.UUID, principal: CurrentPrincipal, session: S
 
 @router.get("/names", response_model=schemas.Names,
             summary="Names the orgs, users and API keys of up to 200 ids, for people to read.",
-            openapi_extra={"x-roles": ["authenticated", "staff"]})
+            openapi_extra=SIGNED_IN_AND_STAFF)
 async def names(request: Request, principal: CurrentPrincipal, session: Session,
                 id: Annotated[list[uuid.UUID] | None, Query(max_length=200)] = None):  # noqa: A002 - ?id=…&id=…
     async def met_in_procurement(ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -172,12 +172,12 @@ async def parties_met(request: Request, ids: list[uuid.UUID]) -> set[uuid.UUID]:
 
 
 @router.post("/users", status_code=201, response_model=schemas.UserOut, summary="Creates a user (admin).",
-             openapi_extra={"x-roles": ["admin"], **gives(user_id="/id")})
+             openapi_extra={**ADMINS, **gives(user_id="/id")})
 async def create_user(data: schemas.UserCreate, principal: CurrentPrincipal, session: Session, request: Request):
     return await service.create_user(session, principal, data, PasswordRules.of(request.app.state.settings))
 
 
-@router.post("/users:import", response_model=ImportOut, openapi_extra={"x-roles": ["admin"]},
+@router.post("/users:import", response_model=ImportOut, openapi_extra=ADMINS,
              dependencies=[RELEASES_MEMORY],
              summary="Creates or updates users from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows or "
                      "none: a file with a bad row answers every row's error.")
@@ -187,7 +187,7 @@ async def import_users(file: UploadFile, request: Request, principal: CurrentPri
                                       dry_run=dry_run, english=english(request))
 
 
-@router.get("/users:import-template.xlsx", openapi_extra={"x-roles": ["admin"]}, response_class=Response,
+@router.get("/users:import-template.xlsx", openapi_extra=ADMINS, response_class=Response,
             responses=TEMPLATE_RESPONSES,
             summary="Gets the users import template: an XLSX workbook with the Chinese headers.")
 async def users_import_template(principal: CurrentPrincipal):
@@ -197,7 +197,7 @@ async def users_import_template(principal: CurrentPrincipal):
 
 @router.get("/users", response_model=Page[schemas.UserOut],
             summary="Lists or searches the users of the caller's subtree (admin; auditors read).",
-            openapi_extra={"x-roles": ["admin"], **gives(user_id="/items/0/id")})
+            openapi_extra={**ADMINS, **gives(user_id="/items/0/id")})
 async def list_users(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100,
                      org_id: uuid.UUID | None = None,
                      q: Annotated[Text(100) | None, Query(description="part of a username, name or e-mail")] = None):
@@ -208,7 +208,7 @@ async def list_users(principal: CurrentPrincipal, session: Session, cursor: Curs
 
 
 @router.get("/users/{user_id}", response_model=schemas.UserOut,
-            summary="Gets a user (admin over its org; auditors read).", openapi_extra={"x-roles": ["admin"]})
+            summary="Gets a user (admin over its org; auditors read).", openapi_extra=ADMINS)
 async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
     user, _ = await accounts.visible_user(session, principal, user_id, write=False)
     with_etag(response, user.etag)
@@ -217,7 +217,7 @@ async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: Ses
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut,
               summary="Changes a user's name, e-mail, roles or org, or disables it (admin over its org).",
-              openapi_extra={"x-roles": ["admin"]})
+              openapi_extra=ADMINS)
 async def update_user(user_id: uuid.UUID, data: schemas.UserUpdate, principal: CurrentPrincipal, session: Session,
                       request: Request, response: Response, if_match: IfMatch = None):
     user = await accounts.update_user(session, principal, user_id, data, if_match=if_match)
@@ -234,7 +234,7 @@ async def update_user(user_id: uuid.UUID, data: schemas.UserUpdate, principal: C
 
 @router.post("/users/{user_id}/password-reset", response_model=schemas.TemporaryPassword,
              summary="Gives a user a one-time password that must be changed at the next sign-in (admin).",
-             openapi_extra={"x-roles": ["admin"]})
+             openapi_extra=ADMINS)
 async def reset_password(user_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
     temporary = await accounts.reset_password(session, principal, user_id,
                                               PasswordRules.of(request.app.state.settings))
@@ -243,7 +243,7 @@ async def reset_password(user_id: uuid.UUID, principal: CurrentPrincipal, sessio
 
 @router.post("/me/password", status_code=204,
              summary="Changes the caller's own password; also after a sign-in with a one-time password.",
-             openapi_extra={"x-roles": ["authenticated"]})
+             openapi_extra=SIGNED_IN)
 async def change_password(data: schemas.PasswordChange, principal: Annotated[Principal, Depends(any_principal)],
                           session: Session, request: Request):
     await accounts.change_own_password(session, principal, data, PasswordRules.of(request.app.state.settings))
@@ -252,14 +252,14 @@ async def change_password(data: schemas.PasswordChange, principal: Annotated[Pri
 
 @router.post("/api-keys", status_code=201, response_model=schemas.ApiKeyCreated,
              summary="Creates an API key; the key is shown once (admin).",
-             openapi_extra={"x-roles": ["admin"], **gives(key_id="/id")})
+             openapi_extra={**ADMINS, **gives(key_id="/id")})
 async def create_api_key(data: schemas.ApiKeyCreate, principal: CurrentPrincipal, session: Session):
     api_key, key = await service.create_api_key(session, principal, data)
     return schemas.ApiKeyCreated(**schemas.ApiKeyOut.model_validate(api_key).model_dump(), key=key)
 
 
 @router.get("/api-keys", response_model=Page[schemas.ApiKeyOut], summary="Lists live API keys (admin).",
-            openapi_extra={"x-roles": ["admin"], **gives(key_id="/items/0/id")})
+            openapi_extra={**ADMINS, **gives(key_id="/items/0/id")})
 async def list_api_keys(principal: CurrentPrincipal, session: Session, cursor: Cursor = None, limit: Limit = 100):
     items, next_cursor = await paginate(session, service.list_api_keys_query(principal), ApiKey.id, cursor=cursor,
                                         limit=limit)
@@ -267,7 +267,7 @@ async def list_api_keys(principal: CurrentPrincipal, session: Session, cursor: C
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, summary="Revokes an API key at once (admin).",
-               openapi_extra={"x-roles": ["admin"]})
+               openapi_extra=ADMINS)
 async def delete_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, session: Session, request: Request):
     await service.delete_api_key(session, principal, key_id)
     request.app.state.api_key_tokens.forget(key_id)
@@ -275,7 +275,7 @@ async def delete_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, session
 
 
 @router.post("/signing-keys/rotate", summary="Starts signing with a new key; old tokens stay valid (root admin).",
-             openapi_extra={"x-roles": ["admin"]})
+             openapi_extra=ADMINS)
 async def rotate_signing_key(request: Request, principal: CurrentPrincipal, session: Session):
     if not principal.is_root_admin:
         raise Forbidden("only the root admin rotates signing keys")

@@ -21,7 +21,7 @@ from gateway.identity import schemas
 from gateway.identity.passwords import PasswordRules
 from gateway.models import ApiKey, Org, User
 from kernel import history
-from kernel.auth import Principal
+from kernel.auth import ADMINS, Principal
 from kernel.contracts import OrgChanged, UserCreated
 from kernel.db import UTCDateTime
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unauthorized
@@ -40,7 +40,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def _require_admin(principal: Principal) -> None:
-    if "admin" not in principal.roles:
+    if not ADMINS.held_by(principal):
         raise Forbidden("only admin manages orgs, users and API keys")
 
 

@@ -6,13 +6,12 @@ from fastapi import APIRouter, Response
 
 from gateway.webhooks import schemas, service
 from gateway.webhooks.models import Webhook, WebhookAttempt
-from kernel.auth import CurrentPrincipal
+from kernel.auth import ADMINS, CurrentPrincipal
 from kernel.deps import Session
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(prefix="/api/v1/identity", tags=["webhooks"])
-ADMINS = {"x-roles": ["admin"]}
 
 
 @router.post("/webhooks", status_code=201, response_model=schemas.WebhookCreated,

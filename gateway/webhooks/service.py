@@ -13,7 +13,7 @@ from gateway.identity.service import visible_org
 from gateway.webhooks import schemas
 from gateway.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from kernel import history
-from kernel.auth import Principal
+from kernel.auth import ADMINS, Principal
 from kernel.errors import Forbidden, NotFound
 from kernel.ids import utcnow
 
@@ -25,7 +25,7 @@ def new_secret() -> str:
 
 def require_admin(principal: Principal) -> None:
     """Webhooks carry the events of a whole subtree: only its admin subscribes."""
-    if "admin" not in principal.roles:
+    if not ADMINS.held_by(principal):
         raise Forbidden("only admin manages webhooks")
 
 

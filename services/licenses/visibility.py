@@ -11,16 +11,28 @@ requests, below.
 
 The software catalogue is the exception: one for the whole installation (a title is the same
 product in every org), so every signed-in caller reads it, its titles' history included.
+
+Who may act (write) is declared here too, once per rule: each `Roles` below is both a route's
+`x-roles` (docs/authorization.md) and the check its use case makes.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from kernel.auth import STAFF, Principal
+from kernel.auth import STAFF, Principal, Roles
 from kernel.errors import Forbidden
 from kernel.history import actor_of
 from kernel.orgs import in_subtree
+
+# Every write over pools, entitlements, devices, seats, the catalogue and annual reports, and a
+# finding's resolution; an install request's decision.
+IT_ADMINS = Roles("it_admin")
+# An install request is asked for by a staff member (or an IT admin for someone), and read by both
+# (the role matrix acts with the first: an IT admin reads every request of its org, staff only its own).
+IT_ADMINS_AND_STAFF = Roles("it_admin", STAFF)
+# Findings are recorded, verified and reopened by the auditor (SPEC Oversight).
+AUDITORS = Roles("auditor")
 
 
 def sees(principal: Principal, org_path: str) -> bool:

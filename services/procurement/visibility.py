@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.auth import Principal
+from kernel.auth import Principal, Roles
 from kernel.errors import Forbidden, NotFound
 from kernel.history import EVERYONE, EVERYONE_TOKEN, HistoryEntry, org_token
 from kernel.orgs import in_subtree
@@ -43,7 +43,14 @@ from services.procurement.campaigns.models import (
 )
 from services.procurement.demands.models import Demand
 from services.procurement.orders.models import Order
-from services.procurement.roles import LEAD_ROLES
+
+# Who may act (write), declared once per rule: each `Roles` below is both a route's `x-roles`
+# (docs/authorization.md) and the check its use case makes.
+# Runs a campaign and its agreement over the lead org's subtree; declares a unit's demand, places
+# and cancels its orders.
+PROCUREMENT = Roles("procurement")
+SUPPLIERS = Roles("supplier")  # offers, complains and delivers as the invited supplier org itself
+PANEL_MEMBERS = Roles("panel_member")  # a seat on one campaign's panel, not a role: `Access` checks it
 
 LEAD = "lead"  # the lead org's subtree (`procurement`, `negotiator`) and auditors over it: READS_EVERYTHING
 PANEL = "panel"  # a member of the campaign's evaluation panel
@@ -217,7 +224,7 @@ class Access:
                          offering_id=self.offering_id)
 
     def require_lead(self, principal: Principal) -> None:
-        if not (self.lead and principal.may(self.campaign.lead_org_path, *LEAD_ROLES)):
+        if not (self.lead and PROCUREMENT.allow(principal, self.campaign.lead_org_path)):
             raise Forbidden("this needs the procurement role over the campaign's lead org")
 
     def supplier_org(self, principal: Principal) -> uuid.UUID:

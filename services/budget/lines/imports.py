@@ -20,6 +20,7 @@ from kernel.errors import Conflict, InvalidInput
 from kernel.exports import money
 from kernel.imports import Field, ImportOut, RowError
 from kernel.orgs import OrgDirectory
+from services.budget import visibility
 from services.budget.lines import schemas, service
 from services.budget.lines.models import LINE, BudgetLine
 from services.budget.policies import service as policies
@@ -43,11 +44,11 @@ async def import_lines(session: AsyncSession, orgs: OrgDirectory, principal: Pri
     org = None
     if org_id is not None:
         org = await orgs.visible(session, principal, org_id)
-    principal.require(org.path if org else principal.org_path, *service.EDITORS)  # each row's org: below
+    visibility.EDITORS.require(principal, org.path if org else principal.org_path)  # each row's org: below
     table = await imports.read(upload, FIELDS, REQUIRED)
     rows, errors = await imports.parsed_rows(session, principal, table, FIELDS, schemas.LineCreate, orgs=orgs,
                                              key=lambda d: (d.org_id, d.fiscal_year, d.title), key_column="title",
-                                             org=org, roles=service.EDITORS)
+                                             org=org, roles=visibility.EDITORS)
     price_column = "unit_price" if "unit_price" in table.columns else "unit_price_fen"
     policy_of: dict[uuid.UUID, object] = {}
     figures: dict[int, dict] = {}

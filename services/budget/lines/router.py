@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, UploadFile
 
 from kernel import history
-from kernel.auth import CurrentPrincipal
+from kernel.auth import SIGNED_IN, CurrentPrincipal
 from kernel.bounds import FiscalYear, Word
 from kernel.contracts import Category
 from kernel.deps import Orgs, Session
@@ -14,22 +14,20 @@ from kernel.exports import Column, english, every_page, export, export_routes, l
 from kernel.imports import RELEASES_MEMORY, TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
+from services.budget import visibility
 from services.budget.lines import imports, schemas, service
 
 router = APIRouter(prefix="/api/v1/budget", tags=["budget lines"])
-READERS = {"x-roles": ["authenticated"]}
-EDITORS = {"x-roles": ["budget_editor"]}
-FINANCE = {"x-roles": ["finance"]}
 
 
 @router.post("/lines", status_code=201, response_model=schemas.LineOut,
-             openapi_extra={**EDITORS, **gives(line_id="/id", fiscal_year="/fiscal_year")},
+             openapi_extra={**visibility.EDITORS, **gives(line_id="/id", fiscal_year="/fiscal_year")},
              summary="Drafts a budget line for an org, fiscal year and category.")
 async def create_line(data: schemas.LineCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.create_line(session, orgs, principal, data)
 
 
-@router.post("/lines:import", response_model=ImportOut, openapi_extra=EDITORS,
+@router.post("/lines:import", response_model=ImportOut, openapi_extra=visibility.EDITORS,
              dependencies=[RELEASES_MEMORY],
              summary="Drafts or updates budget lines from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows "
                      "or none: a file with a bad row answers every row's error.")
@@ -39,16 +37,16 @@ async def import_lines(file: UploadFile, request: Request, principal: CurrentPri
                                       english=english(request))
 
 
-@router.get("/lines:import-template.xlsx", openapi_extra=EDITORS, response_class=Response,
+@router.get("/lines:import-template.xlsx", openapi_extra=visibility.EDITORS, response_class=Response,
             responses=TEMPLATE_RESPONSES,
             summary="Gets the budget lines import template: an XLSX workbook with the Chinese headers.")
 async def lines_import_template(principal: CurrentPrincipal):
-    principal.require(principal.org_path, *service.EDITORS)
+    visibility.EDITORS.require(principal, principal.org_path)
     return template("lines", headers_of(imports.FIELDS))
 
 
 @router.get("/lines", response_model=Page[schemas.LineOut],
-            openapi_extra={**READERS, **gives(line_id="/items/0/id", fiscal_year="/items/0/fiscal_year")},
+            openapi_extra={**SIGNED_IN, **gives(line_id="/items/0/id", fiscal_year="/items/0/fiscal_year")},
             summary="Lists budget lines in the caller's subtree.")
 async def list_lines(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                      fiscal_year: FiscalYear | None = None, status: Word | None = None,
@@ -58,7 +56,7 @@ async def list_lines(principal: CurrentPrincipal, session: Session, org_id: uuid
                                     category=category, cursor=cursor, limit=limit)
 
 
-@router.get("/lines/{line_id}", response_model=schemas.LineOut, openapi_extra=READERS,
+@router.get("/lines/{line_id}", response_model=schemas.LineOut, openapi_extra=SIGNED_IN,
             summary="Gets a budget line with its figures.")
 async def get_line(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
     line = await service.visible_line(session, principal, line_id)
@@ -66,7 +64,7 @@ async def get_line(line_id: uuid.UUID, principal: CurrentPrincipal, session: Ses
     return line
 
 
-@router.patch("/lines/{line_id}", response_model=schemas.LineOut, openapi_extra=EDITORS,
+@router.patch("/lines/{line_id}", response_model=schemas.LineOut, openapi_extra=visibility.EDITORS,
               summary="Edits a draft line.")
 async def update_line(line_id: uuid.UUID, data: schemas.LineUpdate, principal: CurrentPrincipal, session: Session,
                       orgs: Orgs, response: Response, if_match: IfMatch = None):
@@ -75,63 +73,63 @@ async def update_line(line_id: uuid.UUID, data: schemas.LineUpdate, principal: C
     return line
 
 
-@router.post("/lines/{line_id}/submit", response_model=schemas.LineOut, openapi_extra=EDITORS,
+@router.post("/lines/{line_id}/submit", response_model=schemas.LineOut, openapi_extra=visibility.EDITORS,
              summary="Submits a draft line to finance.")
 async def submit_line(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.submit_line(session, principal, line_id)
 
 
-@router.post("/lines/{line_id}/approve", response_model=schemas.LineOut, openapi_extra=FINANCE,
+@router.post("/lines/{line_id}/approve", response_model=schemas.LineOut, openapi_extra=visibility.FINANCE,
              summary="Approves a submitted line with an amount (finance over the org; not the submitter).")
 async def approve_line(line_id: uuid.UUID, data: schemas.Approve, principal: CurrentPrincipal, session: Session):
     return await service.approve_line(session, principal, line_id, data)
 
 
-@router.post("/lines/{line_id}/reject", response_model=schemas.LineOut, openapi_extra=FINANCE,
+@router.post("/lines/{line_id}/reject", response_model=schemas.LineOut, openapi_extra=visibility.FINANCE,
              summary="Rejects a submitted line, with a reason.")
 async def reject_line(line_id: uuid.UUID, data: schemas.Reason, principal: CurrentPrincipal, session: Session):
     return await service.reject_line(session, principal, line_id, data)
 
 
-@router.post("/lines/{line_id}/return", response_model=schemas.LineOut, openapi_extra=FINANCE,
+@router.post("/lines/{line_id}/return", response_model=schemas.LineOut, openapi_extra=visibility.FINANCE,
              summary="Returns a submitted line to draft, with a reason.")
 async def return_line(line_id: uuid.UUID, data: schemas.Reason, principal: CurrentPrincipal, session: Session):
     return await service.return_line(session, principal, line_id, data)
 
 
-@router.post("/lines/{line_id}/control", response_model=schemas.LineOut, openapi_extra=FINANCE,
+@router.post("/lines/{line_id}/control", response_model=schemas.LineOut, openapi_extra=visibility.FINANCE,
              summary="Sets a control figure on a submitted line and returns it to draft (二上二下).")
 async def control_line(line_id: uuid.UUID, data: schemas.Control, principal: CurrentPrincipal, session: Session):
     return await service.control_line(session, principal, line_id, data)
 
 
-@router.post("/lines/{line_id}/close", response_model=schemas.LineOut, openapi_extra=FINANCE,
+@router.post("/lines/{line_id}/close", response_model=schemas.LineOut, openapi_extra=visibility.FINANCE,
              summary="Closes an approved line at year end.")
 async def close_line(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.close_line(session, principal, line_id)
 
 
-@router.post("/lines/{line_id}/adjustments", response_model=schemas.LineOut, openapi_extra=FINANCE,
+@router.post("/lines/{line_id}/adjustments", response_model=schemas.LineOut, openapi_extra=visibility.FINANCE,
              summary="Adjusts an approved line's funds up or down, with a reason.")
 async def adjust_line(line_id: uuid.UUID, data: schemas.Adjustment, principal: CurrentPrincipal, session: Session):
     return await service.adjust_line(session, principal, line_id, data)
 
 
-@router.get("/lines/{line_id}/entries", response_model=Page[schemas.EntryOut], openapi_extra=READERS,
+@router.get("/lines/{line_id}/entries", response_model=Page[schemas.EntryOut], openapi_extra=SIGNED_IN,
             summary="Lists the line's ledger: every movement behind its figures.")
 async def line_entries(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session, cursor: Cursor = None,
                        limit: Limit = 200):
     return await service.line_entries(session, principal, line_id, cursor=cursor, limit=limit)
 
 
-@router.get("/lines/{line_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/lines/{line_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=SIGNED_IN,
             summary="Gets a line's history: who did what, when.")
 async def line_history(line_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
     return await service.line_history(session, principal, line_id, cursor=cursor, limit=limit)
 
 
-@router.get("/summary", response_model=schemas.Summary, openapi_extra=READERS,
+@router.get("/summary", response_model=schemas.Summary, openapi_extra=SIGNED_IN,
             summary="Sums an org subtree's lines of a fiscal year by org and category, with execution rates.")
 async def summary(org_id: uuid.UUID, fiscal_year: FiscalYear, principal: CurrentPrincipal, session: Session,
                   orgs: Orgs):
@@ -159,7 +157,7 @@ LINE_COLUMNS = [
 ]
 
 
-@export_routes(router, "/lines", openapi_extra=READERS,
+@export_routes(router, "/lines", openapi_extra=SIGNED_IN,
                summary="The budget lines of the caller's subtree as a spreadsheet (the list's filters).")
 async def export_lines(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                        org_id: uuid.UUID | None = None, fiscal_year: FiscalYear | None = None,
@@ -184,7 +182,7 @@ ENTRY_COLUMNS = [
 ]
 
 
-@export_routes(router, "/lines/{line_id}/entries", openapi_extra=READERS,
+@export_routes(router, "/lines/{line_id}/entries", openapi_extra=SIGNED_IN,
                summary="A line's ledger as a spreadsheet.")
 async def export_line_entries(request: Request, line_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     async def fetch(cursor, limit):
@@ -207,7 +205,7 @@ SUMMARY_COLUMNS = [
 ]
 
 
-@export_routes(router, "/summary", openapi_extra=READERS,
+@export_routes(router, "/summary", openapi_extra=SIGNED_IN,
                summary="The execution summary of an org subtree and fiscal year as a spreadsheet, with its totals.")
 async def export_summary(request: Request, org_id: uuid.UUID, fiscal_year: FiscalYear, principal: CurrentPrincipal,
                          session: Session, orgs: Orgs):

@@ -27,8 +27,6 @@ from services.budget.lines.models import LINE, BudgetLine
 from services.budget.policies import service as policies
 
 SOURCE = "zhengban/budget"
-EDITORS = ("budget_editor",)
-FINANCE = ("finance",)
 
 
 async def visible_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
@@ -36,10 +34,6 @@ async def visible_line(session: AsyncSession, principal: Principal, line_id: uui
     if line is None or not visibility.sees(principal, line.org_path):
         raise NotFound(f"no budget line {line_id} in your subtree")
     return line
-
-
-def _require(principal: Principal, line_or_path, roles: tuple[str, ...]) -> None:
-    principal.require(line_or_path if isinstance(line_or_path, str) else line_or_path.org_path, *roles)
 
 
 def _require_not_submitter(principal: Principal, line: BudgetLine) -> None:
@@ -87,7 +81,7 @@ def priced(policy, category: str, edition: str | None, fiscal_year: int, unit_pr
 async def create_line(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                       data: schemas.LineCreate) -> BudgetLine:
     org = await orgs.visible(session, principal, data.org_id)
-    _require(principal, org.path, EDITORS)
+    visibility.EDITORS.require(principal, org.path)
     priced = await _price_check(session, org, data.category, data.edition, data.fiscal_year, data.unit_price_fen,
                                 data.quantity, data.justification)
     line = BudgetLine(org_path=org.path, status="draft", created_by=history.actor_of(principal), **priced,
@@ -107,7 +101,7 @@ def line_etag(line: BudgetLine) -> str:
 async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Principal, line_id: uuid.UUID,
                       data: schemas.LineUpdate, *, if_match: str | None = None) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
-    _require(principal, line, EDITORS)
+    visibility.EDITORS.require(principal, line.org_path)
     # Checked against the version read here; the compare-and-set below writes over that version
     # only, so a change between the two is refused there.
     check_if_match(if_match, line_etag(line))
@@ -129,7 +123,7 @@ async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Prin
 
 async def submit_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
-    _require(principal, line, EDITORS)
+    visibility.EDITORS.require(principal, line.org_path)
     LINE.require("submit", line.status)
     if line.control_fen is not None and line.requested_fen > line.control_fen:
         raise _above_control(line.requested_fen, line.control_fen)
@@ -147,7 +141,7 @@ async def submit_line(session: AsyncSession, principal: Principal, line_id: uuid
 
 async def _decide(session: AsyncSession, principal: Principal, line_id: uuid.UUID, command: str) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
-    _require(principal, line, FINANCE)
+    visibility.FINANCE.require(principal, line.org_path)
     LINE.require(command, line.status)
     _require_not_submitter(principal, line)
     return line
@@ -239,7 +233,7 @@ def _above_control(requested_fen: int, control_fen: int) -> InvalidInput:
 async def close_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> BudgetLine:
     """Closes an approved line at year end: it takes no new pre-encumbrances or reservations."""
     line = await visible_line(session, principal, line_id)
-    _require(principal, line, FINANCE)
+    visibility.FINANCE.require(principal, line.org_path)
     LINE.require("close", line.status)
     await LINE.apply(session, "close", line.id, actor=principal)
     await session.commit()
@@ -256,7 +250,7 @@ def closed_refusal(line_id: uuid.UUID) -> Conflict:
 async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                       data: schemas.Adjustment) -> BudgetLine:
     line = await visible_line(session, principal, line_id)
-    _require(principal, line, FINANCE)
+    visibility.FINANCE.require(principal, line.org_path)
     if line.status == "closed":
         raise closed_refusal(line.id)
     LINE.require("adjust", line.status)

@@ -25,6 +25,7 @@ from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory, OrgRef
 from kernel.outbox import add_event
 from kernel.policies import EffectivePolicy, ancestors_and_self, resolve
+from services.budget import visibility
 from services.budget.policies import schemas
 from services.budget.policies.models import Policy
 
@@ -80,7 +81,7 @@ async def get_policy(session: AsyncSession, orgs: OrgDirectory, principal: Princ
 async def put_policy(session: AsyncSession, orgs: OrgDirectory, principal: Principal, org_id: uuid.UUID,
                      data: schemas.PolicyIn, *, if_match: str | None) -> tuple[schemas.PolicyOut, str]:
     org = await orgs.visible(session, principal, org_id)
-    principal.require(org.path, "finance")
+    visibility.FINANCE.require(principal, org.path)
     # Two people editing one policy must not overwrite each other silently: a PUT names the
     # version it read (428 without one), and writes only over that version of the org's own
     # document (the revision in the update below).

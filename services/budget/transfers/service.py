@@ -25,8 +25,6 @@ from services.budget.transfers import schemas
 from services.budget.transfers.models import TRANSFER, BudgetTransfer
 
 SOURCE = "zhengban/budget"
-EDITORS = ("budget_editor",)
-FINANCE = ("finance",)
 
 
 def announce(transfer: BudgetTransfer, status: str, reason: str | None):
@@ -54,7 +52,7 @@ async def request_transfer(session: AsyncSession, principal: Principal,
                            data: schemas.TransferCreate) -> BudgetTransfer:
     source = await visible_line(session, principal, data.from_line_id)
     target = await visible_line(session, principal, data.to_line_id)
-    principal.require(source.org_path, *EDITORS)
+    visibility.EDITORS.require(principal, source.org_path)
     if source.id == target.id:
         raise InvalidInput("a transfer needs two different lines", slug="transfer-same-line")
     if (source.org_id, source.fiscal_year) != (target.org_id, target.fiscal_year):
@@ -82,7 +80,7 @@ async def request_transfer(session: AsyncSession, principal: Principal,
 async def _decide(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID,
                   command: str) -> BudgetTransfer:
     transfer = await visible_transfer(session, principal, transfer_id)
-    principal.require(transfer.org_path, *FINANCE)
+    visibility.FINANCE.require(principal, transfer.org_path)
     TRANSFER.require(command, transfer.status)
     # Four eyes: whoever asked for a transfer may not decide on it, whatever roles they hold.
     if transfer.requested_by == history.actor_of(principal):

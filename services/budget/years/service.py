@@ -32,13 +32,13 @@ from kernel.events import new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
+from services.budget import visibility
 from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger
 from services.budget.lines.models import LINE, BudgetLine, YearClosure
 from services.budget.lines.service import SOURCE
 from services.budget.years import schemas
 
-FINANCE = ("finance",)
 REASON = "line_closed"
 
 
@@ -94,7 +94,7 @@ async def _close_one(session: AsyncSession, principal: Principal, line: BudgetLi
 async def close_year(session: AsyncSession, orgs: OrgDirectory, principal: Principal, fiscal_year: int,
                      data: schemas.YearClose) -> schemas.YearClosed:
     org = await orgs.visible(session, principal, data.org_id)
-    principal.require(org.path, *FINANCE)
+    visibility.FINANCE.require(principal, org.path)
     of_year = [BudgetLine.org_path.startswith(org.path, autoescape=True), BudgetLine.fiscal_year == fiscal_year]
     holding = sa.or_(BudgetLine.pre_encumbered_fen > 0, BudgetLine.reserved_fen > 0)
     # The year is marked closed first: an approval of one of its lines that commits after this

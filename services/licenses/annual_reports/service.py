@@ -30,7 +30,6 @@ from services.licenses.annual_reports.models import ANNUAL_REPORT, AnnualReport
 from services.licenses.compliance import service as compliance
 from services.licenses.pools.service import SOURCE
 
-WRITERS = ("it_admin",)
 # What the roll-up does not sum: who and when (the roll-up says its own), and the devices each
 # unit names (a province's answer would list every computer of the province).
 IDENTITY = ("org_id", "org_name", "as_of")
@@ -100,7 +99,7 @@ async def snapshot_of(session: AsyncSession, orgs: OrgDirectory, principal: Prin
 async def create_report(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                         data: schemas.AnnualReportCreate) -> AnnualReport:
     org = await orgs.visible(session, principal, data.org_id)
-    principal.require(org.path, *WRITERS)
+    visibility.IT_ADMINS.require(principal, org.path)
     if data.year > this_year_in_china():
         raise InvalidInput(f"the year {data.year} has not begun", slug="year-not-begun")
     snapshot, totals = await snapshot_of(session, orgs, principal, org.id)
@@ -127,7 +126,7 @@ async def visible_report(session: AsyncSession, principal: Principal, report_id:
 async def edit_report(session: AsyncSession, orgs: OrgDirectory, principal: Principal, report_id: uuid.UUID,
                       data: schemas.AnnualReportUpdate) -> AnnualReport:
     report = await visible_report(session, principal, report_id)
-    principal.require(report.org_path, *WRITERS)
+    visibility.IT_ADMINS.require(principal, report.org_path)
     ANNUAL_REPORT.require("edit", report.status)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("responsible_person", "") is None or changes.get("phone", "") is None:
@@ -147,7 +146,7 @@ async def deadline(session: AsyncSession, org_path: str, year: int) -> datetime:
 
 async def submit_report(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> AnnualReport:
     report = await visible_report(session, principal, report_id)
-    principal.require(report.org_path, *WRITERS)
+    visibility.IT_ADMINS.require(principal, report.org_path)
     ANNUAL_REPORT.require("submit", report.status)
     now = utcnow()
     late = now > await deadline(session, report.org_path, report.year)

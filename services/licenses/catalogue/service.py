@@ -21,20 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel import history
 from kernel.auth import Principal
 from kernel.db import among
-from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.ids import new_id, utcnow
 from kernel.pagination import paginate
 from services.licenses.catalogue import recognition, schemas
 from services.licenses.catalogue.models import CataloguePattern, CatalogueRevision, CatalogueTitle
+from services.licenses.visibility import IT_ADMINS
 
-WRITERS = ("it_admin",)
 OBJECT = "catalogue_title"
-
-
-def require_writer(principal: Principal) -> None:
-    principal.refuse_auditor()
-    if not principal.has_any(*WRITERS):
-        raise Forbidden("extending the catalogue needs the role it_admin or admin")
 
 
 # --- recognition ----------------------------------------------------------------------------
@@ -174,7 +168,7 @@ async def raise_revision(session: AsyncSession) -> None:
 
 
 async def create_title(session: AsyncSession, principal: Principal, data: schemas.TitleCreate) -> schemas.TitleOut:
-    require_writer(principal)
+    IT_ADMINS.require_held(principal)
     patterns = list(dict.fromkeys(checked_pattern(p) for p in data.patterns))
     title = CatalogueTitle(id=new_id(), key=user_key(data.vendor, data.name, data.edition), shipped=False,
                            **data.model_dump(exclude={"patterns"}))
@@ -198,7 +192,7 @@ async def create_title(session: AsyncSession, principal: Principal, data: schema
 async def add_pattern(session: AsyncSession, principal: Principal, title_id: uuid.UUID,
                       data: schemas.PatternCreate) -> schemas.TitleOut:
     title = await get_title(session, title_id)
-    require_writer(principal)
+    IT_ADMINS.require_held(principal)
     pattern = checked_pattern(data.pattern)
     session.add(CataloguePattern(id=new_id(), title_id=title.id, pattern=pattern, shipped=False))
     try:

@@ -5,20 +5,19 @@ import uuid
 import orjson
 from fastapi import APIRouter, Response
 
-from kernel.auth import CurrentPrincipal
+from kernel.auth import SIGNED_IN, CurrentPrincipal
 from kernel.bounds import Text
 from kernel.deps import Orgs, Session
 from services.licenses.compliance import service
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["compliance"])
-READERS = {"x-roles": ["authenticated"]}
 
 
 async def _report(session, orgs, principal, org_id: uuid.UUID, as_of: str | None) -> dict:
     return await service.position(session, orgs, principal, org_id, service.parse_as_of(as_of))
 
 
-@router.get("/compliance", openapi_extra=READERS,
+@router.get("/compliance", openapi_extra=SIGNED_IN,
             summary="The compliance position of an org's subtree now or at a past date or time (as_of).")
 async def compliance(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                      as_of: Text(40) | None = None):
@@ -30,7 +29,7 @@ async def compliance(org_id: uuid.UUID, principal: CurrentPrincipal, session: Se
                     media_type="application/json")
 
 
-@router.get("/compliance.csv", openapi_extra=READERS, response_class=Response,
+@router.get("/compliance.csv", openapi_extra=SIGNED_IN, response_class=Response,
             summary="The compliance position as the inspection survey form, in CSV.")
 async def compliance_csv(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                          as_of: Text(40) | None = None):
@@ -39,7 +38,7 @@ async def compliance_csv(org_id: uuid.UUID, principal: CurrentPrincipal, session
                     headers={"Content-Disposition": 'attachment; filename="compliance.csv"'})
 
 
-@router.get("/compliance.xlsx", openapi_extra=READERS, response_class=Response,
+@router.get("/compliance.xlsx", openapi_extra=SIGNED_IN, response_class=Response,
             summary="The compliance position as the inspection survey form, in Excel.")
 async def compliance_xlsx(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                           as_of: Text(40) | None = None):

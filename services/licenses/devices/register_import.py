@@ -23,7 +23,7 @@ from kernel.imports import Field, ImportOut, RowError, refuse
 from kernel.orgs import OrgDirectory
 from services.licenses.devices import schemas
 from services.licenses.devices.models import KINDS, Device
-from services.licenses.pools.service import WRITERS, require_writer
+from services.licenses.visibility import IT_ADMINS
 
 # The kinds as a Chinese register names them.
 KIND_WORDS = {"台式机": "desktop", "台式电脑": "desktop", "笔记本": "laptop", "笔记本电脑": "laptop",
@@ -42,13 +42,13 @@ async def import_devices(session: AsyncSession, orgs: OrgDirectory, principal: P
     org = None
     if org_id is not None:
         org = await orgs.visible(session, principal, org_id)
-        require_writer(principal, org.path)
+        IT_ADMINS.require(principal, org.path)
     else:
-        require_writer(principal, principal.org_path)  # the rows' orgs are checked one by one
+        IT_ADMINS.require(principal, principal.org_path)  # the rows' orgs are checked one by one
     table = await imports.read(upload, FIELDS, REQUIRED)
     rows, errors = await imports.parsed_rows(session, principal, table, FIELDS, schemas.DeviceCreate, orgs=orgs,
                                              key=lambda d: (d.org_id, d.asset_tag), key_column="asset_tag",
-                                             org=org, roles=WRITERS)
+                                             org=org, roles=IT_ADMINS)
     del table  # the rows are checked: the cells' text is no longer needed
 
     existing: dict[tuple[uuid.UUID, str], sa.Row] = {}

@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, UploadFile
 
 from kernel import history
-from kernel.auth import CurrentPrincipal
+from kernel.auth import SIGNED_IN, SIGNED_IN_AND_STAFF, CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.exports import Column, english, export, export_routes, org_names, query_rows
@@ -14,21 +14,19 @@ from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.devices import imports, register_import, schemas, service
 from services.licenses.devices.models import Device
-from services.licenses.pools.service import require_writer
+from services.licenses.visibility import IT_ADMINS
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["devices"])
-READERS = {"x-roles": ["authenticated"]}
-WRITERS = {"x-roles": ["it_admin"]}
 
 
 @router.post("/devices", status_code=201, response_model=schemas.DeviceOut,
-             openapi_extra={**WRITERS, **gives(device_id="/id")},
+             openapi_extra={**IT_ADMINS, **gives(device_id="/id")},
              summary="Registers a device (desktop, laptop or server).")
 async def register_device(data: schemas.DeviceCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.register_device(session, orgs, principal, data)
 
 
-@router.post("/devices:import", response_model=ImportOut, openapi_extra=WRITERS,
+@router.post("/devices:import", response_model=ImportOut, openapi_extra=IT_ADMINS,
              dependencies=[RELEASES_MEMORY],
              summary="Registers or updates devices from a spreadsheet (CSV in UTF-8 or GB18030, or XLSX), all rows "
                      "or none: a file with a bad row answers every row's error.")
@@ -38,17 +36,17 @@ async def import_devices(file: UploadFile, request: Request, principal: CurrentP
                                                 english=english(request))
 
 
-@router.get("/devices:import-template.xlsx", openapi_extra=WRITERS,
+@router.get("/devices:import-template.xlsx", openapi_extra=IT_ADMINS,
             response_class=Response, responses=TEMPLATE_RESPONSES,
             summary="Gets the devices import template: an XLSX workbook with the Chinese headers.")
 async def devices_import_template(principal: CurrentPrincipal):
-    require_writer(principal, principal.org_path)
+    IT_ADMINS.require(principal, principal.org_path)
     return template("devices", headers_of(register_import.FIELDS))
 
 
 # Staff list the computers registered to them (owner: their username), to name one in an install request.
 @router.get("/devices", response_model=Page[schemas.DeviceOut],
-            openapi_extra={"x-roles": ["authenticated", "staff"], **gives(device_id="/items/0/id")},
+            openapi_extra={**SIGNED_IN_AND_STAFF, **gives(device_id="/items/0/id")},
             summary="Lists devices in the caller's subtree (for staff: the computers registered to them).")
 async def list_devices(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                        status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):
@@ -57,25 +55,25 @@ async def list_devices(principal: CurrentPrincipal, session: Session, org_id: uu
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/devices/{device_id}", response_model=schemas.DeviceOut, openapi_extra=READERS, summary="Gets a device.")
+@router.get("/devices/{device_id}", response_model=schemas.DeviceOut, openapi_extra=SIGNED_IN, summary="Gets a device.")
 async def get_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.visible_device(session, principal, device_id)
 
 
-@router.post("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=WRITERS,
+@router.post("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=IT_ADMINS,
              summary="Records what is installed on a device now, and that it was seen.")
 async def report_inventory(device_id: uuid.UUID, data: schemas.InventoryReport, principal: CurrentPrincipal,
                            session: Session):
     return await service.report_inventory(session, principal, device_id, data)
 
 
-@router.get("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=READERS,
+@router.get("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=SIGNED_IN,
             summary="Gets the device's latest inventory report.")
 async def latest_inventory(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.latest_inventory(session, principal, device_id)
 
 
-@router.get("/inventory/unrecognized", response_model=Page[schemas.UnrecognizedOut], openapi_extra=READERS,
+@router.get("/inventory/unrecognized", response_model=Page[schemas.UnrecognizedOut], openapi_extra=SIGNED_IN,
             summary="Lists the raw software names of the subtree's latest inventories that no catalogue title "
                     "recognizes, with their vendor and device count, most devices first.")
 async def unrecognized(org_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs,
@@ -84,7 +82,7 @@ async def unrecognized(org_id: uuid.UUID, principal: CurrentPrincipal, session: 
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.post("/inventory:import", response_model=schemas.ImportOut, openapi_extra=WRITERS,
+@router.post("/inventory:import", response_model=schemas.ImportOut, openapi_extra=IT_ADMINS,
              dependencies=[RELEASES_MEMORY],
              summary="Imports a detection tool's export (CSV in UTF-8 or GB18030, or XLSX): each device it names "
                      "gets a new inventory report of its rows; a result per row.")
@@ -93,7 +91,7 @@ async def import_inventory(org_id: uuid.UUID, file: UploadFile, principal: Curre
     return await imports.import_inventory(session, orgs, principal, org_id, file)
 
 
-@router.get("/devices/{device_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/devices/{device_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=SIGNED_IN,
             summary="Gets a device's history.")
 async def device_history(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
@@ -114,7 +112,7 @@ DEVICE_COLUMNS = [
 ]
 
 
-@export_routes(router, "/devices", openapi_extra={"x-roles": ["authenticated", "staff"]},
+@export_routes(router, "/devices", openapi_extra=SIGNED_IN_AND_STAFF,
                summary="The devices of the caller's subtree as a spreadsheet (登记造册; the list's filters).")
 async def export_devices(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                          org_id: uuid.UUID | None = None, status: Word | None = None):

@@ -19,13 +19,12 @@ from services.licenses.catalogue import service as catalogue
 from services.licenses.devices import schemas
 from services.licenses.devices.models import DEVICE, BundledTitle, Device, InstalledSoftware, InventoryReport
 from services.licenses.devices.recognition import recognized_rows
-from services.licenses.pools.service import require_writer
 
 
 async def register_device(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                           data: schemas.DeviceCreate) -> Device:
     org = await orgs.visible(session, principal, data.org_id)
-    require_writer(principal, org.path)
+    visibility.IT_ADMINS.require(principal, org.path)
     bundled = sorted(set(data.bundled_title_ids))
     if unknown := set(bundled) - await catalogue.existing_titles(session, bundled):
         raise InvalidInput(f"no title {', '.join(map(str, sorted(unknown)))} in the catalogue", slug="unknown-title")
@@ -67,7 +66,7 @@ def devices_query(principal: Principal, org_id: uuid.UUID | None, status: str | 
 async def report_inventory(session: AsyncSession, principal: Principal, device_id: uuid.UUID,
                            data: schemas.InventoryReport) -> schemas.InventoryOut:
     device = await visible_device(session, principal, device_id)
-    require_writer(principal, device.org_path)
+    visibility.IT_ADMINS.require(principal, device.org_path)
     DEVICE.require("report_inventory", device.status)
     now = utcnow()
     # Refused if the device was retired meanwhile; the report is not history (it is its own record).

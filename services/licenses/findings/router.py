@@ -6,18 +6,16 @@ from typing import Literal
 from fastapi import APIRouter, Request
 
 from kernel import history
-from kernel.auth import CurrentPrincipal
+from kernel.auth import SIGNED_IN, CurrentPrincipal
 from kernel.deps import Orgs, Session
 from kernel.exports import Column, export, export_routes, org_names, query_rows
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page, paginate
 from services.licenses.findings import schemas, service
 from services.licenses.findings.models import Finding
+from services.licenses.visibility import AUDITORS, IT_ADMINS
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["findings"])
-READERS = {"x-roles": ["authenticated"]}
-AUDITORS = {"x-roles": ["auditor"]}
-RESOLVERS = {"x-roles": ["it_admin"]}
 RECORD_ANSWERS = {422: {"description": "the due date has passed (due-date-passed), or the device is not of the "
                                       "org's subtree (device-outside-org)"}}
 STATUS_ANSWERS = {409: {"description": "the finding is not in a status that allows this (invalid-status), or "
@@ -32,7 +30,7 @@ async def create_finding(data: schemas.FindingCreate, principal: CurrentPrincipa
 
 
 @router.get("/findings", response_model=Page[schemas.FindingOut],
-            openapi_extra={**READERS, **gives(finding_id="/items/0/id")},
+            openapi_extra={**SIGNED_IN, **gives(finding_id="/items/0/id")},
             summary="Lists findings of an org's subtree, by status, and overdue ones (not closed after the due date).")
 async def list_findings(principal: CurrentPrincipal, session: Session, orgs: Orgs, org_id: uuid.UUID | None = None,
                         status: Literal["open", "resolved", "closed"] | None = None, overdue: bool | None = None,
@@ -43,13 +41,13 @@ async def list_findings(principal: CurrentPrincipal, session: Session, orgs: Org
     return Page(items=[service.out(f) for f in items], next_cursor=next_cursor)
 
 
-@router.get("/findings/{finding_id}", response_model=schemas.FindingOut, openapi_extra=READERS,
+@router.get("/findings/{finding_id}", response_model=schemas.FindingOut, openapi_extra=SIGNED_IN,
             summary="Gets a finding.")
 async def get_finding(finding_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return service.out(await service.visible_finding(session, principal, finding_id))
 
 
-@router.get("/findings/{finding_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/findings/{finding_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=SIGNED_IN,
             summary="Gets a finding's history: recorded, resolved, verified, reopened.")
 async def finding_history(finding_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
                           cursor: Cursor = None, limit: Limit = 100):
@@ -57,7 +55,7 @@ async def finding_history(finding_id: uuid.UUID, principal: CurrentPrincipal, se
     return await history.history_page(session, finding_id, cursor=cursor, limit=limit)
 
 
-@router.post("/findings/{finding_id}/resolve", response_model=schemas.FindingOut, openapi_extra=RESOLVERS,
+@router.post("/findings/{finding_id}/resolve", response_model=schemas.FindingOut, openapi_extra=IT_ADMINS,
              responses=STATUS_ANSWERS, summary="Resolves an open finding, with a note (IT admins of the org).")
 async def resolve_finding(finding_id: uuid.UUID, data: schemas.Resolution, principal: CurrentPrincipal,
                           session: Session):
@@ -87,7 +85,7 @@ FINDING_COLUMNS = [
 ]
 
 
-@export_routes(router, "/findings", openapi_extra=READERS,
+@export_routes(router, "/findings", openapi_extra=SIGNED_IN,
                summary="The findings of an org's subtree as a spreadsheet (the list's filters).")
 async def export_findings(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                           org_id: uuid.UUID | None = None,

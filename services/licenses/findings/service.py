@@ -26,8 +26,7 @@ from services.licenses.devices.models import Device
 from services.licenses.findings import schemas
 from services.licenses.findings.models import FINDING, Finding
 from services.licenses.pools.service import SOURCE
-
-RESOLVERS = ("it_admin",)
+from services.licenses.visibility import IT_ADMINS
 
 
 def today() -> date:
@@ -119,7 +118,7 @@ async def change(session: AsyncSession, principal: Principal, finding: Finding, 
 async def resolve(session: AsyncSession, principal: Principal, finding_id: uuid.UUID,
                   data: schemas.Resolution) -> schemas.FindingOut:
     finding = await visible_finding(session, principal, finding_id)
-    principal.require(finding.org_path, *RESOLVERS)
+    IT_ADMINS.require(principal, finding.org_path)
     FINDING.require("resolve", finding.status)
     return await change(session, principal, finding, "resolve",
                         {"resolution_note": data.note, "resolved_at": utcnow()}, {"note": data.note})

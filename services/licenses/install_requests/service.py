@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
-from kernel.auth import STAFF, Principal
+from kernel.auth import Principal
 from kernel.contracts import InstallRequestDecided
 from kernel.errors import DomainError, InvalidInput, NotFound
 from kernel.events import new_event
@@ -30,10 +30,9 @@ from services.licenses.install_requests import schemas
 from services.licenses.install_requests.models import INSTALL_REQUEST, InstallRequest
 from services.licenses.pools import service as pools
 from services.licenses.users.directory import UserDirectory
+from services.licenses.visibility import IT_ADMINS, IT_ADMINS_AND_STAFF
 
 SOURCE = pools.SOURCE
-REQUESTERS = (STAFF, "it_admin")
-DECIDERS = ("it_admin",)
 
 
 async def request_install(session: AsyncSession, principal: Principal,
@@ -42,7 +41,7 @@ async def request_install(session: AsyncSession, principal: Principal,
     device = await session.get(Device, data.device_id)
     if device is None or not principal.covers(device.org_path):
         raise InvalidInput(f"no device {data.device_id} in your subtree", slug="unknown-device")
-    principal.require(device.org_path, *REQUESTERS)
+    IT_ADMINS_AND_STAFF.require(principal, device.org_path)
     if device.status != "active":
         raise InvalidInput(f"device {device.id} is retired", slug="device-retired")
     await catalogue.title_for(session, data.title_id, "", "")  # 422 unknown-title when not in the catalogue
@@ -89,10 +88,10 @@ async def approve(session: AsyncSession, principal: Principal, users: UserDirect
     """Approves: an install takes a seat of `pool_id` for the device, an uninstall gives the
     device's seat of that pool back (when it holds one)."""
     request = await visible_request(session, principal, request_id)
-    principal.require(request.org_path, *DECIDERS)
+    IT_ADMINS.require(principal, request.org_path)
     INSTALL_REQUEST.require("approve", request.status)
     pool = await pools.visible_pool(session, principal, data.pool_id)
-    pools.require_writer(principal, pool)
+    IT_ADMINS.require(principal, pool.org_path)
     if not request.org_path.startswith(pool.org_path):
         raise InvalidInput(f"pool {pool.id} is not of the device's org or an ancestor's", slug="pool-outside-org")
     if pool.title_id is not None and pool.title_id != request.title_id:
@@ -144,7 +143,7 @@ async def give_seat_back(session: AsyncSession, principal: Principal, pool_id: u
 async def reject(session: AsyncSession, principal: Principal, request_id: uuid.UUID,
                  data: schemas.Rejection) -> InstallRequest:
     request = await visible_request(session, principal, request_id)
-    principal.require(request.org_path, *DECIDERS)
+    IT_ADMINS.require(principal, request.org_path)
     INSTALL_REQUEST.require("reject", request.status)
     now = utcnow()
     await INSTALL_REQUEST.apply(session, "reject", request.id, actor=principal,

@@ -24,6 +24,7 @@ from kernel.db import among
 from kernel.ids import utcnow
 from kernel.imports import Field, ImportOut, RowError
 from kernel.orgs import OrgDirectory
+from services.licenses import visibility
 from services.licenses.pools import schemas, service
 from services.licenses.pools.models import Entitlement
 
@@ -59,11 +60,11 @@ async def import_entitlements(session: AsyncSession, orgs: OrgDirectory, princip
     org = None
     if org_id is not None:
         org = await orgs.visible(session, principal, org_id)
-    service.require_writer(principal, org.path if org else principal.org_path)  # each row's org: below
+    visibility.IT_ADMINS.require(principal, org.path if org else principal.org_path)  # each row's org: below
     table = await imports.read(upload, FIELDS, REQUIRED)
     rows, errors = await imports.parsed_rows(session, principal, table, FIELDS, Row, orgs=orgs, org=org,
                                              key=lambda d: (d.org_id, d.reference), key_column="reference",
-                                             roles=service.WRITERS)
+                                             roles=visibility.IT_ADMINS)
     now = utcnow()
     errors += [RowError(row.number, "valid_to", "already-expired") for row in rows
                if row.data.valid_to is not None and row.data.valid_to <= now]

@@ -21,7 +21,6 @@ from services.procurement import visibility
 from services.procurement.agreements import schemas
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.demands import service as demands
-from services.procurement.roles import LEAD_ROLES
 from services.procurement.working_days import add_months
 
 SOURCE = "zhengban/procurement"
@@ -72,7 +71,7 @@ async def change_status(session: AsyncSession, principal: Principal, agreement_i
                         ) -> Agreement:
     """Suspends, resumes or terminates an agreement (AGREEMENT's table), once however many race."""
     agreement = await visible_agreement(session, principal, agreement_id)
-    principal.require(agreement.lead_org_path, *LEAD_ROLES)
+    visibility.PROCUREMENT.require(principal, agreement.lead_org_path)
     AGREEMENT.require(command, agreement.status)
     await AGREEMENT.apply(session, command, agreement.id, actor=principal)
     if command == "terminate":

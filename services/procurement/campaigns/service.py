@@ -26,7 +26,6 @@ from services.procurement.campaigns.models import CAMPAIGN, Campaign, InvitedSup
 from services.procurement.demands import service as demands
 from services.procurement.demands.models import Demand
 from services.procurement.products.models import Product
-from services.procurement.roles import LEAD_ROLES
 from services.procurement.visibility import Access, access, accesses, visible_campaigns
 from services.procurement.working_days import end_of_last_day
 
@@ -74,7 +73,7 @@ def require_cap_within_policy(policy: EffectivePolicy, product: Product, cap_uni
 async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                           data: schemas.CampaignCreate) -> Campaign:
     lead = await orgs.visible(session, principal, data.lead_org_id)
-    principal.require(lead.path, *LEAD_ROLES)
+    visibility.PROCUREMENT.require(principal, lead.path)
     participants = []
     for org_id in dict.fromkeys(data.participant_org_ids):
         # Participants may sit anywhere: a procurement centre buys for units of other trees.
@@ -213,7 +212,7 @@ async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: P
                          data: schemas.DemandCreate) -> Demand:
     seen = await access(session, principal, campaign_id)
     org = await orgs.visible(session, principal, data.org_id)
-    principal.require(org.path, "procurement")
+    visibility.PROCUREMENT.require(principal, org.path)
     if org.id not in seen.participant_ids:
         raise Forbidden(f"org {org.id} is not a participant of this campaign", slug="not-a-participant")
     require_status(seen.campaign, "declare_demand")

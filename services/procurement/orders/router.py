@@ -5,53 +5,53 @@ import uuid
 from fastapi import APIRouter, Request
 
 from kernel import history
-from kernel.auth import CurrentPrincipal
+from kernel.auth import SIGNED_IN, CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.exports import Column, every_page, export, export_routes, org_names
 from kernel.links import gives
 from kernel.pagination import Cursor, Limit, Page
 from services.procurement.orders import schemas, service
+from services.procurement.visibility import PROCUREMENT, SUPPLIERS
 
 router = APIRouter(prefix="/api/v1/procurement", tags=["orders"])
-READERS = {"x-roles": ["authenticated"]}
 
 
 @router.post("/orders", status_code=202, response_model=schemas.OrderOut,
-             openapi_extra={"x-roles": ["procurement"], **gives(order_id="/id")},
+             openapi_extra={**PROCUREMENT, **gives(order_id="/id")},
              summary="Places a call-off order; it waits for the budget's answer (pending_budget).")
 async def place_order(data: schemas.OrderCreate, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.place_order(session, orgs, principal, data)
 
 
 @router.get("/orders", response_model=Page[schemas.OrderOut],
-            openapi_extra={**READERS, **gives(order_id="/items/0/id")},
+            openapi_extra={**SIGNED_IN, **gives(order_id="/items/0/id")},
             summary="Lists orders of the caller's subtree, or under its agreements (lead, supplier).")
 async def list_orders(principal: CurrentPrincipal, session: Session, org_id: uuid.UUID | None = None,
                       status: Word | None = None, cursor: Cursor = None, limit: Limit = 100):
     return await service.list_orders(session, principal, org_id=org_id, status=status, cursor=cursor, limit=limit)
 
 
-@router.get("/orders/{order_id}", response_model=schemas.OrderOut, openapi_extra=READERS, summary="Gets an order.")
+@router.get("/orders/{order_id}", response_model=schemas.OrderOut, openapi_extra=SIGNED_IN, summary="Gets an order.")
 async def get_order(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     return await service.read_order(session, principal, order_id)
 
 
-@router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut, openapi_extra={"x-roles": ["procurement"]},
+@router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut, openapi_extra=PROCUREMENT,
              summary="Cancels a pending or confirmed order; its reservation is released.")
 async def cancel_order(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
                        data: schemas.CancelOrder | None = None):
     return await service.cancel_order(session, principal, order_id, data or schemas.CancelOrder())
 
 
-@router.post("/orders/{order_id}/deliver", response_model=schemas.OrderOut, openapi_extra={"x-roles": ["supplier"]},
+@router.post("/orders/{order_id}/deliver", response_model=schemas.OrderOut, openapi_extra=SUPPLIERS,
              summary="Delivers a confirmed order (the agreement's supplier); the licenses arrive as seats.")
 async def deliver_order(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
                         data: schemas.Delivery | None = None):
     return await service.deliver_order(session, principal, order_id, data or schemas.Delivery())
 
 
-@router.get("/orders/{order_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=READERS,
+@router.get("/orders/{order_id}/history", response_model=Page[history.HistoryEntry], openapi_extra=SIGNED_IN,
             summary="Gets an order's history.")
 async def order_history(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
@@ -72,7 +72,7 @@ ORDER_COLUMNS = [
 ]
 
 
-@export_routes(router, "/orders", openapi_extra=READERS,
+@export_routes(router, "/orders", openapi_extra=SIGNED_IN,
                summary="The orders the caller may read as a spreadsheet (the list's filters and visibility).")
 async def export_orders(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                         org_id: uuid.UUID | None = None, status: Word | None = None):

@@ -33,7 +33,7 @@ SOURCE = "zhengban/procurement"
 async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                       data: schemas.OrderCreate) -> Order:
     org = await orgs.visible(session, principal, data.org_id)
-    principal.require(org.path, "procurement")
+    visibility.PROCUREMENT.require(principal, org.path)
     agreement = await visible_agreement(session, principal, data.agreement_id)
     participant = (await session.execute(sa.select(Participant).where(
         Participant.campaign_id == agreement.campaign_id, Participant.org_id == org.id))).scalar()
@@ -133,7 +133,7 @@ async def order_history(session: AsyncSession, principal: Principal, order_id: u
 async def cancel_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID,
                        data: schemas.CancelOrder) -> schemas.OrderOut:
     order = await visible_order(session, principal, order_id)
-    principal.require(order.org_path, "procurement")
+    visibility.PROCUREMENT.require(principal, order.org_path)
     ORDER.require("cancel", order.status)
     # Compensation: the budget releases whatever it reserved (or, if the placement has not reached
     # it yet, remembers not to reserve).

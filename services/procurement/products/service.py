@@ -11,17 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel import history
 from kernel.auth import Principal
 from kernel.contracts import Category
-from kernel.errors import Conflict, Forbidden, NotFound
+from kernel.errors import Conflict, NotFound
 from kernel.pagination import Page, paginate
 from services.procurement.products import schemas
 from services.procurement.products.models import Product
+from services.procurement.visibility import PROCUREMENT
 
 
 async def create_product(session: AsyncSession, principal: Principal, data: schemas.ProductCreate) -> Product:
     """Adds a product to the catalogue."""
-    principal.refuse_auditor()
-    if not principal.has_any("procurement"):
-        raise Forbidden("adding products needs the procurement role")
+    PROCUREMENT.require_held(principal)
     product = Product(created_by=history.actor_of(principal), **data.model_dump())
     session.add(product)
     try:
