@@ -13,7 +13,7 @@ from yarl import URL
 
 from kernel import tracing
 from kernel.errors import problem_for_status
-from kernel.events import current_request_id
+from kernel.tracing import current_request_id
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never passed on.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",

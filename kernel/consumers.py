@@ -27,7 +27,7 @@ from kernel.broker import Broker
 from kernel.contracts import stream_for
 from kernel.db import Database, insert_ignore
 from kernel.errors import Conflict, NotFound
-from kernel.events import Event, current_traceparent
+from kernel.events import Event
 from kernel.ids import new_id, utcnow
 from kernel.metrics import EVENTS_CONSUMED
 from kernel.pagination import Page, decode_cursor, encode_cursor
@@ -167,7 +167,7 @@ class Consumers:
 
     async def apply(self, name: str, sub: Subscription, event: Event) -> bool:
         """Applies `event` once for consumer `name`; False when it had been applied already."""
-        token = current_traceparent.set(event.traceparent)
+        token = tracing.current_traceparent.set(event.traceparent)
         try:
             with tracing.consuming(name, event):
                 async with self.db.session() as session, session.begin():
@@ -179,7 +179,7 @@ class Consumers:
                     await sub.handle(session, event)
             return True
         finally:
-            current_traceparent.reset(token)
+            tracing.current_traceparent.reset(token)
 
     async def apply_batch(self, name: str, sub: Subscription, events: list[Event]) -> list[bool]:
         """Applies each of `events` once for consumer `name`, all in one transaction (their inbox
@@ -199,12 +199,12 @@ class Consumers:
                 await sub.handle_batch(session, list(done.values()))
             else:
                 for event in done.values():
-                    token = current_traceparent.set(event.traceparent)
+                    token = tracing.current_traceparent.set(event.traceparent)
                     try:
                         with tracing.consuming(name, event):
                             await sub.handle(session, event)
                     finally:
-                        current_traceparent.reset(token)
+                        tracing.current_traceparent.reset(token)
         seen: set[uuid.UUID] = set()
         applied = []
         for event in events:

@@ -78,7 +78,7 @@ class LineApproved(Payload):
 
 class PolicyChanged(Payload):
     """An org's own policy document as it now stands (a PUT replaces it): the fields it sets, in the
-    shape of `kernel.policies.PolicyDocument`. `revision` grows with each change of the org's
+    shape of `kernel.notices.PolicyDocument`. `revision` grows with each change of the org's
     document, so a copy keeps the highest it has seen whatever order the events arrive in."""
 
     org_id: uuid.UUID

@@ -8,7 +8,6 @@ Extension attributes carry the correlation and causation ids and the W3C `tracep
 from __future__ import annotations
 
 import uuid
-from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -18,9 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from kernel import tracing
 from kernel.contracts import version_of
 from kernel.ids import new_id, new_ids, utcnow
-
-current_traceparent: ContextVar[str | None] = ContextVar("current_traceparent", default=None)
-current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 
 class Event(BaseModel):
@@ -64,7 +60,7 @@ def new_event(subject: str, data: BaseModel, *, source: str, about: uuid.UUID | 
     """Builds an event; a `cause` passes its correlation id on and becomes the causation id. The
     version in `type` is the payload's contract version unless given."""
     version = version or version_of(type(data))
-    correlation = (cause.correlationid or str(cause.id)) if cause else current_request_id.get()
+    correlation = (cause.correlationid or str(cause.id)) if cause else tracing.current_request_id.get()
     return Event(
         source=source,
         type=f"{subject}.v{version}",
@@ -75,7 +71,7 @@ def new_event(subject: str, data: BaseModel, *, source: str, about: uuid.UUID | 
         # The current span when tracing is on (a handler's consume span, a request's span), so the
         # event's hops hang under what caused them; else the cause's or the request's traceparent.
         traceparent=(tracing.traceparent() if tracing.enabled() else None)
-        or (cause.traceparent if cause else None) or current_traceparent.get(),
+        or (cause.traceparent if cause else None) or tracing.current_traceparent.get(),
     )
 
 

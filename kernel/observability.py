@@ -17,7 +17,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kernel.contracts import stream_for
-from kernel.events import current_request_id, current_traceparent
 from kernel.ids import utcnow
 from kernel.metrics import (
     CONSUMER_PENDING,
@@ -30,6 +29,7 @@ from kernel.metrics import (
     OUTBOX_PENDING,
 )
 from kernel.schema import dead_letters, outbox
+from kernel.tracing import current_request_id, current_traceparent
 
 access_log = logging.getLogger("zhengban.access")
 

@@ -5,7 +5,7 @@ policy (standstill days, panel composition, thresholds, seats per device) on the
 without calling budget. Each keeps this table, in the same shape, on its own metadata
 (`policy_copies_table(Base.metadata)`), fed by an idempotent consumer: the inbox makes a
 redelivery change nothing, and the revision makes an older change that arrives after a newer one
-change nothing either. `effective_policy` resolves exactly as budget does (`kernel.policies`).
+change nothing either. `effective_policy` resolves exactly as budget does (`kernel.notices`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from kernel.contracts import PolicyChanged, read
 from kernel.db import JSONType, UTCDateTime, insert_ignore
 from kernel.events import Event
 from kernel.ids import utcnow
-from kernel.policies import EffectivePolicy, PolicyDocument, ancestors_and_self, resolve
+from kernel.notices import EffectivePolicy, PolicyDocument, ancestors_and_self, resolve
 
 SUBJECT = "budget.policy.changed"
 

@@ -9,6 +9,9 @@ still passed on over HTTP and NATS as before.
 An event keeps the trace context of the request that wrote it in its envelope (`traceparent`,
 written to the outbox in the same transaction); the relay's publish span is its child and goes
 into the NATS message's headers, and a consumer continues the trace from there.
+
+The trace context of the work under way lives here alone: the request's (or the handled event's)
+`traceparent` and request id, which the events this work writes carry on (kernel/events.py).
 """
 
 from __future__ import annotations
@@ -16,14 +19,32 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import uuid
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
-from kernel import events
+# Set for a request by kernel/observability.py and for a handled event by kernel/consumers.py.
+current_traceparent: ContextVar[str | None] = ContextVar("current_traceparent", default=None)
+current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
+
+
+class Traced(Protocol):
+    """What a consumer's span needs of an event (kernel.events.Event is one)."""
+
+    id: uuid.UUID
+    traceparent: str | None
+
+    @property
+    def nats_subject(self) -> str: ...
+
+
+TracedEvent = TypeVar("TracedEvent", bound=Traced)
 
 _tracer: trace.Tracer | None = None
 
@@ -103,7 +124,7 @@ def traceparent() -> str | None:
         propagate.inject(carrier)
         if carrier.get("traceparent"):
             return carrier["traceparent"]
-    return events.current_traceparent.get()
+    return current_traceparent.get()
 
 
 def publish_headers(subject: str, payload: str, headers: dict[str, str]) -> dict[str, str]:
@@ -120,7 +141,7 @@ def publish_headers(subject: str, payload: str, headers: dict[str, str]) -> dict
     return headers
 
 
-def received(event: events.Event, headers: dict[str, str] | None) -> events.Event:
+def received(event: TracedEvent, headers: dict[str, str] | None) -> TracedEvent:
     """The event as its consumer continues it: under the publish span its message carries."""
     if enabled() and headers and headers.get("traceparent"):
         event.traceparent = headers["traceparent"]
@@ -128,7 +149,7 @@ def received(event: events.Event, headers: dict[str, str] | None) -> events.Even
 
 
 @contextlib.contextmanager
-def consuming(consumer: str, event: events.Event) -> Iterator[None]:
+def consuming(consumer: str, event: Traced) -> Iterator[None]:
     """A consume span around applying `event` (the handler's statements and events are its
     children), continuing the trace the event carries."""
     if not enabled():

@@ -27,9 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.models import AuditEntry
 from kernel.background import run_every
 from kernel.db import Database
-from kernel.events import current_request_id
 from kernel.ids import new_ids, utcnow
 from kernel.stopping import stop_if_asked
+from kernel.tracing import current_request_id
 
 log = logging.getLogger("zhengban.gateway.audit")
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from markupsafe import Markup
 
-from kernel import policies
+from kernel import notices
 
 CHINA = timezone(timedelta(hours=8))
 LANGS = ("zh-CN", "en")
@@ -456,23 +456,23 @@ METHODS = {"below_threshold": ("限额以下", "Below the threshold"),
            "public_tender": ("公开招标", "Public tender")}
 # The notices behind a policy's defaults (`sources[…].notice` of GET /policies/{org_id}).
 NOTICES = {
-    policies.NOTICE_98: ("财行〔2013〕98号", "Caixing [2013] No. 98"),
-    policies.NOTICES["os_needs_justification"]: ("财行〔2013〕98号：操作系统随计算机配备",
+    notices.NOTICE_98: ("财行〔2013〕98号", "Caixing [2013] No. 98"),
+    notices.NOTICES["os_needs_justification"]: ("财行〔2013〕98号：操作系统随计算机配备",
                                                  "Caixing [2013] No. 98: the OS comes with the computer"),
-    policies.NOTICES["seats_per_device"]: ("财行〔2013〕98号：每台计算机操作系统、办公软件、杀毒软件各一套",
+    notices.NOTICES["seats_per_device"]: ("财行〔2013〕98号：每台计算机操作系统、办公软件、杀毒软件各一套",
                                            "Caixing [2013] No. 98: one OS, office suite and antivirus per computer"),
-    policies.NOTICE_ENSHI_2021: ("恩施州 2021 年：分散采购限额 60 万元",
+    notices.NOTICE_ENSHI_2021: ("恩施州 2021 年：分散采购限额 60 万元",
                                  "Enshi 2021: decentralized procurement from 600,000 元"),
-    policies.NOTICE_NATIONAL_2020: ("国办发〔2019〕55号（2020 年全国标准）：公开招标限额 200 万元",
+    notices.NOTICE_NATIONAL_2020: ("国办发〔2019〕55号（2020 年全国标准）：公开招标限额 200 万元",
                                     "Guobanfa [2019] No. 55 (national 2020 figures): public tender from 2,000,000 元"),
-    policies.NOTICE_ART_52: ("政府采购法第五十二条：7 个工作日", "Government Procurement Law Art. 52: 7 working days"),
-    policies.NOTICES["panel_min_members"]: ("财政部令第74号：评审小组至少 3 人",
+    notices.NOTICE_ART_52: ("政府采购法第五十二条：7 个工作日", "Government Procurement Law Art. 52: 7 working days"),
+    notices.NOTICES["panel_min_members"]: ("财政部令第74号：评审小组至少 3 人",
                                             "MOF Order No. 74: at least 3 members"),
-    policies.NOTICES["panel_odd_members"]: ("财政部令第74号：评审小组人数为单数",
+    notices.NOTICES["panel_odd_members"]: ("财政部令第74号：评审小组人数为单数",
                                             "MOF Order No. 74: an odd number of members"),
-    policies.NOTICES["panel_max_buyer_share"]: ("财政部令第74号：评审专家不少于三分之二",
+    notices.NOTICES["panel_max_buyer_share"]: ("财政部令第74号：评审专家不少于三分之二",
                                                 "MOF Order No. 74: experts at least two thirds"),
-    policies.NOTICE_88: ("国办发〔2013〕88号：年底前向同级版权局报送年度报告",
+    notices.NOTICE_88: ("国办发〔2013〕88号：年底前向同级版权局报送年度报告",
                          "Guobanfa [2013] No. 88: report to the copyright bureau before the year ends"),
 }
 # Reasons the services write themselves (a person's own reasons are shown as typed).

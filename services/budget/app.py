@@ -20,11 +20,10 @@ SETTINGS = BudgetSettings
 
 
 def metadata():
-    """All of this service's tables (imports every domain's models)."""
-    from services.budget.models import BudgetTable, load_all
+    """All of this service's tables (services/budget/tables.py)."""
+    from services.budget.tables import METADATA
 
-    load_all()
-    return BudgetTable.metadata
+    return METADATA
 
 
 def database_url(settings: BudgetSettings) -> str:

@@ -29,11 +29,10 @@ SETTINGS = LicensesSettings
 
 
 def metadata():
-    """All of this service's tables (imports every domain's models)."""
-    from services.licenses.models import LicensesTable, load_all
+    """All of this service's tables (services/licenses/tables.py)."""
+    from services.licenses.tables import METADATA
 
-    load_all()
-    return LicensesTable.metadata
+    return METADATA
 
 
 def database_url(settings: LicensesSettings) -> str:

@@ -12,7 +12,7 @@ from kernel.contracts import OrderDelivered
 from kernel.events import Event
 from kernel.history import event_actor
 from kernel.orgs import OrgDirectory, OrgRef
-from services.licenses import policies
+from services.licenses import policy_copy
 from services.licenses.pools.service import NewEntitlement, add_entitlements
 from services.licenses.users.directory import UserDirectory
 
@@ -51,5 +51,5 @@ def subscriptions(orgs: OrgDirectory, users: UserDirectory) -> list[Subscription
         Subscription("identity.user.created", users.on_user_created),
         # The service's refusals of disabled users (kernel/disabled_users.py) hear this subject too.
         Subscription("identity.user.changed", users.on_user_changed, name="known-users-identity-user-changed"),
-        policies.COPIES.subscription(),
+        policy_copy.COPIES.subscription(),
     ]

@@ -1,38 +1,6 @@
-"""The orgs' policies as budget sets them (issue #20), read here without calling budget: a copy
-kept by `budget.policy.changed` events (`kernel.policy_copies`), resolved as budget does."""
+"""The old name of `policy_copy`, kept only while allocations/seat_limits.py (under rework, issue #33's
+seat path) still imports it; that rework imports `policy_copy` and removes this module."""
 
-from __future__ import annotations
+from services.licenses.policy_copy import effective_policies, effective_policy
 
-from collections.abc import Iterable
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from kernel.policies import EffectivePolicy, ancestors_and_self, resolve
-from kernel.policy_copies import PolicyCopies, policy_copies_table
-from services.licenses.models import LicensesTable
-
-policy_copies = policy_copies_table(LicensesTable.metadata)
-COPIES = PolicyCopies(policy_copies)
-
-
-async def effective_policy(session: AsyncSession, org_path: str) -> EffectivePolicy:
-    """The effective policy of the org at `org_path`: field by field, the nearest org's own
-    document that sets it, else the notices' defaults (`kernel.policies`)."""
-    return await COPIES.effective_policy(session, org_path)
-
-
-# Built once (every allocation batch runs it), so that SQLAlchemy keeps its cache key too.
-POLICIES_ON_PATHS = (sa.select(policy_copies.c.org_path, policy_copies.c.org_id, policy_copies.c.document)
-                     .where(policy_copies.c.org_path.in_(sa.bindparam("paths", expanding=True))))
-
-
-async def effective_policies(session: AsyncSession, org_paths: Iterable[str]) -> dict[str, EffectivePolicy]:
-    """The effective policy of each org path, from one query for the documents of all their paths
-    (an allocation batch or a compliance report asks for the orgs of many devices at once)."""
-    paths = set(org_paths)
-    on_paths = sorted({ancestor for path in paths for ancestor in ancestors_and_self(path)})
-    documents = []
-    for start in range(0, len(on_paths), 500):
-        documents.extend((await session.execute(POLICIES_ON_PATHS, {"paths": on_paths[start:start + 500]})).all())
-    return {path: resolve([(d.org_path, d.org_id, d.document) for d in documents], path) for path in paths}
+__all__ = ["effective_policies", "effective_policy"]

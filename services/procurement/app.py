@@ -22,11 +22,10 @@ SETTINGS = ProcurementSettings
 
 
 def metadata():
-    """All of this service's tables (imports every domain's models)."""
-    from services.procurement.models import ProcurementTable, load_all
+    """All of this service's tables (services/procurement/tables.py)."""
+    from services.procurement.tables import METADATA
 
-    load_all()
-    return ProcurementTable.metadata
+    return METADATA
 
 
 def database_url(settings: ProcurementSettings) -> str:

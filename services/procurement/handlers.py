@@ -10,7 +10,7 @@ from kernel.consumers import Subscription
 from kernel.contracts import PreencumbranceAnswered, ReservationAnswered
 from kernel.events import Event
 from kernel.history import event_actor
-from services.procurement import policies, visibility
+from services.procurement import policy_copy, visibility
 from services.procurement.demands.models import DEMAND
 from services.procurement.orders.models import ORDER
 
@@ -62,5 +62,5 @@ SUBSCRIPTIONS = [
     Subscription("budget.reservation.accepted", on_reservation_accepted),
     Subscription("budget.reservation.rejected", on_reservation_rejected),
     Subscription("budget.reservation.released", on_reservation_released),
-    policies.COPIES.subscription(),
+    policy_copy.COPIES.subscription(),
 ]

@@ -5,7 +5,7 @@ person meets it as an English word inside a Chinese page."""
 from __future__ import annotations
 
 from gateway.console.i18n import ENUMS, NOTICES, Words
-from kernel import policies
+from kernel import notices
 from kernel.auth import ROLES
 from tests.security.role_table import local_document
 
@@ -71,7 +71,7 @@ def test_an_untranslated_value_is_marked_for_the_page_tests():
 def test_every_procurement_method_of_the_thresholds_is_translated():
     """`procurement_method` is a plain string in the OpenAPI document: its values are read from the
     thresholds that compute it, one amount in each tier."""
-    tiers = policies.Thresholds(decentralized_fen=100, public_tender_fen=200)
+    tiers = notices.Thresholds(decentralized_fen=100, public_tender_fen=200)
     methods = {tiers.method_for(amount) for amount in (1, 100, 200)}
     assert methods == {"below_threshold", "decentralized_procurement", "public_tender"}
     assert methods <= set(ENUMS["method"])
@@ -80,10 +80,10 @@ def test_every_procurement_method_of_the_thresholds_is_translated():
 
 
 def test_every_edition_and_every_notice_behind_a_default_is_translated():
-    assert set(policies.EDITIONS) <= set(ENUMS["edition"])
+    assert set(notices.EDITIONS) <= set(ENUMS["edition"])
     assert Words("zh-CN").edition("server") == "服务器端" and Words("zh-CN").edition("client") == "客户端"
-    notices = {source.notice for source in policies.defaults().sources.values()}
-    assert notices - set(NOTICES) == set(), "add these to NOTICES in gateway/console/i18n.py"
+    behind = {source.notice for source in notices.defaults().sources.values()}
+    assert behind - set(NOTICES) == set(), "add these to NOTICES in gateway/console/i18n.py"
     for zh, en in NOTICES.values():
         assert any("\u4e00" <= c <= "\u9fff" for c in zh) and en
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from kernel.contracts import PolicyChanged
 from kernel.events import new_event
-from services.licenses import policies as licenses_policies
-from services.procurement import policies as procurement_policies
+from services.licenses import policy_copy as licenses_policy_copy
+from services.procurement import policy_copy as procurement_policy_copy
 from tests.support.apps import eventually, put_as_read
 
 
@@ -20,7 +20,7 @@ async def test_a_put_in_budget_becomes_the_effective_policy_of_procurement_and_l
     leaf = tree["school_a1"]
     # Nothing set yet: the defaults, as budget would answer.
     async with procurement.db.session() as session:
-        before = await procurement_policies.effective_policy(session, leaf.path)
+        before = await procurement_policy_copy.effective_policy(session, leaf.path)
     assert before.standstill_days == 7 and before.sources["standstill_days"].is_default
 
     resp = await put_as_read(budget.client, f"/api/v1/budget/policies/{tree['province'].id}",
@@ -33,7 +33,7 @@ async def test_a_put_in_budget_becomes_the_effective_policy_of_procurement_and_l
     assert resp.status_code == 200, resp.text
     in_budget = (await budget.client.get(f"/api/v1/budget/policies/{leaf.id}", headers=finance.headers)).json()
 
-    for svc, module in ((procurement, procurement_policies), (licenses, licenses_policies)):
+    for svc, module in ((procurement, procurement_policy_copy), (licenses, licenses_policy_copy)):
         async def arrived(svc=svc, module=module):
             async with svc.db.session() as session:
                 policy = await module.effective_policy(session, leaf.path)
@@ -61,7 +61,7 @@ async def test_a_copy_keeps_the_highest_revision_whatever_the_order_and_duplicat
     newer, older = change(2, 9), change(1, 4)
     for event in (newer, older, newer):
         async with licenses.db.session() as session, session.begin():
-            await licenses_policies.COPIES.on_policy_changed(session, event)
+            await licenses_policy_copy.COPIES.on_policy_changed(session, event)
     async with licenses.db.session() as session:
-        policy = await licenses_policies.effective_policy(session, tree["school_a1"].path)
+        policy = await licenses_policy_copy.effective_policy(session, tree["school_a1"].path)
     assert policy.standstill_days == 9 and policy.sources["standstill_days"].origin == str(org.id)

@@ -26,8 +26,8 @@ def test_a_log_line_carries_the_request_id_and_the_trace_id(process):
     import json
     import logging
 
-    from kernel.events import current_request_id, current_traceparent
     from kernel.observability import JsonFormatter
+    from kernel.tracing import current_request_id, current_traceparent
 
     trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     rid, tp = current_request_id.set("req-1"), current_traceparent.set(f"00-{trace_id}-{span_id}-01")

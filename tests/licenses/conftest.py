@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from kernel.contracts import PolicyChanged
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
-from services.licenses import policies
+from services.licenses import policy_copy
 from services.licenses.users.models import KnownUser
 from tests.support.identity import Actor
 
@@ -66,4 +66,4 @@ async def set_policy(svc, org, document: dict, revision: int = 1) -> None:
         org_id=org.id, org_path=org.path, document=document, revision=revision, changed_at=utcnow()),
         source="zhengban/budget", about=org.id)
     async with svc.db.session() as session, session.begin():
-        await policies.COPIES.on_policy_changed(session, event)
+        await policy_copy.COPIES.on_policy_changed(session, event)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from kernel.contracts import PolicyChanged
 from kernel.events import new_event
-from services.procurement import policies
+from services.procurement import policy_copy
 from services.procurement.campaigns.models import Evaluation
 from tests.support.apps import eventually
 from tests.support.events import publish
@@ -58,7 +58,7 @@ async def set_policy(scenario, org: str, document: dict, revision: int = 1) -> N
         source="zhengban/budget", about=ref.id))
 
     async def copied():
-        table = policies.policy_copies
+        table = policy_copy.policy_copies
         async with scenario.svc.db.session() as session:
             copy = (await session.execute(sa.select(table.c.revision).where(table.c.org_id == ref.id))).scalar()
         return copy is not None and copy >= revision

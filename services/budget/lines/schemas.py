@@ -6,7 +6,7 @@ from datetime import datetime
 from kernel.api_schemas import RequestSchema, ResponseSchema
 from kernel.bounds import FenDelta, FiscalYear, PositiveFen, Quantity, Text, UnitPriceFen
 from kernel.contracts import Category
-from kernel.policies import Edition
+from kernel.notices import Edition
 
 
 class LineCreate(RequestSchema):

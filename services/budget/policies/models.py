@@ -13,7 +13,7 @@ from services.budget.models import BudgetTable
 
 
 class Policy(BudgetTable, table=True):
-    """An org's own policy document (`kernel.policies.PolicyDocument`: the fields it sets); its
+    """An org's own policy document (`kernel.notices.PolicyDocument`: the fields it sets); its
     subtree inherits each field it sets, field by field."""
 
     __tablename__ = "policies"

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, model_validator
 
 from kernel.api_schemas import ResponseSchema, without_read_only
 from kernel.contracts import Category
-from kernel.policies import PolicyDocument
+from kernel.notices import PolicyDocument
 
 __all__ = ["Category", "PolicyIn", "PolicyOut"]
 

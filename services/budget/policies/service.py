@@ -1,7 +1,7 @@
 """The notices' rules as policy data, per jurisdiction, inherited down the org tree field by field.
 
 The vocabulary and the defaults (财行〔2013〕98号 caps, the OS rule, one seat per device, the
-thresholds per fiscal year, standstill, panel) are `kernel.policies`. Budget keeps each org's own
+thresholds per fiscal year, standstill, panel) are `kernel.notices`. Budget keeps each org's own
 document and publishes every change (`budget.policy.changed`), so that procurement and licenses
 resolve the same effective policy from their copies without calling budget.
 """
@@ -22,9 +22,9 @@ from kernel.errors import PreconditionFailed
 from kernel.etags import check_if_match, etag
 from kernel.events import new_event
 from kernel.ids import utcnow
+from kernel.notices import EffectivePolicy, ancestors_and_self, resolve
 from kernel.orgs import OrgDirectory, OrgRef
 from kernel.outbox import add_event
-from kernel.policies import EffectivePolicy, ancestors_and_self, resolve
 from services.budget import visibility
 from services.budget.policies import schemas
 from services.budget.policies.models import Policy

@@ -20,11 +20,11 @@ from kernel.contracts import AnnualReportSubmitted
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
+from kernel.notices import ancestors_and_self
 from kernel.orgs import OrgDirectory
 from kernel.pagination import decode_cursor, encode_cursor
-from kernel.policies import ancestors_and_self
 from kernel.schema import orgs as orgs_table
-from services.licenses import policies, visibility
+from services.licenses import policy_copy, visibility
 from services.licenses.annual_reports import schemas
 from services.licenses.annual_reports.models import ANNUAL_REPORT, AnnualReport
 from services.licenses.compliance import service as compliance
@@ -141,7 +141,7 @@ async def edit_report(session: AsyncSession, orgs: OrgDirectory, principal: Prin
 
 
 async def deadline(session: AsyncSession, org_path: str, year: int) -> datetime:
-    return (await policies.effective_policy(session, org_path)).annual_report_deadline(year)
+    return (await policy_copy.effective_policy(session, org_path)).annual_report_deadline(year)
 
 
 async def submit_report(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> AnnualReport:
@@ -175,7 +175,7 @@ async def statuses(session: AsyncSession, orgs: OrgDirectory, principal: Princip
         query = query.where(orgs_table.c.id > decode_cursor(cursor))
     rows = (await session.execute(query.order_by(orgs_table.c.id).limit(limit + 1))).all()
     page = rows[:limit]
-    due = await policies.effective_policies(session, {org.path, *(row.path for row in page)})
+    due = await policy_copy.effective_policies(session, {org.path, *(row.path for row in page)})
     now = utcnow()
     items = []
     for row in page:

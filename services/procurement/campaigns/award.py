@@ -18,8 +18,8 @@ from kernel.auth import Principal
 from kernel.contracts import AgreementItem as AgreementItemPayload
 from kernel.errors import Conflict, InvalidInput
 from kernel.ids import new_id, utcnow
-from kernel.policies import EffectivePolicy
-from services.procurement import policies, visibility
+from kernel.notices import EffectivePolicy
+from services.procurement import policy_copy, visibility
 from services.procurement.agreements import service as agreements
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
@@ -61,7 +61,7 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
                                    status_now=campaign.status)
     if campaign.status != "negotiation" or campaign.round_open:
         raise after_closed_offers
-    policy = await policies.effective_policy(session, campaign.lead_org_path)
+    policy = await policy_copy.effective_policy(session, campaign.lead_org_path)
     items = {item.id: item for item, _ in await campaigns.items_of(session, campaign_id)}
     require_negotiation_reason(policy, campaign, items.values(), data.negotiation_reason)
     panel = (await session.execute(sa.select(sa.func.count()).select_from(PanelMember)

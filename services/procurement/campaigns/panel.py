@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.auth import Principal
 from kernel.errors import Conflict, Forbidden, InvalidInput
+from kernel.notices import EffectivePolicy
 from kernel.pagination import Page, paginate
-from kernel.policies import EffectivePolicy
-from services.procurement import policies, visibility
+from services.procurement import policy_copy, visibility
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
 from services.procurement.campaigns.models import Campaign, Evaluation, PanelMember
@@ -49,7 +49,7 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
     campaigns.require_status(seen.campaign, "set_panel")
     members = list(dict.fromkeys(data.member_user_ids))
     representatives = list(dict.fromkeys(data.buyer_representative_user_ids))
-    require_composition(await policies.effective_policy(session, seen.campaign.lead_org_path), members,
+    require_composition(await policy_copy.effective_policy(session, seen.campaign.lead_org_path), members,
                         representatives)
     evaluated = (await session.execute(sa.select(sa.func.count()).select_from(Evaluation)
                                        .where(Evaluation.campaign_id == campaign_id))).scalar()

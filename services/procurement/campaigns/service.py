@@ -16,10 +16,10 @@ from kernel.contracts import DemandSubmittedV2
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import new_id
+from kernel.notices import EffectivePolicy
 from kernel.orgs import OrgDirectory
 from kernel.pagination import Page, paginate
-from kernel.policies import EffectivePolicy
-from services.procurement import policies, visibility
+from services.procurement import policy_copy, visibility
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns.models import CAMPAIGN, Campaign, InvitedSupplier, Item, PanelMember, Participant
@@ -85,7 +85,7 @@ async def create_campaign(session: AsyncSession, orgs: OrgDirectory, principal: 
         raise InvalidInput(f"no such products: {', '.join(missing)}", slug="unknown-product")
     if len({i.product_id for i in data.items}) != len(data.items):
         raise InvalidInput("each product may appear once", slug="duplicate-item")
-    policy = await policies.effective_policy(session, lead.path)
+    policy = await policy_copy.effective_policy(session, lead.path)
     for item in data.items:
         require_cap_within_policy(policy, products[item.product_id], item.cap_unit_price_fen)
     standstill_days = data.standstill_days

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 from pydantic import ValidationError
 
-from kernel.policies import (
+from kernel.notices import (
     DEFAULT,
     NOTICE_74,
     NOTICE_98,
