@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +47,47 @@ class Transition:
     sources: tuple[str, ...]  # the states the command may start from
     target: str | None  # the state it leads to; None keeps the current one
     action: str  # what the history calls it ("approved", "suspended", …)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a command writes besides the status, and what must hold for it.
+
+    `values` go into the row with the new status; `where` narrows the compare-and-set (an ETag's
+    version, a figure still in bounds), and `refused` is the 409 when the status allowed the command
+    and only `where` failed; `events` go to the outbox in the same transaction. `touch=False` leaves
+    `updated_at` alone, for a command that must not show on the object (a sealed offer holds the
+    campaign row, and nobody may learn from the campaign that someone offered)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    where: Iterable[sa.ColumnElement[bool]] = ()
+    events: Iterable[Event] = ()
+    refused: Conflict | None = None
+    touch: bool = True
+
+
+UNCHANGED = Change()
+
+
+class _ShortForm:
+    """`apply`'s note when the caller wrote `actor=`/`values=` instead."""
+
+
+SHORT_FORM = _ShortForm()
+
+
+@dataclass(frozen=True)
+class Note:
+    """The history entry a change leaves: who (`actor`), what it says (`data`), under which action
+    (default: the transition's), on which object's history (`on`: (type, id), default: the object
+    itself; a demand's entries go on its campaign) and for whom (`audience`, see kernel.history;
+    default: the owners alone, who read the whole history)."""
+
+    actor: Principal | str | None
+    data: dict[str, Any] | None = None
+    action: str | None = None
+    on: tuple[str, uuid.UUID] | None = None
+    audience: Iterable[str] = history.OWNERS
 
 
 def _past_tense(command: str) -> str:
@@ -110,34 +151,30 @@ class StateMachine:
     async def status_of(self, session: AsyncSession, object_id: uuid.UUID) -> str | None:
         return (await session.execute(sa.select(self.status_column).where(self.id_column == object_id))).scalar()
 
-    async def apply(self, session: AsyncSession, command: str, object_id: uuid.UUID, *,
-                    actor: Principal | str | None, values: Mapping[str, Any] | None = None,
-                    where: Iterable[sa.ColumnElement[bool]] = (), data: dict[str, Any] | None = None,
-                    events: Iterable[Event] = (), history_type: str | None = None,
-                    history_id: uuid.UUID | None = None, history_action: str | None = None, record: bool = True,
-                    audience: Iterable[str] = history.OWNERS,
-                    refused: Conflict | None = None, touch: bool = True) -> Transition:
+    async def apply(self, session: AsyncSession, command: str, object_id: uuid.UUID,
+                    note: Note | None | _ShortForm = SHORT_FORM, change: Change = UNCHANGED, *,
+                    actor: Principal | str | None = None, values: Mapping[str, Any] | None = None) -> Transition:
         """Moves the object by `command` if it is still in one of the command's from-states (and
-        `where` holds), together with `values`, its history entry and `events`; else raises 409
-        (`refused` when the status allowed it and only `where` failed).
+        `change.where` holds), together with `change`'s values and events and `note`'s history entry
+        (None: the change leaves none); else raises 409 (`change.refused` when the status allowed it
+        and only `where` failed).
 
-        The history goes on `history_type` (default: the aggregate) under `history_id` (default: the
-        object's id; a demand's entries go on its campaign), for `audience` (see kernel.history;
-        default: the owners alone, who read the whole history). `touch=False` leaves `updated_at` alone, for a
-        command that must not show on the object (a sealed offer holds the campaign row, and nobody
-        may learn from the campaign that someone offered)."""
+        `actor=`/`values=` are the short form of Note(actor) and Change(values) that
+        allocations/retirement.py still writes; it goes with that folder's rework (#33's seat path)."""
+        if isinstance(note, _ShortForm):
+            note, change = Note(actor), Change(values=values or {})
         transition = self.table[command]
         now = utcnow()
-        changes: dict[str, Any] = dict(values or {})
+        changes: dict[str, Any] = dict(change.values)
         if transition.target is not None:
             changes[self.status_column.key] = transition.target
         if "updated_at" in self._table_columns and "updated_at" not in changes:
             # Set to itself when untouched, or the column's onupdate default would move it.
-            changes["updated_at"] = now if touch else self._table_columns["updated_at"]
+            changes["updated_at"] = now if change.touch else self._table_columns["updated_at"]
         if not changes:  # a pure guard still writes the row, which is what takes its lock
             changes[self.status_column.key] = self.status_column
         statement = (sa.update(self.model)
-                     .where(self.id_column == object_id, self.status_column.in_(transition.sources), *where)
+                     .where(self.id_column == object_id, self.status_column.in_(transition.sources), *change.where)
                      .values(**changes))
         if not isinstance(self.model, sa.Table):
             # The winner's objects in this session get the new values; a loser raises below.
@@ -149,23 +186,24 @@ class StateMachine:
                 raise NotFound(f"no {self.aggregate} {object_id}")
             if status_now in transition.sources:
                 # The status allows it but a further condition of this command did not hold.
-                raise refused or Conflict(
+                raise change.refused or Conflict(
                     f"the {self.aggregate} changed meanwhile; {command.replace('_', ' ')} no longer applies",
                     slug=INVALID_STATUS, status_now=status_now, command=command,
                     allowed_from=list(transition.sources))
             raise self.conflict(command, status_now)
-        if record:
-            await history.record(session, history_type or self.aggregate, history_id or object_id,
-                                 history_action or transition.action, actor, data, audience=audience)
-        await add_events(session, list(events))
+        if note is not None:
+            on_type, on_id = note.on or (self.aggregate, object_id)
+            await history.record(session, on_type, on_id, note.action or transition.action, note.actor, note.data,
+                                 audience=note.audience)
+        await add_events(session, list(change.events))
         return transition
 
-    async def try_apply(self, session: AsyncSession, command: str, object_id: uuid.UUID, **kwargs: Any,
-                        ) -> Transition | None:
+    async def try_apply(self, session: AsyncSession, command: str, object_id: uuid.UUID, note: Note | None,
+                        change: Change = UNCHANGED) -> Transition | None:
         """`apply` for event handlers, where a command the object has moved past is no error: a
         redelivered answer, or one for an order cancelled meanwhile, changes nothing (None)."""
         try:
-            return await self.apply(session, command, object_id, **kwargs)
+            return await self.apply(session, command, object_id, note, change)
         except Conflict as lost:
             if lost.extensions.get("command") != command:
                 raise

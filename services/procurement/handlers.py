@@ -10,6 +10,7 @@ from kernel.consumers import Subscription
 from kernel.contracts import PreencumbranceAnswered, ReservationAnswered
 from kernel.events import Event
 from kernel.history import event_actor
+from kernel.transitions import Change, Note
 from services.procurement import policy_copy, visibility
 from services.procurement.demands.models import DEMAND
 from services.procurement.orders.models import ORDER
@@ -17,16 +18,17 @@ from services.procurement.orders.models import ORDER
 
 async def _answer_demand(session: AsyncSession, event: Event, command: str) -> None:
     answer = event.payload(PreencumbranceAnswered)
-    await DEMAND.try_apply(session, command, answer.demand_id, actor=event_actor(event),
-                           values={"reason": answer.reason}, history_type="campaign", history_id=answer.campaign_id,
-                           data={"demand_id": str(answer.demand_id), "reason": answer.reason},
-                           audience=visibility.demand_audience(answer.org_id))
+    await DEMAND.try_apply(session, command, answer.demand_id,
+                           Note(event_actor(event), {"demand_id": str(answer.demand_id), "reason": answer.reason},
+                                on=("campaign", answer.campaign_id),
+                                audience=visibility.demand_audience(answer.org_id)),
+                           Change({"reason": answer.reason}))
 
 
 async def _answer_order(session: AsyncSession, event: Event, command: str) -> None:
     answer = event.payload(ReservationAnswered)
-    await ORDER.try_apply(session, command, answer.order_id, actor=event_actor(event),
-                          values={"reason": answer.reason}, data={"reason": answer.reason})
+    await ORDER.try_apply(session, command, answer.order_id, Note(event_actor(event), {"reason": answer.reason}),
+                          Change({"reason": answer.reason}))
 
 
 async def on_preencumbrance_accepted(session: AsyncSession, event: Event) -> None:
@@ -52,8 +54,8 @@ async def on_reservation_released(session: AsyncSession, event: Event) -> None:
     answer = event.payload(ReservationAnswered)
     if answer.reason != "line_closed":
         return
-    await ORDER.try_apply(session, "cancel", answer.order_id, actor=event_actor(event),
-                          values={"reason": answer.reason}, data={"reason": answer.reason})
+    await ORDER.try_apply(session, "cancel", answer.order_id, Note(event_actor(event), {"reason": answer.reason}),
+                          Change({"reason": answer.reason}))
 
 
 SUBSCRIPTIONS = [

@@ -18,7 +18,7 @@ from kernel.errors import Conflict
 from kernel.events import new_event
 from kernel.ids import new_id, utcnow
 from kernel.schema import history, outbox
-from kernel.transitions import StateMachine
+from kernel.transitions import Change, Note, StateMachine
 
 metadata = make_metadata()
 switches = sa.Table(
@@ -59,9 +59,9 @@ async def new_switch(db: Database, status: str = "off") -> uuid.UUID:
 async def command(db: Database, name: str, switch_id: uuid.UUID, **values) -> str:
     async with db.session() as session:
         try:
-            await SWITCH.apply(session, name, switch_id, actor="user:test", values=values, data={"by": name},
-                               events=[new_event("test.switch.flipped", Flipped(switch_id=switch_id),
-                                                 source="test", about=switch_id)])
+            await SWITCH.apply(session, name, switch_id, Note("user:test", {"by": name}),
+                               Change(values, events=[new_event("test.switch.flipped", Flipped(switch_id=switch_id),
+                                                                source="test", about=switch_id)]))
         except Conflict as exc:
             await session.rollback()
             assert exc.slug == "invalid-status" and exc.extensions["command"] == name
@@ -117,8 +117,9 @@ async def test_a_failed_extra_condition_answers_the_given_conflict(db):
     switch_id = await new_switch(db)
     async with db.session() as session:
         with pytest.raises(Conflict) as refused:
-            await SWITCH.apply(session, "turn_on", switch_id, actor="user:test", where=[switches.c.note == "x"],
-                               refused=Conflict("needs a note", slug="needs-note"))
+            await SWITCH.apply(session, "turn_on", switch_id, Note("user:test"),
+                               Change(where=[switches.c.note == "x"],
+                                      refused=Conflict("needs a note", slug="needs-note")))
     assert refused.value.slug == "needs-note"
 
 

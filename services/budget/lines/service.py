@@ -19,6 +19,7 @@ from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from kernel.pagination import Page, paginate
 from kernel.schema import orgs as orgs_table
+from kernel.transitions import Change, Note
 from services.budget import visibility
 from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger, schemas
@@ -114,9 +115,9 @@ async def update_line(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                                 merged["unit_price_fen"], merged["quantity"], merged["justification"])
     # The price check read this version of the line; an edit that landed meanwhile would make
     # its figures disagree with the merged fields, so this one is refused rather than mixed in.
-    await LINE.apply(session, "edit", line.id, actor=principal, values={**changes, **priced}, data=changes,
-                     where=[BudgetLine.updated_at == line.updated_at],
-                     refused=Conflict("the line was edited meanwhile; read it again", slug="edited-meanwhile"))
+    await LINE.apply(session, "edit", line.id, Note(principal, changes),
+                     Change({**changes, **priced}, where=[BudgetLine.updated_at == line.updated_at],
+                            refused=Conflict("the line was edited meanwhile; read it again", slug="edited-meanwhile")))
     await session.commit()
     return line
 
@@ -130,11 +131,11 @@ async def submit_line(session: AsyncSession, principal: Principal, line_id: uuid
     now = utcnow()
     # The control figure is checked again in the compare-and-set: an edit that raised the
     # request after the read above must not slip through with this submission.
-    await LINE.apply(session, "submit", line.id, actor=principal,
-                     values={"submitted_by": history.actor_of(principal), "submitted_at": now},
-                     where=[sa.or_(BudgetLine.control_fen.is_(None),
-                                   BudgetLine.requested_fen <= BudgetLine.control_fen)],
-                     refused=Conflict("the line was edited meanwhile; read it again", slug="edited-meanwhile"))
+    await LINE.apply(session, "submit", line.id, Note(principal),
+                     Change({"submitted_by": history.actor_of(principal), "submitted_at": now},
+                            where=[sa.or_(BudgetLine.control_fen.is_(None),
+                                          BudgetLine.requested_fen <= BudgetLine.control_fen)],
+                            refused=Conflict("the line was edited meanwhile; read it again", slug="edited-meanwhile")))
     await session.commit()
     return line
 
@@ -157,15 +158,16 @@ async def approve_line(session: AsyncSession, principal: Principal, line_id: uui
     # so that a line returned and resubmitted meanwhile (by the approver now, or for less) is
     # judged as it is when the approval takes it, not as it was read.
     try:
-        await LINE.apply(session, "approve", line.id, actor=principal,
-                         values={"note": data.note, "decided_by": actor, "decided_at": utcnow()},
-                         data={"approved_fen": data.approved_fen, "note": data.note},
-                         where=[BudgetLine.requested_fen >= data.approved_fen,
-                                sa.or_(BudgetLine.submitted_by.is_(None), BudgetLine.submitted_by != actor)],
-                         refused=Conflict("the line changed meanwhile; read it again", slug="edited-meanwhile"),
-                         events=[new_event("budget.line.approved", LineApproved(
-                             line_id=line.id, org_id=line.org_id, fiscal_year=line.fiscal_year,
-                             category=line.category, approved_fen=data.approved_fen), source=SOURCE, about=line.id)])
+        approved = new_event("budget.line.approved", LineApproved(
+            line_id=line.id, org_id=line.org_id, fiscal_year=line.fiscal_year, category=line.category,
+            approved_fen=data.approved_fen), source=SOURCE, about=line.id)
+        await LINE.apply(session, "approve", line.id,
+                         Note(principal, {"approved_fen": data.approved_fen, "note": data.note}),
+                         Change({"note": data.note, "decided_by": actor, "decided_at": utcnow()},
+                                where=[BudgetLine.requested_fen >= data.approved_fen,
+                                       sa.or_(BudgetLine.submitted_by.is_(None), BudgetLine.submitted_by != actor)],
+                                events=[approved],
+                                refused=Conflict("the line changed meanwhile; read it again", slug="edited-meanwhile")))
     except Conflict as lost:
         if lost.slug == "edited-meanwhile":  # say which check the line as it is now fails
             await session.refresh(line)
@@ -197,9 +199,9 @@ def _require_within_requested(line: BudgetLine, approved_fen: int) -> None:
 async def reject_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                       data: schemas.Reason) -> BudgetLine:
     line = await _decide(session, principal, line_id, "reject")
-    await LINE.apply(session, "reject", line.id, actor=principal, data={"reason": data.reason},
-                     values={"reject_reason": data.reason, "decided_by": history.actor_of(principal),
-                             "decided_at": utcnow()})
+    await LINE.apply(session, "reject", line.id, Note(principal, {"reason": data.reason}),
+                     Change({"reject_reason": data.reason, "decided_by": history.actor_of(principal),
+                             "decided_at": utcnow()}))
     await session.commit()
     return line
 
@@ -207,8 +209,8 @@ async def reject_line(session: AsyncSession, principal: Principal, line_id: uuid
 async def return_line(session: AsyncSession, principal: Principal, line_id: uuid.UUID,
                       data: schemas.Reason) -> BudgetLine:
     line = await _decide(session, principal, line_id, "return")
-    await LINE.apply(session, "return", line.id, actor=principal, data={"reason": data.reason},
-                     values={"return_reason": data.reason, "submitted_by": None, "submitted_at": None})
+    await LINE.apply(session, "return", line.id, Note(principal, {"reason": data.reason}),
+                     Change({"return_reason": data.reason, "submitted_by": None, "submitted_at": None}))
     await session.commit()
     return line
 
@@ -218,8 +220,8 @@ async def control_line(session: AsyncSession, principal: Principal, line_id: uui
     """一下: finance sets a control figure on a submitted line and sends it back to the unit, which
     resubmits (二上) within it before the approval (二下)."""
     line = await _decide(session, principal, line_id, "control")
-    await LINE.apply(session, "control", line.id, actor=principal, data=data.model_dump(),
-                     values={"control_fen": data.control_fen, "submitted_by": None, "submitted_at": None})
+    await LINE.apply(session, "control", line.id, Note(principal, data.model_dump()),
+                     Change({"control_fen": data.control_fen, "submitted_by": None, "submitted_at": None}))
     await session.commit()
     return line
 
@@ -235,7 +237,7 @@ async def close_line(session: AsyncSession, principal: Principal, line_id: uuid.
     line = await visible_line(session, principal, line_id)
     visibility.FINANCE.require(principal, line.org_path)
     LINE.require("close", line.status)
-    await LINE.apply(session, "close", line.id, actor=principal)
+    await LINE.apply(session, "close", line.id, Note(principal))
     await session.commit()
     return line
 
@@ -257,7 +259,7 @@ async def adjust_line(session: AsyncSession, principal: Principal, line_id: uuid
     if data.delta_fen == 0:
         raise InvalidInput("an adjustment of 0 changes nothing", slug="empty-adjustment")
     try:
-        await LINE.apply(session, "adjust", line.id, actor=principal, data=data.model_dump())
+        await LINE.apply(session, "adjust", line.id, Note(principal, data.model_dump()))
     except Conflict as lost:  # a close won the race for the line
         if lost.extensions.get("status_now") == "closed":
             raise closed_refusal(line.id) from None

@@ -16,6 +16,7 @@ from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.outbox import add_event
+from kernel.transitions import Change, Note
 from services.budget import visibility
 from services.budget.lines import ledger
 from services.budget.lines.models import LINE, BudgetLine
@@ -92,9 +93,9 @@ async def _decide(session: AsyncSession, principal: Principal, transfer_id: uuid
 async def approve_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> BudgetTransfer:
     transfer = await _decide(session, principal, transfer_id, "approve")
     actor = history.actor_of(principal)
-    await TRANSFER.apply(session, "approve", transfer.id, actor=principal,
-                         values={"decided_by": actor, "decided_at": utcnow()},
-                         events=[announce(transfer, "approved", transfer.reason)])
+    await TRANSFER.apply(session, "approve", transfer.id, Note(principal),
+                         Change({"decided_by": actor, "decided_at": utcnow()},
+                                events=[announce(transfer, "approved", transfer.reason)]))
     # Only the approval that won moves money, and only what the source line has available; both
     # moves are conditional UPDATEs in this transaction, taken in line-id order so that two
     # transfers in opposite directions cannot deadlock.
@@ -117,10 +118,10 @@ async def approve_transfer(session: AsyncSession, principal: Principal, transfer
 async def reject_transfer(session: AsyncSession, principal: Principal, transfer_id: uuid.UUID,
                           data: Reason) -> BudgetTransfer:
     transfer = await _decide(session, principal, transfer_id, "reject")
-    await TRANSFER.apply(session, "reject", transfer.id, actor=principal, data={"reason": data.reason},
-                         values={"reject_reason": data.reason, "decided_by": history.actor_of(principal),
+    await TRANSFER.apply(session, "reject", transfer.id, Note(principal, {"reason": data.reason}),
+                         Change({"reject_reason": data.reason, "decided_by": history.actor_of(principal),
                                  "decided_at": utcnow()},
-                         events=[announce(transfer, "rejected", data.reason)])
+                                events=[announce(transfer, "rejected", data.reason)]))
     await session.commit()
     return transfer
 

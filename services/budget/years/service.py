@@ -32,6 +32,7 @@ from kernel.events import new_event
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
+from kernel.transitions import Change, Note
 from services.budget import visibility
 from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger
@@ -80,7 +81,7 @@ async def _close_one(session: AsyncSession, principal: Principal, line: BudgetLi
     data = {"fiscal_year": fiscal_year, "released_pre_encumbered_fen": pre, "released_reserved_fen": reserved,
             "demand_ids": [str(d) for d in released.demand_ids], "order_ids": [str(o) for o in released.order_ids]}
     if closing:
-        await LINE.apply(session, "close", line.id, actor=principal, data=data, events=events)
+        await LINE.apply(session, "close", line.id, Note(principal, data), Change(events=events))
     else:  # closed before (POST /lines/{id}/close) with commitments still running: the year ends them
         await history.record(session, "line", line.id, "released_at_year_end", principal, data)
         await add_events(session, events)

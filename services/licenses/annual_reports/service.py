@@ -24,6 +24,7 @@ from kernel.notices import ancestors_and_self
 from kernel.orgs import OrgDirectory
 from kernel.pagination import decode_cursor, encode_cursor
 from kernel.schema import orgs as orgs_table
+from kernel.transitions import Change, Note
 from services.licenses import policy_copy, visibility
 from services.licenses.annual_reports import schemas
 from services.licenses.annual_reports.models import ANNUAL_REPORT, AnnualReport
@@ -132,9 +133,8 @@ async def edit_report(session: AsyncSession, orgs: OrgDirectory, principal: Prin
     if changes.get("responsible_person", "") is None or changes.get("phone", "") is None:
         raise InvalidInput("responsible_person and phone cannot be emptied", slug="required-field")
     snapshot, totals = await snapshot_of(session, orgs, principal, report.org_id)
-    await ANNUAL_REPORT.apply(session, "edit", report.id, actor=principal,
-                              values={**changes, "snapshot": snapshot, "totals": totals},
-                              data={"fields": sorted(changes)})
+    await ANNUAL_REPORT.apply(session, "edit", report.id, Note(principal, {"fields": sorted(changes)}),
+                              Change({**changes, "snapshot": snapshot, "totals": totals}))
     await session.commit()
     await session.refresh(report)
     return report
@@ -153,9 +153,8 @@ async def submit_report(session: AsyncSession, principal: Principal, report_id: 
     event = new_event("licenses.annual_report.submitted", AnnualReportSubmitted(
         annual_report_id=report.id, org_id=report.org_id, year=report.year, submitted_at=now, late=late),
         source=SOURCE, about=report.id)
-    await ANNUAL_REPORT.apply(session, "submit", report.id, actor=principal,
-                              values={"submitted_at": now, "late": late, "updated_at": now},
-                              data={"late": late}, events=[event])
+    await ANNUAL_REPORT.apply(session, "submit", report.id, Note(principal, {"late": late}),
+                              Change({"submitted_at": now, "late": late, "updated_at": now}, events=[event]))
     await session.commit()
     await session.refresh(report)
     return report

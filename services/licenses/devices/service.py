@@ -14,6 +14,7 @@ from kernel.auth import Principal
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
+from kernel.transitions import Change
 from services.licenses import visibility
 from services.licenses.catalogue import service as catalogue
 from services.licenses.devices import schemas
@@ -70,8 +71,7 @@ async def report_inventory(session: AsyncSession, principal: Principal, device_i
     DEVICE.require("report_inventory", device.status)
     now = utcnow()
     # Refused if the device was retired meanwhile; the report is not history (it is its own record).
-    await DEVICE.apply(session, "report_inventory", device.id, actor=principal, record=False,
-                       values={"last_seen_at": now, "updated_at": now})
+    await DEVICE.apply(session, "report_inventory", device.id, None, Change({"last_seen_at": now, "updated_at": now}))
     # Reports are kept, not overwritten: the compliance position at a past date reads the
     # latest report before that date.
     session.add(InventoryReport(id=new_id(), device_id=device.id, reported_at=now, items=len(data.software)))

@@ -35,7 +35,7 @@ async def expire_entitlement(session: AsyncSession, entitlement_id, now: datetim
     # the update (SQLite's BEGIN IMMEDIATE already holds the write lock).
     pool = (await session.execute(sa.select(Pool).where(Pool.id == pool_id).with_for_update()
                                   .execution_options(populate_existing=True))).scalar_one()
-    if not await ENTITLEMENT.try_apply(session, "expire", entitlement_id, actor="system", record=False):
+    if not await ENTITLEMENT.try_apply(session, "expire", entitlement_id, None):
         return None  # expired already (another replica's pass, or an earlier one)
     entitlement = await session.get(Entitlement, entitlement_id, populate_existing=True)
     # Seats transferred away earlier left with their term; they expire from the pools they went to.

@@ -19,6 +19,7 @@ from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
+from kernel.transitions import Change, Note
 from services.licenses import visibility
 from services.licenses.catalogue import service as catalogue
 from services.licenses.compliance import service as compliance
@@ -107,8 +108,7 @@ async def change(session: AsyncSession, principal: Principal, finding: Finding, 
                  values: dict, data: dict | None = None) -> schemas.FindingOut:
     now = utcnow()
     transition = FINDING[command]
-    await FINDING.apply(session, command, finding.id, actor=principal, values={**values, "updated_at": now},
-                        data=data)
+    await FINDING.apply(session, command, finding.id, Note(principal, data), Change({**values, "updated_at": now}))
     await session.refresh(finding)
     await add_events(session, [changed_event(finding, transition.action)])
     await session.commit()

@@ -20,6 +20,7 @@ from kernel.errors import DomainError, InvalidInput, NotFound
 from kernel.events import new_event
 from kernel.ids import utcnow
 from kernel.outbox import add_events
+from kernel.transitions import Change, Note
 from services.licenses import visibility
 from services.licenses.allocations import seats
 from services.licenses.allocations import service as allocations
@@ -98,10 +99,9 @@ async def approve(session: AsyncSession, principal: Principal, users: UserDirect
         # A WPS seat does not make an installed Microsoft Office genuine (SPEC Inspection).
         raise InvalidInput(f"pool {pool.id} holds seats of another title", slug="pool-of-another-title")
     now = utcnow()
-    await INSTALL_REQUEST.apply(session, "approve", request.id, actor=principal,
-                                values={"pool_id": pool.id, "decided_by": history.actor_of(principal),
-                                        "decided_at": now, "updated_at": now},
-                                data={"pool_id": str(pool.id)})
+    await INSTALL_REQUEST.apply(session, "approve", request.id, Note(principal, {"pool_id": str(pool.id)}),
+                                Change({"pool_id": pool.id, "decided_by": history.actor_of(principal),
+                                        "decided_at": now, "updated_at": now}))
     if request.kind == "install":
         allocation_id = await take_seat(session, principal, users, pool.id, request.device_id)
     else:
@@ -146,10 +146,9 @@ async def reject(session: AsyncSession, principal: Principal, request_id: uuid.U
     IT_ADMINS.require(principal, request.org_path)
     INSTALL_REQUEST.require("reject", request.status)
     now = utcnow()
-    await INSTALL_REQUEST.apply(session, "reject", request.id, actor=principal,
-                                values={"decision_reason": data.reason, "decided_by": history.actor_of(principal),
-                                        "decided_at": now, "updated_at": now},
-                                data={"reason": data.reason})
+    await INSTALL_REQUEST.apply(session, "reject", request.id, Note(principal, {"reason": data.reason}),
+                                Change({"decision_reason": data.reason, "decided_by": history.actor_of(principal),
+                                        "decided_at": now, "updated_at": now}))
     await session.refresh(request)
     await add_events(session, [decided_event(request)])
     await session.commit()

@@ -17,6 +17,7 @@ from kernel.errors import NotFound
 from kernel.events import new_event
 from kernel.outbox import add_event
 from kernel.pagination import Page, paginate
+from kernel.transitions import Note
 from services.procurement import visibility
 from services.procurement.agreements import schemas
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
@@ -73,7 +74,7 @@ async def change_status(session: AsyncSession, principal: Principal, agreement_i
     agreement = await visible_agreement(session, principal, agreement_id)
     visibility.PROCUREMENT.require(principal, agreement.lead_org_path)
     AGREEMENT.require(command, agreement.status)
-    await AGREEMENT.apply(session, command, agreement.id, actor=principal)
+    await AGREEMENT.apply(session, command, agreement.id, Note(principal))
     if command == "terminate":
         # The agreement's life is over: what demands still hold goes back to the budget lines.
         await demands.release_demands(session, agreement.campaign_id, "agreement terminated")

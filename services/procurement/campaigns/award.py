@@ -19,12 +19,14 @@ from kernel.contracts import AgreementItem as AgreementItemPayload
 from kernel.errors import Conflict, InvalidInput
 from kernel.ids import new_id, utcnow
 from kernel.notices import EffectivePolicy
+from kernel.transitions import Change, Note
 from services.procurement import policy_copy, visibility
 from services.procurement.agreements import service as agreements
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
 from services.procurement.campaigns.models import (
+    CAMPAIGN,
     Campaign,
     Complaint,
     Evaluation,
@@ -91,13 +93,14 @@ async def award(session: AsyncSession, principal: Principal, campaign_id: uuid.U
                            f"majority recommends: supplier {winner}", slug="award-rule", expected=str(winner))
     now = utcnow()
     ends_at = add_working_days(now, campaign.standstill_days, calendar)
-    await campaigns.transition(session, principal, campaign, "award",
-                               {"supplier_org_id": str(winner), "standstill_ends_at": ends_at.isoformat(),
-                                "negotiation_reason": data.negotiation_reason},
-                               values={"awarded_supplier_org_id": winner, "standstill_ends_at": ends_at,
-                                       "negotiation_reason": data.negotiation_reason},
-                               where=[Campaign.round_open.is_(False)], refused=after_closed_offers,
-                               audience=visibility.EVERY_READER)  # the winner is every reader's after the award
+    # The winner is every reader's after the award.
+    await CAMPAIGN.apply(session, "award", campaign.id,
+                         Note(principal, {"supplier_org_id": str(winner), "standstill_ends_at": ends_at.isoformat(),
+                                          "negotiation_reason": data.negotiation_reason},
+                              audience=visibility.EVERY_READER),
+                         Change({"awarded_supplier_org_id": winner, "standstill_ends_at": ends_at,
+                                 "negotiation_reason": data.negotiation_reason},
+                                where=[Campaign.round_open.is_(False)], refused=after_closed_offers))
     for item_id, item in items.items():
         item.unified_price_fen = prices[winner][item_id][0]
     if campaign.standstill_days == 0:
@@ -116,10 +119,11 @@ async def finalize_award(session: AsyncSession, campaign: Campaign, actor: Princ
         InvitedSupplier.supplier_org_id == campaign.awarded_supplier_org_id))).scalar_one()
     agreement_id = new_id()
     # A complaint lodged meanwhile holds the standstill open.
-    await campaigns.transition(session, actor, campaign, "finalize_award", {"agreement_id": str(agreement_id)},
-                               values={"awarded_at": now}, audience=visibility.AGREEMENT,
-                               where=[~sa.exists().where(Complaint.campaign_id == Campaign.id,
-                                                         Complaint.status == "open")])
+    await CAMPAIGN.apply(session, "finalize_award", campaign.id,
+                         Note(actor, {"agreement_id": str(agreement_id)}, audience=visibility.AGREEMENT),
+                         Change({"awarded_at": now},
+                                where=[~sa.exists().where(Complaint.campaign_id == Campaign.id,
+                                                          Complaint.status == "open")]))
     agreement = await agreements.create_from_award(
         session, actor, agreement_id=agreement_id, campaign_id=campaign.id, lead_org_id=campaign.lead_org_id,
         lead_org_path=campaign.lead_org_path, supplier_org_id=supplier.supplier_org_id,

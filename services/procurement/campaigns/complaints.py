@@ -12,10 +12,11 @@ from kernel.auth import Principal
 from kernel.errors import NotFound
 from kernel.ids import new_id
 from kernel.pagination import Page, paginate
+from kernel.transitions import Change, Note
 from services.procurement import visibility
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.models import COMPLAINT, Complaint, Item
+from services.procurement.campaigns.models import CAMPAIGN, COMPLAINT, Complaint, Item
 from services.procurement.visibility import access
 
 
@@ -26,8 +27,9 @@ async def lodge_complaint(session: AsyncSession, principal: Principal, campaign_
     campaigns.require_status(seen.campaign, "lodge_complaint")
     complaint = Complaint(id=new_id(), campaign_id=campaign_id, supplier_org_id=supplier, reason=data.reason,
                           status="open", created_by=history.actor_of(principal))
-    await campaigns.transition(session, principal, seen.campaign, "lodge_complaint",
-                               {"complaint_id": str(complaint.id)}, audience=visibility.supplier_audience(supplier))
+    await CAMPAIGN.apply(session, "lodge_complaint", seen.campaign.id,
+                         Note(principal, {"complaint_id": str(complaint.id)},
+                              audience=visibility.supplier_audience(supplier)))
     session.add(complaint)
     await session.flush()
     await session.commit()
@@ -44,15 +46,17 @@ async def resolve_complaint(session: AsyncSession, principal: Principal, campaig
         raise NotFound(f"no complaint {complaint_id} in this campaign")
     command = "uphold" if data.upheld else "dismiss"
     COMPLAINT.require(command, complaint.status)
-    await COMPLAINT.apply(session, command, complaint.id, actor=principal, values={"resolution": data.resolution},
-                          data={"complaint_id": str(complaint_id), "resolution": data.resolution},
-                          history_type="campaign", history_id=campaign_id,
-                          audience=visibility.supplier_audience(complaint.supplier_org_id))
+    await COMPLAINT.apply(session, command, complaint.id,
+                          Note(principal, {"complaint_id": str(complaint_id), "resolution": data.resolution},
+                               on=("campaign", campaign_id),
+                               audience=visibility.supplier_audience(complaint.supplier_org_id)),
+                          Change({"resolution": data.resolution}))
     campaign = seen.campaign
     if data.upheld and campaign.status == "standstill":
-        await campaigns.transition(session, principal, campaign, "withdraw_award", {"complaint_id": str(complaint_id)},
-                                   values={"awarded_supplier_org_id": None, "standstill_ends_at": None,
-                                           "negotiation_reason": None}, audience=visibility.EVERY_READER)
+        await CAMPAIGN.apply(session, "withdraw_award", campaign.id,
+                             Note(principal, {"complaint_id": str(complaint_id)}, audience=visibility.EVERY_READER),
+                             Change({"awarded_supplier_org_id": None, "standstill_ends_at": None,
+                                     "negotiation_reason": None}))
         for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
             item.unified_price_fen = None
     await session.commit()

@@ -19,9 +19,9 @@ from kernel.auth import Principal
 from kernel.errors import Conflict, InvalidInput
 from kernel.ids import new_id, utcnow
 from kernel.pagination import Page, paginate
+from kernel.transitions import Change
 from services.procurement.campaigns import schemas
-from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.models import Campaign, Item, Offer
+from services.procurement.campaigns.models import CAMPAIGN, Campaign, Item, Offer
 from services.procurement.visibility import access
 
 
@@ -82,9 +82,9 @@ async def submit_offer(session: AsyncSession, principal: Principal, campaign_id:
                                    f"{before[0]} fen, not rise", slug="price-raised")
     # The offer belongs to this round only while it is open: the compare-and-set holds the campaign
     # row, so a close-offers either waits for it or has closed the round (and this answers 409).
-    await campaigns.transition(session, principal, campaign, "submit_offer", record=False, touch=False,
-                               where=[Campaign.round_open.is_(True), Campaign.round == round_],
-                               refused=Conflict("offers are not being taken now", slug="offers-closed"))
+    await CAMPAIGN.apply(session, "submit_offer", campaign.id, None,
+                         Change(where=[Campaign.round_open.is_(True), Campaign.round == round_],
+                                refused=Conflict("offers are not being taken now", slug="offers-closed"), touch=False))
     # A supplier may send its offer for the open round again; the latest one counts.
     await session.execute(sa.delete(Offer).where(Offer.campaign_id == campaign_id, Offer.supplier_org_id == supplier,
                                                  Offer.round == campaign.round))

@@ -13,10 +13,11 @@ from kernel.auth import Principal
 from kernel.errors import Conflict, Forbidden, InvalidInput
 from kernel.notices import EffectivePolicy
 from kernel.pagination import Page, paginate
+from kernel.transitions import Change, Note
 from services.procurement import policy_copy, visibility
 from services.procurement.campaigns import schemas
 from services.procurement.campaigns import service as campaigns
-from services.procurement.campaigns.models import Campaign, Evaluation, PanelMember
+from services.procurement.campaigns.models import CAMPAIGN, Campaign, Evaluation, PanelMember
 from services.procurement.campaigns.offers import qualifying
 from services.procurement.visibility import Access, access
 
@@ -55,9 +56,9 @@ async def set_panel(session: AsyncSession, principal: Principal, campaign_id: uu
                                        .where(Evaluation.campaign_id == campaign_id))).scalar()
     if evaluated:
         raise Conflict("the panel has started evaluating; it can no longer change", slug="panel-evaluating")
-    await campaigns.transition(session, principal, seen.campaign, "set_panel",
-                               {"members": members, "buyer_representatives": representatives},
-                               audience=visibility.PANEL_ONLY)
+    await CAMPAIGN.apply(session, "set_panel", seen.campaign.id,
+                         Note(principal, {"members": members, "buyer_representatives": representatives},
+                              audience=visibility.PANEL_ONLY))
     await session.execute(sa.delete(PanelMember).where(PanelMember.campaign_id == campaign_id))
     session.add_all([PanelMember(campaign_id=campaign_id, user_id=m, buyer_representative=m in representatives)
                      for m in members])
@@ -84,10 +85,10 @@ async def evaluate(session: AsyncSession, principal: Principal, campaign_id: uui
         raise between_rounds
     if data.supplier_org_id not in await qualifying(session, campaign_id):
         raise InvalidInput("that supplier has no qualifying offer in this campaign", slug="not-qualifying")
-    await campaigns.transition(session, principal, campaign, "evaluate",
-                               {"supplier_org_id": str(data.supplier_org_id), "score": data.score,
-                                "recommend": data.recommend}, audience=visibility.PANEL_ONLY,
-                               where=[Campaign.round_open.is_(False)], refused=between_rounds)
+    await CAMPAIGN.apply(session, "evaluate", campaign.id,
+                         Note(principal, {"supplier_org_id": str(data.supplier_org_id), "score": data.score,
+                                          "recommend": data.recommend}, audience=visibility.PANEL_ONLY),
+                         Change(where=[Campaign.round_open.is_(False)], refused=between_rounds))
     evaluation = Evaluation(campaign_id=campaign_id, member_user_id=principal.subject, **data.model_dump())
     session.add(evaluation)
     try:

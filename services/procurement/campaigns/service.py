@@ -4,7 +4,6 @@ offers, rounds, panel, award and complaints are their own modules beside this on
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from kernel.ids import new_id
 from kernel.notices import EffectivePolicy
 from kernel.orgs import OrgDirectory
 from kernel.pagination import Page, paginate
+from kernel.transitions import Change, Note
 from services.procurement import policy_copy, visibility
 from services.procurement.agreements.models import Agreement
 from services.procurement.campaigns import schemas
@@ -36,16 +36,6 @@ def require_status(campaign: Campaign, command: str) -> None:
     """Refuses early what the campaign's status (as read) does not allow; `transition` is what
     holds under races."""
     CAMPAIGN.require(command, campaign.status)
-
-
-async def transition(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
-                     data: dict | None = None, *, values: dict | None = None, where=(), events=(),
-                     record: bool = True, refused: Conflict | None = None, touch: bool = True,
-                     audience: Iterable[str] = history.OWNERS) -> None:
-    """Applies `command` to the campaign as a compare-and-set (kernel.transitions); its history entry
-    is for `audience` (services.procurement.visibility), the lead's alone unless it says otherwise."""
-    await CAMPAIGN.apply(session, command, campaign.id, actor=principal, values=values, where=where, data=data,
-                         events=events, record=record, refused=refused, touch=touch, audience=audience)
 
 
 def policy_cap(policy: EffectivePolicy, product: Product) -> int | None:
@@ -203,7 +193,7 @@ async def open_demand(session: AsyncSession, principal: Principal, campaign_id: 
     seen = await access(session, principal, campaign_id, lock=True)
     seen.require_lead(principal)
     require_status(seen.campaign, "open_demand")
-    await transition(session, principal, seen.campaign, "open_demand", audience=visibility.EVERY_READER)
+    await CAMPAIGN.apply(session, "open_demand", seen.campaign.id, Note(principal, audience=visibility.EVERY_READER))
     await session.commit()
     return seen
 
@@ -228,15 +218,15 @@ async def declare_demand(session: AsyncSession, orgs: OrgDirectory, principal: P
     # The demand counts only if the campaign is still taking demand when it is written: the
     # compare-and-set holds the campaign row, so a lock-demand either waits for this demand (and
     # counts it) or has already moved the campaign on (and this answers 409).
-    await transition(session, principal, seen.campaign, "declare_demand",
-                     {"demand_id": str(demand.id), "org_id": str(org.id), "item_id": str(item.id),
-                      "quantity": data.quantity}, audience=visibility.demand_audience(org.id),
-                     events=[new_event("procurement.demand.submitted", DemandSubmittedV2(
-                         demand_id=demand.id, campaign_id=campaign_id, org_id=org.id, item_id=item.id,
-                         product_id=product.id, category=product.category, fiscal_year=seen.campaign.fiscal_year,
-                         quantity=data.quantity, cap_unit_price_fen=item.cap_unit_price_fen,
-                         amount_fen=demand.amount_fen, budget_line_id=data.budget_line_id),
-                         source=SOURCE, about=demand.id)])
+    submitted = new_event("procurement.demand.submitted", DemandSubmittedV2(
+        demand_id=demand.id, campaign_id=campaign_id, org_id=org.id, item_id=item.id, product_id=product.id,
+        category=product.category, fiscal_year=seen.campaign.fiscal_year, quantity=data.quantity,
+        cap_unit_price_fen=item.cap_unit_price_fen, amount_fen=demand.amount_fen,
+        budget_line_id=data.budget_line_id), source=SOURCE, about=demand.id)
+    await CAMPAIGN.apply(session, "declare_demand", seen.campaign.id,
+                         Note(principal, {"demand_id": str(demand.id), "org_id": str(org.id), "item_id": str(item.id),
+                                          "quantity": data.quantity}, audience=visibility.demand_audience(org.id)),
+                         Change(events=[submitted]))
     session.add(demand)
     try:
         await session.flush()
@@ -280,8 +270,9 @@ async def lock_demand(session: AsyncSession, principal: Principal, campaign_id: 
         Demand.campaign_id == campaign_id, Demand.status == "accepted").group_by(Demand.item_id))).all())
     for item in (await session.execute(sa.select(Item).where(Item.campaign_id == campaign_id))).scalars():
         item.locked_quantity = int(totals.get(item.id) or 0)
-    await transition(session, principal, seen.campaign, "lock_demand", {str(k): int(v) for k, v in totals.items()},
-                     audience=visibility.EVERY_READER)  # aggregated quantities: every reader's (SPEC)
+    # The aggregated quantities are every reader's (SPEC).
+    await CAMPAIGN.apply(session, "lock_demand", seen.campaign.id,
+                         Note(principal, {str(k): int(v) for k, v in totals.items()}, audience=visibility.EVERY_READER))
     await session.commit()
     return seen
 
@@ -297,9 +288,10 @@ async def open_offers(session: AsyncSession, orgs: OrgDirectory, principal: Prin
             raise InvalidInput(f"org {org_id} is not a supplier", slug="not-a-supplier")
         session.add(InvitedSupplier(campaign_id=campaign_id, supplier_org_id=org.id, org_path=org.path,
                                     name=org.name))
-    await transition(session, principal, seen.campaign, "open_offers",
-                     {"supplier_org_ids": [str(s) for s in data.supplier_org_ids]},
-                     values={"round": 1, "round_open": True}, audience=visibility.BUYERS)
+    await CAMPAIGN.apply(session, "open_offers", seen.campaign.id,
+                         Note(principal, {"supplier_org_ids": [str(s) for s in data.supplier_org_ids]},
+                              audience=visibility.BUYERS),
+                         Change({"round": 1, "round_open": True}))
     await session.commit()
     return seen
 
@@ -308,8 +300,9 @@ async def open_offers(session: AsyncSession, orgs: OrgDirectory, principal: Prin
 async def end_campaign(session: AsyncSession, principal: Principal | str, campaign: Campaign, command: str,
                        reason: str) -> None:
     """Ends an open campaign (`cancel` or `declare_unsuccessful`) and releases what its demands hold."""
-    await transition(session, principal, campaign, command, {"reason": reason}, values={"end_reason": reason},
-                     audience=visibility.EVERY_READER)
+    await CAMPAIGN.apply(session, command, campaign.id,
+                         Note(principal, {"reason": reason}, audience=visibility.EVERY_READER),
+                         Change({"end_reason": reason}))
     await demands.release_demands(session, campaign.id, reason)
 
 

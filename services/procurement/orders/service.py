@@ -17,6 +17,7 @@ from kernel.ids import utcnow
 from kernel.orgs import OrgDirectory
 from kernel.outbox import add_event
 from kernel.pagination import Page, paginate
+from kernel.transitions import Change, Note
 from services.procurement import visibility
 from services.procurement.agreements.models import AGREEMENT, Agreement, AgreementItem
 from services.procurement.agreements.service import visible_agreement
@@ -64,8 +65,9 @@ async def place_order(session: AsyncSession, orgs: OrgDirectory, principal: Prin
                   created_by=history.actor_of(principal), created_at=now, updated_at=now)
     # The order counts only if the agreement is still active when it is written: the guard holds
     # the agreement row, so a suspension or termination waits for this order or refuses it first.
-    await AGREEMENT.apply(session, "call_off", agreement.id, actor=principal, record=False, touch=False,
-                          where=[Agreement.valid_from <= now, Agreement.valid_to >= now], refused=outside)
+    await AGREEMENT.apply(session, "call_off", agreement.id, None,
+                          Change(where=[Agreement.valid_from <= now, Agreement.valid_to >= now], refused=outside,
+                                 touch=False))
     session.add(order)
     await session.flush()
     await history.record(session, "order", order.id, "placed", principal, data.model_dump(mode="json"))
@@ -137,11 +139,11 @@ async def cancel_order(session: AsyncSession, principal: Principal, order_id: uu
     ORDER.require("cancel", order.status)
     # Compensation: the budget releases whatever it reserved (or, if the placement has not reached
     # it yet, remembers not to reserve).
-    await ORDER.apply(session, "cancel", order.id, actor=principal, values={"reason": data.reason},
-                      data={"reason": data.reason},
-                      events=[new_event("procurement.order.cancelled", OrderCancelled(
-                          order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id,
-                          amount_fen=order.amount_fen, reason=data.reason), source=SOURCE, about=order.id)])
+    cancelled = new_event("procurement.order.cancelled", OrderCancelled(
+        order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id, amount_fen=order.amount_fen,
+        reason=data.reason), source=SOURCE, about=order.id)
+    await ORDER.apply(session, "cancel", order.id, Note(principal, {"reason": data.reason}),
+                      Change({"reason": data.reason}, events=[cancelled]))
     await session.commit()
     return await read_order(session, principal, order_id)
 
@@ -158,15 +160,15 @@ async def deliver_order(session: AsyncSession, principal: Principal, order_id: u
     valid_to = data.valid_to
     if valid_to is None and product.term_months:
         valid_to = add_months(valid_from, product.term_months)
-    await ORDER.apply(session, "deliver", order.id, actor=principal,
-                      values={"valid_from": valid_from, "valid_to": valid_to},
-                      data={"valid_from": valid_from.isoformat(), "valid_to": valid_to and valid_to.isoformat(),
-                            "keys": len(data.keys or ())},
-                      events=[new_event("procurement.order.delivered", OrderDelivered(
-                          order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id,
-                          amount_fen=order.amount_fen, supplier_org_id=order.supplier_org_id, product_id=product.id,
-                          product_name=product.name, vendor=product.vendor, category=product.category,
-                          metric=product.metric, quantity=order.quantity, term_months=product.term_months,
-                          valid_from=valid_from, valid_to=valid_to, keys=data.keys), source=SOURCE, about=order.id)])
+    delivered = new_event("procurement.order.delivered", OrderDelivered(
+        order_id=order.id, org_id=order.org_id, budget_line_id=order.budget_line_id,
+        amount_fen=order.amount_fen, supplier_org_id=order.supplier_org_id, product_id=product.id,
+        product_name=product.name, vendor=product.vendor, category=product.category,
+        metric=product.metric, quantity=order.quantity, term_months=product.term_months,
+        valid_from=valid_from, valid_to=valid_to, keys=data.keys), source=SOURCE, about=order.id)
+    await ORDER.apply(session, "deliver", order.id,
+                      Note(principal, {"valid_from": valid_from.isoformat(),
+                                       "valid_to": valid_to and valid_to.isoformat(), "keys": len(data.keys or ())}),
+                      Change({"valid_from": valid_from, "valid_to": valid_to}, events=[delivered]))
     await session.commit()
     return await read_order(session, principal, order_id)
