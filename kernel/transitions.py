@@ -19,6 +19,11 @@ body): the transaction is rolled back, no effect is written, and nothing turns i
 A command may keep the status (`to` is None): editing a draft, adjusting an approved line. Its
 UPDATE still holds the row lock, so it cannot interleave with a command that changes the status,
 and it is refused once the status has moved on.
+
+An aggregate without a status (a pool) declares its plain edits here too (`status_column=None`,
+every command from any state): an edit is then the same statement without the status condition,
+with its history entry and events in the same transaction, and `Change.where` (an ETag's version)
+is what it can lose on.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
-from kernel.errors import Conflict, NotFound
+from kernel.errors import Conflict, DomainError, NotFound
 from kernel.events import Event
 from kernel.ids import utcnow
 from kernel.outbox import add_events
@@ -62,7 +67,7 @@ class Change:
     values: Mapping[str, Any] = field(default_factory=dict)
     where: Iterable[sa.ColumnElement[bool]] = ()
     events: Iterable[Event] = ()
-    refused: Conflict | None = None
+    refused: DomainError | None = None
     touch: bool = True
 
 
@@ -100,14 +105,15 @@ def _past_tense(command: str) -> str:
 class StateMachine:
     """The transition table of one aggregate, and the compare-and-set that applies it.
 
-    `model` is a mapped class or a Core table with an `id` primary key and a `status` column;
+    `model` is a mapped class or a Core table with an `id` primary key and a `status` column (or
+    none: `status_column=None`, no statuses, and every command's from-states and to-state `None`);
     `transitions` maps command → (from-states, to-state) or (from-states, to-state, history action).
     A lost command answers 409 `invalid-status` unless `conflict_slugs` names the slug its clients
     already know (a second reclaim of a seat is `already-reclaimed`).
     """
 
     def __init__(self, aggregate: str, model: Any, statuses: Iterable[str],
-                 transitions: Mapping[str, tuple], *, status_column: str = "status", id_column: str = "id",
+                 transitions: Mapping[str, tuple], *, status_column: str | None = "status", id_column: str = "id",
                  conflict_slugs: Mapping[str, str] | None = None):
         self.aggregate = aggregate
         self.conflict_slugs = dict(conflict_slugs or {})
@@ -115,14 +121,18 @@ class StateMachine:
         self.statuses = tuple(statuses)
         columns = model.c if isinstance(model, sa.Table) else model.__table__.c
         self._table_columns = columns
-        self.status_column = columns[status_column] if isinstance(model, sa.Table) else getattr(model, status_column)
-        self.id_column = columns[id_column] if isinstance(model, sa.Table) else getattr(model, id_column)
+
+        def column(name: str):
+            return columns[name] if isinstance(model, sa.Table) else getattr(model, name)
+
+        self.status_column = None if status_column is None else column(status_column)
+        self.id_column = column(id_column)
         self.table: dict[str, Transition] = {}
         for command, spec in transitions.items():
             sources, target, *action = spec
-            sources = (sources,) if isinstance(sources, str) else tuple(sources)
+            sources = () if sources is None else (sources,) if isinstance(sources, str) else tuple(sources)
             unknown = [s for s in (*sources, target) if s is not None and s not in self.statuses]
-            if unknown or not sources:
+            if unknown or (not sources) != (self.status_column is None):
                 raise ValueError(f"{aggregate}.{command}: unknown or missing states {unknown}")
             self.table[command] = Transition(command, sources, target, action[0] if action else _past_tense(command))
 
@@ -149,7 +159,12 @@ class StateMachine:
         return transition
 
     async def status_of(self, session: AsyncSession, object_id: uuid.UUID) -> str | None:
-        return (await session.execute(sa.select(self.status_column).where(self.id_column == object_id))).scalar()
+        """The object's status now; for an aggregate without one, "" while it exists."""
+        column = self.status_column if self.status_column is not None else sa.literal("")
+        return (await session.execute(sa.select(column).where(self.id_column == object_id))).scalar()
+
+    def _in_sources(self, transition: Transition) -> list[sa.ColumnElement[bool]]:
+        return [] if self.status_column is None else [self.status_column.in_(transition.sources)]
 
     async def apply(self, session: AsyncSession, command: str, object_id: uuid.UUID,
                     note: Note | None | _ShortForm = SHORT_FORM, change: Change = UNCHANGED, *,
@@ -172,9 +187,9 @@ class StateMachine:
             # Set to itself when untouched, or the column's onupdate default would move it.
             changes["updated_at"] = now if change.touch else self._table_columns["updated_at"]
         if not changes:  # a pure guard still writes the row, which is what takes its lock
-            changes[self.status_column.key] = self.status_column
+            changes[self.id_column.key] = self.id_column
         statement = (sa.update(self.model)
-                     .where(self.id_column == object_id, self.status_column.in_(transition.sources), *change.where)
+                     .where(self.id_column == object_id, *self._in_sources(transition), *change.where)
                      .values(**changes))
         if not isinstance(self.model, sa.Table):
             # The winner's objects in this session get the new values; a loser raises below.
@@ -184,7 +199,7 @@ class StateMachine:
             status_now = await self.status_of(session, object_id)
             if status_now is None:
                 raise NotFound(f"no {self.aggregate} {object_id}")
-            if status_now in transition.sources:
+            if status_now in transition.sources or self.status_column is None:
                 # The status allows it but a further condition of this command did not hold.
                 raise change.refused or Conflict(
                     f"the {self.aggregate} changed meanwhile; {command.replace('_', ' ')} no longer applies",
@@ -218,10 +233,11 @@ class StateMachine:
         (a ledger, or the entry of the command that moved them)."""
         transition = self.table[command]
         changes: dict[str, Any] = dict(values or {})
-        changes[self.status_column.key] = transition.target or self.status_column
+        if transition.target is not None:
+            changes[self.status_column.key] = transition.target
         if "updated_at" in self._table_columns and "updated_at" not in changes:
             changes["updated_at"] = utcnow()
-        statement = (sa.update(self.model).where(self.status_column.in_(transition.sources), *where)
+        statement = (sa.update(self.model).where(*self._in_sources(transition), *where)
                      .values(**changes).returning(self.id_column, *returning))
         if not isinstance(self.model, sa.Table):
             statement = statement.execution_options(synchronize_session=False)

@@ -36,6 +36,15 @@ SWITCH = StateMachine("switch", switches, ("off", "on", "broken"), {
 })
 
 
+# An aggregate without a status: its plain edits go through the same statement, history and outbox.
+labels = sa.Table(
+    "test_labels", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("text", sa.String(100)),
+)
+LABEL = StateMachine("label", labels, (), {"rename": (None, None, "renamed")}, status_column=None)
+
+
 class Flipped(BaseModel):
     switch_id: uuid.UUID
 
@@ -121,6 +130,33 @@ async def test_a_failed_extra_condition_answers_the_given_conflict(db):
                                Change(where=[switches.c.note == "x"],
                                       refused=Conflict("needs a note", slug="needs-note")))
     assert refused.value.slug == "needs-note"
+
+
+async def test_an_aggregate_without_a_status_is_edited_by_the_same_compare_and_set(db):
+    label_id = new_id()
+    async with db.session() as session, session.begin():
+        await session.execute(sa.insert(labels).values(id=label_id, text="a"))
+    async with db.session() as session:
+        await LABEL.apply(session, "rename", label_id, Note("user:test", {"text": "b"}),
+                          Change({"text": "b"}, where=[labels.c.text == "a"],
+                                 events=[new_event("test.label.renamed", Flipped(switch_id=label_id), source="test",
+                                                   about=label_id)]))
+        await session.commit()
+    async with db.session() as session:
+        # Holding the version read ("a"), a second rename loses with the error it names.
+        with pytest.raises(Conflict) as lost:
+            await LABEL.apply(session, "rename", label_id, Note("user:test"),
+                              Change({"text": "c"}, where=[labels.c.text == "a"],
+                                     refused=Conflict("renamed meanwhile", slug="renamed-meanwhile")))
+        assert lost.value.slug == "renamed-meanwhile"
+    async with db.session() as session:
+        assert (await session.execute(sa.select(labels.c.text).where(labels.c.id == label_id))).scalar() == "b"
+        actions = (await session.execute(sa.select(history.c.action).where(history.c.object_id == label_id))).all()
+        sent = (await session.execute(sa.select(sa.func.count()).select_from(outbox).where(
+            outbox.c.payload.contains(str(label_id))))).scalar()
+    assert [a for (a,) in actions] == ["renamed"] and sent == 1
+    with pytest.raises(ValueError):
+        StateMachine("label", labels, (), {"rename": ("a", None)}, status_column=None)
 
 
 def test_every_race_the_reliability_doc_names_is_a_test_that_exists():

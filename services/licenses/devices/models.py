@@ -45,10 +45,11 @@ class Device(LicensesTable, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow})
 
 
-# A device is `active` until retired; retiring gives its seats back. An inventory report keeps the
-# status but is refused once the device is retired.
+# A device is `active` until retired; retiring gives its seats back. An inventory report and an
+# edit keep the status but are refused once the device is retired.
 DEVICE = StateMachine("device", Device, ("active", "retired"), {
     "retire": ("active", "retired", "retired"),
+    "edit": ("active", None, "edited"),
     "report_inventory": ("active", None, "inventory_reported"),
 }, conflict_slugs={"retire": "already-retired", "report_inventory": "device-retired"})
 

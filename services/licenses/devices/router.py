@@ -8,6 +8,7 @@ from kernel import history
 from kernel.auth import SIGNED_IN, SIGNED_IN_AND_STAFF, CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
+from kernel.etags import IfMatch, with_etag
 from kernel.exports import Column, english, export, export_routes, org_names, query_rows
 from kernel.imports import RELEASES_MEMORY, TEMPLATE_RESPONSES, ImportOut, headers_of, template
 from kernel.links import gives
@@ -56,8 +57,20 @@ async def list_devices(principal: CurrentPrincipal, session: Session, org_id: uu
 
 
 @router.get("/devices/{device_id}", response_model=schemas.DeviceOut, openapi_extra=SIGNED_IN, summary="Gets a device.")
-async def get_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
-    return await service.visible_device(session, principal, device_id)
+async def get_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session, response: Response):
+    device = await service.visible_device(session, principal, device_id)
+    with_etag(response, service.device_etag(device))
+    return device
+
+
+@router.patch("/devices/{device_id}", response_model=schemas.DeviceOut, openapi_extra=IT_ADMINS,
+              summary="Edits an active device's hostname, kind, operating system or owner (JSON merge patch; "
+                      "If-Match holds it to the version read).")
+async def update_device(device_id: uuid.UUID, data: schemas.DeviceUpdate, principal: CurrentPrincipal,
+                        session: Session, response: Response, if_match: IfMatch = None):
+    device = await service.update_device(session, principal, device_id, data, if_match=if_match)
+    with_etag(response, service.device_etag(device))
+    return device
 
 
 @router.post("/devices/{device_id}/inventory", response_model=schemas.InventoryOut, openapi_extra=IT_ADMINS,

@@ -22,6 +22,16 @@ class DeviceCreate(RequestSchema):
     bundled_title_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
 
 
+class DeviceUpdate(RequestSchema):
+    """A JSON merge patch of what people correct on a device; the asset tag is its name in its org
+    (the import finds it by that) and stays."""
+
+    hostname: Text(200) = None
+    kind: Literal["desktop", "laptop", "server"] = None
+    os_name: Text(200, min_length=0) | None = None
+    owner: Text(200, min_length=0) | None = None
+
+
 class DeviceOut(ResponseSchema):
     id: uuid.UUID
     org_id: uuid.UUID

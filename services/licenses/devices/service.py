@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
 from kernel.auth import Principal
-from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from kernel.etags import check_if_match, etag
 from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory
-from kernel.transitions import Change
+from kernel.transitions import Change, Note
 from services.licenses import visibility
 from services.licenses.catalogue import service as catalogue
 from services.licenses.devices import schemas
@@ -50,6 +51,35 @@ async def visible_device(session: AsyncSession, principal: Principal, device_id:
     device = await session.get(Device, device_id)
     if device is None or not visibility.sees(principal, device.org_path):
         raise NotFound(f"no device {device_id} in your subtree")
+    return device
+
+
+EDITABLE = tuple(schemas.DeviceUpdate.model_fields)
+
+
+def device_etag(device: Device) -> str:
+    """The version of what a PATCH sets; not `last_seen_at`, which every inventory report moves."""
+    return etag(device.id, *(getattr(device, name) for name in EDITABLE))
+
+
+async def update_device(session: AsyncSession, principal: Principal, device_id: uuid.UUID,
+                        data: schemas.DeviceUpdate, *, if_match: str | None = None) -> Device:
+    """Edits a device through DEVICE's `edit` (history, compare-and-set). No event: no other
+    service keeps a copy of a device, and no seat moves (CONTRIBUTING.md, "When does a change
+    publish an event?")."""
+    device = await visible_device(session, principal, device_id)
+    visibility.IT_ADMINS.require(principal, device.org_path)
+    holds = check_if_match(if_match, device_etag(device))
+    DEVICE.require("edit", device.status)
+    changes = data.model_dump(exclude_unset=True)
+    # Written over the version that was checked only: an edit that landed meanwhile wins, this one is 412.
+    version = [getattr(Device, name).is_not_distinct_from(getattr(device, name)) for name in EDITABLE] if holds else []
+    await DEVICE.apply(session, "edit", device.id, Note(principal, changes),
+                       Change(changes, where=version,
+                              refused=PreconditionFailed("someone changed this device since you read it: read it "
+                                                         "again, then retry")))
+    await session.commit()
+    await session.refresh(device)
     return device
 
 

@@ -97,6 +97,12 @@ ENTITLEMENT = StateMachine("entitlement", Entitlement, ("active", "expired"), {
 })
 
 
+# A pool has no status: its plain edit goes through the same compare-and-set, history and outbox.
+POOL = StateMachine("pool", Pool, (), {
+    "set_threshold": (None, None, "threshold_set"),
+}, status_column=None)
+
+
 class Transfer(LicensesTable, table=True):
     """Idle seats moved from one org's pool to another's (调配)."""
 

@@ -14,7 +14,7 @@ from kernel import history
 from kernel.auth import Principal
 from kernel.bounds import RUNNING_TOTAL_MAX
 from kernel.contention import lock_in_order, retried
-from kernel.contracts import EntitlementAdded
+from kernel.contracts import EntitlementAdded, PoolLow
 from kernel.db import insert_ignore
 from kernel.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from kernel.etags import check_if_match, etag
@@ -23,10 +23,11 @@ from kernel.ids import new_id, utcnow
 from kernel.orgs import OrgDirectory, OrgRef
 from kernel.outbox import add_events
 from kernel.pagination import paginate
+from kernel.transitions import Change, Note
 from services.licenses import visibility
 from services.licenses.catalogue import service as catalogue
 from services.licenses.pools import schemas
-from services.licenses.pools.models import Entitlement, Pool, Transfer
+from services.licenses.pools.models import POOL, Entitlement, Pool, Transfer
 
 SOURCE = "zhengban/licenses"
 
@@ -211,6 +212,18 @@ async def list_pools(session: AsyncSession, principal: Principal, *, org_id, cat
     return [pool_out(pool, expiry) for pool, expiry in rows], next_cursor
 
 
+def threshold_crossed(pool: Pool, threshold: int | None) -> list[Event]:
+    """`licenses.pool.low` when a new threshold puts the seats already idle below it: whoever
+    watches for low pools (a webhook, the console) hears it as if an allocation had done it. A pool
+    that was below the old threshold already was announced then."""
+    available = pool.total - pool.allocated
+    was_low = pool.low_threshold is not None and available < pool.low_threshold
+    if threshold is None or available >= threshold or was_low:
+        return []
+    return [new_event("licenses.pool.low", PoolLow(pool_id=pool.id, org_id=pool.org_id, available=available,
+                                                  threshold=threshold), source=SOURCE, about=pool.id)]
+
+
 def pool_etag(pool: Pool | schemas.PoolOut) -> str:
     """The version of what a PUT sets (the low-seat threshold); not the seat counts, which every
     allocation moves and no PUT writes."""
@@ -224,13 +237,11 @@ async def update_pool(session: AsyncSession, principal: Principal, pool_id: uuid
     holds = check_if_match(if_match, pool_etag(pool), required=True)
     # Written over the version that was checked only: a PUT that changed it meanwhile wins, this one is 412.
     version = [Pool.low_threshold.is_not_distinct_from(pool.low_threshold)] if holds else []
-    moved = await session.execute(
-        sa.update(Pool).where(Pool.id == pool.id, *version)
-        .values(low_threshold=data.low_threshold, updated_at=utcnow())
-        .execution_options(synchronize_session="fetch"))
-    if moved.rowcount != 1:
-        raise PreconditionFailed("someone changed this pool since you read it: read it again, then retry")
-    await history.record(session, "pool", pool.id, "threshold_set", principal, {"low_threshold": data.low_threshold})
+    await POOL.apply(session, "set_threshold", pool.id, Note(principal, {"low_threshold": data.low_threshold}),
+                     Change({"low_threshold": data.low_threshold}, where=version,
+                            refused=PreconditionFailed("someone changed this pool since you read it: read it "
+                                                       "again, then retry"),
+                            events=threshold_crossed(pool, data.low_threshold)))
     await session.commit()
     return await get_pool_out(session, principal, pool_id)
 
