@@ -211,3 +211,46 @@ def test_policies_means_the_policy_documents():
                 and not any(str(path.relative_to(ROOT)).startswith(kept) for kept in POLICY_DOCUMENTS)
                 and str(path.relative_to(ROOT)) not in POLICIES_NOT_YET_RENAMED]
     assert sorted(set(misnamed)) == []
+
+
+# One shape per domain folder: `models` (its tables and their StateMachines), `schemas` (request and
+# response bodies), `service` (its use cases), `router` (its routes, thin). What a folder holds
+# besides them is written here with why, and so is what it goes without: a new module is named for
+# its job and joins this list, and a stale entry fails as surely as a missing one.
+SHAPE = {"models", "schemas", "service", "router"}
+MORE = {
+    "budget/lines": {"closures",  # a fiscal year's close, which every line command reads
+                     "ledger"},  # the line's funds ledger: moving its money (its table is in models)
+    "licenses/allocations": {"assignees", "batching", "retirement", "seat_limits"},  # the seat path's steps
+    "licenses/catalogue": {"recognition",  # recognizing raw software names as titles
+                           "shipped"},  # the titles every installation starts with
+    "licenses/devices": {"imports",  # a detection tool's inventory export
+                         "recognition",  # an inventory's rows recognized as titles
+                         "register_import"},  # devices from a spreadsheet
+    "licenses/users": {"directory"},  # the users seats go to, fed by the gateway's events
+    "procurement/campaigns": {"award", "complaints", "offers", "panel", "rounds", "standstill"},  # its stages
+}
+WITHOUT = {
+    "budget/years": {"models"},  # the year-end close writes lines' tables (lines/closures.py)
+    "licenses/compliance": {"models", "schemas"},  # a report read from the other folders' tables
+    "licenses/expiry": {"models", "schemas", "router"},  # a background job over pools' entitlements
+    "licenses/users": {"schemas", "service", "router"},  # no endpoints: a copy of the gateway's users
+    # Demand is declared, locked and answered as campaign commands (they hold the campaign row), so
+    # its routes are the campaign's; demands/ is the layer below through which agreements and
+    # orders release demand without importing the campaigns (which import them).
+    "procurement/demands": {"schemas", "router"},
+    "procurement/ocds": {"models", "schemas"},  # the OCDS release, read from the other folders' tables
+}
+
+
+def test_every_domain_folder_has_the_one_shape():
+    off = {}
+    for service in SERVICES:
+        base = ROOT / "services" / service
+        for folder in sorted(p for p in base.iterdir() if (p / "__init__.py").exists() and p.name != "migrations"):
+            name = f"{service}/{folder.name}"
+            modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+            missing, more = SHAPE - modules, modules - SHAPE
+            if missing != WITHOUT.get(name, set()) or more != MORE.get(name, set()):
+                off[name] = {"missing": sorted(missing), "more": sorted(more)}
+    assert off == {}, "name the folder's other modules (or what it goes without) in MORE / WITHOUT, with why"

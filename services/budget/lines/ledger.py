@@ -13,8 +13,7 @@ from kernel.bounds import RUNNING_TOTAL_MAX
 from kernel.errors import InvalidInput
 from kernel.ids import new_id, utcnow
 from kernel.pagination import Page, paginate
-from services.budget.ledger.models import LedgerEntry
-from services.budget.lines.models import BudgetLine
+from services.budget.lines.models import BudgetLine, LedgerEntry
 
 COUNTERS = ("approved_fen", "adjusted_fen", "pre_encumbered_fen", "reserved_fen", "spent_fen")
 # How each counter counts towards `available_fen`.

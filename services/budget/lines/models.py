@@ -1,4 +1,5 @@
-"""Budget lines: what a unit asked for, what finance approved, and where the money stands."""
+"""Budget lines: what a unit asked for, what finance approved, and where the money stands; and each
+line's funds ledger, every movement of its money, appended and never changed (moved by ledger.py)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,30 @@ class YearClosure(BudgetTable, table=True):
     fiscal_year: int
     closed_by: str = Field(sa_type=sa.String(200))
     closed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# A `transfer` is signed like an adjustment: negative on the line it leaves, positive on the one it
+# reaches; its ref_id is the transfer.
+LEDGER_KINDS = ("approve", "adjust", "transfer", "preencumber", "release_preencumbrance", "reserve", "release", "spend")
+
+
+class LedgerEntry(BudgetTable, table=True):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('approve', 'adjust', 'transfer', 'preencumber', 'release_preencumbrance', "
+                           "'reserve', 'release', 'spend')", name="kind_known"),
+        # One effect per business fact: a demand pre-encumbers once, an order reserves, releases
+        # and spends once each, whichever event (or copy of it) brings the fact.
+        sa.UniqueConstraint("line_id", "kind", "ref_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    line_id: uuid.UUID = Field(foreign_key="budget_lines.id", index=True)
+    kind: str = Field(sa_type=sa.String(30))
+    # Signed as it moves the figure named by `kind` (a release is the negative of what it frees).
+    amount_fen: int = Field(sa_type=sa.BigInteger)
+    ref_id: uuid.UUID | None = None  # the demand or order
+    demand_id: uuid.UUID | None = Field(None, index=True)
+    reason: str | None = Field(None, sa_type=sa.Text)
+    actor: str = Field(sa_type=sa.String(200))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -21,10 +21,9 @@ from kernel.pagination import Page, paginate
 from kernel.schema import orgs as orgs_table
 from kernel.transitions import Change, Note
 from services.budget import visibility
-from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger, schemas
 from services.budget.lines.closures import year_closed
-from services.budget.lines.models import LINE, BudgetLine
+from services.budget.lines.models import LINE, BudgetLine, LedgerEntry
 from services.budget.policies import service as policies
 
 SOURCE = "zhengban/budget"

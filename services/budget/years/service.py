@@ -34,9 +34,8 @@ from kernel.orgs import OrgDirectory
 from kernel.outbox import add_events
 from kernel.transitions import Change, Note
 from services.budget import visibility
-from services.budget.ledger.models import LedgerEntry
 from services.budget.lines import ledger
-from services.budget.lines.models import LINE, BudgetLine, YearClosure
+from services.budget.lines.models import LINE, BudgetLine, LedgerEntry, YearClosure
 from services.budget.lines.service import SOURCE
 from services.budget.years import schemas
 
