@@ -20,6 +20,7 @@ from kernel.errors import Conflict, InvalidInput
 from kernel.exports import money
 from kernel.imports import Field, ImportOut, RowError
 from kernel.orgs import OrgDirectory
+from kernel.transitions import Change, Note
 from services.budget import visibility
 from services.budget.lines import schemas, service
 from services.budget.lines.models import LINE, BudgetLine
@@ -103,9 +104,9 @@ async def import_lines(session: AsyncSession, orgs: OrgDirectory, principal: Pri
     for line, row in updated:
         changes = {name: getattr(row.data, name) for name in COMPARED}
         # A line edited or submitted since it was read is not overwritten: the file is refused.
-        await LINE.apply(session, "edit", line.id, actor=principal, values={**changes, **figures[row.number]},
-                         data={**changes, "imported": True}, where=[BudgetLine.updated_at == line.updated_at],
-                         refused=Conflict("a line of the file was edited meanwhile; import the file again",
-                                          slug="edited-meanwhile"))
+        await LINE.apply(session, "edit", line.id, Note(principal, {**changes, "imported": True}),
+                         Change({**changes, **figures[row.number]}, where=[BudgetLine.updated_at == line.updated_at],
+                                refused=Conflict("a line of the file was edited meanwhile; import the file again",
+                                                 slug="edited-meanwhile")))
     await session.commit()
     return imports.counts(len(created), len(updated), unchanged, False)
