@@ -220,6 +220,7 @@ def test_policies_means_the_policy_documents():
 SHAPE = {"models", "schemas", "service", "router"}
 MORE = {
     "budget/lines": {"closures",  # a fiscal year's close, which every line command reads
+                     "imports",  # lines from a spreadsheet
                      "ledger"},  # the line's funds ledger: moving its money (its table is in models)
     "licenses/allocations": {"assignees", "batching", "retirement", "seat_limits"},  # the seat path's steps
     "licenses/catalogue": {"recognition",  # recognizing raw software names as titles
@@ -227,6 +228,7 @@ MORE = {
     "licenses/devices": {"imports",  # a detection tool's inventory export
                          "recognition",  # an inventory's rows recognized as titles
                          "register_import"},  # devices from a spreadsheet
+    "licenses/pools": {"imports"},  # entitlements from a spreadsheet
     "licenses/users": {"directory"},  # the users seats go to, fed by the gateway's events
     "procurement/campaigns": {"award", "complaints", "offers", "panel", "rounds", "standstill"},  # its stages
 }
