@@ -46,7 +46,7 @@ async def test_a_chinese_sheet_is_drafted_once_then_updated_while_draft(budget, 
                                      headers=editor.headers)).status_code == 200
     changed = content.replace("1,200", "1,300").replace(" 80元 ", "90")
     assert refused(await upload(budget, URL, editor, changed, org_id=tree["dept_a"].id)) == [(3, "title", "not-draft")]
-    resp = await upload(budget, URL, editor, changed.replace("90", "80"), org_id=tree["dept_a"].id)
+    resp = await upload(budget, URL, editor, changed.replace(",90,", ",80,"), org_id=tree["dept_a"].id)
     assert resp.json() == {"created": 0, "updated": 1, "unchanged": 2, "dry_run": False}
     line = (await lines(budget, editor))["WPS 正版化"]
     assert (line["id"], line["quantity"], line["requested_fen"]) == (found["WPS 正版化"]["id"], 1300, 1300 * 50050)
