@@ -10,6 +10,8 @@ change nothing either. `effective_policy` resolves exactly as budget does (`kern
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +44,9 @@ class PolicyCopies:
 
     def __init__(self, table: sa.Table):
         self.table = table
+        # Built once (every allocation batch runs it), so that SQLAlchemy keeps its cache key too.
+        self._on_paths = (sa.select(table.c.org_path, table.c.org_id, table.c.document)
+                          .where(table.c.org_path.in_(sa.bindparam("paths", expanding=True))))
 
     async def on_policy_changed(self, session: AsyncSession, event: Event) -> None:
         """Keeps the org's document of the highest revision seen (once per event, by the inbox)."""
@@ -65,3 +70,13 @@ class PolicyCopies:
         rows = (await session.execute(sa.select(self.table.c.org_path, self.table.c.org_id, self.table.c.document)
                                       .where(self.table.c.org_path.in_(ancestors_and_self(org_path))))).all()
         return resolve([(row.org_path, row.org_id, row.document) for row in rows], org_path)
+
+    async def effective_policies(self, session: AsyncSession, org_paths: Iterable[str]) -> dict[str, EffectivePolicy]:
+        """The effective policy of each org path, from one query for the documents of all their paths
+        (an allocation batch or a compliance report asks for the orgs of many devices at once)."""
+        paths = set(org_paths)
+        on_paths = sorted({ancestor for path in paths for ancestor in ancestors_and_self(path)})
+        documents = []
+        for start in range(0, len(on_paths), 500):
+            documents.extend((await session.execute(self._on_paths, {"paths": on_paths[start:start + 500]})).all())
+        return {path: resolve([(d.org_path, d.org_id, d.document) for d in documents], path) for path in paths}
