@@ -30,8 +30,8 @@ async def test_a_threshold_that_makes_the_pool_low_says_so_once(licenses, tree, 
                               "threshold": 5}
     history = await history_of(licenses, admin, "pools", pool["id"])
     assert [entry for entry in history if entry[0] == "threshold_set"] == [
-        ("threshold_set", {"low_threshold": 6}), ("threshold_set", {"low_threshold": 5}),
-        ("threshold_set", {"low_threshold": 2})]
+        ("threshold_set", {"low_threshold": 2}), ("threshold_set", {"low_threshold": 5}),
+        ("threshold_set", {"low_threshold": 6})]
 
 
 async def test_a_device_edit_is_a_merge_patch_with_its_history_and_no_event(licenses, tree, nats):
@@ -54,8 +54,8 @@ async def test_a_device_edit_is_a_merge_patch_with_its_history_and_no_event(lice
     refused = await licenses.client.patch(path, headers=admin.headers, json={"hostname": None})
     assert refused.status_code == 422 and "hostname" in refused.text
     history = await history_of(licenses, admin, "devices", device["id"])
-    assert [action for action, _ in history] == ["edited", "registered"]
-    assert history[0][1] == {"hostname": "finance-07", "owner": None}
+    assert [action for action, _ in history] == ["registered", "edited"]
+    assert history[1][1] == {"hostname": "finance-07", "owner": None}
     assert [e for e in await all_published(nats.url, "licenses.>") if e["subject"] == device["id"]] == []
 
 
