@@ -222,7 +222,7 @@ MORE = {
     "budget/lines": {"closures",  # a fiscal year's close, which every line command reads
                      "imports",  # lines from a spreadsheet
                      "ledger"},  # the line's funds ledger: moving its money (its table is in models)
-    "licenses/allocations": {"assignees", "batching", "retirement", "seat_limits"},  # the seat path's steps
+    "licenses/allocations": {"assignees", "batching", "retirement", "seat_limits", "seats"},  # the seat path's steps
     "licenses/catalogue": {"recognition",  # recognizing raw software names as titles
                            "shipped"},  # the titles every installation starts with
     "licenses/devices": {"imports",  # a detection tool's inventory export
