@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, registry
+from sqlalchemy.util.concurrency import in_greenlet
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,15 +95,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     # A connection SQLAlchemy gives up on (its task cancelled mid-query) is closed "gracefully" in a
-    # shielded task; with aiosqlite 0.22 a second cancel stops the connection's thread under that
-    # task, which then waits forever, and so does asyncio.run's final cancel-and-wait at shutdown
-    # (tests/kernel/test_sqlite_cancel.py). Stopping the thread, which closes the sqlite3 connection
-    # and so rolls back what it held open, is all a SQLite file needs, and leaves no task behind.
-    engine.sync_engine.dialect.do_terminate = _stop_connection_thread
+    # shielded task of its own; with aiosqlite 0.22 a second cancel stopped the connection's thread
+    # under that task, which then waited forever, and so did asyncio.run's final cancel-and-wait at
+    # shutdown (tests/kernel/test_sqlite_cancel.py). Closed in the task that gave it up instead, a
+    # second cancel only ends that task, and the thread still closes the file in order.
+    engine.sync_engine.dialect.do_terminate = _close_in_this_task
 
 
-def _stop_connection_thread(dbapi_connection) -> None:
-    dbapi_connection._terminate_force_close()  # SQLAlchemy's own way when it cannot wait
+def _close_in_this_task(dbapi_connection) -> None:
+    if in_greenlet():
+        dbapi_connection.close()
+    else:  # the garbage collector's clean-up: nothing to await in, so SQLAlchemy's own way
+        dbapi_connection._terminate_force_close()
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

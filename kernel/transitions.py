@@ -74,13 +74,6 @@ class Change:
 UNCHANGED = Change()
 
 
-class _ShortForm:
-    """`apply`'s note when the caller wrote `actor=`/`values=` instead."""
-
-
-SHORT_FORM = _ShortForm()
-
-
 @dataclass(frozen=True)
 class Note:
     """The history entry a change leaves: who (`actor`), what it says (`data`), under which action
@@ -167,17 +160,11 @@ class StateMachine:
         return [] if self.status_column is None else [self.status_column.in_(transition.sources)]
 
     async def apply(self, session: AsyncSession, command: str, object_id: uuid.UUID,
-                    note: Note | None | _ShortForm = SHORT_FORM, change: Change = UNCHANGED, *,
-                    actor: Principal | str | None = None, values: Mapping[str, Any] | None = None) -> Transition:
+                    note: Note | None, change: Change = UNCHANGED) -> Transition:
         """Moves the object by `command` if it is still in one of the command's from-states (and
         `change.where` holds), together with `change`'s values and events and `note`'s history entry
         (None: the change leaves none); else raises 409 (`change.refused` when the status allowed it
-        and only `where` failed).
-
-        `actor=`/`values=` are the short form of Note(actor) and Change(values) that
-        allocations/retirement.py still writes; it goes with that folder's rework (#33's seat path)."""
-        if isinstance(note, _ShortForm):
-            note, change = Note(actor), Change(values=values or {})
+        and only `where` failed)."""
         transition = self.table[command]
         now = utcnow()
         changes: dict[str, Any] = dict(change.values)

@@ -148,8 +148,6 @@ def test_what_the_folders_share_reads_only_their_tables():
 # it, and the merged OpenAPI document. Every route declares its roles with a `Roles` from its
 # service's visibility.py (or kernel.auth's shared ones), which is also the check its use case makes.
 ROLE_READERS = {"kernel/auth.py", "gateway/openapi_doc.py"}
-# Being reworked under issue #33 (the seat path); it moves to visibility.IT_ADMINS with that work.
-ROLES_NOT_YET_DECLARED_ONCE = {"services/licenses/allocations/router.py"}
 
 
 def test_a_routes_roles_are_declared_once():
@@ -157,7 +155,7 @@ def test_a_routes_roles_are_declared_once():
     for package in ("gateway", "kernel", "services", "zhengban"):
         for path in sources(ROOT / package):
             name = str(path.relative_to(ROOT))
-            if name in ROLE_READERS | ROLES_NOT_YET_DECLARED_ONCE:
+            if name in ROLE_READERS:
                 continue
             tree = ast.parse(path.read_text(), filename=name)
             if any(isinstance(node, ast.Constant) and node.value == "x-roles" for node in ast.walk(tree)):
@@ -199,17 +197,13 @@ def modules_imported(path: Path, modules: dict[str, Path]) -> set[str]:
 # the notices' figures are kernel/notices.py, and a service's event-fed copy of the documents is
 # its `policy_copy.py`.
 POLICY_DOCUMENTS = {"services/budget/policies"}
-# The old name of licenses' policy_copy, while allocations/seat_limits.py (under rework, #33's seat
-# path) imports it; that rework removes it.
-POLICIES_NOT_YET_RENAMED = {"services/licenses/policies.py"}
 
 
 def test_policies_means_the_policy_documents():
     misnamed = [str(path.relative_to(ROOT)) for package in ("gateway", "kernel", "services", "zhengban")
                 for path in [*sources(ROOT / package), *(ROOT / package).rglob("policies")]
                 if (path.stem == "policies" or path.name == "policies")
-                and not any(str(path.relative_to(ROOT)).startswith(kept) for kept in POLICY_DOCUMENTS)
-                and str(path.relative_to(ROOT)) not in POLICIES_NOT_YET_RENAMED]
+                and not any(str(path.relative_to(ROOT)).startswith(kept) for kept in POLICY_DOCUMENTS)]
     assert sorted(set(misnamed)) == []
 
 

@@ -6,7 +6,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from kernel import history
-from kernel.auth import CurrentPrincipal
+from kernel.auth import SIGNED_IN, CurrentPrincipal
 from kernel.bounds import Word
 from kernel.deps import Orgs, Session
 from kernel.exports import Column, export, export_routes, org_names, query_rows
@@ -19,10 +19,9 @@ from services.licenses.allocations.models import Allocation
 from services.licenses.allocations.seats import SeatAsk
 from services.licenses.devices import schemas as device_schemas
 from services.licenses.users.directory import Users
+from services.licenses.visibility import IT_ADMINS
 
 router = APIRouter(prefix="/api/v1/licenses", tags=["allocations"])
-READERS = {"x-roles": ["authenticated"]}
-WRITERS = {"x-roles": ["it_admin"]}
 ALLOCATE_ANSWERS = {
     200: {"description": "the assignee already holds a seat of this pool"},
     409: {"description": "no seat left (no-seats-available), the device is retired (device-retired), or the "
@@ -33,7 +32,7 @@ ALLOCATE_ANSWERS = {
 
 
 @router.post("/pools/{pool_id}/allocations", status_code=201, response_model=schemas.AllocationOut,
-             openapi_extra={**WRITERS, **gives(allocation_id="/id")}, responses=ALLOCATE_ANSWERS,
+             openapi_extra={**IT_ADMINS, **gives(allocation_id="/id")}, responses=ALLOCATE_ANSWERS,
              summary="Allocates a seat to a device or a user; the same assignee again gets its seat (200).")
 async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal: CurrentPrincipal, seats: Seats,
                    response: Response):
@@ -45,7 +44,7 @@ async def allocate(pool_id: uuid.UUID, data: schemas.AllocationCreate, principal
 
 
 @router.post("/pools/{pool_id}/allocations:bulk", response_model=schemas.BulkResult,
-             openapi_extra={**WRITERS, **gives(allocation_id="/items/0/allocation_id")},
+             openapi_extra={**IT_ADMINS, **gives(allocation_id="/items/0/allocation_id")},
              summary="Allocates seats to many assignees at once (up to 10,000), with a result per item.")
 async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, principal: CurrentPrincipal,
                         session: Session, users: Users):
@@ -57,7 +56,7 @@ async def allocate_bulk(pool_id: uuid.UUID, data: schemas.BulkAllocationCreate, 
 
 
 @router.get("/allocations", response_model=Page[schemas.AllocationOut],
-            openapi_extra={**READERS, **gives(allocation_id="/items/0/id")},
+            openapi_extra={**SIGNED_IN, **gives(allocation_id="/items/0/id")},
             summary="Lists allocations in the caller's subtree, by pool, assignee or status.")
 async def list_allocations(principal: CurrentPrincipal, session: Session, pool_id: uuid.UUID | None = None,
                            assignee_id: Id | None = None, status: Word | None = None, cursor: Cursor = None,
@@ -68,41 +67,41 @@ async def list_allocations(principal: CurrentPrincipal, session: Session, pool_i
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/allocations/{allocation_id}", response_model=schemas.AllocationOut, openapi_extra=READERS,
+@router.get("/allocations/{allocation_id}", response_model=schemas.AllocationOut, openapi_extra=SIGNED_IN,
             summary="Gets an allocation.")
 async def get_allocation(allocation_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     allocation, _ = await service.visible_allocation(session, principal, allocation_id)
     return allocation
 
 
-@router.post("/allocations/{allocation_id}/reclaim", response_model=schemas.AllocationOut, openapi_extra=WRITERS,
+@router.post("/allocations/{allocation_id}/reclaim", response_model=schemas.AllocationOut, openapi_extra=IT_ADMINS,
              summary="Takes a seat back, with a reason.")
 async def reclaim(allocation_id: uuid.UUID, data: schemas.Reclaim, principal: CurrentPrincipal, session: Session):
     return await service.reclaim_seat(session, principal, allocation_id, data)
 
 
 @router.get("/allocations/{allocation_id}/history", response_model=Page[history.HistoryEntry],
-            openapi_extra=READERS, summary="Gets an allocation's history (its lines in the allocation ledger).")
+            openapi_extra=SIGNED_IN, summary="Gets an allocation's history (its lines in the allocation ledger).")
 async def allocation_history(allocation_id: uuid.UUID, principal: CurrentPrincipal, session: Session,
         cursor: Cursor = None, limit: Limit = 100):
     return await service.allocation_history(session, principal, allocation_id, cursor=cursor, limit=limit)
 
 
 @router.post("/reclaim-runs", status_code=201, response_model=schemas.ReclaimRunOut,
-             openapi_extra={**WRITERS, **gives(run_id="/id")},
+             openapi_extra={**IT_ADMINS, **gives(run_id="/id")},
              summary="Takes back (or with dry_run only lists) seats of devices inactive for inactive_days.")
 async def create_reclaim_run(data: schemas.ReclaimRunCreate, principal: CurrentPrincipal, session: Session,
                              orgs: Orgs):
     return await service.reclaim_run(session, orgs, principal, data)
 
 
-@router.get("/reclaim-runs/{run_id}", response_model=schemas.ReclaimRunOut, openapi_extra=READERS,
+@router.get("/reclaim-runs/{run_id}", response_model=schemas.ReclaimRunOut, openapi_extra=SIGNED_IN,
             summary="Gets a reclaim run and the seats it took back or listed.")
 async def get_reclaim_run(run_id: uuid.UUID, principal: CurrentPrincipal, session: Session, orgs: Orgs):
     return await service.visible_reclaim_run(session, orgs, principal, run_id)
 
 
-@router.post("/devices/{device_id}/retire", response_model=device_schemas.RetireOut, openapi_extra=WRITERS,
+@router.post("/devices/{device_id}/retire", response_model=device_schemas.RetireOut, openapi_extra=IT_ADMINS,
              tags=["devices"], summary="Retires a device and takes back every seat it holds.")
 async def retire_device(device_id: uuid.UUID, principal: CurrentPrincipal, session: Session):
     device, reclaimed = await retirement.retire_device(session, principal, device_id)
@@ -120,7 +119,7 @@ ALLOCATION_COLUMNS = [
 ]
 
 
-@export_routes(router, "/allocations", openapi_extra=READERS,
+@export_routes(router, "/allocations", openapi_extra=SIGNED_IN,
                summary="The allocations of the caller's subtree as a spreadsheet (the list's filters).")
 async def export_allocations(request: Request, principal: CurrentPrincipal, session: Session, orgs: Orgs,
                              pool_id: uuid.UUID | None = None, assignee_id: Id | None = None,

@@ -1,5 +1,5 @@
 """How many seats of one category a computer may hold (SPEC Licenses): per 98号 one each of `os`,
-`office` and `antivirus`, other categories without a limit (kernel.policies' defaults); the policy
+`office` and `antivirus`, other categories without a limit (kernel/notices.py's defaults); the policy
 of the device's org subtree (`seats_per_device`) may say otherwise."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.licenses import policies
+from services.licenses import policy_copy
 
 
 async def seats_per_device(session: AsyncSession, category: str, org_paths: Iterable[str]) -> dict[str, int | None]:
@@ -21,5 +21,5 @@ async def limits_of(session: AsyncSession, wanted: Iterable[tuple[str, str]]) ->
     """The most seats of each (org path, category) one computer may hold (None: no limit), from
     one query for the policies of all the paths (an allocation batch spans several pools)."""
     wanted = set(wanted)
-    effective = await policies.effective_policies(session, {path for path, _ in wanted})
+    effective = await policy_copy.effective_policies(session, {path for path, _ in wanted})
     return {(path, category): effective[path].seats_per_device(category) for path, category in wanted}

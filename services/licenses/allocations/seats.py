@@ -151,7 +151,7 @@ def pool_refusal(principal: Principal, pool_id: uuid.UUID, found: PoolOfSeats | 
     if found is None or not visibility.sees(principal, found.org_path):
         return NotFound(f"no pool {pool_id} in your subtree")
     try:
-        pools.require_writer(principal, found.org_path)
+        visibility.IT_ADMINS.require(principal, found.org_path)
     except DomainError as refused:
         return refused
     return None

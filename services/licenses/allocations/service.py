@@ -40,7 +40,7 @@ async def allocate_bulk(session: AsyncSession, principal: Principal, users: User
     the answer as plain values in the shape of schemas.BulkResult (up to 10,000 items, written
     by the router without a model per item)."""
     pool = await pools.visible_pool(session, principal, pool_id)
-    pools.require_writer(principal, pool)
+    visibility.IT_ADMINS.require(principal, pool.org_path)
     asks = [seats.SeatAsk(principal, pool_id, item.assignee_type, str(item.assignee_id)) for item in data.items]
     outcomes = await seats.allocate_seats(session, asks, users)
     results: dict[tuple[str, str], dict[str, Any]] = {}
@@ -112,7 +112,7 @@ async def visible_allocation(session: AsyncSession, principal: Principal, alloca
 async def reclaim_seat(session: AsyncSession, principal: Principal, allocation_id: uuid.UUID,
                        data: schemas.Reclaim) -> Allocation:
     allocation, pool = await visible_allocation(session, principal, allocation_id)
-    pools.require_writer(principal, pool)
+    visibility.IT_ADMINS.require(principal, pool.org_path)
     ALLOCATION.require("reclaim", allocation.status)
     if not await reclaim_allocations(session, [allocation.id], data.reason, principal):
         raise ALLOCATION.conflict("reclaim", await ALLOCATION.status_of(session, allocation.id))
@@ -158,7 +158,7 @@ def idle_first(query: sa.Select) -> sa.Select:
 async def reclaim_run(session: AsyncSession, orgs: OrgDirectory, principal: Principal,
                       data: schemas.ReclaimRunCreate) -> ReclaimRun:
     org = await orgs.visible(session, principal, data.org_id)
-    pools.require_writer(principal, org.path)
+    visibility.IT_ADMINS.require(principal, org.path)
     now = utcnow()
     cutoff = now - timedelta(days=data.inactive_days)
     query = idle_first(

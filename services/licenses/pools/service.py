@@ -46,13 +46,6 @@ async def visible_pool(session: AsyncSession, principal: Principal, pool_id: uui
     return pool
 
 
-def require_writer(principal: Principal, pool_or_path: Pool | str) -> None:
-    """visibility.IT_ADMINS's check, kept here only for allocations/ until its rework (#33 item 3)
-    calls IT_ADMINS itself; nothing else should use it."""
-    path = pool_or_path if isinstance(pool_or_path, str) else pool_or_path.org_path
-    visibility.IT_ADMINS.require(principal, path)
-
-
 async def ensure_pool(session: AsyncSession, org: OrgRef, *, product_id: uuid.UUID | None, product_name: str,
                       vendor: str, category: str, metric: str, title_id: uuid.UUID | None = None) -> Pool:
     key = product_key(product_id, vendor, product_name, metric)
