@@ -80,6 +80,8 @@ def test_the_audit_log_is_read_by_admins_and_auditors_only(page, browser, stack,
     assert page.locator('tr[data-action="sign_in"]').count() > 0
     page.locator("#audit_action").select_option("sign_in")
     page.get_by_role("button", name="查看").click()
+    page.wait_for_url(re.compile(r"/console/audit\?action=sign_in"))
+    page.locator("#audit tbody tr").first.wait_for()  # evaluate_all reads at once, without waiting for the rows
     actions = set(page.locator("#audit tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)"))
     assert actions == {"sign_in"}
     assert accessible(page) == []
