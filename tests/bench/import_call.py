@@ -14,59 +14,41 @@ import asyncio
 import cProfile
 import pstats
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from tests.support.apps import run_app
-from tests.support.databases import DatabaseFactory
-from tests.support.identity import TestKeys, standard_tree
-from tests.support.nats import NatsServer
+from tests.bench.in_process import licenses_in_process
 from zhengban.bench.scenarios import XLSX, devices_workbook
 
 
 async def main(rows: int) -> None:
-    tmp = Path(tempfile.mkdtemp())
-    nats = NatsServer(tmp / "nats")
-    nats.start()
-    databases = DatabaseFactory(tmp)
-    keys = TestKeys()
-    tree = standard_tree(keys)
-    try:
-        url = await databases.fresh("licenses")
-        async with run_app("licenses", database_url=url, nats_url=nats.url, static_jwks=keys.jwks) as svc:
-            async with svc.db.session() as session:
-                await tree.seed(session)
-            admin = tree.actor("dept_a", "it_admin")
-            book = devices_workbook(rows)
-            gaps: list[float] = []
-            done = asyncio.Event()
+    async with licenses_in_process() as (svc, tree):
+        admin = tree.actor("dept_a", "it_admin")
+        book = devices_workbook(rows)
+        gaps: list[float] = []
+        done = asyncio.Event()
 
-            async def ticker() -> None:
-                last = time.perf_counter()
-                while not done.is_set():
-                    await asyncio.sleep(0.01)
-                    now = time.perf_counter()
-                    gaps.append(now - last)
-                    last = now
+        async def ticker() -> None:
+            last = time.perf_counter()
+            while not done.is_set():
+                await asyncio.sleep(0.01)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
 
-            ticking = asyncio.create_task(ticker())
-            profile = cProfile.Profile()
-            started = time.perf_counter()
-            profile.enable()
-            resp = await svc.client.post("/api/v1/licenses/devices:import", params={"org_id": str(admin.org.id)},
-                                         headers=admin.headers, files={"file": ("devices.xlsx", book, XLSX)},
-                                         timeout=600)
-            profile.disable()
-            done.set()
-            await ticking
-            assert resp.status_code == 200, resp.text[:500]
-            print(f"{rows:,} rows: {time.perf_counter() - started:.2f} s, {resp.json()}; the loop's stalls over "
-                  f"200 ms: {sorted((round(g * 1000) for g in gaps if g > 0.2), reverse=True)} ms")
-            pstats.Stats(profile).sort_stats("tottime").print_stats(15)
-    finally:
-        await databases.drop_all()
-        nats.stop()
+        ticking = asyncio.create_task(ticker())
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        resp = await svc.client.post("/api/v1/licenses/devices:import", params={"org_id": str(admin.org.id)},
+                                     headers=admin.headers, files={"file": ("devices.xlsx", book, XLSX)},
+                                     timeout=600)
+        profile.disable()
+        done.set()
+        await ticking
+        assert resp.status_code == 200, resp.text[:500]
+        print(f"{rows:,} rows: {time.perf_counter() - started:.2f} s, {resp.json()}; the loop's stalls over "
+              f"200 ms: {sorted((round(g * 1000) for g in gaps if g > 0.2), reverse=True)} ms")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":
