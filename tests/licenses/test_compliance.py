@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from kernel.ids import utcnow
+from services.licenses.compliance import service
 from services.licenses.devices.models import Device
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
 from tests.support.databases import on_postgres
@@ -115,11 +116,14 @@ async def test_csv_and_xlsx_follow_the_survey_form(licenses, tree):
     assert rows[0] == ["软件正版化情况调查表"]
     assert rows[1][:2] == ["单位名称", "dept_a"]
     assert rows[2] == ["软件项目", "正版软件名称", "正版数量", "非正版软件名称", "非正版数量", "备注"]
-    by_item = {row[0]: row for row in rows[3:]}
+    by_item = {row[0]: row for row in rows[3:8]}
     assert list(by_item) == ["操作系统软件", "办公软件", "杀毒软件", "主要业务软件", "电脑台数"]
     assert by_item["办公软件"][1:5] == ["WPS Office 2019（1）", "1", "WPS Office（1）", "1"]
-    assert "F-2" in by_item["办公软件"][5]
+    assert by_item["办公软件"][5] == "未授权设备：F-2"
     assert by_item["电脑台数"][1] == "总数：2台，其中台式1台，便携式1台，服务器0台"
+    # After the form, every device the notes name.
+    assert rows[8:] == [["设备清单"], ["资产编号", "主机名", "软件项目", "情况", "软件"],
+                        ["F-2", "host-F-2", "办公软件", "未授权", "WPS Office"]]
 
     resp = await licenses.client.get(f"{PREFIX}/compliance.xlsx", params=params, headers=admin.headers)
     assert resp.status_code == 200
@@ -129,6 +133,38 @@ async def test_csv_and_xlsx_follow_the_survey_form(licenses, tree):
     office_row = next(row for row in values if row[0] == "办公软件")
     assert (office_row[2], office_row[4]) == (1, 1)
     assert next(row for row in values if row[0] == "电脑台数")[2] == 2
+
+
+async def test_a_large_groups_notes_name_the_first_devices_and_the_list_names_all(licenses, tree):
+    """Excel keeps at most 32,767 characters in a cell, fewer than the asset tags of a large group's
+    unlicensed computers: the note names the first ones and how many in all, the device list after
+    the form (CSV) or on its own sheet (XLSX) every one, with its software."""
+    admin = tree.actor("dept_a", "it_admin")
+    count = service.NOTE_DEVICES + 5
+    for n in range(count):
+        device = await make_device(licenses, admin, f"N-{n:02d}")
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS]})
+        assert resp.status_code == 200, resp.text
+    tags = [f"N-{n:02d}" for n in range(count)]
+    params = {"org_id": str(tree["dept_a"].id)}
+    note = "未授权设备：" + "、".join(tags[:service.NOTE_DEVICES]) + f" 等 {count} 台（全部见设备清单）"
+    listed = [[tag, f"host-{tag}", "办公软件", "未授权", "WPS Office"] for tag in tags]
+
+    resp = await licenses.client.get(f"{PREFIX}/compliance.csv", params=params, headers=admin.headers)
+    assert resp.status_code == 200, resp.text
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert rows[4][0] == "办公软件" and rows[4][4:] == [str(count), note]
+    assert rows[8:10] == [["设备清单"], ["资产编号", "主机名", "软件项目", "情况", "软件"]]
+    assert rows[10:] == listed
+
+    resp = await licenses.client.get(f"{PREFIX}/compliance.xlsx", params=params, headers=admin.headers)
+    assert resp.status_code == 200, resp.text
+    book = load_workbook(io.BytesIO(resp.content))
+    assert book.sheetnames == ["调查表", "设备清单"]
+    office_row = next(row for row in book["调查表"].iter_rows(values_only=True) if row[0] == "办公软件")
+    assert (office_row[4], office_row[5]) == (count, note)
+    assert [list(row) for row in book["设备清单"].iter_rows(min_row=2, values_only=True)] == listed
 
 
 @pytest.mark.skipif(not on_postgres(), reason="an operator class of PostgreSQL")

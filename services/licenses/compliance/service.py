@@ -455,6 +455,13 @@ async def devices_over_limit(session: AsyncSession, live: sa.ColumnElement[bool]
     return listed
 
 
+# A note names at most this many devices: Excel keeps at most 32,767 characters in a cell, which
+# the asset tags of a large group's unlicensed computers pass (50,000 of them: about 300,000). The
+# device list (`device_rows`) names them all.
+NOTE_DEVICES = 20
+DEVICE_LIST = "设备清单"
+
+
 def form_rows(report: dict) -> list[list]:
     """The survey form as rows: the heading, one row per software kind, then the computers."""
     local = report["as_of"].astimezone(CHINA)
@@ -467,10 +474,10 @@ def form_rows(report: dict) -> list[list]:
         bad = "、".join(f"{s['name']}（{s['count']}）" for s in part["non_genuine_software"])
         notes = []
         if bad:
-            notes.append("未授权设备：" + "、".join(d["asset_tag"] for d in part["devices_without_license"]))
+            notes.append("未授权设备：" + named_devices([d["asset_tag"] for d in part["devices_without_license"]]))
         if part["devices_over_limit"]:
-            notes.append("超出每台限额设备：" + "、".join(f"{d['asset_tag']}（{d['seats']}套）"
-                                                 for d in part["devices_over_limit"]))
+            notes.append("超出每台限额设备：" + named_devices([f"{d['asset_tag']}（{d['seats']}套）"
+                                                       for d in part["devices_over_limit"]]))
         note = "；".join(notes)
         rows.append([label, names, part["genuine"], bad, part["non_genuine"], note])
     c = report["computers"]
@@ -479,9 +486,34 @@ def form_rows(report: dict) -> list[list]:
     return rows
 
 
+def named_devices(devices: list[str]) -> str:
+    """The devices of a note: all of them, or the first `NOTE_DEVICES` and how many in all."""
+    if len(devices) <= NOTE_DEVICES:
+        return "、".join(devices)
+    return "、".join(devices[:NOTE_DEVICES]) + f" 等 {len(devices)} 台（全部见{DEVICE_LIST}）"
+
+
+def device_rows(report: dict) -> list[list]:
+    """Every device the notes name, one row each: the unlicensed ones with their non-genuine
+    software, then those over their limit with the products of their seats. A row begins with the
+    asset tag, never with a form row's first cell (a script reading the CSV by its first column
+    still finds the form's rows)."""
+    rows = [["资产编号", "主机名", "软件项目", "情况", "软件"]]
+    for category, label in CATEGORIES.items():
+        part = report[category]
+        rows += [[d["asset_tag"], d["hostname"], label, "未授权", "、".join(d["software"])]
+                 for d in part["devices_without_license"]]
+        rows += [[d["asset_tag"], d["hostname"], label, f"超出每台限额（{d['seats']}套，限{d['seats_per_device']}套）",
+                  "、".join(d["software"])] for d in part["devices_over_limit"]]
+    return rows
+
+
 def as_csv(report: dict) -> bytes:
+    """The form, then the device list under its title."""
     out = io.StringIO()
-    csv.writer(out).writerows(form_rows(report))
+    writer = csv.writer(out)
+    writer.writerows(form_rows(report))
+    writer.writerows([[DEVICE_LIST], *device_rows(report)])
     # With a byte order mark Excel opens the Chinese headings correctly.
     return out.getvalue().encode("utf-8-sig")
 
@@ -502,6 +534,13 @@ def as_xlsx(report: dict) -> bytes:
         cell.font = Font(bold=True)
     for column, width in zip("ABCDEF", (16, 36, 10, 36, 10, 40), strict=True):
         sheet.column_dimensions[column].width = width
+    devices = book.create_sheet(DEVICE_LIST)
+    for row in device_rows(report):
+        devices.append(row)
+    for cell in devices[1]:
+        cell.font = Font(bold=True)
+    for column, width in zip("ABCDE", (16, 24, 16, 24, 40), strict=True):
+        devices.column_dimensions[column].width = width
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
