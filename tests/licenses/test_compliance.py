@@ -179,3 +179,22 @@ async def test_a_subtrees_devices_are_found_through_the_org_path_index(licenses,
         await session.execute(sa.text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join((await session.execute(sa.text(f"EXPLAIN {sql}"))).scalars())
     assert "ix_devices_org_path" in plan, plan
+
+
+@pytest.mark.skipif(not on_postgres(), reason="PostgreSQL's planner settings")
+async def test_the_reports_statement_is_planned_with_hash_joins_and_no_jit_then_as_usual(licenses):
+    """The report's statement runs with nested loops and JIT compilation off (a large group's
+    analysed tables pass JIT's cost threshold: a second of compiling per report), and the rest of
+    the transaction plans as before."""
+    async with licenses.db.session() as session:
+        connection = await session.connection()
+
+        async def settings():
+            return [await connection.scalar(sa.select(sa.func.current_setting(name)))
+                    for name in ("enable_nestloop", "jit", "work_mem")]
+
+        before = await settings()
+        replaced = await service.plan_for_whole_tables(connection)
+        assert await settings() == ["off", "off", "64MB"]
+        await service.plan_as_usual(connection, replaced)
+        assert await settings() == before and before[:2] == ["on", "on"]
