@@ -23,7 +23,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_orgs(request: Request) -> OrgDirectory:
+# `async def`, though nothing is awaited: FastAPI runs a plain `def` dependency in a worker thread,
+# a thread hop and a wake-up per request only to read an attribute (docs/performance.md, "Many
+# pools in one batch"). The same for every dependency that only reads the app's state.
+async def get_orgs(request: Request) -> OrgDirectory:
     return request.app.state.orgs
 
 

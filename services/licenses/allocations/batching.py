@@ -114,7 +114,7 @@ class SeatBatcher:
             await self._apply(again)
 
 
-def get_seats(request: Request) -> SeatBatcher:
+async def get_seats(request: Request) -> SeatBatcher:  # async: no worker thread (kernel/deps.py)
     return request.app.state.seats
 
 

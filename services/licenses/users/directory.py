@@ -73,7 +73,7 @@ class UserDirectory:
             sa.or_(table.c.changed_at.is_(None), table.c.changed_at < change.changed_at)).values(**values))
 
 
-def get_users(request: Request) -> UserDirectory:
+async def get_users(request: Request) -> UserDirectory:  # async: no worker thread (kernel/deps.py)
     return request.app.state.users
 
 
