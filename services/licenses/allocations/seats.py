@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import history
@@ -96,7 +97,20 @@ _SEATS = sa.bindparam("seats", type_=sa.BigInteger)
 TAKE_SEATS = (sa.update(Pool.__table__)
               .where(_pool.id == sa.bindparam("pool_id"), _pool.allocated + _SEATS <= _pool.total)
               .values(allocated=_pool.allocated + _SEATS, updated_at=sa.bindparam("at", type_=UTCDateTime))
-              .returning(_pool.total, _pool.allocated, _pool.low_threshold))
+              .returning(_pool.id, _pool.total, _pool.allocated, _pool.low_threshold))
+# The same for several pools in one statement (PostgreSQL): each pool's seats from two arrays,
+# the pools locked first in id order (the subquery's lock is applied after its sort).
+_IDS = sa.bindparam("ids", type_=postgresql.ARRAY(_pool.id.type))
+_LOCKED = (sa.select(_pool.id).where(_pool.id == sa.any_(_IDS)).order_by(_pool.id)
+           .with_for_update(key_share=True).subquery("locked"))
+_ASKED = sa.func.unnest(_IDS, sa.bindparam("counts", type_=postgresql.ARRAY(sa.BigInteger))).table_valued(
+    sa.column("id", _pool.id.type), sa.column("seats", sa.BigInteger)).render_derived(name="asked")
+TAKE_SEATS_OF_POOLS = (sa.update(Pool.__table__)
+                       .where(_pool.id == _LOCKED.c.id, _pool.id == _ASKED.c.id,
+                              _pool.allocated + _ASKED.c.seats <= _pool.total)
+                       .values(allocated=_pool.allocated + _ASKED.c.seats,
+                               updated_at=sa.bindparam("at", type_=UTCDateTime))
+                       .returning(_pool.id, _pool.total, _pool.allocated, _pool.low_threshold))
 
 
 @dataclass
@@ -228,11 +242,15 @@ async def take(session: AsyncSession, seating: Seating) -> None:
     winners: dict[Key, dict] = {}
     lost: set[Key] = set()
     low = []
-    # In pool-id order, the global lock order (kernel.contention): two batches sharing pools wait
-    # for each other's counters in one order only, never each holding one the other needs.
+    moved = await move_counters(session, {pool_id: len(new) for pool_id, new in per_pool.items()},
+                                seating.new[0]["created_at"]) if per_pool else {}
     for pool_id in sorted(per_pool):
         new = per_pool[pool_id]
-        granted, after = await take_seats(session, pool_id, new, [seating.event_ids[row["id"]] for row in new])
+        if pool_id in moved:
+            granted, after = len(new), moved[pool_id]
+        else:
+            granted, after = await take_what_is_left(session, pool_id, new,
+                                                     [seating.event_ids[row["id"]] for row in new])
         winners.update((key_of(row), row) for row in new[:granted])
         lost.update(key_of(row) for row in new[granted:])
         if granted and (event := low_event(pool_id, new[0]["org_id"], after.total, after.allocated,
@@ -336,15 +354,32 @@ async def slots_taken(session: AsyncSession, pairs: list[tuple[uuid.UUID, str]]
     return taken
 
 
-async def take_seats(session: AsyncSession, pool_id: uuid.UUID, new: list[dict], event_ids: list[uuid.UUID]):
-    """Moves the pool's counter by as many of `new` as there are seats; returns (granted, the pool
-    row after) and deletes the rows, ledger lines and events (`event_ids`, one per row) of those
-    that got none (the last ones: first come, first served)."""
-    bumped = (await session.execute(TAKE_SEATS, {"pool_id": pool_id, "seats": len(new),
-                                                 "at": new[0]["created_at"]})).first()
-    if bumped is not None:
-        return len(new), bumped
-    # Not enough seats for all: count what is left under the row's lock (FOR NO KEY UPDATE does
+async def move_counters(session: AsyncSession, seats: dict[uuid.UUID, int], at) -> dict[uuid.UUID, sa.Row]:
+    """Moves each pool's counter by its `seats` where they all fit (the guarded update); returns
+    the rows after of the pools moved, by id. The others are left as they were."""
+    if len(seats) > 1 and session.bind.dialect.name == "postgresql":
+        # One statement for all the batch's pools, where an update each made a many-pools batch
+        # of k requests k round trips more (docs/performance.md). Its subquery locks the pools in
+        # id order, the global lock order (kernel.contention), before the update's join visits
+        # them in whatever order its plan has; FOR NO KEY UPDATE, as the update itself, does not
+        # wait for the key-share locks of racing inserts. SQLite's BEGIN IMMEDIATE has serialized
+        # the transaction already: there, an update each.
+        ids = sorted(seats)
+        moved = await session.execute(TAKE_SEATS_OF_POOLS, {"ids": ids, "counts": [seats[i] for i in ids], "at": at})
+        return {row.id: row for row in moved}
+    moved = {}
+    for pool_id in sorted(seats):  # in pool-id order, the global lock order
+        row = (await session.execute(TAKE_SEATS, {"pool_id": pool_id, "seats": seats[pool_id], "at": at})).first()
+        if row is not None:
+            moved[pool_id] = row
+    return moved
+
+
+async def take_what_is_left(session: AsyncSession, pool_id: uuid.UUID, new: list[dict], event_ids: list[uuid.UUID]):
+    """When the pool has fewer seats left than `new` rows: moves its counter by as many as there
+    are; returns (granted, the pool row after) and deletes the rows, ledger lines and events
+    (`event_ids`, one per row) of those that got none (the last ones: first come, first served)."""
+    # Count what is left under the row's lock (FOR NO KEY UPDATE does
     # not wait for the key-share locks that racing inserts hold on the pool row; SQLite's BEGIN
     # IMMEDIATE already holds the write lock), give those out and take the other rows back.
     left = (await session.execute(sa.select(_pool.total, _pool.allocated).where(_pool.id == pool_id)
