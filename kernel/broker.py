@@ -31,6 +31,7 @@ class Broker:
         self._ready = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._closing = False
+        self._js: tuple[nats.NATS, object] | None = None  # (the connection, its JetStream context)
 
     @property
     def connected(self) -> bool:
@@ -38,7 +39,14 @@ class Broker:
 
     @property
     def js(self):
-        return self.nc.jetstream(timeout=5) if self.connected else None
+        """The connection's JetStream context, or None while not connected. One per connection:
+        its asynchronous publishes (the outbox relay's) share one reply subscription, which a
+        context made per call would open again each time."""
+        if not self.connected:
+            return None
+        if self._js is None or self._js[0] is not self.nc:
+            self._js = (self.nc, self.nc.jetstream(timeout=5))
+        return self._js[1]
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect_loop(), name=f"broker-connect-{self.name}")

@@ -144,6 +144,31 @@ async def test_rollback_publishes_nothing(databases, nats):
         assert ids == [committed.id]
 
 
+async def test_an_event_jetstream_refuses_stays_in_the_outbox_and_the_rest_of_its_batch_goes(databases, nats):
+    """The relay publishes a batch without waiting between events and reads their acks after: one
+    that no stream takes (no ack) stays unpublished with one more attempt, the others are marked
+    published, in the stream once each."""
+    async with Kit(await databases.fresh("budget"), nats.url) as kit:
+        await kit.broker.wait_ready(10)
+        first, second = approved(), approved()
+        stray = approved().model_copy(update={"type": "nostream.anything.v1"})
+        async with kit.db.session() as session:
+            for event in (first, stray, second):
+                await add_event(session, event)
+            await session.commit()
+
+        async def attempted():
+            async with kit.db.session() as session:
+                rows = (await session.execute(sa.select(outbox.c.event_id, outbox.c.published_at,
+                                                        outbox.c.attempts))).all()
+            return rows if any(r.attempts for r in rows) and await kit.relay.pending() == 1 else None
+
+        rows = {r.event_id: r for r in await eventually(attempted, timeout=20)}
+        assert rows[stray.id].published_at is None and rows[stray.id].attempts >= 1
+        assert all(rows[e.id].published_at is not None and rows[e.id].attempts == 0 for e in (first, second))
+        assert await stream_messages(nats.url) == 2
+
+
 async def test_duplicated_and_redelivered_event_has_its_effect_once(databases, nats):
     async with Kit(await databases.fresh("budget"), nats.url) as kit:
         await kit.broker.wait_ready(10)
