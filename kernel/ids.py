@@ -77,11 +77,13 @@ def _uuid(value: int) -> uuid.UUID:
     # values are in range by construction, so the two slots are set as its __init__ sets them.
     made = _new(uuid.UUID)
     _set(made, "int", value)
-    _set(made, "is_safe", uuid.SafeUUID.unknown)
+    _set(made, "is_safe", _UNKNOWN)
     return made
 
 
-_new, _set = object.__new__, object.__setattr__
+# SafeUUID.unknown looked up once: an enum member read through its class is a property call, which
+# was a tenth of a bulk allocation's id-making.
+_new, _set, _UNKNOWN = object.__new__, object.__setattr__, uuid.SafeUUID.unknown
 
 
 def utcnow() -> datetime:
