@@ -415,6 +415,8 @@ async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
     await nc.subscribe("licenses.entitlement.added", cb=on_entitlement)
     placed: dict[str, float] = {}
     delivered: dict[str, float] = {}
+    delivered_at: dict[str, float] = {}  # the same, as Unix times, beside the databases' timestamps
+    answered_at: dict[str, float] = {}  # when its delivery request was answered (Unix time)
     stop_watching = asyncio.Event()
     watcher = asyncio.create_task(seed.watch_entitlements(world.stack.database_url("licenses"),
                                                           lambda: list(delivered), seated, stop_watching))
@@ -442,7 +444,9 @@ async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
             async def deliver(n: int) -> int:
                 order_id = order_ids[n]
                 delivered[order_id] = time.perf_counter()  # when its delivery was sent
+                delivered_at[order_id] = time.time()
                 resp = await http.post(f"/api/v1/procurement/orders/{order_id}/deliver", headers=supplier, json={})
+                answered_at[order_id] = time.time()
                 return resp.status_code
 
             order_ids = list(placed)
@@ -456,6 +460,8 @@ async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
                                     and len(announced.keys() & placed.keys()) == len(placed),
                                     timeout=300, what="every delivery seated and announced")
             cpu_seated = world.stack.cpu_seconds()
+            hops = await seed.delivery_hops(world.stack.database_url("procurement"),
+                                            world.stack.database_url("licenses"))
     finally:
         stop_watching.set()
         await watcher
@@ -464,7 +470,19 @@ async def order_flow(world: World, *, orders: int, concurrency: int) -> dict:
     to_seats = Result("delivery → seats in the pool", latencies=[seated[o] - t for o, t in delivered.items()])
     to_event = Result("delivery → entitlement.added on the bus",
                       latencies=[announced[o] - t for o, t in delivered.items()])
+    unix = time.time() - time.perf_counter()  # perf_counter → Unix time, for the seats' moment
+    # The outbox row's time is its INSERT's, before the request's commit; "published" is when the
+    # relay had JetStream's acknowledgement, which can come after licenses already has the event.
+    legs = {"delivery sent → event in procurement's outbox": lambda o, h: h[0] - delivered_at[o],
+            "event in the outbox → delivery answered": lambda o, h: answered_at[o] - h[0],
+            "delivery answered → licenses' consumer applies it": lambda o, h: h[2] - answered_at[o],
+            "outbox → acknowledged to procurement's relay": lambda o, h: h[1] - h[0],
+            "consumer's transaction → seats seen committed": lambda o, h: seated[o] + unix - h[2]}
+    per_hop = {leg: Result(leg, latencies=[span(o, h) for o, h in hops.items()]) for leg, span in legs.items()}
     return {"placing": placing.summary(), "delivering": delivery.summary(),
+            # Where a delivery's time goes, from the databases' timestamps (p50 and p99 of each leg).
+            "delivery_hops": {leg: {"p50_ms": round(r.percentile(50), 1), "p99_ms": round(r.percentile(99), 1)}
+                              for leg, r in per_hop.items()},
             "orders_confirmed_per_s": round(len(placed) / confirm_seconds, 1),
             # Each process's CPU per order from placement to confirmation, and per delivery to its
             # seats (the event, budget's reservation, procurement's state, licenses' entitlement).

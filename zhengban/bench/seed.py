@@ -216,3 +216,28 @@ def submitted_reports(database_url: str, province: dict, report: dict, count: in
         await insert(session, AnnualReport, rows)
 
     run(database_url, work)
+
+
+async def delivery_hops(procurement_url: str, licenses_url: str) -> dict[str, tuple[float, float, float]]:
+    """For each delivered order (by id): when procurement wrote its event into the outbox, when
+    procurement's relay marked it published (after JetStream acknowledged it), and when licenses'
+    consumer began the transaction that applied it (its inbox row), as Unix times from the
+    databases' rows: where a delivery's time goes between the request and its seats."""
+    import json
+
+    from kernel.schema import inbox
+    procurement, licenses = Database(procurement_url, pool_size=1), Database(licenses_url, pool_size=1)
+    try:
+        async with procurement.session() as session:
+            rows = (await session.execute(sa.select(outbox.c.event_id, outbox.c.payload, outbox.c.created_at,
+                                                    outbox.c.published_at)
+                                          .where(outbox.c.subject == "procurement.order.delivered"))).all()
+        async with licenses.session() as session:
+            applied = dict((await session.execute(sa.select(inbox.c.event_id, inbox.c.processed_at).where(
+                inbox.c.consumer == "licenses--procurement-order-delivered"))).all())
+    finally:
+        await procurement.dispose()
+        await licenses.dispose()
+    return {json.loads(r.payload)["data"]["order_id"]: (r.created_at.timestamp(), r.published_at.timestamp(),
+                                                        applied[r.event_id].timestamp())
+            for r in rows if r.published_at is not None and r.event_id in applied}
