@@ -9,6 +9,8 @@ import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from multidict import CIMultiDict
+from starlette.routing import Match, Route
+from starlette.types import Scope
 from yarl import URL
 
 from kernel import tracing
@@ -97,11 +99,29 @@ async def body_within(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class ProxyRoute(Route):
+    """The proxy's route: Starlette's, not FastAPI's. A FastAPI route solves its parameters as
+    dependencies on every request, which for these two strings cost the gateway about 65 µs of
+    CPU per proxied request, against the 35 µs all of this route takes (docs/performance.md). It
+    puts itself in the scope as FastAPI's routes do: the metrics, the audit log and the spans read
+    the matched route's path there."""
+
+    def __init__(self, path: str, endpoint, *, methods: list[str]):
+        super().__init__(path, endpoint, methods=methods, include_in_schema=False)
+        self.methods.discard("HEAD")  # Starlette adds it to a GET; the proxy answered 405, as before
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match != Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
 def proxy_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.api_route("/api/v1/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def forward(service: str, path: str, request: Request):
+    async def forward(request: Request) -> Response:
+        service, path = request.path_params["service"], request.path_params["path"]
         if service not in SERVICES:
             return problem_for_status(404, f"no API at /api/v1/{service}")
         settings = request.app.state.settings
@@ -129,4 +149,6 @@ def proxy_router() -> APIRouter:
                 response.headers.append(name, value)
         return response
 
+    router.routes.append(ProxyRoute("/api/v1/{service}/{path:path}", forward,
+                                    methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
     return router

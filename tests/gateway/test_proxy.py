@@ -118,3 +118,15 @@ async def test_a_slow_service_is_a_504_problem_and_paths_arrive_as_sent(proxied)
     assert slow.status_code == 504 and slow.json()["type"].endswith("/upstream-timeout")
     echoed = (await gw.client.get("/api/v1/budget/a%20b/%E6%AD%A3%E7%89%88?q=%E4%B8%AD&x=1", headers=admin)).json()
     assert echoed["path"] == "a b/正版" and echoed["query"] == "q=%E4%B8%AD&x=1"
+
+
+async def test_a_proxied_request_is_counted_under_the_proxy_route_and_head_is_not_proxied(proxied):
+    # The proxy's route is Starlette's (gateway/proxy.py): it must still name itself in the scope,
+    # where the metrics, the audit log and the spans read the matched route's path.
+    gw, admin = proxied
+    assert (await gw.client.post("/api/v1/budget/counted", headers=admin, json={})).json()["path"] == "counted"
+    assert (await gw.client.head("/api/v1/budget/counted", headers=admin)).status_code == 405
+    metrics = (await gw.client.get("/metrics")).text
+    # (The registry is the test process's: other tests' apps count there too, hence no check of "unmatched".)
+    assert ('zhengban_http_requests_total{method="POST",route="/api/v1/{service}/{path:path}",status="200"}'
+            in metrics)
