@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from datetime import datetime
@@ -26,6 +27,14 @@ from services.licenses.pools.service import SOURCE
 
 log = logging.getLogger("zhengban.licenses.expiry")
 
+# How long an expiry waits, between attempts, for seats other transactions hold (see SeatsBusy):
+# about six seconds in all, after which the next pass (every few seconds) takes it up again.
+BUSY_PAUSES = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+
+
+class SeatsBusy(Exception):
+    """Too few of the pool's seats are free to take back: other transactions hold the rest."""
+
 
 async def expire_entitlement(session: AsyncSession, entitlement_id, now: datetime) -> int | None:
     """Expires one entitlement (if still active); returns the seats reclaimed because of it."""
@@ -44,18 +53,19 @@ async def expire_entitlement(session: AsyncSession, entitlement_id, now: datetim
     reclaimed: list = []
     if excess > 0:
         # The pool is locked before its seats here, the other way round from a retirement or a
-        # reclaim (seats, then their pools). Seats another transaction holds are passed over
-        # (SKIP LOCKED: that one is giving them back or using them), so this one waits for none
-        # of them while holding the pool; only when too few are free does it wait, and should
-        # that deadlock, the retry below runs the expiry again.
+        # reclaim (seats, then their pools). So seats another transaction holds are passed over
+        # (SKIP LOCKED: that one is giving them back or using them), and this one never waits for
+        # a seat while holding the pool: when too few are free it gives up the pool and tries
+        # again (`expire_due`), by which time the holders are done. Waiting instead deadlocked
+        # with the retirements of the pool's devices, and PostgreSQL broke it by failing either
+        # side, a retirement as often as the expiry (test_lock_order).
         idle = allocations.idle_first(
             sa.select(Allocation.id).outerjoin(Device, Device.id == Allocation.device_id)
             .where(Allocation.pool_id == pool.id, Allocation.status == "active"))
         victims = list((await session.execute(
             idle.limit(excess).with_for_update(of=Allocation, skip_locked=True))).scalars().all())
         if len(victims) < excess:
-            victims += (await session.execute(idle.where(Allocation.id.not_in(victims or [pool.id]))
-                                              .limit(excess - len(victims)))).scalars().all()
+            raise SeatsBusy(f"pool {pool.id}: {excess} seats to take back, {len(victims)} free")
         reclaimed = await allocations.reclaim_allocations(session, victims, "subscription expired", "system", now)
     await session.execute(sa.update(Pool).where(Pool.id == pool.id).values(total=new_total, updated_at=now))
     await history.record(session, "pool", pool.id, "entitlement_expired", "system",
@@ -77,10 +87,24 @@ async def expire_due(db: Database, now: datetime | None = None) -> int:
         await session.rollback()
     expired = 0
     for entitlement_id in due:
-        async with db.session() as session:
-            if await _expire_and_commit(session, entitlement_id, now) is not None:
-                expired += 1
+        if await _expire_when_seats_free(db, entitlement_id, now) is not None:
+            expired += 1
     return expired
+
+
+async def _expire_when_seats_free(db: Database, entitlement_id, now: datetime) -> int | None:
+    """Expires the entitlement, again after a pause while others hold the seats it must take back;
+    None when it was expired already, or its seats stayed busy (the next pass takes it up)."""
+    for pause in (*BUSY_PAUSES, None):
+        try:
+            async with db.session() as session:
+                return await _expire_and_commit(session, entitlement_id, now)
+        except SeatsBusy as busy:
+            if pause is None:
+                log.warning("entitlement %s not expired in this pass: %s", entitlement_id, busy)
+                return None
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 @retried
