@@ -67,7 +67,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     relay = OutboxRelay(db, broker)
     # The gateway consumes events only to hand them on to webhooks.
     consumers = Consumers("gateway", db, broker, webhook_delivery.SUBSCRIPTIONS,
-                          max_attempts=settings.max_delivery_attempts)
+                          max_attempts=settings.max_delivery_attempts,
+                          ack_wait_seconds=settings.event_ack_wait_seconds)
     webhook_sender = webhook_delivery.Sender(db, schedule=settings.webhook_retry_schedule_seconds,
                                              retry_for=settings.webhook_retry_for_seconds,
                                              timeout=settings.webhook_timeout_seconds)

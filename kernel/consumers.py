@@ -62,12 +62,13 @@ class Subscription:
 
 class Consumers:
     def __init__(self, service: str, db: Database, broker: Broker, subscriptions: list[Subscription], *,
-                 max_attempts: int = 5, batch: int = 64):
+                 max_attempts: int = 5, batch: int = 64, ack_wait_seconds: int = 30):
         self.service = service
         self.db = db
         self.broker = broker
         self.max_attempts = max_attempts
         self.batch = batch
+        self.ack_wait_seconds = ack_wait_seconds
         self.by_name = {s.durable(service): s for s in subscriptions}
         if len(self.by_name) != len(subscriptions):
             # Two handlers under one name would be one consumer: the second silently replacing the first.
@@ -101,7 +102,7 @@ class Consumers:
                 psub = await js.pull_subscribe(
                     sub.subject, durable=name, stream=stream_for(sub.subject),
                     config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-                                          ack_wait=30, max_deliver=-1, max_ack_pending=1000),
+                                          ack_wait=self.ack_wait_seconds, max_deliver=-1, max_ack_pending=1000),
                 )
                 self._pulls[name] = psub
                 while True:

@@ -115,7 +115,8 @@ def create_service_app(
         *DisabledUsersCopy(disabled).subscriptions(),
         *subscriptions,
     ]
-    consumers = Consumers(name, db, broker, all_subscriptions, max_attempts=settings.max_delivery_attempts)
+    consumers = Consumers(name, db, broker, all_subscriptions, max_attempts=settings.max_delivery_attempts,
+                          ack_wait_seconds=settings.event_ack_wait_seconds)
     relay = OutboxRelay(db, broker)
 
     @contextlib.asynccontextmanager

@@ -39,6 +39,12 @@ class ProcessSettings(BaseSettings):
     log_level: str = "INFO"
     # Consumers park an event in the dead-letter table after this many failed deliveries.
     max_delivery_attempts: int = 5
+    # JetStream hands an event to a consumer again when its process has not acknowledged it this
+    # long after delivery: what a crash mid-event costs before a replacement applies it. Longer
+    # than any batch takes on a busy machine (an event handled twice changes nothing, but it is
+    # work twice); the suite's crash tests use a shorter one. A consumer takes it when it is made
+    # (a process's first start on an empty NATS); changing it later leaves existing ones as they are.
+    event_ack_wait_seconds: int = Field(default=30, ge=5, le=3600)
     # Start the outbox relay and the event consumers (off in some unit tests).
     run_background: bool = True
     # An Idempotency-Key answers retries this long (SPEC: at least 24 hours), then it is pruned.

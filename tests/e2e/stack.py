@@ -22,6 +22,11 @@ from zhengban.processes import PROCESSES
 UNLIMITED = {"ZHENGBAN_GATEWAY_RATE_PER_SECOND": "100000", "ZHENGBAN_GATEWAY_RATE_BURST": "100000",
              "ZHENGBAN_GATEWAY_FAILED_SIGN_INS_PER_ADDRESS": "100000 per 15 minutes"}
 
+# Events a killed process took and never acknowledged come again after this many seconds, not the
+# default 30: the crash tests wait for that redelivery (kernel/settings.py, event_ack_wait_seconds).
+QUICK_REDELIVERY = {f"ZHENGBAN_{process}_EVENT_ACK_WAIT_SECONDS": "8"
+                    for process in ("GATEWAY", "BUDGET", "PROCUREMENT", "LICENSES")}
+
 
 class RunningStack:
     """`zhengban up` in a subprocess. With ZHENGBAN_TEST_DATABASE_URL set (the PostgreSQL run of the
@@ -32,7 +37,7 @@ class RunningStack:
         self.port = free_port()
         self.admin_password = admin_password
         self.extra_args = list(extra_args)
-        self.env = env or {}
+        self.env = {**QUICK_REDELIVERY, **(env or {})}
         self.process: subprocess.Popen | None = None
         self.output = data_dir / "up.out"
         self.database_prefix = None
