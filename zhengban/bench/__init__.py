@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from zhengban.bench.rounds import ROUNDS, verdict
+from zhengban.bench.rounds import QUICK_ROUNDS, ROUNDS, verdict
 from zhengban.bench.stack import BenchStack
 
 SCENARIOS = ("hot_pool", "many_pools", "gateway_overhead", "audit", "order_flow", "scale", "imports", "oversight",
@@ -36,30 +36,36 @@ async def run_scenarios(stack: BenchStack, names: list[str], quick: bool) -> dic
     # Imported here: the scenarios load the services' models, which a refused start need not wait for.
     from zhengban.bench import scenarios
 
-    # Each leg of a ratio runs `seconds` after `warmup` seconds of the same load, ROUNDS times.
+    # Each leg of a ratio runs `seconds` after `warmup` seconds of the same load, `rounds` times.
     seconds = 2 if quick else 15
     warmup = 1 if quick else 3
+    rounds = rounds_of(quick)
     # Enough registered devices that no load runs out of new assignees (wrk's rate x its seconds,
     # in each round's share) and the bulk allocation has one per seat.
     world = await asyncio.to_thread(scenarios.World, stack, 20_000 if quick else 100_000)
     print(f"  load generator: {scenarios.generator()}; raw baseline: "
-          f"{'pgbench' if scenarios.pgbench.available() else 'asyncpg'}; {ROUNDS} rounds of each ratio", flush=True)
+          f"{'pgbench' if scenarios.pgbench.available() else 'asyncpg'}; {rounds} rounds of each ratio", flush=True)
     results = {}
     for name in names:
         print(f"  … {name}", flush=True)
         try:
-            results[name] = await run_scenario(world, name, quick, seconds, warmup)
+            results[name] = await run_scenario(world, name, quick, seconds, warmup, rounds)
         except Exception as exc:  # noqa: BLE001 - one scenario's failure is reported; the others still run
             results[name] = {"error": f"{type(exc).__name__}: {exc}"[:3000]}
             print(f"    {name} failed: {results[name]['error'][:500]}", flush=True)
     return results
 
 
-async def run_scenario(world, name: str, quick: bool, seconds: float, warmup: float) -> dict:
+def rounds_of(quick: bool) -> int:
+    """The rounds of each ratio: fewer in a quick run (the smoke test's: correctness, not figures)."""
+    return QUICK_ROUNDS if quick else ROUNDS
+
+
+async def run_scenario(world, name: str, quick: bool, seconds: float, warmup: float, rounds: int) -> dict:
     """One scenario at the run's sizes: small with `quick` (the smoke test), the targets' otherwise."""
     from zhengban.bench import scenarios
 
-    legs = {"concurrency": 32, "seconds": seconds, "warmup": warmup}
+    legs = {"concurrency": 32, "seconds": seconds, "warmup": warmup, "rounds": rounds}
     runs = {
         "hot_pool": lambda: scenarios.hot_pool(world, **legs),
         "many_pools": lambda: scenarios.many_pools(world, pools=50 if quick else 1000, **legs),
@@ -198,7 +204,7 @@ def main(names: list[str], *, quick: bool, json_path: str, database: str, postgr
         stack.stop()
     document = {"started": started, "finished": time.time(), "commit": commit(),
                 "database": "postgresql" if use_postgres else "sqlite", "quick": quick, "replicas": replicas,
-                "rounds": ROUNDS,
+                "rounds": rounds_of(quick),
                 # Other work on the machine moves every figure: the load average at both ends.
                 "load_average": {"start": [round(x, 2) for x in load_before],
                                  "end": [round(x, 2) for x in os.getloadavg()]},
