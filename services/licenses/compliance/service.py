@@ -70,9 +70,9 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
     settings = await plan_for_whole_tables(connection)
     with collector_paused():
         rows = (await connection.execute(report_rows(live, as_of))).all()
-        counts, flawed, devices = sort_rows(rows)
-        without, named_without, unapproved = await listed(session, flawed, devices, titles)
-        del rows, flawed, devices
+        counts, flawed = sort_rows(rows)
+        without, named_without, unapproved = listed(flawed)
+        del rows, flawed
     await plan_as_usual(connection, settings)
 
     over_limit = (await devices_over_limit(session, live, as_of, counts["several"]) if counts["several"]
@@ -92,22 +92,18 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
     return result
 
 
-def sort_rows(rows: list) -> tuple[dict, list, dict]:
-    """`report_rows`' counts by kind, its entries apart, and the listed devices by id."""
+def sort_rows(rows: list) -> tuple[dict, list]:
+    """`report_rows`' counts by kind, and its entries apart."""
     counts = {"computers": {category: {"genuine": 0, "non_genuine": 0} for category in CATEGORIES},
               "software": {category: [] for category in CATEGORIES},
               "installed": {},  # title → [computers, genuine there]
               "allocated": {},  # title → [seats, idle]
               "several": set()}  # categories of which some computer holds several seats
-    flawed, devices = [], {}
+    flawed = []
     for row in rows:
         part, category, name, title_id, first, second = row[:6]
         if part == "entry":
             flawed.append(row)
-        elif part == "device":
-            device_id = _id(row[6])
-            devices[row[6]] = {"device_id": device_id, "org_id": _id(row[8]), "asset_tag": row[7],
-                               "hostname": row[9]}
         elif part == "title":
             counts["installed"][_id(title_id)] = [first, second]
         elif part == "seats":
@@ -118,53 +114,43 @@ def sort_rows(rows: list) -> tuple[dict, list, dict]:
             counts["software"][category].append({"name": name, "count": first})
         elif first > second:  # "held": more seats of the category than devices holding one
             counts["several"].add(category)
-    return counts, flawed, devices
+    return counts, flawed
 
 
-async def listed(session: AsyncSession, flawed: list, devices: dict[str, dict], titles: dict
-                 ) -> tuple[dict[str, list[dict]], dict[str, Counter], list[dict]]:
+def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], list[dict]]:
     """The non-genuine entries as the answer lists them: per form category the devices without a
     license with their software (and how many devices list each name), and the commercial titles
     installed without a seat or an approved request.
 
-    An entry row carries its device's id only (`devices` has the device's texts, once each) and
-    its title's id only (its name is the catalogue's); the entries are gathered per device, and
-    the devices listed by asset tag and id, their software by name and title, each sorted by code
-    point (the same order on PostgreSQL and SQLite, whatever the database's collation)."""
-    names = {}  # title → its name
-    per_device: dict[str, list] = defaultdict(list)
-    for _, category, name, title_id, not_approved, _, device_id, *_ in flawed:
-        if title_id:
-            name = names.get(title_id)
-            if name is None:
-                tid = _id(title_id)
-                name = names[title_id] = (titles.get(tid) or await title_added_since(session, tid)).name
-        per_device[device_id].append((name, title_id, category, not_approved))
+    Sorted here, by code point (the same order on PostgreSQL and SQLite, whatever the database's
+    collation), by asset tag, device, name and title, a device's entries are consecutive and its
+    software comes sorted: one pass builds the lists."""
+    flawed.sort(key=itemgetter(7, 6, 2, 3))
     without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
     named: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
     unapproved = []
-    order = sorted(per_device, key=lambda device_id: (devices[device_id]["asset_tag"], devices[device_id]["device_id"]))
-    for device_id in order:
-        device = devices[device_id]
-        entries = per_device[device_id]
-        entries.sort()
-        software: dict[str, list[str]] = {}  # category → names, each once (a title reported twice: once)
-        last_unapproved = None
-        for name, title_id, category, not_approved in entries:
-            if not_approved and title_id != last_unapproved:
-                unapproved.append({**device, "title_id": _id(title_id), "name": name, "category": category})
-                last_unapproved = title_id
-            if category in CATEGORIES:
-                listed_names = software.get(category)
-                if listed_names is None:
-                    software[category] = [name]
-                elif name != listed_names[-1]:
-                    listed_names.append(name)
-        for category, listed_names in software.items():
-            without[category].append({**device, "software": listed_names})
-            counter = named[category]
-            for name in listed_names:
-                counter[name] += 1
+    last: dict[str, tuple] = {}  # category → (device, its software) of its latest listed device
+    device_id = device = last_unapproved = None
+    for _, category, name, title_id, not_approved, _, row_device, asset_tag, device_org, hostname in flawed:
+        if row_device != device_id:
+            device_id = row_device
+            device = {"device_id": _id(row_device), "org_id": _id(device_org), "asset_tag": asset_tag,
+                      "hostname": hostname}
+        if not_approved and (device_id, title_id) != last_unapproved:  # a title reported twice: once
+            unapproved.append({**device, "title_id": _id(title_id), "name": name, "category": category})
+            last_unapproved = (device_id, title_id)
+        if category not in CATEGORIES:
+            continue
+        latest = last.get(category)
+        if latest is None or latest[0] != device_id:
+            software = [name]
+            without[category].append({**device, "software": software})
+            last[category] = (device_id, software)
+        elif name != latest[1][-1]:  # a title or name reported twice (two versions) is listed once
+            latest[1].append(name)
+        else:
+            continue
+        named[category][name] += 1
     return without, named, unapproved
 
 
@@ -291,41 +277,34 @@ def held_seats(live: sa.ColumnElement[bool], as_of: datetime) -> sa.Select:
 
 def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) -> sa.Select:
     """What each live device had installed at `as_of` (its latest inventory report before then),
-    each entry with its title, category and licensing, its raw name when no title recognizes it,
-    and two flags: `seated`, the device holds a seat of its title, and `genuine` (SPEC Inspection,
-    as `genuine_there`): a seat of its title, or a free title, or a bundled one recorded on the
-    device; an entry no title recognizes is genuine when a seat of its reported category covers it.
+    each entry with its category and name (its title's, or what the reporter said) and two flags:
+    `seated`, the device holds a seat of its title, and `genuine` (SPEC Inspection, as
+    `genuine_there`): a seat of its title, or a free title, or a bundled one recorded on the device;
+    an entry no title recognizes is genuine when a seat of its reported category covers it.
     Updates and language packs are left out, and so are unrecognized entries without a category
-    (they wait in the unrecognized queue). A title reported twice on a device comes twice: every
-    total counts distinct devices.
-
-    Narrow on purpose: the device's texts and the title's name are not carried through the
-    hundreds of thousands of entries of a large group; the listed rows name them by id."""
+    (they wait in the unrecognized queue). An entry is repeated for each seat that covers it (a
+    device may hold two of one title): every total counts distinct devices."""
     entry = InstalledSoftware
     title = CatalogueTitle
-    # Each (device, title) and (device, category) of the seats once: a device holding two seats of
-    # a title does not repeat its entries.
-    by_title = (sa.select(held.c.device_id, held.c.title_id).where(held.c.title_id.is_not(None))
-                .distinct().subquery("seat_of_title"))
-    by_category = sa.select(held.c.device_id, held.c.category).distinct().subquery("seat_of_category")
+    by_title, by_category = held.alias("seat_of_title"), held.alias("seat_of_category")
     seated = by_title.c.device_id.is_not(None)
     # The seat of a category joins only entries without a title, and an entry without a title has
     # no licensing: each of the four cases can hold only for the entries it concerns.
     genuine = sa.or_(seated, title.licensing == "free",
                      sa.and_(title.licensing == "bundled", BundledTitle.device_id.is_not(None)),
                      by_category.c.device_id.is_not(None))
-    return (sa.select(entry.device_id, entry.title_id, title.licensing,
+    return (sa.select(Device.id.label("device_id"), Device.asset_tag, Device.org_id, Device.hostname, entry.title_id,
+                      title.licensing,
                       sa.func.coalesce(title.category, entry.category).label("category"),
-                      sa.case((entry.title_id.is_(None), entry.name)).label("raw_name"),
+                      sa.func.coalesce(title.name, entry.name).label("name"),
                       flag(seated).label("seated"), flag(genuine).label("genuine"))
             .select_from(Device)
             .join(entry, sa.and_(entry.device_id == Device.id, entry.reported_at == latest_report_at(as_of)))
             .outerjoin(title, title.id == entry.title_id)
-            .outerjoin(by_title, sa.and_(by_title.c.device_id == entry.device_id,
-                                         by_title.c.title_id == entry.title_id))
-            .outerjoin(by_category, sa.and_(entry.title_id.is_(None), by_category.c.device_id == entry.device_id,
+            .outerjoin(by_title, sa.and_(by_title.c.device_id == Device.id, by_title.c.title_id == entry.title_id))
+            .outerjoin(by_category, sa.and_(entry.title_id.is_(None), by_category.c.device_id == Device.id,
                                             by_category.c.category == entry.category))
-            .outerjoin(BundledTitle, sa.and_(title.licensing == "bundled", BundledTitle.device_id == entry.device_id,
+            .outerjoin(BundledTitle, sa.and_(title.licensing == "bundled", BundledTitle.device_id == Device.id,
                                              BundledTitle.title_id == entry.title_id))
             .where(live, entry.not_a_product.is_(False),
                    sa.or_(entry.title_id.is_not(None), entry.category.in_(CATEGORIES))))
@@ -416,9 +395,8 @@ def report_rows(live: sa.ColumnElement[bool], as_of: datetime) -> sa.CompoundSel
     named = sa.union_all(
         sa.select(held.c.category, held.c.product_name.label("name"), held.c.device_id)
         .where(held.c.category.in_(CATEGORIES)),
-        sa.select(judged.c.category, CatalogueTitle.name, device)
-        .join(CatalogueTitle, CatalogueTitle.id == judged.c.title_id)
-        .where(in_form, judged.c.genuine == 1, judged.c.seated == 0)
+        sa.select(judged.c.category, judged.c.name, device)
+        .where(in_form, judged.c.genuine == 1, judged.c.seated == 0, judged.c.title_id.is_not(None))
     ).subquery("named")
     per_name = (sa.select(sa.literal("software"), named.c.category, named.c.name, null,
                           sa.func.count(sa.distinct(named.c.device_id)), none)
@@ -429,18 +407,14 @@ def report_rows(live: sa.ColumnElement[bool], as_of: datetime) -> sa.CompoundSel
     asked = sa.exists().where(InstallRequest.device_id == judged.c.device_id,
                               InstallRequest.title_id == judged.c.title_id, InstallRequest.kind == "install",
                               InstallRequest.status == "approved", InstallRequest.decided_at <= as_of)
-    not_genuine = sa.and_(judged.c.genuine == 0, sa.or_(in_form, judged.c.licensing == "commercial"))
-    entries = (sa.select(sa.literal("entry"), judged.c.category, judged.c.raw_name,
+    entries = (sa.select(sa.literal("entry"), judged.c.category, judged.c.name,
                          sa.func.coalesce(id_text(judged.c.title_id), ""),
                          flag(sa.and_(judged.c.licensing == "commercial", ~asked)), none,
-                         id_text(judged.c.device_id), null, null, null)
-               .where(not_genuine))
-    listed_devices = (sa.select(sa.literal("device"), null, null, null, none, none, id_text(Device.id),
-                                Device.asset_tag, id_text(Device.org_id), Device.hostname)
-                      .where(Device.id.in_(sa.select(judged.c.device_id).where(not_genuine))))
+                         id_text(judged.c.device_id), judged.c.asset_tag, id_text(judged.c.org_id), judged.c.hostname)
+               .where(judged.c.genuine == 0, sa.or_(in_form, judged.c.licensing == "commercial")))
     counts = [part.add_columns(null, null, null, null)
               for part in (per_title, per_seat_title, per_category, per_name, per_held)]
-    return sa.union_all(*counts, entries, listed_devices)
+    return sa.union_all(*counts, entries)
 
 async def devices_over_limit(session: AsyncSession, live: sa.ColumnElement[bool], as_of: datetime,
                              several: set[str]) -> dict[str, list[dict]]:
