@@ -15,7 +15,7 @@ import httpx
 
 from tests.support.databases import TEST_DATABASE_URL, drop_databases_named
 from zhengban.nats_server import free_port
-from zhengban.processes import PROCESSES
+from zhengban.processes import PROCESSES, env_prefix
 
 # The gateway's limits lifted, for tests that send many requests or sign in many times from one
 # address (the matrix, the fuzzer, the browser tests); the limits themselves have their own tests.
@@ -24,8 +24,7 @@ UNLIMITED = {"ZHENGBAN_GATEWAY_RATE_PER_SECOND": "100000", "ZHENGBAN_GATEWAY_RAT
 
 # Events a killed process took and never acknowledged come again after this many seconds, not the
 # default 30: the crash tests wait for that redelivery (kernel/settings.py, event_ack_wait_seconds).
-QUICK_REDELIVERY = {f"ZHENGBAN_{process}_EVENT_ACK_WAIT_SECONDS": "8"
-                    for process in ("GATEWAY", "BUDGET", "PROCUREMENT", "LICENSES")}
+QUICK_REDELIVERY = {f"{env_prefix(process)}EVENT_ACK_WAIT_SECONDS": "8" for process in PROCESSES}
 
 
 class RunningStack:

@@ -181,7 +181,8 @@ async def test_a_subtrees_devices_are_found_through_the_org_path_index(licenses,
     assert "ix_devices_org_path" in plan, plan
 
 
-@pytest.mark.skipif(not on_postgres(), reason="PostgreSQL's planner settings")
+@pytest.mark.skipif(not on_postgres(), reason="planner settings are PostgreSQL's; SQLite has none to set "
+                    "(the PostgreSQL pass runs it)")
 async def test_the_reports_statement_is_planned_with_hash_joins_and_no_jit_then_as_usual(licenses):
     """The report's statement runs with nested loops and JIT compilation off (a large group's
     analysed tables pass JIT's cost threshold: a second of compiling per report), and the rest of

@@ -285,14 +285,15 @@ async def device_limits(session: AsyncSession, rows: list[dict], device_paths: d
     # is one pool's category and its devices' few org paths), and mostly no limit at all (a business
     # category), which then costs no look-up per row (each hashes a UUID in Python).
     paths, categories = set(device_paths.values()), {r["category"] for r in rows}
-    if len(paths) * len(categories) <= len(rows):
+    every_pair_first = len(paths) * len(categories) <= len(rows)
+    if every_pair_first:
         limits = await seat_limits.limits_of(session, [(path, category) for path in paths for category in categories])
         if all(limit is None for limit in limits.values()):
             return {}
     wanted = {(r["device_id"], r["category"]) for r in rows if r["device_id"] in device_paths}
     if not wanted:
         return {}
-    if len(paths) * len(categories) > len(rows):
+    if not every_pair_first:
         limits = await seat_limits.limits_of(session, {(device_paths[device], category) for device, category in wanted})
     return {(device, category): limits[device_paths[device], category] for device, category in wanted
             if limits[device_paths[device], category] is not None}
