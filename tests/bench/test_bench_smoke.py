@@ -61,6 +61,7 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
                                                                                  "non_genuine": 1_000}
     assert set(scale["rss_mb"]) >= {"gateway", "budget", "procurement", "licenses"}
     assert scale["compliance_titles_devices"] == 2_000 and scale["compliance_titles_ms"] > 0
+    assert scale["compliance_titles_direct_ms"] > 0
     imported = results["imports"]
     assert imported["inventory_rows"] == 5_000 and imported["inventory_ok"] == 5_000
     assert imported["inventory_rows_per_s"] > 0 and imported["peak_rss_mb"] > 0

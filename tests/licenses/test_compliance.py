@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from kernel.db import Database
 from kernel.ids import utcnow
 from services.licenses.compliance import service
 from services.licenses.devices.models import Device
@@ -199,3 +201,85 @@ async def test_the_reports_statement_is_planned_with_hash_joins_and_no_jit_then_
         assert await settings() == ["off", "off", "64MB"]
         await service.plan_as_usual(connection, replaced)
         assert await settings() == before and before[:2] == ["on", "on"]
+
+
+@pytest.mark.skipif(not on_postgres(), reason="the report runs in parts on PostgreSQL only; on SQLite the one "
+                    "statement (every other test here) is all there is")
+async def test_the_report_in_parts_answers_what_the_one_statement_answers(licenses, tree, monkeypatch):
+    """On PostgreSQL the report's statement runs in `PARTS` parts at once, each for a share of the
+    devices: their counts add up and their lists join to the one statement's answer."""
+    admin = tree.actor("dept_a", "it_admin")
+    office = await make_pool(licenses, admin, quantity=20)
+    windows = await make_pool(licenses, admin, quantity=20, product="Windows 11", vendor="Microsoft", category="os")
+    devices = []
+    # Enough devices for each part to have some (a part's share is the last hex digit of the id).
+    while len(devices) < 12 or {d["id"][-1] < "8" for d in devices} != {True, False}:
+        assert len(devices) < 40, "the ids' last digits all fell in one part's share"
+        devices.append(await make_device(licenses, admin, f"P-{len(devices):02d}"))
+    for n, device in enumerate(devices):
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS, WINDOWS] if n % 3 else [WPS]})
+        assert resp.status_code == 200, resp.text
+        if n % 2:
+            assert (await allocate(licenses, admin, office["id"], device["id"])).status_code == 201
+        if n % 4 == 0:
+            assert (await allocate(licenses, admin, windows["id"], device["id"])).status_code == 201
+    parts = []
+
+    async def counted(*args):
+        rows = await part_rows(*args)
+        parts.append(rows)
+        return rows
+
+    part_rows = service.part_rows
+    monkeypatch.setattr(service, "part_rows", counted)
+    in_parts = await report(licenses, admin, tree["dept_a"])
+    assert len(parts) == service.PARTS and all(any(row[0] == "entry" for row in rows) for rows in parts)
+    monkeypatch.setattr(service, "SPLIT_REPORTS", 0)
+    whole = await report(licenses, admin, tree["dept_a"])
+    assert len(parts) == service.PARTS  # the second report ran as one statement
+    half = len(devices) // 2  # the odd-numbered devices hold an office seat
+    assert (whole["office"]["genuine"], whole["office"]["non_genuine"]) == (half, len(devices) - half)
+    assert {**in_parts, "as_of": None} == {**whole, "as_of": None}
+
+
+@pytest.mark.skipif(not on_postgres(), reason="snapshots shared between connections are PostgreSQL's")
+async def test_each_part_reads_the_snapshot_the_report_began_with(licenses, tree):
+    """A part runs on a connection of its own, at the snapshot its report exported: a device
+    reported meanwhile is in no part, though a new statement of the report's session sees it."""
+    admin = tree.actor("dept_a", "it_admin")
+
+    async def reported(tag: str) -> None:
+        device = await make_device(licenses, admin, tag)
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS]})
+        assert resp.status_code == 200, resp.text
+
+    def listed(rows) -> list[str]:
+        return sorted(row[7] for row in rows if row[0] == "entry")
+
+    await reported("S-1")
+    live = Device.org_path.startswith(tree["dept_a"].path, autoescape=True)
+    async with licenses.db.session() as session:
+        connection = await session.connection()
+        snapshot = await connection.scalar(sa.select(sa.func.pg_export_snapshot()))
+        await reported("S-2")  # committed by the service after the snapshot
+        as_of = utcnow()
+        part = await service.part_rows(licenses.db.engine, snapshot, live, as_of)
+        statement = (await connection.execute(service.report_rows(live, as_of))).all()
+    assert listed(part) == ["S-1"]
+    assert listed(statement) == ["S-1", "S-2"]  # read committed: each statement its own snapshot
+
+
+@pytest.mark.skipif(not on_postgres(), reason="the report runs in parts on PostgreSQL only")
+async def test_a_report_without_free_connections_runs_as_one_statement(licenses, tree):
+    """A report holds its session's connection; with fewer than `PARTS` others free in the pool it
+    does not wait for them (it could wait for its own) but runs the one statement."""
+    db = Database(licenses.db.url, pool_size=1)
+    live = Device.org_path.startswith(tree["dept_a"].path, autoescape=True)
+    try:
+        async with db.session() as session:
+            row_sets = await asyncio.wait_for(service.report_row_sets(session, live, utcnow()), 20)
+    finally:
+        await db.dispose()
+    assert len(row_sets) == 1

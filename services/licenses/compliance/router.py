@@ -24,9 +24,13 @@ async def compliance(org_id: uuid.UUID, principal: CurrentPrincipal, session: Se
     # orjson writes the report (tens of thousands of listed devices, for a large group) in one
     # pass, where FastAPI's generic encoder walks it value by value. The listed devices' ids come
     # as text already; `str` is for the org's id when read through asyncpg, whose own UUID type
-    # orjson does not take for a uuid.UUID.
-    return Response(orjson.dumps(await _report(session, orgs, principal, org_id, as_of), default=str),
-                    media_type="application/json")
+    # orjson does not take for a uuid.UUID. The report's objects are written and freed before the
+    # cyclic collector runs again (`collector_paused`): freed, they are never walked.
+    with service.collector_paused():
+        report = await _report(session, orgs, principal, org_id, as_of)
+        body = orjson.dumps(report, default=str)
+        del report
+    return Response(body, media_type="application/json")
 
 
 @router.get("/compliance.csv", openapi_extra=SIGNED_IN, response_class=Response,
