@@ -206,17 +206,15 @@ async def test_the_reports_statement_is_planned_with_hash_joins_and_no_jit_then_
 @pytest.mark.skipif(not on_postgres(), reason="the report runs in parts on PostgreSQL only; on SQLite the one "
                     "statement (every other test here) is all there is")
 async def test_the_report_in_parts_answers_what_the_one_statement_answers(licenses, tree, monkeypatch):
-    """On PostgreSQL the report's statement runs in `PARTS` parts at once, each for a share of the
-    devices: their counts add up and their lists join to the one statement's answer."""
+    """On PostgreSQL the report's statement runs in `PARTS` parts, each for a range of asset tags:
+    their counts add up and their lists join, in order, to the one statement's answer."""
     admin = tree.actor("dept_a", "it_admin")
     office = await make_pool(licenses, admin, quantity=20)
     windows = await make_pool(licenses, admin, quantity=20, product="Windows 11", vendor="Microsoft", category="os")
-    devices = []
-    # Enough devices for each part to have some (a part's share is the last hex digit of the id).
-    while len(devices) < 12 or {d["id"][-1] < "8" for d in devices} != {True, False}:
-        assert len(devices) < 40, "the ids' last digits all fell in one part's share"
-        devices.append(await make_device(licenses, admin, f"P-{len(devices):02d}"))
-    for n, device in enumerate(devices):
+    # Tags whose code point order is not the usual collations' (lower case, upper case, Chinese).
+    tags = [f"{prefix}-{n}" for prefix in ("p", "P", "资产") for n in range(6)]
+    for n, tag in enumerate(tags):
+        device = await make_device(licenses, admin, tag)
         resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
                                           json={"software": [WPS, WINDOWS] if n % 3 else [WPS]})
         assert resp.status_code == 200, resp.text
@@ -225,21 +223,17 @@ async def test_the_report_in_parts_answers_what_the_one_statement_answers(licens
         if n % 4 == 0:
             assert (await allocate(licenses, admin, windows["id"], device["id"])).status_code == 201
     parts = []
-
-    async def counted(*args):
-        rows = await part_rows(*args)
-        parts.append(rows)
-        return rows
-
-    part_rows = service.part_rows
-    monkeypatch.setattr(service, "part_rows", counted)
+    add = service.Tally.add
+    monkeypatch.setattr(service.Tally, "add", lambda tally, rows: (parts.append(rows), add(tally, rows)))
     in_parts = await report(licenses, admin, tree["dept_a"])
-    assert len(parts) == service.PARTS and all(any(row[0] == "entry" for row in rows) for rows in parts)
+    assert len(parts) == service.PARTS
     monkeypatch.setattr(service, "SPLIT_REPORTS", 0)
     whole = await report(licenses, admin, tree["dept_a"])
-    assert len(parts) == service.PARTS  # the second report ran as one statement
-    half = len(devices) // 2  # the odd-numbered devices hold an office seat
-    assert (whole["office"]["genuine"], whole["office"]["non_genuine"]) == (half, len(devices) - half)
+    assert len(parts) == service.PARTS + 1  # the second report ran as one statement
+    half = len(tags) // 2  # the odd-numbered devices hold an office seat
+    assert (whole["office"]["genuine"], whole["office"]["non_genuine"]) == (half, len(tags) - half)
+    assert [d["asset_tag"] for d in in_parts["office"]["devices_without_license"]] == sorted(
+        tag for n, tag in enumerate(tags) if n % 2 == 0)
     assert {**in_parts, "as_of": None} == {**whole, "as_of": None}
 
 
@@ -265,21 +259,33 @@ async def test_each_part_reads_the_snapshot_the_report_began_with(licenses, tree
         snapshot = await connection.scalar(sa.select(sa.func.pg_export_snapshot()))
         await reported("S-2")  # committed by the service after the snapshot
         as_of = utcnow()
-        part = await service.part_rows(licenses.db.engine, snapshot, live, as_of)
+        async with licenses.db.engine.connect() as part_connection:
+            await service.see_snapshot(part_connection, snapshot)
+            part = (await part_connection.execute(service.report_rows(live, as_of))).all()
         statement = (await connection.execute(service.report_rows(live, as_of))).all()
     assert listed(part) == ["S-1"]
     assert listed(statement) == ["S-1", "S-2"]  # read committed: each statement its own snapshot
 
 
 @pytest.mark.skipif(not on_postgres(), reason="the report runs in parts on PostgreSQL only")
-async def test_a_report_without_free_connections_runs_as_one_statement(licenses, tree):
-    """A report holds its session's connection; with fewer than `PARTS` others free in the pool it
-    does not wait for them (it could wait for its own) but runs the one statement."""
+async def test_a_report_without_free_connections_runs_as_one_statement(licenses, tree, monkeypatch):
+    """A report holds its session's connection; with fewer than `WORKERS` others free in the pool
+    it does not wait for them (it could wait for its own) but runs the one statement."""
+    admin = tree.actor("dept_a", "it_admin")
+    for tag in ("W-1", "W-2"):
+        device = await make_device(licenses, admin, tag)
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS]})
+        assert resp.status_code == 200, resp.text
+    parts = []
+    add = service.Tally.add
+    monkeypatch.setattr(service.Tally, "add", lambda tally, rows: (parts.append(rows), add(tally, rows)))
     db = Database(licenses.db.url, pool_size=1)
     live = Device.org_path.startswith(tree["dept_a"].path, autoescape=True)
     try:
         async with db.session() as session:
-            row_sets = await asyncio.wait_for(service.report_row_sets(session, live, utcnow()), 20)
+            tally = await asyncio.wait_for(service.tallied(session, live, utcnow()), 20)
     finally:
         await db.dispose()
-    assert len(row_sets) == 1
+    assert len(parts) == 1
+    assert [d["asset_tag"] for d in tally.without["office"]] == ["W-1", "W-2"]

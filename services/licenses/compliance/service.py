@@ -12,9 +12,11 @@ import uuid
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from operator import itemgetter
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -70,10 +72,9 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
     with collector_paused():
-        counts, flawed = sort_rows(await report_row_sets(session, live, as_of))
-        without, named_without, unapproved = listed(flawed)
-        del flawed
+        tally = await tallied(session, live, as_of)
 
+    counts = tally.counts
     over_limit = (await devices_over_limit(session, live, as_of, counts["several"]) if counts["several"]
                   else defaultdict(list))
     for category in CATEGORIES:
@@ -82,27 +83,43 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
             "genuine_software": [{"name": name, "count": count}
                                  for name, count in sorted(counts["software"][category].items())],
             "non_genuine_software": [{"name": name, "count": count}
-                                     for name, count in sorted(named_without[category].items())],
-            "devices_without_license": without[category],
+                                     for name, count in sorted(tally.named_without[category].items())],
+            "devices_without_license": tally.without[category],
             "devices_over_limit": over_limit[category],
         }
     result["titles"] = await title_positions(session, org.path, as_of, titles, counts["installed"],
                                              counts["allocated"])
-    result["unapproved_installs"] = unapproved
+    result["unapproved_installs"] = tally.unapproved
     return result
 
 
-def sort_rows(row_sets: list[list]) -> tuple[dict, list]:
-    """`report_rows`' counts by kind, and its entries apart. The row sets are those of disjoint
-    sets of devices (`report_row_sets`), so their counts add up: every count is of devices, or of
-    seats, or of (device, title) pairs."""
-    counts = {"computers": {category: {"genuine": 0, "non_genuine": 0} for category in CATEGORIES},
-              "software": {category: Counter() for category in CATEGORIES},  # name → computers
-              "installed": defaultdict(lambda: [0, 0]),  # title → [computers, genuine there]
-              "allocated": defaultdict(lambda: [0, 0]),  # title → [seats, idle]
-              "several": set()}  # categories of which some computer holds several seats
-    flawed = []
-    for rows in row_sets:
+class Tally:
+    """`report_rows` added up: the counts, and the lists of `listed`. Rows come in parts, each of
+    the devices of a range of asset tags (`tallied`), in the ranges' order: every count is of
+    devices, seats or (device, title) pairs, so the parts' counts add up, and each part's lists,
+    in order of asset tag, follow the previous part's."""
+
+    def __init__(self):
+        self.counts = {"computers": {category: {"genuine": 0, "non_genuine": 0} for category in CATEGORIES},
+                       "software": {category: Counter() for category in CATEGORIES},  # name → computers
+                       "installed": defaultdict(lambda: [0, 0]),  # title → [computers, genuine there]
+                       "allocated": defaultdict(lambda: [0, 0]),  # title → [seats, idle]
+                       "several": set()}  # categories of which some computer holds several seats
+        self.without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
+        self.named_without: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
+        self.unapproved: list[dict] = []
+
+    def add(self, rows: list) -> None:
+        """One part's rows (the next range of asset tags)."""
+        without, named, unapproved = listed(self.count(rows))
+        for category in CATEGORIES:
+            self.without[category] += without[category]
+            self.named_without[category].update(named[category])
+        self.unapproved += unapproved
+
+    def count(self, rows: list) -> list:
+        """Adds up the rows' counts; returns their entries."""
+        counts, flawed = self.counts, []
         for row in rows:
             if row[0] == "entry":  # all but a few dozen rows of a large group's report
                 flawed.append(row)
@@ -120,7 +137,7 @@ def sort_rows(row_sets: list[list]) -> tuple[dict, list]:
                 counts["software"][category][name] += first
             elif first > second:  # "held": more seats of the category than devices holding one
                 counts["several"].add(category)
-    return counts, flawed
+        return flawed
 
 
 def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], list[dict]]:
@@ -319,47 +336,59 @@ def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) 
                    sa.or_(entry.title_id.is_not(None), entry.category.in_(CATEGORIES))))
 
 
-# PostgreSQL answers the report's statement in this many parts at once, each for its share of the
-# devices, on connections of their own (`report_row_sets`); a process runs at most
-# `SPLIT_REPORTS` reports so at a time, so that they take at most that many connections more.
+# PostgreSQL answers the report's statement in up to `PARTS` parts at once, each for a range of
+# asset tags on a connection of its own (`tallied`). A process runs at most `SPLIT_REPORTS`
+# reports so at a time, so that they take at most that many times `PARTS` connections more.
 PARTS = 2
 SPLIT_REPORTS = 1
 _split_now = 0
 SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)*")
 
 
-async def report_row_sets(session: AsyncSession, live: sa.ColumnElement[bool], as_of: datetime) -> list[list]:
-    """`report_rows` of the live devices: on PostgreSQL, in `PARTS` parts run at once, each for the
-    devices whose id ends in its share of the hex digits, on a connection of its own that sees the
-    session's snapshot (`SET TRANSACTION SNAPSHOT`, as pg_dump's parallel jobs do), so the parts
-    add up to what the one statement would answer, write for write.
+async def tallied(session: AsyncSession, live: sa.ColumnElement[bool], as_of: datetime) -> Tally:
+    """`report_rows` of the live devices, added up. On PostgreSQL in parts run at once, a range of
+    asset tags each (`part_bounds`), on connections that see the session's snapshot (`SET
+    TRANSACTION SNAPSHOT`, as pg_dump's parallel jobs do): the parts add up to what the one
+    statement would answer, write for write. Python adds up the first part while the others run.
 
-    A statement runs on one core: the report's, for a large group, takes a second of PostgreSQL
-    CPU (docs/performance.md, "Compliance with titles"), and in parts it takes what the server's
-    cores allow. PostgreSQL's own parallel query does not help here: the statement reads its CTEs
-    several times, and a CTE is read by the leader alone. On SQLite (one writer, one core's worth)
-    while another report runs in parts in this process, or when the pool has no `PARTS` connections
-    free (a report holding one connection and waiting for more could wait for its own), the one
-    statement."""
+    A statement runs on one core: the report's, for a large group, took 1.2 s of PostgreSQL CPU
+    (docs/performance.md, "Compliance with titles"), and in parts the server's cores share it.
+    PostgreSQL's own parallel query does not help here: the statement reads its CTEs several times,
+    and a CTE is read by the leader alone. More parts than two cost more than they save: each
+    part reads the installed entries anew. The one statement on SQLite (one writer, one core's
+    worth), while another report runs in parts in this process, and when the pool has fewer than
+    `PARTS` connections free (a report holding one connection and waiting for more could wait for
+    its own)."""
     global _split_now
+    tally = Tally()
     connection = await session.connection()
     pool = session.bind.sync_engine.pool
     if (connection.dialect.name != "postgresql" or _split_now >= SPLIT_REPORTS
             or pool.size() - pool.checkedout() < PARTS):
         settings = await plan_for_whole_tables(connection)
-        rows = (await connection.execute(report_rows(live, as_of))).all()
+        tally.add((await connection.execute(report_rows(live, as_of))).all())
         await plan_as_usual(connection, settings)
-        return [rows]
+        return tally
     _split_now += 1
     try:
+        tag = sa.collate(Device.asset_tag, "C")  # Python's order of strings: by code point
+        bounds = await part_bounds(connection, live, tag)
+        shares = [tag < bounds[0], *(sa.and_(tag >= low, tag < high) for low, high in pairwise(bounds)),
+                  tag >= bounds[-1]] if bounds else [sa.true()]
         snapshot = await connection.scalar(sa.select(sa.func.pg_export_snapshot()))
-        # The last hex digit of an id: random in a version 7 UUID, and in ids made in one
-        # millisecond one more each time, so the parts get about as many devices each.
-        digit = sa.func.right(sa.cast(Device.id, sa.String), 1)
-        shares = [sa.and_(digit >= f"{16 * n // PARTS:x}", digit < f"{16 * (n + 1) // PARTS:x}")
-                  if n < PARTS - 1 else digit >= f"{16 * n // PARTS:x}" for n in range(PARTS)]
-        return list(await asyncio.gather(*(part_rows(session.bind, snapshot, sa.and_(live, share), as_of)
-                                           for share in shares)))
+        parts = [asyncio.create_task(part_rows(session.bind, snapshot, sa.and_(live, share), as_of))
+                 for share in shares]
+        try:
+            for n, part in enumerate(parts):
+                tally.add(await part)
+                parts[n] = None  # its rows go as soon as they are added up
+        except BaseException:
+            for part in parts:
+                if part is not None:
+                    part.cancel()
+            await asyncio.gather(*(part for part in parts if part is not None), return_exceptions=True)
+            raise
+        return tally
     finally:
         _split_now -= 1
 
@@ -367,14 +396,30 @@ async def report_row_sets(session: AsyncSession, live: sa.ColumnElement[bool], a
 async def part_rows(engine: AsyncEngine, snapshot: str, live: sa.ColumnElement[bool], as_of: datetime) -> list:
     """`report_rows` of some live devices, on a connection of its own, as of `snapshot`."""
     async with engine.connect() as connection:
-        # Read-only and at the snapshot the report began with: the import must be the
-        # transaction's first statement, in a repeatable-read transaction.
-        if not SNAPSHOT_ID.fullmatch(snapshot):  # written into the statement: a utility takes no parameters
-            raise ValueError(f"not a snapshot id: {snapshot!r}")
-        await connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        await connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        await set_locally(connection, WHOLE_TABLES)
+        await see_snapshot(connection, snapshot)
         return (await connection.execute(report_rows(live, as_of))).all()
+
+
+async def part_bounds(connection: AsyncConnection, live: sa.ColumnElement[bool], tag: sa.ColumnElement[str]
+                      ) -> list[str]:
+    """The asset tags that cut the live devices into `PARTS` ranges of about as many devices each
+    (fewer when many devices share a tag); none when there are no devices."""
+    fractions = [n / PARTS for n in range(1, PARTS)]
+    bounds = await connection.scalar(sa.select(
+        sa.func.percentile_disc(sa.literal(fractions, postgresql.ARRAY(sa.Float)))
+        .within_group(tag).cast(postgresql.ARRAY(sa.String))).where(live))
+    return sorted(set(bounds or ()))
+
+
+async def see_snapshot(connection: AsyncConnection, snapshot: str) -> None:
+    """Makes the connection's transaction read-only, at `snapshot` (exported by the report's
+    session), with the report's planner settings: the import must be the transaction's first
+    statement, in a repeatable-read transaction."""
+    if not SNAPSHOT_ID.fullmatch(snapshot):  # written into the statement: a utility takes no parameters
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    await connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    await connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    await set_locally(connection, WHOLE_TABLES)
 
 
 # The planner settings of the report's statement (PostgreSQL): see `plan_for_whole_tables`.
