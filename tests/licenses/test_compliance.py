@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import timedelta
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -289,3 +290,38 @@ async def test_a_report_without_free_connections_runs_as_one_statement(licenses,
         await db.dispose()
     assert len(parts) == 1
     assert [d["asset_tag"] for d in tally.without["office"]] == ["W-1", "W-2"]
+
+
+@pytest.mark.skipif(not on_postgres(), reason="the report runs in parts on PostgreSQL only")
+async def test_reports_at_once_answer_alike_while_one_runs_in_parts(licenses, tree, monkeypatch):
+    """Several reports at once in one process: one runs in parts, the others as the one statement
+    (`SPLIT_REPORTS`), and every answer is the same."""
+    admin = tree.actor("dept_a", "it_admin")
+    office = await make_pool(licenses, admin, quantity=20)
+    for n in range(8):
+        device = await make_device(licenses, admin, f"R-{n}")
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS, WINDOWS]})
+        assert resp.status_code == 200, resp.text
+        if n % 2:
+            assert (await allocate(licenses, admin, office["id"], device["id"])).status_code == 201
+    added, others_done = [], asyncio.Event()
+    add, part_rows = service.Tally.add, service.part_rows
+
+    def counted(tally, rows):
+        added.append(rows)
+        add(tally, rows)
+        if len(added) == 3:  # the three reports that could not run in parts
+            others_done.set()
+
+    async def held_back(*args):  # the parts wait for the others: the reports overlap, whatever the timing
+        await others_done.wait()
+        return await part_rows(*args)
+
+    monkeypatch.setattr(service.Tally, "add", counted)
+    monkeypatch.setattr(service, "part_rows", held_back)
+    answers = await asyncio.wait_for(asyncio.gather(*(report(licenses, admin, tree["dept_a"]) for _ in range(4))), 60)
+    assert len(added) == 3 + service.PARTS  # three as the one statement, one in parts
+    assert {(a["office"]["genuine"], a["office"]["non_genuine"], a["os"]["non_genuine"]) for a in answers} == {
+        (4, 4, 8)}
+    assert len({orjson.dumps({**a, "as_of": None}, option=orjson.OPT_SORT_KEYS) for a in answers}) == 1
