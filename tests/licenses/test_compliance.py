@@ -226,6 +226,7 @@ async def test_the_report_in_parts_answers_what_the_one_statement_answers(licens
     parts = []
     add = service.Tally.add
     monkeypatch.setattr(service.Tally, "add", lambda tally, rows: (parts.append(rows), add(tally, rows)))
+    monkeypatch.setattr(service, "FEW_DEVICES", 0)  # these few devices as a large group's
     in_parts = await report(licenses, admin, tree["dept_a"])
     assert len(parts) == service.PARTS
     monkeypatch.setattr(service, "SPLIT_REPORTS", 0)
@@ -285,7 +286,7 @@ async def test_a_report_without_free_connections_runs_as_one_statement(licenses,
     live = Device.org_path.startswith(tree["dept_a"].path, autoescape=True)
     try:
         async with db.session() as session:
-            tally = await asyncio.wait_for(service.tallied(session, live, utcnow()), 20)
+            tally = await asyncio.wait_for(service.tallied(session, live, utcnow(), service.FEW_DEVICES + 1), 20)
     finally:
         await db.dispose()
     assert len(parts) == 1
@@ -320,8 +321,43 @@ async def test_reports_at_once_answer_alike_while_one_runs_in_parts(licenses, tr
 
     monkeypatch.setattr(service.Tally, "add", counted)
     monkeypatch.setattr(service, "part_rows", held_back)
+    monkeypatch.setattr(service, "FEW_DEVICES", 0)  # these few devices as a large group's
     answers = await asyncio.wait_for(asyncio.gather(*(report(licenses, admin, tree["dept_a"]) for _ in range(4))), 60)
     assert len(added) == 3 + service.PARTS  # three as the one statement, one in parts
     assert {(a["office"]["genuine"], a["office"]["non_genuine"], a["os"]["non_genuine"]) for a in answers} == {
         (4, 4, 8)}
     assert len({orjson.dumps({**a, "as_of": None}, option=orjson.OPT_SORT_KEYS) for a in answers}) == 1
+
+
+@pytest.mark.skipif(not on_postgres(), reason="planner settings and parts are PostgreSQL's; SQLite runs the one "
+                    "statement for any report")
+async def test_a_report_of_few_devices_is_planned_as_usual_and_a_large_groups_in_parts(licenses, tree, monkeypatch):
+    """A report of `FEW_DEVICES` or fewer runs the one statement as the planner would plan it (its
+    devices' entries through their index, whatever the size of the database); a larger group's
+    runs in parts, with hash joins only. Both answer alike."""
+    admin = tree.actor("dept_a", "it_admin")
+    for tag in ("F-1", "F-2", "F-3"):
+        device = await make_device(licenses, admin, tag)
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS, WINDOWS]})
+        assert resp.status_code == 200, resp.text
+    statements = []
+
+    def captured(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(statement)
+
+    def judging(sent: list[str]) -> int:
+        return sum(statement.lstrip().startswith("WITH held AS") for statement in sent)
+
+    sa.event.listen(licenses.db.engine.sync_engine, "before_cursor_execute", captured)
+    try:
+        few = await report(licenses, admin, tree["dept_a"])
+        as_usual, statements[:] = list(statements), []
+        monkeypatch.setattr(service, "FEW_DEVICES", 2)
+        large = await report(licenses, admin, tree["dept_a"])
+    finally:
+        sa.event.remove(licenses.db.engine.sync_engine, "before_cursor_execute", captured)
+    assert judging(as_usual) == 1 and not any("set_config" in statement for statement in as_usual)
+    assert judging(statements) == service.PARTS and any("set_config" in statement for statement in statements)
+    assert few["os"]["non_genuine"] == 3
+    assert {**few, "as_of": None} == {**large, "as_of": None}

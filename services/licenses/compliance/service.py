@@ -72,7 +72,7 @@ async def position(session: AsyncSession, orgs: OrgDirectory, principal: Princip
               "computers": {"total": sum(kinds.values()), "desktop": kinds.get("desktop", 0),
                             "laptop": kinds.get("laptop", 0), "server": kinds.get("server", 0)}}
     with collector_paused():
-        tally = await tallied(session, live, as_of)
+        tally = await tallied(session, live, as_of, result["computers"]["total"])
 
     counts = tally.counts
     over_limit = (await devices_over_limit(session, live, as_of, counts["several"]) if counts["several"]
@@ -342,10 +342,18 @@ def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) 
 PARTS = 2
 SPLIT_REPORTS = 1
 _split_now = 0
+# A report of at most this many devices runs the one statement, planned as usual: the planner
+# reads their entries through the (device, reported_at) index, where the whole-table plan (hash
+# joins only) scans every installed entry of the database — a department's report in a
+# province's database. Five devices among 311,667 entries: 80-100 ms with the whole-table plan,
+# 23-33 ms as usual (docs/performance.md, "Compliance with titles, in parts"). Up to this many, a
+# plan misled by statistics not yet gathered (nested loops rescanning the seats for each entry,
+# quadratic in the devices: 35 s at 5,000) stays near a tenth of a second.
+FEW_DEVICES = 200
 SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)*")
 
 
-async def tallied(session: AsyncSession, live: sa.ColumnElement[bool], as_of: datetime) -> Tally:
+async def tallied(session: AsyncSession, live: sa.ColumnElement[bool], as_of: datetime, devices: int) -> Tally:
     """`report_rows` of the live devices, added up. On PostgreSQL in parts run at once, a range of
     asset tags each (`part_bounds`), on connections that see the session's snapshot (`SET
     TRANSACTION SNAPSHOT`, as pg_dump's parallel jobs do): the parts add up to what the one
@@ -358,10 +366,14 @@ async def tallied(session: AsyncSession, live: sa.ColumnElement[bool], as_of: da
     part reads the installed entries anew. The one statement on SQLite (one writer, one core's
     worth), while another report runs in parts in this process, and when the pool has fewer than
     `PARTS` connections free (a report holding one connection and waiting for more could wait for
-    its own)."""
+    its own). The one statement planned as usual for a report of `FEW_DEVICES` or fewer (`devices`,
+    the live devices)."""
     global _split_now
     tally = Tally()
     connection = await session.connection()
+    if devices <= FEW_DEVICES:
+        tally.add((await connection.execute(report_rows(live, as_of))).all())
+        return tally
     pool = session.bind.sync_engine.pool
     if (connection.dialect.name != "postgresql" or _split_now >= SPLIT_REPORTS
             or pool.size() - pool.checkedout() < PARTS):
