@@ -136,15 +136,14 @@ async def report(db: Database, code=service) -> dict:
     clock), and of orjson's dump."""
     principal = Principal(subject=str(uuid.UUID(int=9)), org_id=ROOT, org_path=PATHS[ROOT], roles=frozenset({"admin"}))
     async with db.session() as session:
-        backends = await session.scalar(sa.text("SELECT array_agg(pid) FROM pg_stat_activity "
-                                                "WHERE datname = current_database()"))
         # As the JSON route does: the collector held off until the answer is written and freed.
         with service.collector_paused():
-            started, cpu, backend_cpu = time.perf_counter(), time.process_time(), backends_cpu(backends)
+            before = await backends_cpu(session, {})
+            started, cpu = time.perf_counter(), time.process_time()
             answer = await code.position(session, OrgDirectory("http://127.0.0.1:9", "unused"), principal, GROUP,
                                          utcnow())
-            computed, cpu, backend_cpu = (time.perf_counter() - started, time.process_time() - cpu,
-                                          backends_cpu(backends) - backend_cpu)
+            computed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            backend_cpu = sum((await backends_cpu(session, before)).values())
             started = time.perf_counter()
             orjson.dumps(answer, default=str)
             dumped = time.perf_counter() - started
@@ -154,10 +153,13 @@ async def report(db: Database, code=service) -> dict:
         return {"wall": computed, "python_cpu": cpu, "postgres_cpu": backend_cpu, "orjson": dumped, "answer": summary}
 
 
-def backends_cpu(pids: list[int]) -> float:
-    """CPU seconds the database's backends (the report's session and the connections its parts
-    run on: the pool's, opened before) have used so far."""
-    return sum(cpu_seconds(pid) for pid in pids if Path(f"/proc/{pid}").exists())
+async def backends_cpu(session, before: dict[int, float]) -> dict[int, float]:
+    """CPU seconds each backend of the database (the report's session's, and the connections its
+    parts ran on) has used since `before` (a backend not in it: since it began)."""
+    await session.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # else the transaction's first list
+    pids = await session.scalar(sa.text("SELECT array_agg(pid) FROM pg_stat_activity "
+                                        "WHERE datname = current_database()"))
+    return {pid: cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids if Path(f"/proc/{pid}").exists()}
 
 
 async def explain(db: Database, code=service) -> None:

@@ -345,10 +345,10 @@ _split_now = 0
 # A report of at most this many devices runs the one statement, planned as usual: the planner
 # reads their entries through the (device, reported_at) index, where the whole-table plan (hash
 # joins only) scans every installed entry of the database — a department's report in a
-# province's database. Five devices among 311,667 entries: 80-100 ms with the whole-table plan,
-# 23-33 ms as usual (docs/performance.md, "Compliance with titles, in parts"). Up to this many, a
+# province's database. Five devices among 311,667 entries: 80-106 ms with the whole-table plan,
+# 15-17 ms as usual (docs/performance.md, "Compliance with titles, in parts"). Up to this many, a
 # plan misled by statistics not yet gathered (nested loops rescanning the seats for each entry,
-# quadratic in the devices: 35 s at 5,000) stays near a tenth of a second.
+# quadratic in the devices: 35 s at 5,000) stays small: 54-75 ms for 200 freshly written devices.
 FEW_DEVICES = 200
 SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)*")
 
@@ -439,9 +439,10 @@ WHOLE_TABLES = {"enable_nestloop": "off", "work_mem": "64MB", "jit": "off"}
 
 
 async def plan_for_whole_tables(connection: AsyncConnection) -> dict[str, str]:
-    """On PostgreSQL, for the report's statement: hash joins, never nested loops, and room to hash
-    and sort in memory, for this transaction only; returns the settings it replaced, which
-    `plan_as_usual` puts back.
+    """On PostgreSQL, for the report's statement (a report of more than `FEW_DEVICES` devices): hash
+    joins, never nested loops, and room to hash and sort in memory, for this transaction only;
+    returns the settings it replaced, which `plan_as_usual` puts back (the parts' connections,
+    `see_snapshot`, keep them to the end of their read-only transactions).
 
     The statement's joins and groupings take every installed entry and seat of the subtree
     (hundreds of thousands for a large group), so a hash join is the right plan whatever the
