@@ -53,8 +53,6 @@ class Upstreams:
         # Made on first use: an aiohttp session belongs to the event loop that runs the app.
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                # Shorter than the services keep an idle connection (zhengban/cli.py
-                # KEEP_ALIVE_SECONDS), so the gateway never reuses one a service is closing.
                 connector=aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=30),
                 timeout=self.timeout, auto_decompress=False, skip_auto_headers=NOT_ADDED)
         return self._session

@@ -11,9 +11,6 @@ from pathlib import Path
 
 from zhengban.processes import PROCESSES
 
-# How long a process keeps an idle keep-alive connection open (`_serve`).
-KEEP_ALIVE_SECONDS = 75
-
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
@@ -33,12 +30,8 @@ def _serve(args: argparse.Namespace) -> None:
     # uvloop and httptools come with uvicorn[standard]; access lines are logged as JSON by the app.
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, any local
     # process included. The gateway reads it from `ZHENGBAN_TRUSTED_PROXIES` only (gateway/app.py).
-    # Idle keep-alive connections are kept longer than the gateway keeps its pooled ones to the
-    # services (30 s, gateway/proxy.py) and than a load balancer in front usually does (60 s):
-    # with uvicorn's 5 s, a service closed a connection the gateway was just reusing, and the
-    # request failed with 502 (seen once in the fuzz test).
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning",
-                timeout_graceful_shutdown=5, proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                timeout_graceful_shutdown=5, proxy_headers=False)
 
 
 def _migrate(args: argparse.Namespace) -> None:
