@@ -147,8 +147,11 @@ def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], lis
 
     Sorted here, by code point (the same order on PostgreSQL and SQLite, whatever the database's
     collation), by asset tag, device, name and title, a device's entries are consecutive and its
-    software comes sorted: one pass builds the lists."""
-    flawed.sort(key=itemgetter(7, 6, 2, 3))
+    software comes sorted: one pass builds the lists. Sorted one column at a time, the last first
+    (Python's sort is stable): comparing strings is some times cheaper than comparing the tuples
+    of four (56 against 125 ms for 77,500 entries)."""
+    for column in (3, 2, 6, 7):  # title, name, device, asset tag
+        flawed.sort(key=itemgetter(column))
     without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
     named: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
     unapproved = []
@@ -309,27 +312,34 @@ def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) 
     an entry no title recognizes is genuine when a seat of its reported category covers it.
     Updates and language packs are left out, and so are unrecognized entries without a category
     (they wait in the unrecognized queue). An entry is repeated for each seat that covers it (a
-    device may hold two of one title): every total counts distinct devices."""
+    device may hold two of one title): every total counts distinct devices.
+
+    Narrow, and one join with the seats: the planner, estimating the subtree's entries at a few
+    hundred where there are a hundred thousand (their report's time matched to the device's reads
+    as a second, independent condition), hashes the entries rather than the seats, and hashing them
+    twice with the device's columns (a join for the seat of the title, another for that of the
+    category) cost a third of the statement. The listing's rows fetch the device's columns
+    (`report_rows`). `IN` look-ups instead of the join are no better: PostgreSQL hashes them only
+    when it expects many entries, and rescanned the seats for each entry otherwise (24 s for
+    25,000 computers, tables not yet analysed)."""
     entry = InstalledSoftware
     title = CatalogueTitle
-    by_title, by_category = held.alias("seat_of_title"), held.alias("seat_of_category")
-    seated = by_title.c.device_id.is_not(None)
-    # The seat of a category joins only entries without a title, and an entry without a title has
-    # no licensing: each of the four cases can hold only for the entries it concerns.
-    genuine = sa.or_(seated, title.licensing == "free",
-                     sa.and_(title.licensing == "bundled", BundledTitle.device_id.is_not(None)),
-                     by_category.c.device_id.is_not(None))
-    return (sa.select(Device.id.label("device_id"), Device.asset_tag, Device.org_id, Device.hostname, entry.title_id,
-                      title.licensing,
+    seat = held.alias("seat")
+    # A seat covers an entry of its title, or one without a title of its category; an entry
+    # without a title has no licensing: each of the four cases can hold only for the entries it
+    # concerns.
+    covers = sa.or_(seat.c.title_id == entry.title_id,
+                    sa.and_(entry.title_id.is_(None), seat.c.category == entry.category))
+    genuine = sa.or_(seat.c.device_id.is_not(None), title.licensing == "free",
+                     sa.and_(title.licensing == "bundled", BundledTitle.device_id.is_not(None)))
+    return (sa.select(Device.id.label("device_id"), entry.title_id, title.licensing,
                       sa.func.coalesce(title.category, entry.category).label("category"),
                       sa.func.coalesce(title.name, entry.name).label("name"),
-                      flag(seated).label("seated"), flag(genuine).label("genuine"))
+                      flag(seat.c.title_id == entry.title_id).label("seated"), flag(genuine).label("genuine"))
             .select_from(Device)
             .join(entry, sa.and_(entry.device_id == Device.id, entry.reported_at == latest_report_at(as_of)))
             .outerjoin(title, title.id == entry.title_id)
-            .outerjoin(by_title, sa.and_(by_title.c.device_id == Device.id, by_title.c.title_id == entry.title_id))
-            .outerjoin(by_category, sa.and_(entry.title_id.is_(None), by_category.c.device_id == Device.id,
-                                            by_category.c.category == entry.category))
+            .outerjoin(seat, sa.and_(seat.c.device_id == Device.id, covers))
             .outerjoin(BundledTitle, sa.and_(title.licensing == "bundled", BundledTitle.device_id == Device.id,
                                              BundledTitle.title_id == entry.title_id))
             .where(live, entry.not_a_product.is_(False),
@@ -538,7 +548,8 @@ def report_rows(live: sa.ColumnElement[bool], as_of: datetime) -> sa.CompoundSel
     entries = (sa.select(sa.literal("entry"), judged.c.category, judged.c.name,
                          sa.func.coalesce(id_text(judged.c.title_id), ""),
                          flag(sa.and_(judged.c.licensing == "commercial", ~asked)), none,
-                         id_text(judged.c.device_id), judged.c.asset_tag, id_text(judged.c.org_id), judged.c.hostname)
+                         id_text(judged.c.device_id), Device.asset_tag, id_text(Device.org_id), Device.hostname)
+               .select_from(judged).join(Device, Device.id == judged.c.device_id)
                .where(judged.c.genuine == 0, sa.or_(in_form, judged.c.licensing == "commercial")))
     counts = [part.add_columns(null, null, null, null)
               for part in (per_title, per_seat_title, per_category, per_name, per_held)]
