@@ -33,6 +33,13 @@ class Answer:
     body: bytes
 
 
+# How long the pool keeps an idle connection to a service: well under the time a service keeps one
+# open (zhengban/cli.py `KEEP_ALIVE_SECONDS`). At 30 s against uvicorn's 5 s, the gateway now and
+# then sent a request on a connection the service was closing, and answered 502 "not reachable"
+# (seen once in CI's fuzz test). A new connection on the loopback costs a fraction of a millisecond.
+POOLED_IDLE_SECONDS = 2.0
+
+
 class Upstreams:
     """One pooled client per service replica; requests go round-robin, and a replica that does not
     accept the connection is skipped (the request never reached it, so trying the next is safe).
@@ -53,7 +60,7 @@ class Upstreams:
         # Made on first use: an aiohttp session belongs to the event loop that runs the app.
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=30),
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=POOLED_IDLE_SECONDS),
                 timeout=self.timeout, auto_decompress=False, skip_auto_headers=NOT_ADDED)
         return self._session
 

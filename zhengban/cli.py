@@ -11,6 +11,10 @@ from pathlib import Path
 
 from zhengban.processes import PROCESSES
 
+# How long a process keeps an idle keep-alive connection open (uvicorn's default, named here): the
+# gateway's pool lets its connections to the services go sooner (gateway/proxy.py
+# `POOLED_IDLE_SECONDS`), so that it never reuses one a service is closing.
+KEEP_ALIVE_SECONDS = 5
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
@@ -31,7 +35,7 @@ def _serve(args: argparse.Namespace) -> None:
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, any local
     # process included. The gateway reads it from `ZHENGBAN_TRUSTED_PROXIES` only (gateway/app.py).
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning",
-                timeout_graceful_shutdown=5, proxy_headers=False)
+                timeout_graceful_shutdown=5, proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 def _migrate(args: argparse.Namespace) -> None:

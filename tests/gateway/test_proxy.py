@@ -130,3 +130,13 @@ async def test_a_proxied_request_is_counted_under_the_proxy_route_and_head_is_no
     # (The registry is the test process's: other tests' apps count there too, hence no check of "unmatched".)
     assert ('zhengban_http_requests_total{method="POST",route="/api/v1/{service}/{path:path}",status="200"}'
             in metrics)
+
+
+def test_the_gateway_lets_an_idle_connection_go_before_a_service_closes_it():
+    """A request sent on a pooled connection the service is closing fails before any answer (a 502
+    "not reachable"): the gateway's pool must drop an idle connection well before the services'
+    uvicorn does, with a margin for a busy event loop on either side."""
+    from gateway.proxy import POOLED_IDLE_SECONDS
+    from zhengban.cli import KEEP_ALIVE_SECONDS
+
+    assert POOLED_IDLE_SECONDS + 2 <= KEEP_ALIVE_SECONDS
