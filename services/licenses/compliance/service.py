@@ -549,8 +549,9 @@ def report_rows(live: sa.ColumnElement[bool], as_of: datetime) -> sa.CompoundSel
                          sa.func.coalesce(id_text(judged.c.title_id), ""),
                          flag(sa.and_(judged.c.licensing == "commercial", ~asked)), none,
                          id_text(judged.c.device_id), Device.asset_tag, id_text(Device.org_id), Device.hostname)
+               # `live` again: the subtree's devices through their path's index, not the whole table.
                .select_from(judged).join(Device, Device.id == judged.c.device_id)
-               .where(judged.c.genuine == 0, sa.or_(in_form, judged.c.licensing == "commercial")))
+               .where(live, judged.c.genuine == 0, sa.or_(in_form, judged.c.licensing == "commercial")))
     counts = [part.add_columns(null, null, null, null)
               for part in (per_title, per_seat_title, per_category, per_name, per_held)]
     return sa.union_all(*counts, entries)
