@@ -16,6 +16,7 @@ from zhengban.processes import PROCESSES
 # `POOLED_IDLE_SECONDS`), so that it never reuses one a service is closing.
 KEEP_ALIVE_SECONDS = 5
 
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
