@@ -148,8 +148,8 @@ def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], lis
     Sorted here, by code point (the same order on PostgreSQL and SQLite, whatever the database's
     collation), by asset tag, device, name and title, a device's entries are consecutive and its
     software comes sorted: one pass builds the lists. Sorted one column at a time, the last first
-    (Python's sort is stable): comparing strings is some times cheaper than comparing the tuples
-    of four (56 against 125 ms for 77,500 entries)."""
+    (Python's sort is stable): four sorts comparing strings take less than half the time of one
+    comparing tuples of four (56 against 125 ms for 77,500 entries)."""
     for column in (3, 2, 6, 7):  # title, name, device, asset tag
         flawed.sort(key=itemgetter(column))
     without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
