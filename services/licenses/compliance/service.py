@@ -381,13 +381,11 @@ async def tallied(session: AsyncSession, live: sa.ColumnElement[bool], as_of: da
     global _split_now
     tally = Tally()
     connection = await session.connection()
-    if devices <= FEW_DEVICES:
-        tally.add((await connection.execute(report_rows(live, as_of))).all())
-        return tally
     pool = session.bind.sync_engine.pool
-    if (connection.dialect.name != "postgresql" or _split_now >= SPLIT_REPORTS
+    few = devices <= FEW_DEVICES
+    if (few or connection.dialect.name != "postgresql" or _split_now >= SPLIT_REPORTS
             or pool.size() - pool.checkedout() < PARTS):
-        settings = await plan_for_whole_tables(connection)
+        settings = {} if few else await plan_for_whole_tables(connection)
         tally.add((await connection.execute(report_rows(live, as_of))).all())
         await plan_as_usual(connection, settings)
         return tally
