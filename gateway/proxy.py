@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import aiohttp
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from multidict import CIMultiDict
 from starlette.routing import Match, Route
 from starlette.types import Scope
@@ -31,6 +32,16 @@ class Answer:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    # A large answer's body as it arrives (`Upstreams.fetch`, streamed=True); `body` is then empty.
+    chunks: AsyncIterator[bytes] | None = None
+
+
+# An answer declaring more bytes than this is passed on as it arrives, not read whole first: a
+# large group's compliance report (29 MB for 50,000 computers) then crosses the gateway while the
+# service is still sending it, not after. Smaller ones, nearly all, are read whole: one send
+# costs the hot paths less than a stream's.
+STREAMED_ABOVE = 1 << 20
+STREAMED_CHUNK = 256 << 10
 
 
 # How long the pool keeps an idle connection to a service: well under the time a service keeps one
@@ -65,13 +76,22 @@ class Upstreams:
         return self._session
 
     async def fetch(self, base_url: str, method: str, target: str, *, body: bytes = b"",
-                    headers: list[tuple[str, str]] = (), timeout: float | None = None) -> Answer:
-        """One request to one replica; `target` is the path and query, already encoded."""
+                    headers: list[tuple[str, str]] = (), timeout: float | None = None,
+                    streamed: bool = False) -> Answer:
+        """One request to one replica; `target` is the path and query, already encoded. With
+        `streamed`, an answer of more than `STREAMED_ABOVE` bytes comes as `chunks`, which hold the
+        connection until they are read to the end or closed."""
         # Passing timeout=None would switch aiohttp's timeout off, so the session's applies unless given.
         limit = aiohttp.ClientTimeout(total=timeout, connect=3.0) if timeout else self.timeout
-        async with self.session.request(method, URL(base_url + target, encoded=True), data=body or None,
-                                        headers=CIMultiDict(headers), timeout=limit, allow_redirects=False) as resp:
-            return Answer(resp.status, list(resp.headers.items()), await resp.read())
+        resp = await self.session.request(method, URL(base_url + target, encoded=True), data=body or None,
+                                          headers=CIMultiDict(headers), timeout=limit, allow_redirects=False)
+        headers = list(resp.headers.items())
+        if streamed and (resp.content_length or 0) > STREAMED_ABOVE:
+            return Answer(resp.status, headers, b"", relayed(resp))
+        try:
+            return Answer(resp.status, headers, await resp.read())
+        finally:
+            resp.release()
 
     async def request(self, service: str, method: str, target: str, **kwargs) -> Answer:
         bases = self.replicas[service]
@@ -88,6 +108,18 @@ class Upstreams:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def relayed(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """A streamed answer's body, chunk by chunk. Its connection goes back to the pool once the body
+    is read to its end; one left mid-body (the caller went away, the service broke off) is closed."""
+    try:
+        async for chunk in resp.content.iter_chunked(STREAMED_CHUNK):
+            yield chunk
+    except BaseException:
+        resp.close()
+        raise
+    resp.release()
 
 
 async def body_within(request: Request, limit: int) -> bytes | None:
@@ -145,14 +177,20 @@ def proxy_router() -> APIRouter:
             target += f"?{query}"
         try:
             upstream = await request.app.state.upstreams.request(service, request.method, target, body=body,
-                                                                 headers=headers)
+                                                                 headers=headers, streamed=True)
         except TimeoutError:
             return problem_for_status(504, f"the {service} service did not answer in time")
         except aiohttp.ClientError:
             return problem_for_status(502, f"the {service} service is not reachable right now")
-        response = Response(upstream.body, status_code=upstream.status)
+        if upstream.chunks is None:
+            response, dropped = Response(upstream.body, status_code=upstream.status), HOP_BY_HOP
+        else:
+            # A streamed body keeps the length the service declared, rather than going in chunks:
+            # the caller can then tell a body broken off midway from a whole one.
+            response = StreamingResponse(upstream.chunks, status_code=upstream.status)
+            dropped = HOP_BY_HOP - {"content-length"}
         for name, value in upstream.headers:
-            if name.lower() not in HOP_BY_HOP and name.lower() != "x-request-id":
+            if name.lower() not in dropped and name.lower() != "x-request-id":
                 response.headers.append(name, value)
         return response
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import httpx
 import jwt
 import pytest
 from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 
+from gateway.proxy import STREAMED_ABOVE
 from tests.gateway.conftest import ADMIN_PASSWORD, token
 from tests.support.apps import run_app, serving
+
+# A large answer, past what the gateway reads whole before passing it on (`STREAMED_ABOVE`).
+LARGE = bytes(range(256)) * (3 << 12)  # 3 MiB
+rest_of_large = asyncio.Event()  # the upstream sends the second half of the large answer only then
 
 
 @contextlib.asynccontextmanager
@@ -22,6 +29,18 @@ async def echo_upstream():
     async def slow():
         await released.wait()
         return {}
+
+    @app.get("/api/v1/budget/large")
+    async def large(broken: bool = False):
+        async def halves():
+            yield LARGE[:len(LARGE) // 2]
+            if broken:
+                raise RuntimeError("the service broke off its answer")
+            await rest_of_large.wait()
+            yield LARGE[len(LARGE) // 2:]
+
+        return StreamingResponse(halves(), media_type="application/octet-stream",
+                                 headers={"content-length": str(len(LARGE))})
 
     @app.api_route("/api/v1/budget/{path:path}", methods=["GET", "POST"])
     async def echo(path: str, request: Request):
@@ -130,6 +149,40 @@ async def test_a_proxied_request_is_counted_under_the_proxy_route_and_head_is_no
     # (The registry is the test process's: other tests' apps count there too, hence no check of "unmatched".)
     assert ('zhengban_http_requests_total{method="POST",route="/api/v1/{service}/{path:path}",status="200"}'
             in metrics)
+
+
+async def test_a_large_answer_is_passed_on_as_it_arrives_and_whole(proxied):
+    """Past `STREAMED_ABOVE` bytes the gateway passes an answer on while the service is still
+    sending it: here the service sends its second half only once the caller has the first. Were
+    the gateway to read it whole first, it would wait for the service (a 504 after the gateway's
+    upstream timeout of 1 s) and the caller for the gateway."""
+    gw, admin = proxied
+    assert len(LARGE) > STREAMED_ABOVE
+    rest_of_large.clear()
+    async with serving(gw.app, lifespan="off") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        async with client.stream("GET", "/api/v1/budget/large", headers=admin) as resp:
+            assert resp.status_code == 200
+            assert resp.headers["content-length"] == str(len(LARGE))
+            assert resp.headers["content-type"] == "application/octet-stream"
+            assert resp.headers["x-content-type-options"] == "nosniff"
+            received = bytearray()
+            async for chunk in resp.aiter_raw():
+                received += chunk
+                if len(received) >= len(LARGE) // 2:
+                    rest_of_large.set()
+        assert bytes(received) == LARGE
+        # The connection to the service went back to the pool, and serves the next request.
+        assert (await client.get("/api/v1/budget/after", headers=admin)).json()["path"] == "after"
+
+
+async def test_a_large_answer_the_service_breaks_off_reaches_the_caller_broken(proxied):
+    """A streamed answer keeps its declared length: a body broken off midway is an error to the
+    caller, never a shorter answer that looks whole."""
+    gw, admin = proxied
+    async with serving(gw.app, lifespan="off") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get("/api/v1/budget/large?broken=true", headers=admin)
+        assert (await client.get("/api/v1/budget/after", headers=admin)).json()["path"] == "after"
 
 
 def test_the_gateway_lets_an_idle_connection_go_before_a_service_closes_it():

@@ -58,11 +58,12 @@ async def eventually(check: Callable[[], Awaitable[object]], *, timeout: float =
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+async def serving(app: FastAPI, port: int | None = None, *, lifespan: str = "auto") -> AsyncIterator[str]:
     """Serves `app` over real HTTP on a free local port, or `port` (an upstream for the gateway's
-    pooled client, which speaks HTTP, not ASGI); yields its base URL."""
+    pooled client, which speaks HTTP, not ASGI); yields its base URL. `lifespan="off"` for an app
+    already started (`run_app`)."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan))
     task = asyncio.create_task(server.serve())
 
     async def started() -> bool:
