@@ -36,10 +36,12 @@ class Answer:
     chunks: AsyncIterator[bytes] | None = None
 
 
-# An answer declaring more bytes than this is passed on as it arrives, not read whole first: a
+# An answer declaring more bytes than this, or sent in chunks of unknown total (a CSV export, which
+# the service streams as it reads its pages), is passed on as it arrives, not read whole first: a
 # large group's compliance report (29 MB for 50,000 computers) then crosses the gateway while the
-# service is still sending it, not after. Smaller ones, nearly all, are read whole: one send
-# costs the hot paths less than a stream's.
+# service is still sending it, and an export of any size costs the gateway no more memory than a
+# chunk. Smaller answers, nearly all, are read whole: one send costs the hot paths less than a
+# stream's.
 STREAMED_ABOVE = 1 << 20
 STREAMED_CHUNK = 256 << 10
 
@@ -79,14 +81,15 @@ class Upstreams:
                     headers: list[tuple[str, str]] = (), timeout: float | None = None,
                     streamed: bool = False) -> Answer:
         """One request to one replica; `target` is the path and query, already encoded. With
-        `streamed`, an answer of more than `STREAMED_ABOVE` bytes comes as `chunks`, which hold the
-        connection until they are read to the end or closed."""
+        `streamed`, an answer of more than `STREAMED_ABOVE` bytes or of unknown length comes as
+        `chunks`, which hold the connection until they are read to the end or closed."""
         # Passing timeout=None would switch aiohttp's timeout off, so the session's applies unless given.
         limit = aiohttp.ClientTimeout(total=timeout, connect=3.0) if timeout else self.timeout
         resp = await self.session.request(method, URL(base_url + target, encoded=True), data=body or None,
                                           headers=CIMultiDict(headers), timeout=limit, allow_redirects=False)
         headers = list(resp.headers.items())
-        if streamed and (resp.content_length or 0) > STREAMED_ABOVE:
+        chunked = resp.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        if streamed and (chunked or (resp.content_length or 0) > STREAMED_ABOVE):
             return Answer(resp.status, headers, b"", relayed(resp))
         try:
             return Answer(resp.status, headers, await resp.read())
@@ -185,8 +188,8 @@ def proxy_router() -> APIRouter:
         if upstream.chunks is None:
             response, dropped = Response(upstream.body, status_code=upstream.status), HOP_BY_HOP
         else:
-            # A streamed body keeps the length the service declared, rather than going in chunks:
-            # the caller can then tell a body broken off midway from a whole one.
+            # A streamed body keeps the length the service declared, if it did, rather than going
+            # in chunks: either way the caller can tell a body broken off midway from a whole one.
             response = StreamingResponse(upstream.chunks, status_code=upstream.status)
             dropped = HOP_BY_HOP - {"content-length"}
         for name, value in upstream.headers:

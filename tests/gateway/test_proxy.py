@@ -17,13 +17,15 @@ from tests.support.apps import run_app, serving
 
 # A large answer, past what the gateway reads whole before passing it on (`STREAMED_ABOVE`).
 LARGE = bytes(range(256)) * (3 << 12)  # 3 MiB
-rest_of_large = asyncio.Event()  # the upstream sends the second half of the large answer only then
+rest_of_large: asyncio.Event  # set: the upstream sends the second half of the large answer (new per test)
 
 
 @contextlib.asynccontextmanager
 async def echo_upstream():
+    global rest_of_large
     app = FastAPI()
     released = asyncio.Event()  # set when the test is over: the slow answer comes only then
+    rest_of_large = asyncio.Event()  # an event belongs to its test's event loop
 
     @app.get("/api/v1/budget/slow")
     async def slow():
@@ -31,7 +33,7 @@ async def echo_upstream():
         return {}
 
     @app.get("/api/v1/budget/large")
-    async def large(broken: bool = False):
+    async def large(broken: bool = False, declared: bool = True):
         async def halves():
             yield LARGE[:len(LARGE) // 2]
             if broken:
@@ -39,8 +41,9 @@ async def echo_upstream():
             await rest_of_large.wait()
             yield LARGE[len(LARGE) // 2:]
 
+        # Declared, its length is sent; undeclared, the answer goes in chunks (an export's CSV).
         return StreamingResponse(halves(), media_type="application/octet-stream",
-                                 headers={"content-length": str(len(LARGE))})
+                                 headers={"content-length": str(len(LARGE))} if declared else None)
 
     @app.api_route("/api/v1/budget/{path:path}", methods=["GET", "POST"])
     async def echo(path: str, request: Request):
@@ -151,18 +154,21 @@ async def test_a_proxied_request_is_counted_under_the_proxy_route_and_head_is_no
             in metrics)
 
 
-async def test_a_large_answer_is_passed_on_as_it_arrives_and_whole(proxied):
-    """Past `STREAMED_ABOVE` bytes the gateway passes an answer on while the service is still
-    sending it: here the service sends its second half only once the caller has the first. Were
-    the gateway to read it whole first, it would wait for the service (a 504 after the gateway's
-    upstream timeout of 1 s) and the caller for the gateway."""
+@pytest.mark.parametrize("declared", [True, False], ids=["length declared", "in chunks"])
+async def test_a_large_answer_is_passed_on_as_it_arrives_and_whole(proxied, declared):
+    """Past `STREAMED_ABOVE` bytes, or sent in chunks, the gateway passes an answer on while the
+    service is still sending it: here the service sends its second half only once the caller has
+    the first. Were the gateway to read it whole first, it would wait for the service (a 504 after
+    the gateway's upstream timeout of 1 s) and the caller for the gateway."""
     gw, admin = proxied
     assert len(LARGE) > STREAMED_ABOVE
-    rest_of_large.clear()
     async with serving(gw.app, lifespan="off") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
-        async with client.stream("GET", "/api/v1/budget/large", headers=admin) as resp:
+        async with client.stream("GET", f"/api/v1/budget/large?declared={declared}", headers=admin) as resp:
             assert resp.status_code == 200
-            assert resp.headers["content-length"] == str(len(LARGE))
+            if declared:
+                assert resp.headers["content-length"] == str(len(LARGE))
+            else:
+                assert "content-length" not in resp.headers and resp.headers["transfer-encoding"] == "chunked"
             assert resp.headers["content-type"] == "application/octet-stream"
             assert resp.headers["x-content-type-options"] == "nosniff"
             received = bytearray()
@@ -175,13 +181,14 @@ async def test_a_large_answer_is_passed_on_as_it_arrives_and_whole(proxied):
         assert (await client.get("/api/v1/budget/after", headers=admin)).json()["path"] == "after"
 
 
-async def test_a_large_answer_the_service_breaks_off_reaches_the_caller_broken(proxied):
-    """A streamed answer keeps its declared length: a body broken off midway is an error to the
-    caller, never a shorter answer that looks whole."""
+@pytest.mark.parametrize("declared", [True, False], ids=["length declared", "in chunks"])
+async def test_a_large_answer_the_service_breaks_off_reaches_the_caller_broken(proxied, declared):
+    """A streamed answer keeps its declared length, or its chunks: a body broken off midway is an
+    error to the caller, never a shorter answer that looks whole."""
     gw, admin = proxied
     async with serving(gw.app, lifespan="off") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         with pytest.raises(httpx.RemoteProtocolError):
-            await client.get("/api/v1/budget/large?broken=true", headers=admin)
+            await client.get(f"/api/v1/budget/large?broken=true&declared={declared}", headers=admin)
         assert (await client.get("/api/v1/budget/after", headers=admin)).json()["path"] == "after"
 
 
