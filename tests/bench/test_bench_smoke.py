@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,9 +20,12 @@ def test_every_scenario_runs_and_nothing_is_over_allocated(tmp_path):
     out = tmp_path / "bench.json"
     database = ["--database", "postgres", "--postgres-url", TEST_DATABASE_URL] if TEST_DATABASE_URL else [
         "--database", "sqlite"]
+    scratch = tmp_path / "tmp"  # where the run makes its folder (logs, NATS's storage, SQLite's files)
+    scratch.mkdir()
     done = subprocess.run([sys.executable, "-m", "zhengban", "bench", "--quick", "--json", str(out), *database],
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900, env={**os.environ, "TMPDIR": str(scratch)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert list(scratch.glob("zhengban-bench-*")) == []  # a run that passed leaves no folder behind
     document = json.loads(out.read_text())
     assert document["failed_checks"] == [] and document["rounds"] == QUICK_ROUNDS == 2
     results = document["results"]

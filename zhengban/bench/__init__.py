@@ -201,8 +201,11 @@ def main(names: list[str], *, quick: bool, json_path: str, database: str, postgr
                  f"see {stack.data_dir / 'up.out'}, or try --database sqlite")
     try:
         results = asyncio.run(run_scenarios(stack, names, quick))
-    finally:
+    except BaseException:
         stack.stop()
+        print(f"zhengban bench: the processes' logs are kept in {stack.data_dir}", file=sys.stderr)
+        raise
+    stack.stop()
     document = {"started": started, "finished": time.time(), "commit": commit(),
                 "database": "postgresql" if use_postgres else "sqlite", "quick": quick, "replicas": replicas,
                 "rounds": rounds_of(quick),
@@ -212,6 +215,10 @@ def main(names: list[str], *, quick: bool, json_path: str, database: str, postgr
                 "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
                 "results": results, "failed_checks": failed_checks(results)}
     Path(json_path).write_text(json.dumps(document, indent=2, ensure_ascii=False))
+    if document["failed_checks"]:  # the logs may tell why
+        print(f"zhengban bench: the processes' logs are kept in {stack.data_dir}", file=sys.stderr)
+    else:
+        stack.remove()
     print()
     print(table(results))
     print(f"\n  correctness: {'; '.join(document['failed_checks']) or 'every check held'}")

@@ -193,6 +193,12 @@ class BenchStack:
             asyncio.run(drop())
 
 
+    def remove(self) -> None:
+        """The run's folder (its processes' logs, NATS's storage, SQLite's files), once stopped: a
+        full run's logs alone are several hundred MB."""
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
 def service_of(process: str) -> str:
     """`licenses` for `licenses-2` (a replica), the name itself otherwise."""
     base, _, number = process.rpartition("-")
