@@ -156,21 +156,21 @@ def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], lis
     named: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
     unapproved = []
     last: dict[str, tuple] = {}  # category → (device, its software) of its latest listed device
-    device_id = device = last_unapproved = None
+    device_id = device = org = last_unapproved = None
     for _, category, name, title_id, not_approved, _, row_device, asset_tag, device_org, hostname in flawed:
         if row_device != device_id:
-            device_id = row_device
-            device = {"device_id": _id(row_device), "org_id": _id(device_org), "asset_tag": asset_tag,
-                      "hostname": hostname}
+            device_id, device, org = row_device, _id(row_device), _id(device_org)
         if not_approved and (device_id, title_id) != last_unapproved:  # a title reported twice: once
-            unapproved.append({**device, "title_id": _id(title_id), "name": name, "category": category})
+            unapproved.append({"device_id": device, "org_id": org, "asset_tag": asset_tag, "hostname": hostname,
+                               "title_id": _id(title_id), "name": name, "category": category})
             last_unapproved = (device_id, title_id)
         if category not in CATEGORIES:
             continue
         latest = last.get(category)
         if latest is None or latest[0] != device_id:
             software = [name]
-            without[category].append({**device, "software": software})
+            without[category].append({"device_id": device, "org_id": org, "asset_tag": asset_tag,
+                                      "hostname": hostname, "software": software})
             last[category] = (device_id, software)
         elif name != latest[1][-1]:  # a title or name reported twice (two versions) is listed once
             latest[1].append(name)
