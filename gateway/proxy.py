@@ -64,7 +64,11 @@ class Upstreams:
     def __init__(self, urls: dict[str, str], timeout: float):
         self.replicas = {name: [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
                          for name, url in urls.items()}
-        self.timeout = aiohttp.ClientTimeout(total=timeout, connect=3.0)
+        # `timeout` bounds each wait for the service to send something (the answer's start, or the
+        # next part of a long one), not the whole exchange: a caller reading a 29 MB report slowly
+        # holds a streamed answer back (`relayed`) for as long as it takes, and aiohttp stops the
+        # clock while the gateway is not reading.
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=3.0, sock_read=timeout)
         self._next = dict.fromkeys(urls, 0)
         self._session: aiohttp.ClientSession | None = None
 

@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from gateway.proxy import STREAMED_ABOVE
 from tests.gateway.conftest import ADMIN_PASSWORD, token
@@ -17,6 +17,8 @@ from tests.support.apps import run_app, serving
 
 # A large answer, past what the gateway reads whole before passing it on (`STREAMED_ABOVE`).
 LARGE = bytes(range(256)) * (3 << 12)  # 3 MiB
+# More than the sockets and the gateway buffer between a service and a caller that stops reading.
+HUGE = b"x" * (48 << 20)
 rest_of_large: asyncio.Event  # set: the upstream sends the second half of the large answer (new per test)
 
 
@@ -44,6 +46,10 @@ async def echo_upstream():
         # Declared, its length is sent; undeclared, the answer goes in chunks (an export's CSV).
         return StreamingResponse(halves(), media_type="application/octet-stream",
                                  headers={"content-length": str(len(LARGE))} if declared else None)
+
+    @app.get("/api/v1/budget/huge")
+    async def huge():
+        return Response(HUGE, media_type="application/octet-stream")
 
     @app.api_route("/api/v1/budget/{path:path}", methods=["GET", "POST"])
     async def echo(path: str, request: Request):
@@ -179,6 +185,22 @@ async def test_a_large_answer_is_passed_on_as_it_arrives_and_whole(proxied, decl
         assert bytes(received) == LARGE
         # The connection to the service went back to the pool, and serves the next request.
         assert (await client.get("/api/v1/budget/after", headers=admin)).json()["path"] == "after"
+
+
+async def test_a_caller_reading_slowly_gets_a_large_answer_whole(proxied):
+    """The upstream timeout (1 s here) bounds how long the service keeps the gateway waiting, not
+    how long the caller takes to read: a caller that stops reading for longer than it, once the
+    buffers between it and the service are full, still gets the whole answer."""
+    gw, admin = proxied
+    async with serving(gw.app, lifespan="off") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        async with client.stream("GET", "/api/v1/budget/huge", headers=admin) as resp:
+            assert resp.status_code == 200
+            received = 0
+            async for chunk in resp.aiter_raw():
+                if not received:
+                    await asyncio.sleep(2)  # the caller's pause itself, longer than the timeout
+                received += len(chunk)
+        assert received == len(HUGE)
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["length declared", "in chunks"])
