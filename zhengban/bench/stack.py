@@ -192,7 +192,6 @@ class BenchStack:
 
             asyncio.run(drop())
 
-
     def remove(self) -> None:
         """The run's folder (its processes' logs, NATS's storage, SQLite's files), once stopped: a
         full run's logs alone are several hundred MB."""
