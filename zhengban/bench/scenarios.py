@@ -253,9 +253,9 @@ async def hot_pool_round(world: World, *, concurrency: int, seconds: float, warm
             baselines["counter_first" if counter_first else "counter_last"] = raw.summary()
             if baseline is None or raw.throughput > baseline.throughput:
                 baseline = raw
-    # The counter and the rows are read together, well after the load: requests the load generator
-    # gave up on can still be committing when it returns, and would make an earlier read disagree.
-    rows = await asyncio.to_thread(seed.active_allocations, world.stack.database_url("licenses"), pool["id"])
+    # The counter and the rows in one statement (`counter_and_rows`): requests the load generator
+    # gave up on can still be committing when it returns.
+    counter, rows = await asyncio.to_thread(seed.counter_and_rows, world.stack.database_url("licenses"), pool["id"])
     after = world.it.get(f"/api/v1/licenses/pools/{pool['id']}")
     return {"result": via_gateway.summary(), "baseline": baseline.summary() if baseline else None,
             "ratio": ratio(via_gateway.throughput, baseline.throughput) if baseline else None, "target": 1.0,
@@ -266,7 +266,7 @@ async def hot_pool_round(world: World, *, concurrency: int, seconds: float, warm
             "allocated": after["allocated"], "successes": via_gateway.statuses.get(201, 0),
             # The counter is what the rows say; wrk stops counting with requests still in flight,
             # so up to one per connection was allocated without its 201 being counted.
-            "counter_matches_rows": after["allocated"] == rows,
+            "counter_matches_rows": counter == rows,
             "counter_accounts_for_successes": 0 <= after["allocated"] - via_gateway.statuses.get(201, 0)
             <= concurrency,
             "listed": bool(listed["items"]), "baselines": baselines}

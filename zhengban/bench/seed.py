@@ -102,12 +102,18 @@ def devices_with_office(database_url: str, org: dict, pool_id: str, count: int) 
     run(database_url, work)
 
 
-def active_allocations(database_url: str, pool_id: str) -> int:
-    """Active allocations of a pool, counted in the licenses database itself."""
+def counter_and_rows(database_url: str, pool_id: str) -> tuple[int, int]:
+    """A pool's `allocated` counter and its active allocations counted, in the licenses database
+    itself, by one statement: both as of one moment, even while allocations still commit (a load
+    generator that stops leaves requests in flight, and two reads could fall on either side of
+    one). The service changes both in one transaction, so they must agree at every moment."""
 
     async def work(session):
-        return await session.scalar(sa.select(sa.func.count()).select_from(Allocation).where(
-            Allocation.pool_id == uuid.UUID(pool_id), Allocation.status == "active"))
+        rows = (sa.select(sa.func.count()).select_from(Allocation)
+                .where(Allocation.pool_id == Pool.id, Allocation.status == "active").scalar_subquery())
+        counter, counted = (await session.execute(sa.select(Pool.allocated, rows)
+                                                  .where(Pool.id == uuid.UUID(pool_id)))).one()
+        return counter, counted
 
     return run(database_url, work)
 
