@@ -9,17 +9,18 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from gateway.proxy import STREAMED_ABOVE
 from tests.gateway.conftest import ADMIN_PASSWORD, token
-from tests.support.apps import run_app, serving
+from tests.support.apps import eventually, run_app, serving
 
 # A large answer, past what the gateway reads whole before passing it on (`STREAMED_ABOVE`).
 LARGE = bytes(range(256)) * (3 << 12)  # 3 MiB
 # More than the sockets and the gateway buffer between a service and a caller that stops reading.
 HUGE = b"x" * (48 << 20)
 rest_of_large: asyncio.Event  # set: the upstream sends the second half of the large answer (new per test)
+huge_sent = {"bytes": 0, "at": 0.0}  # how much of the huge answer the upstream has sent, and when it last could
 
 
 @contextlib.asynccontextmanager
@@ -49,7 +50,14 @@ async def echo_upstream():
 
     @app.get("/api/v1/budget/huge")
     async def huge():
-        return Response(HUGE, media_type="application/octet-stream")
+        async def pieces():
+            huge_sent.update(bytes=0, at=asyncio.get_running_loop().time())
+            for start in range(0, len(HUGE), 1 << 20):
+                yield HUGE[start:start + (1 << 20)]
+                huge_sent.update(bytes=start + (1 << 20), at=asyncio.get_running_loop().time())
+
+        return StreamingResponse(pieces(), media_type="application/octet-stream",
+                                 headers={"content-length": str(len(HUGE))})
 
     @app.api_route("/api/v1/budget/{path:path}", methods=["GET", "POST"])
     async def echo(path: str, request: Request):
@@ -192,13 +200,20 @@ async def test_a_caller_reading_slowly_gets_a_large_answer_whole(proxied):
     how long the caller takes to read: a caller that stops reading for longer than it, once the
     buffers between it and the service are full, still gets the whole answer."""
     gw, admin = proxied
+
+    async def held_back_past_the_timeout() -> bool:
+        return asyncio.get_running_loop().time() - huge_sent["at"] > 1.5
+
     async with serving(gw.app, lifespan="off") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         async with client.stream("GET", "/api/v1/budget/huge", headers=admin) as resp:
             assert resp.status_code == 200
-            received = 0
-            async for chunk in resp.aiter_raw():
-                if not received:
-                    await asyncio.sleep(2)  # the caller's pause itself, longer than the timeout
+            chunks = resp.aiter_raw()
+            received = len(await anext(chunks))
+            # The caller reads nothing more until the full buffers between it and the service have
+            # held the service back for longer than the gateway's upstream timeout.
+            await eventually(held_back_past_the_timeout, timeout=10)
+            assert huge_sent["bytes"] < len(HUGE)  # held back indeed, not done
+            async for chunk in chunks:
                 received += len(chunk)
         assert received == len(HUGE)
 

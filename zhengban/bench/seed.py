@@ -111,9 +111,8 @@ def counter_and_rows(database_url: str, pool_id: str) -> tuple[int, int]:
     async def work(session):
         rows = (sa.select(sa.func.count()).select_from(Allocation)
                 .where(Allocation.pool_id == Pool.id, Allocation.status == "active").scalar_subquery())
-        counter, counted = (await session.execute(sa.select(Pool.allocated, rows)
-                                                  .where(Pool.id == uuid.UUID(pool_id)))).one()
-        return counter, counted
+        both = sa.select(Pool.allocated, rows).where(Pool.id == uuid.UUID(pool_id))
+        return tuple((await session.execute(both)).one())
 
     return run(database_url, work)
 
