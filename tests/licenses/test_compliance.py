@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from datetime import timedelta
 
 import orjson
@@ -263,8 +264,8 @@ async def test_each_part_reads_the_snapshot_the_report_began_with(licenses, tree
         as_of = utcnow()
         async with licenses.db.engine.connect() as part_connection:
             await service.see_snapshot(part_connection, snapshot)
-            part = (await part_connection.execute(service.report_rows(live, as_of))).all()
-        statement = (await connection.execute(service.report_rows(live, as_of))).all()
+            part = (await part_connection.execute(service.report_rows(live, as_of, "postgresql"))).all()
+        statement = (await connection.execute(service.report_rows(live, as_of, "postgresql"))).all()
     assert listed(part) == ["S-1"]
     assert listed(statement) == ["S-1", "S-2"]  # read committed: each statement its own snapshot
 
@@ -347,7 +348,7 @@ async def test_a_report_of_few_devices_is_planned_as_usual_and_a_large_groups_in
         statements.append(statement)
 
     def judging(sent: list[str]) -> int:
-        return sum(statement.lstrip().startswith("WITH held AS") for statement in sent)
+        return sum(bool(re.match(r"\s*WITH\b.*\bheld AS\s*\(", statement, re.S)) for statement in sent)
 
     sa.event.listen(licenses.db.engine.sync_engine, "before_cursor_execute", captured)
     try:
