@@ -185,6 +185,41 @@ async def test_a_subtrees_devices_are_found_through_the_org_path_index(licenses,
     assert "ix_devices_org_path" in plan, plan
 
 
+@pytest.mark.parametrize("few_devices", [service.FEW_DEVICES, 0], ids=["as-usual", "whole-tables"])
+async def test_a_report_counts_its_subtrees_seats_and_entries_only(licenses, tree, monkeypatch, few_devices):
+    """On PostgreSQL the report looks its devices' seats and entries up by device (`live_device_ids`)
+    rather than joining whole tables: it counts those of its subtree, and not those of the devices
+    beside it, holding seats of the same pool; a seat given back counts in no report."""
+    monkeypatch.setattr(service, "FEW_DEVICES", few_devices)
+    admin = tree.actor("province", "it_admin")
+    office = await make_pool(licenses, admin, quantity=10)
+    devices = {tag: await make_device(licenses, admin, tag, org=tree[org])
+               for tag, org in (("A-1", "dept_a"), ("A-2", "dept_a"), ("B-1", "dept_b"), ("B-2", "dept_b"),
+                                ("B-3", "dept_b"))}
+    for device in devices.values():
+        resp = await licenses.client.post(f"{PREFIX}/devices/{device['id']}/inventory", headers=admin.headers,
+                                          json={"software": [WPS]})
+        assert resp.status_code == 200, resp.text
+    for tag in ("A-1", "A-2", "B-1", "B-2"):
+        assert (await allocate(licenses, admin, office["id"], devices[tag]["id"])).status_code == 201
+    seat = (await licenses.client.get(f"{PREFIX}/allocations", params={"assignee_id": devices["A-2"]["id"]},
+                                      headers=admin.headers)).json()["items"][0]
+    resp = await licenses.client.post(f"{PREFIX}/allocations/{seat['id']}/reclaim", headers=admin.headers,
+                                      json={"reason": "left"})
+    assert resp.status_code == 200, resp.text
+
+    def office_of(body):
+        return (body["office"]["genuine"], [d["asset_tag"] for d in body["office"]["devices_without_license"]],
+                body["office"]["genuine_software"])
+
+    assert office_of(await report(licenses, admin, tree["dept_a"])) == (
+        1, ["A-2"], [{"name": "WPS Office 2019", "count": 1}])
+    assert office_of(await report(licenses, admin, tree["dept_b"])) == (
+        2, ["B-3"], [{"name": "WPS Office 2019", "count": 2}])
+    assert office_of(await report(licenses, admin, tree["province"])) == (
+        3, ["A-2", "B-3"], [{"name": "WPS Office 2019", "count": 3}])
+
+
 @pytest.mark.skipif(not on_postgres(), reason="planner settings are PostgreSQL's; SQLite has none to set "
                     "(the PostgreSQL pass runs it)")
 async def test_the_reports_statement_is_planned_with_hash_joins_and_no_jit_then_as_usual(licenses):

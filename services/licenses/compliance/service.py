@@ -301,30 +301,39 @@ def latest_report_at(as_of: datetime) -> sa.ColumnElement:
     return sa.case((Device.last_seen_at <= as_of, Device.last_seen_at), else_=earlier)
 
 
-def held_seats(live: sa.ColumnElement[bool], as_of: datetime, dialect: str) -> sa.Select:
-    """The seats the live devices held at `as_of`: (device, category, product, title) each.
+def live_device_ids(live: sa.ColumnElement[bool], dialect: str) -> sa.ColumnElement | None:
+    """On PostgreSQL, the live devices' ids as one array (built once in the statement, a CTE), by
+    which the report looks up their seats and their installed entries through the tables' device
+    indexes (`= ANY`); None elsewhere.
 
-    On PostgreSQL the ledger's lines are looked up by their device, through its index, with the
-    live devices' ids as one array (`= ANY`, computed once in the statement). The report plans
-    with hash joins only (`plan_for_whole_tables`), and a join with the devices read every line
-    of the ledger: every seat ever taken or given back in the database, which grows with the
-    whole province, not with the subtree. A group of 50,000 computers in a database of 640,000
-    ledger lines took 150 ms more than in one of its own 55,000 lines; looked up, 30 ms more
-    (docs/performance.md, "Compliance with titles in a larger database"). SQLite, which plans
-    its own joins, joins the devices."""
-    taken = aliased(AllocationEntry, name="taken")
-    seats = sa.select(taken.device_id, taken.category, Pool.product_name, Pool.title_id)
+    The report plans with hash joins only (`plan_for_whole_tables`), and a hash join with the
+    devices reads every row of the other table: every seat ever taken or given back, every entry
+    of every inventory, in the whole database, which grows with the province, not with the
+    subtree. A group of 50,000 computers in a database with 640,000 ledger lines and 1.2 million
+    installed entries took 813–874 ms in-process joined, and 722–776 ms looked up; in one holding
+    only its own rows, the same either way (docs/performance.md, "Compliance with titles in a
+    larger database"). SQLite plans its own joins, looking each device's rows up."""
     if dialect != "postgresql":
-        return (seats.select_from(Device).join(taken, taken.device_id == Device.id)
-                .join(Pool, Pool.id == taken.pool_id).where(live, held_at(taken, as_of)))
+        return None
     ids = sa.select(sa.func.array_agg(Device.id).label("ids")).where(live).cte("live_ids")
     # One array, not a subquery's rows: `= ANY (SELECT …)` would compare the id with each row's array.
-    among = sa.cast(sa.select(ids.c.ids).scalar_subquery(), postgresql.ARRAY(sa.Uuid))
+    return sa.cast(sa.select(ids.c.ids).scalar_subquery(), postgresql.ARRAY(sa.Uuid))
+
+
+def held_seats(live: sa.ColumnElement[bool], as_of: datetime, among: sa.ColumnElement | None) -> sa.Select:
+    """The seats the live devices held at `as_of`: (device, category, product, title) each; looked
+    up by device among `among` (`live_device_ids`) when given, else joined with the devices."""
+    taken = aliased(AllocationEntry, name="taken")
+    seats = sa.select(taken.device_id, taken.category, Pool.product_name, Pool.title_id)
+    if among is None:
+        return (seats.select_from(Device).join(taken, taken.device_id == Device.id)
+                .join(Pool, Pool.id == taken.pool_id).where(live, held_at(taken, as_of)))
     return (seats.join(Pool, Pool.id == taken.pool_id)
             .where(taken.device_id == sa.func.any(among), held_at(taken, as_of, among)))
 
 
-def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) -> sa.Select:
+def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE,
+                   among: sa.ColumnElement | None) -> sa.Select:
     """What each live device had installed at `as_of` (its latest inventory report before then),
     each entry with its category and name (its title's, or what the reporter said) and two flags:
     `seated`, the device holds a seat of its title, and `genuine` (SPEC Inspection, as
@@ -341,7 +350,8 @@ def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) 
     category) cost a third of the statement. The listing's rows fetch the device's columns
     (`report_rows`). `IN` look-ups instead of the join are no better: PostgreSQL hashes them only
     when it expects many entries, and rescanned the seats for each entry otherwise (24 s for
-    25,000 computers, tables not yet analysed)."""
+    25,000 computers, tables not yet analysed). With `among` (`live_device_ids`), the entries are
+    looked up by device before they are joined."""
     entry = InstalledSoftware
     title = CatalogueTitle
     seat = held.alias("seat")
@@ -363,7 +373,8 @@ def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE) 
             .outerjoin(BundledTitle, sa.and_(title.licensing == "bundled", BundledTitle.device_id == Device.id,
                                              BundledTitle.title_id == entry.title_id))
             .where(live, entry.not_a_product.is_(False),
-                   sa.or_(entry.title_id.is_not(None), entry.category.in_(CATEGORIES))))
+                   sa.or_(entry.title_id.is_not(None), entry.category.in_(CATEGORIES)),
+                   *([] if among is None else [entry.device_id == sa.func.any(among)])))
 
 
 # PostgreSQL answers the report's statement in up to `PARTS` parts at once, each for a range of
@@ -529,9 +540,11 @@ def report_rows(live: sa.ColumnElement[bool], as_of: datetime, dialect: str) -> 
     empty for an unrecognized one, `first` 1 for a commercial title without an
     install request approved by `as_of` (SPEC Oversight, 安装、卸载审核机制: what someone installed
     without asking); those of the form's categories are the report's devices without a license.
-    `dialect` is the database's: `held_seats` finds the seats by device on PostgreSQL."""
-    held = held_seats(live, as_of, dialect).cte("held")
-    judged = judged_entries(live, as_of, held).cte("judged")
+    `dialect` is the database's: on PostgreSQL the seats and the entries are looked up by device
+    (`live_device_ids`)."""
+    among = live_device_ids(live, dialect)
+    held = held_seats(live, as_of, among).cte("held")
+    judged = judged_entries(live, as_of, held, among).cte("judged")
     # Typed empties: PostgreSQL takes two bare NULLs in a column of a UNION for text.
     null, none = sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.BigInteger)
     device, in_form = judged.c.device_id, judged.c.category.in_(CATEGORIES)
