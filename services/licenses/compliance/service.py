@@ -385,9 +385,12 @@ SPLIT_REPORTS = 1
 _split_now = 0
 # A report of at most this many devices runs the one statement, planned as usual: the planner
 # reads their entries through the (device, reported_at) index, where the whole-table plan (hash
-# joins only) scans every installed entry of the database — a department's report in a
+# joins only) scanned every installed entry of the database — a department's report in a
 # province's database. Five devices among 311,667 entries: 80-106 ms with the whole-table plan,
-# 15-17 ms as usual (docs/performance.md, "Compliance with titles, in parts"). Up to this many, a
+# 15-17 ms as usual (docs/performance.md, "Compliance with titles, in parts"). The whole-table
+# plan now looks the entries and seats up by device too (`live_device_ids`), but still reads the
+# smaller tables whole (titles, bundled records, approved requests), and this was not measured
+# again. Up to this many, a
 # plan misled by statistics not yet gathered (nested loops rescanning the seats for each entry,
 # quadratic in the devices: 35 s at 5,000) stays small: 54-75 ms for 200 freshly written devices.
 FEW_DEVICES = 200
