@@ -310,7 +310,7 @@ def live_device_ids(live: sa.ColumnElement[bool], dialect: str) -> sa.ColumnElem
     devices reads every row of the other table: every seat ever taken or given back, every entry
     of every inventory, in the whole database, which grows with the province, not with the
     subtree. A group of 50,000 computers in a database with 640,000 ledger lines and 1.2 million
-    installed entries took 813–874 ms in-process joined, and 722–776 ms looked up; in one holding
+    installed entries took 922–978 ms in-process joined, and 697–750 ms looked up; in one holding
     only its own rows, the same either way (docs/performance.md, "Compliance with titles in a
     larger database"). SQLite plans its own joins, looking each device's rows up."""
     if dialect != "postgresql":
@@ -389,10 +389,10 @@ _split_now = 0
 # province's database. Five devices among 311,667 entries: 80-106 ms with the whole-table plan,
 # 15-17 ms as usual (docs/performance.md, "Compliance with titles, in parts"). The whole-table
 # plan now looks the entries and seats up by device too (`live_device_ids`), but still reads the
-# smaller tables whole (titles, bundled records, approved requests), and this was not measured
-# again. Up to this many, a
-# plan misled by statistics not yet gathered (nested loops rescanning the seats for each entry,
-# quadratic in the devices: 35 s at 5,000) stays small: 54-75 ms for 200 freshly written devices.
+# smaller tables whole (titles, bundled records, approved requests); not measured again. Up to
+# this many, a plan misled by statistics not yet gathered (nested loops rescanning the seats for
+# each entry, quadratic in the devices: 35 s at 5,000) stays small: 54-75 ms for 200 freshly
+# written devices.
 FEW_DEVICES = 200
 SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)*")
 
