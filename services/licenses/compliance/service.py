@@ -284,10 +284,9 @@ def held_at(taken: type[AllocationEntry], as_of: datetime,
     of device ids, `held_seats`), only the lines of those devices are read for the giving back: a
     seat's two lines carry its device."""
     back = aliased(AllocationEntry, name="back")
-    of_devices = [] if among is None else [back.device_id == sa.func.any(among)]
     return sa.and_(taken.kind == "allocated", taken.at <= as_of,
                    ~sa.exists().where(back.allocation_id == taken.allocation_id, back.kind == "reclaimed",
-                                      back.at <= as_of, *of_devices))
+                                      back.at <= as_of, *of_devices(back.device_id, among)))
 
 
 def latest_report_at(as_of: datetime) -> sa.ColumnElement:
@@ -320,6 +319,11 @@ def live_device_ids(live: sa.ColumnElement[bool], dialect: str) -> sa.ColumnElem
     return sa.cast(sa.select(ids.c.ids).scalar_subquery(), postgresql.ARRAY(sa.Uuid))
 
 
+def of_devices(device_id: sa.ColumnElement, among: sa.ColumnElement | None) -> list[sa.ColumnElement[bool]]:
+    """The condition that `device_id` is one of `among` (`live_device_ids`), or none without it."""
+    return [] if among is None else [device_id == sa.func.any(among)]
+
+
 def held_seats(live: sa.ColumnElement[bool], as_of: datetime, among: sa.ColumnElement | None) -> sa.Select:
     """The seats the live devices held at `as_of`: (device, category, product, title) each; looked
     up by device among `among` (`live_device_ids`) when given, else joined with the devices."""
@@ -329,7 +333,7 @@ def held_seats(live: sa.ColumnElement[bool], as_of: datetime, among: sa.ColumnEl
         return (seats.select_from(Device).join(taken, taken.device_id == Device.id)
                 .join(Pool, Pool.id == taken.pool_id).where(live, held_at(taken, as_of)))
     return (seats.join(Pool, Pool.id == taken.pool_id)
-            .where(taken.device_id == sa.func.any(among), held_at(taken, as_of, among)))
+            .where(*of_devices(taken.device_id, among), held_at(taken, as_of, among)))
 
 
 def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE,
@@ -374,7 +378,7 @@ def judged_entries(live: sa.ColumnElement[bool], as_of: datetime, held: sa.CTE,
                                              BundledTitle.title_id == entry.title_id))
             .where(live, entry.not_a_product.is_(False),
                    sa.or_(entry.title_id.is_not(None), entry.category.in_(CATEGORIES)),
-                   *([] if among is None else [entry.device_id == sa.func.any(among)])))
+                   *of_devices(entry.device_id, among)))
 
 
 # PostgreSQL answers the report's statement in up to `PARTS` parts at once, each for a range of
