@@ -8,15 +8,16 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-from kernel.bounds import CHINA
-from kernel.ids import new_id, utcnow
+from kernel.ids import new_id
 from services.licenses.findings.models import Finding
+from services.licenses.findings.service import today
 from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool
 from tests.support.events import published
 from tests.support.races import RACERS, ROUNDS, one_winner
 
-TODAY = utcnow().astimezone(CHINA).date()
-DUE = (TODAY + timedelta(days=30)).isoformat()
+# Due in thirty days: a suite running across midnight in China still finds it ahead. Tests about
+# today itself ask `today()` when they run, not when the module was read.
+DUE = (today() + timedelta(days=30)).isoformat()
 
 
 async def record(svc, actor, org, *, due: str = DUE, **extra):
@@ -91,7 +92,7 @@ async def test_a_finding_about_a_title_is_verified_only_once_the_title_is_genuin
 
 async def test_bad_findings_are_refused(licenses, tree):
     auditor = tree.actor("dept_a", "auditor")
-    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    yesterday = (today() - timedelta(days=1)).isoformat()
     resp = await record(licenses, auditor, tree["dept_a"], due=yesterday)
     assert resp.status_code == 422 and resp.json()["type"].endswith("/due-date-passed"), resp.text
     elsewhere = await make_device(licenses, tree.actor("dept_b", "it_admin"), "F-B")
@@ -101,7 +102,7 @@ async def test_bad_findings_are_refused(licenses, tree):
     for bad in ({"due": "2026-02-30"}, {"due": "tomorrow"}, {"description": ""}, {"description": "x" * 2001}):
         resp = await record(licenses, auditor, tree["dept_a"], **bad)
         assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json")
-    assert (await recorded(licenses, auditor, tree["dept_a"], due=TODAY.isoformat()))["overdue"] is False
+    assert (await recorded(licenses, auditor, tree["dept_a"], due=today().isoformat()))["overdue"] is False
 
 
 async def test_who_may_record_resolve_and_verify(licenses, tree):
@@ -130,7 +131,7 @@ async def test_lists_by_org_status_and_overdue(licenses, tree):
     # One found last month and due last week: written as it was then (a due date in the past is refused now).
     async with licenses.db.session() as session:
         finding = await session.get(Finding, uuid.UUID(a["id"]))
-        finding.due_date = TODAY - timedelta(days=7)
+        finding.due_date = today() - timedelta(days=7)
         await session.commit()
     assert ids(await listed(licenses, auditor)) == {a["id"], school["id"], b["id"]}
     assert ids(await listed(licenses, auditor, f"?org_id={tree['dept_a'].id}")) == {a["id"], school["id"]}
