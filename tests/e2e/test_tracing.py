@@ -16,6 +16,16 @@ from zhengban.demo.scenario import PARTICIPANTS
 
 pytestmark = pytest.mark.slow
 
+# The NATS hops: procurement publishes, the budget consumes and answers, procurement consumes the
+# answer; the delivery reaches the budget and licenses.
+HOPS = [("zhengban-procurement", "procurement.order.placed publish"),
+        ("zhengban-budget", "procurement.order.placed process"),
+        ("zhengban-budget", "budget.reservation.accepted publish"),
+        ("zhengban-procurement", "budget.reservation.accepted process"),
+        ("zhengban-procurement", "procurement.order.delivered publish"),
+        ("zhengban-budget", "procurement.order.delivered process"),
+        ("zhengban-licenses", "procurement.order.delivered process")]
+
 
 def spans_of(traces_dir, trace_id: str) -> list[dict]:
     spans = []
@@ -57,24 +67,16 @@ def test_an_order_is_one_trace_through_all_four_processes(tmp_path):
         supplier.post(f"/api/v1/procurement/orders/{order['id']}/deliver", {"keys": ["WPS-TRACE-1"]},
                       headers={"traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"})
 
+        # Each process writes its spans when it ends them, in its own time: wait for every hop the
+        # test names, not just the last one to be expected, or a slow consumer fails the test.
         def complete(spans):
-            names = {(s["service"], s["name"]) for s in spans}
-            return {("zhengban-licenses", "procurement.order.delivered process"),
-                    ("zhengban-procurement", "budget.reservation.accepted process")} <= names
+            return set(HOPS) <= {(s["service"], s["name"]) for s in spans}
 
         spans = wait_for_spans(traces, trace_id, complete)
         names = {(s["service"], s["name"]) for s in spans}
         assert {s["service"] for s in spans} == {"zhengban-gateway", "zhengban-procurement", "zhengban-budget",
                                                  "zhengban-licenses"}, names
-        # The NATS hops: procurement publishes, the budget consumes and answers, procurement consumes
-        # the answer; the delivery reaches the budget and licenses.
-        for hop in [("zhengban-procurement", "procurement.order.placed publish"),
-                    ("zhengban-budget", "procurement.order.placed process"),
-                    ("zhengban-budget", "budget.reservation.accepted publish"),
-                    ("zhengban-procurement", "budget.reservation.accepted process"),
-                    ("zhengban-procurement", "procurement.order.delivered publish"),
-                    ("zhengban-budget", "procurement.order.delivered process"),
-                    ("zhengban-licenses", "procurement.order.delivered process")]:
+        for hop in HOPS:
             assert hop in names, (hop, sorted(names))
         kinds = {s["kind"] for s in spans}
         assert {"SERVER", "CLIENT", "PRODUCER", "CONSUMER"} <= kinds
