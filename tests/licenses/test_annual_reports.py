@@ -17,15 +17,20 @@ from tests.licenses.conftest import PREFIX, allocate, make_device, make_pool, se
 from tests.support.events import published
 from tests.support.races import RACERS, ROUNDS, one_winner
 
-THIS_YEAR = utcnow().astimezone(CHINA).year
+
+def this_year() -> int:
+    """The year in China when the test runs (not when the module was read: a suite crossing New
+    Year's midnight would otherwise ask about a year that has become the last)."""
+    return utcnow().astimezone(CHINA).year
 
 
-async def draft(svc, actor, org, year: int = THIS_YEAR, **extra):
+async def draft(svc, actor, org, year: int | None = None, **extra):
     return await svc.client.post(f"{PREFIX}/annual-reports", headers=actor.headers, json={
-        "org_id": str(org.id), "year": year, "responsible_person": "王主任", "phone": "0571-88888888", **extra})
+        "org_id": str(org.id), "year": this_year() if year is None else year, "responsible_person": "王主任",
+        "phone": "0571-88888888", **extra})
 
 
-async def drafted(svc, actor, org, year: int = THIS_YEAR) -> dict:
+async def drafted(svc, actor, org, year: int | None = None) -> dict:
     resp = await draft(svc, actor, org, year)
     assert resp.status_code == 201, resp.text
     return resp.json()
@@ -35,7 +40,7 @@ async def submit(svc, actor, report_id: str):
     return await svc.client.post(f"{PREFIX}/annual-reports/{report_id}/submit", headers=actor.headers)
 
 
-async def submitted(svc, actor, org, year: int = THIS_YEAR) -> dict:
+async def submitted(svc, actor, org, year: int | None = None) -> dict:
     resp = await submit(svc, actor, (await drafted(svc, actor, org, year))["id"])
     assert resp.status_code == 200, resp.text
     return resp.json()
@@ -55,7 +60,7 @@ async def test_a_draft_freezes_the_compliance_report_and_submitting_makes_it_fin
     await make_device(licenses, admin, "AR-2", kind="laptop")
     report = await drafted(licenses, admin, tree["dept_a"])
     compliance = await read(licenses, admin, f"/compliance?org_id={tree['dept_a'].id}")
-    assert report["status"] == "draft" and report["year"] == THIS_YEAR and report["submitted_at"] is None
+    assert report["status"] == "draft" and report["year"] == this_year() and report["submitted_at"] is None
     assert report["responsible_person"] == "王主任" and report["phone"] == "0571-88888888"
     snapshot = report["snapshot"]
     assert snapshot["computers"] == compliance["computers"] == {"total": 2, "desktop": 1, "laptop": 1, "server": 0}
@@ -83,13 +88,13 @@ async def test_a_draft_freezes_the_compliance_report_and_submitting_makes_it_fin
     history = (await read(licenses, admin, f"/annual-reports/{report['id']}/history"))["items"]
     assert [h["action"] for h in history] == ["drafted", "edited", "submitted"]
     [event] = await published(nats.url, "licenses.annual_report.submitted", count=1)
-    assert event["data"]["annual_report_id"] == report["id"] and event["data"]["year"] == THIS_YEAR
+    assert event["data"]["annual_report_id"] == report["id"] and event["data"]["year"] == this_year()
     assert event["data"]["late"] is False
 
 
 async def test_bad_reports_are_refused(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
-    resp = await draft(licenses, admin, tree["dept_a"], THIS_YEAR + 1)
+    resp = await draft(licenses, admin, tree["dept_a"], this_year() + 1)
     assert resp.status_code == 422 and resp.json()["type"].endswith("/year-not-begun"), resp.text
     for bad in ({"year": 1999}, {"phone": ""}, {"responsible_person": "x" * 101}, {"extra": 1}):
         resp = await draft(licenses, admin, tree["dept_a"], **bad) if "year" not in bad else await draft(
@@ -105,7 +110,7 @@ async def test_bad_reports_are_refused(licenses, tree):
 
 async def test_the_parent_reads_its_childrens_status_late_and_missing(licenses, tree):
     province = tree.actor("province", "it_admin")
-    last_year = THIS_YEAR - 1
+    last_year = this_year() - 1
     # dept_a submits last year's report now: after last year's deadline, so late.
     late = await submitted(licenses, tree.actor("dept_a", "it_admin"), tree["dept_a"], last_year)
     assert late["late"] is True
@@ -114,9 +119,9 @@ async def test_the_parent_reads_its_childrens_status_late_and_missing(licenses, 
     dept_b = await drafted(licenses, tree.actor("dept_b", "it_admin"), tree["dept_b"])
     own = await submitted(licenses, province, tree["province"])
 
-    answer = await read(licenses, province, f"/annual-reports?org_id={tree['province'].id}&year={THIS_YEAR}")
+    answer = await read(licenses, province, f"/annual-reports?org_id={tree['province'].id}&year={this_year()}")
     assert answer["report"]["id"] == own["id"] and answer["next_cursor"] is None
-    assert answer["due_at"] == f"{THIS_YEAR}-12-31T15:59:59Z"
+    assert answer["due_at"] == f"{this_year()}-12-31T15:59:59Z"
     children = {c["org_name"]: c for c in answer["items"]}
     assert set(children) == {"dept_a", "dept_b"}
     assert (children["dept_a"]["status"], children["dept_a"]["late"]) == ("submitted", False)
@@ -130,9 +135,9 @@ async def test_the_parent_reads_its_childrens_status_late_and_missing(licenses, 
 
     # A jurisdiction's own deadline (policy annual_report_due) decides for its subtree.
     await set_policy(licenses, tree["dept_b"], {"annual_report_due": "01-01"})
-    answer = await read(licenses, province, f"/annual-reports?org_id={tree['province'].id}&year={THIS_YEAR}")
+    answer = await read(licenses, province, f"/annual-reports?org_id={tree['province'].id}&year={this_year()}")
     dept_b_status = next(c for c in answer["items"] if c["org_name"] == "dept_b")
-    assert dept_b_status["due_at"] == f"{THIS_YEAR}-01-01T15:59:59Z" and dept_b_status["late"] is True
+    assert dept_b_status["due_at"] == f"{this_year()}-01-01T15:59:59Z" and dept_b_status["late"] is True
     final = (await submit(licenses, tree.actor("dept_b", "it_admin"), dept_b["id"])).json()
     assert final["late"] is True
 
@@ -151,7 +156,7 @@ async def test_a_unit_reads_its_own_reports_and_the_parent_the_childrens(license
     resp = await licenses.client.get(f"{PREFIX}/annual-reports/{province['id']}",
                                      headers=tree.actor("dept_a", "it_admin").headers)
     assert resp.status_code == 404
-    resp = await licenses.client.get(f"{PREFIX}/annual-reports?org_id={tree['province'].id}&year={THIS_YEAR}",
+    resp = await licenses.client.get(f"{PREFIX}/annual-reports?org_id={tree['province'].id}&year={this_year()}",
                                      headers=tree.actor("dept_a", "it_admin").headers)
     assert resp.status_code == 404
     staff = tree.actor("dept_a", "staff")
@@ -172,28 +177,28 @@ async def test_the_rollup_sums_each_branch_once(licenses, tree):
     await submitted(licenses, tree.actor("dept_a", "it_admin"), tree["dept_a"])
     dept_b = await drafted(licenses, tree.actor("dept_b", "it_admin"), tree["dept_b"])
     reader = tree.actor("province", "auditor")
-    rollup = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['province'].id}&year={THIS_YEAR}")
+    rollup = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['province'].id}&year={this_year()}")
     # A draft does not count; the school counts once, inside its department.
     assert rollup["reports"] == 1 and rollup["computers"] == {"total": 5, "desktop": 5, "laptop": 0, "server": 0}
     assert rollup["office"]["genuine"] == 3 and rollup["office"]["genuine_software"] == [
         {"name": "WPS Office 2019", "count": 3}]
     await submit(licenses, tree.actor("dept_b", "it_admin"), dept_b["id"])
-    rollup = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['province'].id}&year={THIS_YEAR}")
+    rollup = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['province'].id}&year={this_year()}")
     assert rollup["reports"] == 2 and rollup["computers"]["total"] == 9
     assert rollup["office"]["genuine"] == 4 and rollup["office"]["genuine_software"] == [
         {"name": "WPS Office 2019", "count": 3}, {"name": "永中Office", "count": 1}]
     assert "devices_without_license" not in rollup["office"]
     # The department's roll-up is the school's report.
-    below = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['dept_a'].id}&year={THIS_YEAR}")
+    below = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['dept_a'].id}&year={this_year()}")
     assert below["reports"] == 1 and below["computers"]["total"] == 2 and below["office"]["genuine"] == 1
-    empty = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['province'].id}&year={THIS_YEAR - 1}")
+    empty = await read(licenses, reader, f"/annual-reports/rollup?org_id={tree['province'].id}&year={this_year() - 1}")
     assert empty["reports"] == 0 and empty["computers"]["total"] == 0 and empty["titles"] == []
 
 
 async def test_racing_submissions_of_one_report_submit_it_once(licenses, tree):
     admin = tree.actor("dept_a", "it_admin")
     for round_ in range(ROUNDS):
-        report = await drafted(licenses, admin, tree["dept_a"], THIS_YEAR - round_)
+        report = await drafted(licenses, admin, tree["dept_a"], this_year() - round_)
         edits = [licenses.client.patch(f"{PREFIX}/annual-reports/{report['id']}", headers=admin.headers,
                                        json={"notes": f"n{i}"}) for i in range(2)]
         answers = await asyncio.gather(*(submit(licenses, admin, report["id"]) for _ in range(RACERS)))
@@ -217,13 +222,13 @@ async def test_the_rollup_of_two_thousand_units(licenses, tree):
     now = utcnow()
     async with licenses.db.session() as session:
         await session.execute(sa.insert(AnnualReport), [dict(
-            id=new_id(), org_id=new_id(), org_path=f"{province.path}{n:032x}/", year=THIS_YEAR,
+            id=new_id(), org_id=new_id(), org_path=f"{province.path}{n:032x}/", year=this_year(),
             responsible_person="负责人", phone="1", status="submitted", snapshot=report, totals=report,
             submitted_at=now, late=False, created_by="test", created_at=now, updated_at=now) for n in range(2000)])
         await session.commit()
     reader = tree.actor("province", "auditor")
     started = time.perf_counter()
-    rollup = await read(licenses, reader, f"/annual-reports/rollup?org_id={province.id}&year={THIS_YEAR}")
+    rollup = await read(licenses, reader, f"/annual-reports/rollup?org_id={province.id}&year={this_year()}")
     elapsed = time.perf_counter() - started
     assert rollup["reports"] == 2000 and rollup["computers"]["total"] == 24_000
     assert rollup["office"]["non_genuine_software"] == [{"name": "Microsoft Office 2016", "count": 6000}]
