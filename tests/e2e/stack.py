@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.databases import TEST_DATABASE_URL, drop_databases_named
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 from zhengban.processes import PROCESSES, env_prefix
 
 # The gateway's limits lifted, for tests that send many requests or sign in many times from one

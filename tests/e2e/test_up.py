@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
@@ -129,3 +130,27 @@ def test_every_process_serves_health_and_metrics_without_a_token(stack):
         assert httpx.get(f"{stack.url}{path}").status_code == 200
     metrics = httpx.get(f"{stack.url}/metrics").text
     assert "zhengban_http_requests_total" in metrics
+
+
+def test_a_services_port_stays_held_while_it_is_started_again(tmp_path):
+    """`zhengban up` binds each service's socket and hands it to the child (`--fd`): a caller that
+    connects while the service is down waits in the backlog and is answered by the process started
+    in its place, where the port used to be free until the new child bound it, for any process to
+    take (then the gateway sent that service's requests to whatever listened there)."""
+    stack = RunningStack(tmp_path / "data")
+    stack.start()
+    try:
+        [budget] = stack.service_urls("budget")
+        port = int(budget.rsplit(":", 1)[1])
+        killed = stack.kill("serve budget ")
+        # At once, before the supervisor starts another (it waits half a second, and the child takes
+        # a second or more to start): nothing listens but the socket `up` keeps.
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as caller:
+            caller.sendall(b"GET /healthz HTTP/1.1\r\nHost: budget\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := caller.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        assert stack.pids("serve budget ") not in ([], killed)  # answered by the new process
+    finally:
+        stack.close()

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from gateway.notifications.models import EmailDigest
 from tests.gateway.conftest import ADMIN_PASSWORD, token
 from tests.support.apps import eventually, run_app, serving
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 from zhengban.processes import app_module
 
 ID = "/api/v1/identity"

@@ -16,7 +16,7 @@ import pytest
 
 from tests.gateway.conftest import ADMIN_PASSWORD, token
 from tests.support.apps import run_app
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 
 REDIS_URL = os.environ.get("ZHENGBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

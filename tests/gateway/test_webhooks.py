@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from gateway.webhooks.models import WebhookDelivery
 from tests.gateway.conftest import ADMIN_PASSWORD, gateway_app, token
 from tests.support.apps import eventually
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 
 PREFIX = "/api/v1/identity"
 

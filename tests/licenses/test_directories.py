@@ -24,7 +24,7 @@ from tests.licenses.conftest import PREFIX, allocate, make_pool
 from tests.support.apps import eventually
 from tests.support.events import publish
 from tests.support.identity import Actor
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 
 PASSWORD = "admin-pass-for-directory-tests"
 

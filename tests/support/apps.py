@@ -11,7 +11,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 from zhengban.processes import app_module
 
 

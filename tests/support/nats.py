@@ -15,7 +15,8 @@ from pathlib import Path
 
 import nats as nats_client
 
-from zhengban.nats_server import free_port, nats_command
+from zhengban.nats_server import nats_command
+from zhengban.ports import free_port
 
 
 class NatsServer:

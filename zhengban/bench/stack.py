@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from zhengban.nats_server import free_port
+from zhengban.ports import free_port
 from zhengban.processes import PROCESSES
 
 ADMIN_PASSWORD = "Bench-admin-2026"  # meets the password rules: the bench makes its users with it
