@@ -121,7 +121,7 @@ class Tally:
         """Adds up the rows' counts; returns their entries."""
         counts, flawed = self.counts, []
         for row in rows:
-            if row[0] == "entry":  # all but a few dozen rows of a large group's report
+            if row[0] is None:  # an entry: all but a few dozen rows of a large group's report
                 flawed.append(row)
                 continue
             part, category, name, title_id, first, second = row[:6]
@@ -151,16 +151,20 @@ def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], lis
     orders as the four in turn would, since no text holds a NUL (`kernel.bounds.check_text`
     refuses control characters, PostgreSQL's text cannot hold one). One sort by that string took
     44 ms for a large group's 130,000 entries, four sorts by one column each 73 ms, and one by
-    tuples of four more than both (docs/performance.md)."""
-    flawed.sort(key=lambda row: f"{row[7]}\0{row[6]}\0{row[2]}\0{row[3]}")
+    tuples of four more than both (docs/performance.md). The device's four columns come as one
+    (`device_columns`), which begins with the asset tag and the device's id: ordered by it, the
+    entries are ordered by those two."""
+    flawed.sort(key=lambda row: f"{row[6]}\0{row[2]}\0{row[3]}")
     without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
     named: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
     unapproved = []
     last: dict[str, tuple] = {}  # category → (device, its software) of its latest listed device
-    device_id = device = org = last_unapproved = None
-    for _, category, name, title_id, not_approved, _, row_device, asset_tag, device_org, hostname in flawed:
-        if row_device != device_id:
-            device_id, device, org = row_device, _id(row_device), _id(device_org)
+    device_id = device = org = asset_tag = hostname = last_unapproved = None
+    for _, category, name, title_id, not_approved, _, columns in flawed:
+        if columns != device_id:  # the device's columns, split once for its entries
+            device_id = columns
+            asset_tag, device, org, hostname = columns.split(DEVICE_COLUMNS_SEPARATOR)
+            device, org = _id(device), _id(org)
         if not_approved and (device_id, title_id) != last_unapproved:  # a title reported twice: once
             unapproved.append({"device_id": device, "org_id": org, "asset_tag": asset_tag, "hostname": hostname,
                                "title_id": _id(title_id), "name": name, "category": category})
@@ -533,22 +537,35 @@ def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.case((condition, 1), else_=0)
 
 
+# Between the device's columns in the report's entries (`device_columns`): a character no stored
+# text holds (`kernel.bounds.check_text` refuses control characters).
+DEVICE_COLUMNS_SEPARATOR = "\x01"
+
+
+def device_columns() -> sa.ColumnElement[str]:
+    """The device's asset tag, id, org and host name, as one text: for the 130,000 entries of a
+    large group's report, one value to decode instead of four, and split once per device
+    (`listed`), where the driver made a text object of each of the four for every entry."""
+    sep = sa.literal(DEVICE_COLUMNS_SEPARATOR)
+    return Device.asset_tag + sep + id_text(Device.id) + sep + id_text(Device.org_id) + sep + Device.hostname
+
+
 def report_rows(live: sa.ColumnElement[bool], as_of: datetime, dialect: str) -> sa.CompoundSelect:
     """The report in one statement over the judged entries (computed once), rows of (part,
-    category, name, title, first, second, device, asset tag, org, host name). The counts, the
-    device's columns empty:
+    category, name, title, first, second, the device's columns). The counts, the device's columns
+    empty:
     `title` the devices a title is installed on and those where it is genuine; `seats` the seats
     of a title held and those idle (on a device without it); `category` the genuine and the
     non-genuine computers of a form category (genuine: a seat of it or a genuine title of it, and
     nothing non-genuine of it); `software` per form category and genuine name, the computers (the
     seats' products, and the titles genuine without a seat); `held` per category the seats and the
-    devices holding one (more seats than devices: some device holds several). Then `entry`: the
-    entries not genuine on their device (a title reported twice on a device comes twice), `title`
-    empty for an unrecognized one, `first` 1 for a commercial title without an
-    install request approved by `as_of` (SPEC Oversight, 安装、卸载审核机制: what someone installed
-    without asking); those of the form's categories are the report's devices without a license.
-    `dialect` is the database's: on PostgreSQL the seats and the entries are looked up by device
-    (`live_device_ids`)."""
+    devices holding one (more seats than devices: some device holds several). Then, `part` empty,
+    the entries not genuine on their device (a title reported twice on a device comes twice), `title`
+    empty for an unrecognized one, the device's columns joined (`device_columns`), `first` 1 for a
+    commercial title without an install request approved by `as_of` (SPEC Oversight,
+    安装、卸载审核机制: what someone installed without asking); those of the form's
+    categories are the report's devices without a license. `dialect` is the database's: on
+    PostgreSQL the seats and the entries are looked up by device (`live_device_ids`)."""
     among = live_device_ids(live, dialect)
     held = held_seats(live, as_of, among).cte("held")
     judged = judged_entries(live, as_of, held, among).cte("judged")
@@ -594,15 +611,12 @@ def report_rows(live: sa.ColumnElement[bool], as_of: datetime, dialect: str) -> 
         sa.select(InstallRequest.device_id, InstallRequest.title_id)
         .where(InstallRequest.kind == "install", InstallRequest.status == "approved",
                InstallRequest.decided_at <= as_of))
-    entries = (sa.select(sa.literal("entry"), judged.c.category, judged.c.name,
-                         sa.func.coalesce(id_text(judged.c.title_id), ""),
-                         flag(sa.and_(judged.c.licensing == "commercial", ~asked)), none,
-                         id_text(judged.c.device_id), Device.asset_tag, id_text(Device.org_id), Device.hostname)
+    entries = (sa.select(null, judged.c.category, judged.c.name, sa.func.coalesce(id_text(judged.c.title_id), ""),
+                         flag(sa.and_(judged.c.licensing == "commercial", ~asked)), none, device_columns())
                # `live` again: the subtree's devices through their path's index, not the whole table.
                .select_from(judged).join(Device, Device.id == judged.c.device_id)
                .where(live, judged.c.genuine == 0, sa.or_(in_form, judged.c.licensing == "commercial")))
-    counts = [part.add_columns(null, null, null, null)
-              for part in (per_title, per_seat_title, per_category, per_name, per_held)]
+    counts = [part.add_columns(null) for part in (per_title, per_seat_title, per_category, per_name, per_held)]
     return sa.union_all(*counts, entries)
 
 
