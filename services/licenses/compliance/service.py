@@ -147,13 +147,12 @@ def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], lis
 
     Sorted here, by code point (the same order on PostgreSQL and SQLite, whatever the database's
     collation), by asset tag, device, name and title, a device's entries are consecutive and its
-    software comes sorted: one pass builds the lists. The key is the four joined by NUL, which
-    orders as the four in turn would, since no text holds a NUL (`kernel.bounds.check_text`
-    refuses control characters, PostgreSQL's text cannot hold one). One sort by that string took
-    44 ms for a large group's 130,000 entries, four sorts by one column each 73 ms, and one by
-    tuples of four more than both (docs/performance.md). The device's four columns come as one
-    (`device_columns`), which begins with the asset tag and the device's id: ordered by it, the
-    entries are ordered by those two."""
+    software comes sorted: one pass builds the lists. The key is the device's columns (one text,
+    `device_columns`, which begins with the asset tag and the device's id), the name and the
+    title, joined by NUL: it orders as they would in turn, since no text holds a NUL or the
+    columns' separator (`kernel.bounds.check_text` refuses control characters, PostgreSQL's text
+    cannot hold a NUL). One sort by such a string took 44 ms for a large group's 130,000 entries,
+    sorts by one column each 73 ms, and one by tuples more than both (docs/performance.md)."""
     flawed.sort(key=lambda row: f"{row[6]}\0{row[2]}\0{row[3]}")
     without: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
     named: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
