@@ -38,15 +38,13 @@ def _serve(args: argparse.Namespace) -> None:
     # uvloop and httptools come with uvicorn[standard]; access lines are logged as JSON by the app.
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, any local
     # process included. The gateway reads it from `ZHENGBAN_TRUSTED_PROXIES` only (gateway/app.py).
-    options = {"access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 5, "proxy_headers": False,
-               "timeout_keep_alive": KEEP_ALIVE_SECONDS}
-    if args.fd is None:
-        uvicorn.run(app, host=settings.host, port=settings.port, **options)
-        return
-    # On the listening socket `zhengban up` bound and keeps (zhengban/ports.py, `listening_socket`).
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, **options))
+    # What `uvicorn.run` does for one process, but able to serve on the listening socket `zhengban
+    # up` bound and keeps (`--fd`; zhengban/ports.py, `listening_socket`).
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False,
+                                           log_level="warning", timeout_graceful_shutdown=5, proxy_headers=False,
+                                           timeout_keep_alive=KEEP_ALIVE_SECONDS))
     with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=[socket.socket(fileno=args.fd)])
+        server.run(sockets=None if args.fd is None else [socket.socket(fileno=args.fd)])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 

@@ -49,7 +49,6 @@ class Stack:
         self.config = config
         self.supervisor = Supervisor()
         self.nats_ports: list[int] = []
-        self.service_ports: dict[str, list[int]] = {}
         self.service_sockets: dict[str, list[socket.socket]] = {}
         self.nats_url = config.nats_url
 
@@ -58,7 +57,7 @@ class Stack:
         return f"http://127.0.0.1:{self.config.port}"
 
     def service_url(self, name: str, replica: int = 0) -> str:
-        return f"http://127.0.0.1:{self.service_ports[name][replica]}"
+        return f"http://127.0.0.1:{self.service_sockets[name][replica].getsockname()[1]}"
 
     async def start(self) -> None:
         cfg = self.config
@@ -78,7 +77,6 @@ class Stack:
         # it, nor between a crash and the restart.
         for name in SERVICES:
             self.service_sockets[name] = [listening_socket() for _ in range(cfg.replicas)]
-            self.service_ports[name] = [sock.getsockname()[1] for sock in self.service_sockets[name]]
         for name in PROCESSES:
             env = {env_prefix(name) + k: v for k, v in common.items()}
             env[env_prefix(name) + "DATABASE_URL"] = urls[name]
@@ -88,17 +86,15 @@ class Stack:
                         self.service_url(svc, i) for i in range(cfg.replicas))
                 if cfg.admin_password:
                     env["ZHENGBAN_GATEWAY_ADMIN_PASSWORD"] = cfg.admin_password
-                ports = [cfg.port]
+                listeners = [(cfg.port, None)]  # the gateway binds its own port, the one people use
             else:
-                ports = self.service_ports[name]
+                listeners = [(sock.getsockname()[1], sock) for sock in self.service_sockets[name]]
             env.update(cfg.extra_env)
-            for i, port in enumerate(ports):
-                child_name = name if len(ports) == 1 else f"{name}-{i + 1}"
+            for i, (port, sock) in enumerate(listeners):
+                child_name = name if len(listeners) == 1 else f"{name}-{i + 1}"
                 argv = [sys.executable, "-m", "zhengban", "serve", name, "--port", str(port)]
-                fds: tuple[int, ...] = ()
-                if name in self.service_sockets:
-                    fds = (self.service_sockets[name][i].fileno(),)
-                    argv += ["--fd", str(fds[0])]
+                fds = () if sock is None else (sock.fileno(),)
+                argv += [arg for fd in fds for arg in ("--fd", str(fd))]
                 self.supervisor.add(Child(child_name, argv, env, log_path=str(logs / f"{child_name}.log"),
                                           pass_fds=fds))
 

@@ -158,24 +158,25 @@ def listed(flawed: list) -> tuple[dict[str, list[dict]], dict[str, Counter], lis
     named: dict[str, Counter] = {category: Counter() for category in CATEGORIES}
     unapproved = []
     last: dict[str, tuple] = {}  # category → (device, its software) of its latest listed device
-    device_id = device = org = asset_tag = hostname = last_unapproved = None
+    # The device's columns (`device_columns`) stand for it: split once for its entries.
+    this_device = device = org = asset_tag = hostname = last_unapproved = None
     for _, category, name, title_id, not_approved, _, columns in flawed:
-        if columns != device_id:  # the device's columns, split once for its entries
-            device_id = columns
+        if columns != this_device:
+            this_device = columns
             asset_tag, device, org, hostname = columns.split(DEVICE_COLUMNS_SEPARATOR)
             device, org = _id(device), _id(org)
-        if not_approved and (device_id, title_id) != last_unapproved:  # a title reported twice: once
+        if not_approved and (this_device, title_id) != last_unapproved:  # a title reported twice: once
             unapproved.append({"device_id": device, "org_id": org, "asset_tag": asset_tag, "hostname": hostname,
                                "title_id": _id(title_id), "name": name, "category": category})
-            last_unapproved = (device_id, title_id)
+            last_unapproved = (this_device, title_id)
         if category not in CATEGORIES:
             continue
         latest = last.get(category)
-        if latest is None or latest[0] != device_id:
+        if latest is None or latest[0] != this_device:
             software = [name]
             without[category].append({"device_id": device, "org_id": org, "asset_tag": asset_tag,
                                       "hostname": hostname, "software": software})
-            last[category] = (device_id, software)
+            last[category] = (this_device, software)
         elif name != latest[1][-1]:  # a title or name reported twice (two versions) is listed once
             latest[1].append(name)
         else:
