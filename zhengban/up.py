@@ -93,8 +93,10 @@ class Stack:
             for i, (port, sock) in enumerate(listeners):
                 child_name = name if len(listeners) == 1 else f"{name}-{i + 1}"
                 argv = [sys.executable, "-m", "zhengban", "serve", name, "--port", str(port)]
-                fds = () if sock is None else (sock.fileno(),)
-                argv += [arg for fd in fds for arg in ("--fd", str(fd))]
+                fds: tuple[int, ...] = ()
+                if sock is not None:  # served on the socket `up` keeps
+                    fds = (sock.fileno(),)
+                    argv += ["--fd", str(sock.fileno())]
                 self.supervisor.add(Child(child_name, argv, env, log_path=str(logs / f"{child_name}.log"),
                                           pass_fds=fds))
 
